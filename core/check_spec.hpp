@@ -1,0 +1,56 @@
+// A health check as configured: what to probe, how often, and how results turn
+// into a state. Shared by the zone loader (which fills it) and probes/ (which runs it).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/diagnostics.hpp"
+#include "core/duration.hpp"
+#include "core/health.hpp"
+
+namespace signpost::core {
+
+enum class CheckKind : uint8_t { Http, Https, Tcp, Exec };
+const char* to_string(CheckKind k) noexcept;
+
+struct StatusRange {
+    int low = 200;
+    int high = 299;
+    bool operator==(const StatusRange&) const = default;
+};
+
+struct CheckSpec {
+    std::string name;  // unique within its zone
+    CheckKind kind = CheckKind::Http;
+    Millis interval{1000};
+    Millis timeout{1000};        // at most interval
+    Millis fast_interval{200};   // re-check interval while a change is suspected
+    int rise = 2;                // consecutive successes to come up
+    int fall = 3;                // consecutive failures to go down
+    HealthState initial = HealthState::Down;  // until the first result decides
+
+    // http / https
+    std::string method = "GET";  // GET or HEAD
+    std::string path = "/";
+    uint16_t port = 0;           // 0: 80 for http, 443 for https; required for tcp
+    std::string host;            // Host header and TLS SNI; empty: the service's name
+    std::vector<StatusRange> expect_status{{200, 299}};
+    std::string body_contains;   // empty: not checked
+    std::vector<std::pair<std::string, std::string>> headers;
+    bool tls_verify = true;
+    std::string ca_file;
+    int cert_warning_days = 0;   // 0: no warning
+    bool follow_redirects = false;
+
+    // exec: argv; the endpoint's address is passed in $SIGNPOST_ADDRESS
+    std::vector<std::string> command;
+
+    SourceLocation where;
+
+    bool operator==(const CheckSpec&) const = default;
+};
+
+}  // namespace signpost::core

@@ -1,0 +1,33 @@
+// What the rest of the server sees of an endpoint's health: a small value the
+// probes publish and the policies read. Endpoints are known by a dense index.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/duration.hpp"
+
+namespace signpost::core {
+
+using EndpointIndex = uint32_t;
+
+enum class HealthState : uint8_t { Up, Down };
+inline const char* to_string(HealthState s) noexcept { return s == HealthState::Up ? "up" : "down"; }
+
+// Administrative override set by an operator; wins over probe results.
+enum class Override : uint8_t { Auto, ForceUp, ForceDown };
+
+struct EndpointHealth {
+    HealthState state = HealthState::Up;
+    // A failure (or success while down) was seen but fall (rise) is not reached yet:
+    // the answer may change soon, so policies shorten TTLs and fire early warnings.
+    bool suspect = false;
+    // At least one probe result has decided the state (false: initial/persisted state).
+    bool confirmed = false;
+    TimePoint since{};  // when `state` last changed
+    std::string reason;  // last result in words: "HTTP 200", "timeout after 1000 ms"
+
+    bool up() const noexcept { return state == HealthState::Up; }
+};
+
+}  // namespace signpost::core

@@ -1,0 +1,54 @@
+// The DNS listeners: one worker thread per core, each with its own libuv loop,
+// serving UDP and TCP on every listen address from the current View.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/duration.hpp"
+#include "dns/view.hpp"
+
+namespace signpost::dns {
+
+struct ListenAddress {
+    std::string host;  // "127.0.0.1", "::1"
+    uint16_t port = 53;
+    // "127.0.0.1:8053", "[::1]:8053"; nullopt with `error` set when malformed.
+    static std::optional<ListenAddress> parse(std::string_view text, std::string* error = nullptr);
+    std::string to_string() const;  // "127.0.0.1:8053", "[::1]:8053"
+};
+
+struct ServerOptions {
+    std::vector<ListenAddress> listen;
+    unsigned workers = 0;                 // 0: one per core
+    uint16_t udp_payload_size = 1232;     // the EDNS size we advertise and honour
+    unsigned tcp_max_connections = 1000;  // per worker
+    core::Millis tcp_idle_timeout{10000};
+};
+
+class Server {
+public:
+    // Binds UDP and TCP on every listen address and starts the workers.
+    // Throws std::runtime_error naming the address when a bind fails.
+    Server(ServerOptions options, std::shared_ptr<const View> initial);
+    ~Server();  // stop()
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // Hands a new View to every worker without pausing them. Any thread.
+    void publish(std::shared_ptr<const View> view);
+    // Stops the workers, closes every socket and joins the threads. Idempotent.
+    void stop();
+    // The addresses actually bound (port 0 resolved to the kernel's choice).
+    std::vector<ListenAddress> bound() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace signpost::dns

@@ -1,0 +1,39 @@
+// The View: an immutable snapshot of everything the DNS path answers from —
+// static zone data plus every service's current decision — and the function
+// that answers one query from it. Built on the control loop, read by workers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "core/address.hpp"
+#include "policy/policy.hpp"
+#include "zones/model.hpp"
+
+namespace signpost::dns {
+
+class View;
+
+// Builds a new View for `catalog` where service i answers from `services[i]`
+// (indexed by zones::Service::index). Runs on the control loop, may allocate.
+std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> catalog,
+                                       std::span<const policy::Evaluation> services,
+                                       uint64_t generation);
+
+struct ClientInfo {
+    core::IpAddress address;  // the resolver (or stub) that sent the query
+    bool tcp = false;
+};
+
+// Answers one query. Writes the response to `out` and returns its length, or 0
+// when nothing must be sent (QR=1, no header to echo). `out` must hold 65535
+// bytes for TCP; for UDP the answer is truncated to the client's limit.
+// Runs once per query on a DNS worker: no locks, no syscalls.
+std::size_t answer_query(const View& view, std::span<const uint8_t> query, const ClientInfo& client,
+                         std::span<uint8_t> out) noexcept;
+
+uint64_t view_generation(const View& view) noexcept;
+
+}  // namespace signpost::dns

@@ -1,0 +1,62 @@
+// Routing policies: which addresses a service answers, given the health of its
+// endpoints, the time and what it answered before. Pure: no I/O, no clocks,
+// no RNG of its own (the caller passes time and a seed).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/address.hpp"
+#include "core/duration.hpp"
+#include "core/health.hpp"
+#include "zones/model.hpp"
+
+namespace signpost::policy {
+
+// One possible answer. A query picks one variant (at random, by weight).
+struct Variant {
+    std::vector<core::IpAddress> v4;
+    std::vector<core::IpAddress> v6;
+    uint32_t weight = 1;
+};
+
+struct Decision {
+    std::vector<Variant> variants;  // empty: answer NODATA
+    std::string label;              // "primary", "failover:<pool>", "all-down", "weighted", ...
+    std::string reason;             // why, in words: "endpoint fra-1 down: HTTP 503"
+    uint32_t ttl = 30;              // already shortened while unstable
+    int active_pool = -1;           // index into Service::pools, -1 when none/several
+    bool all_down = false;
+    bool unstable = false;
+};
+
+// For the subnet policy: clients inside `prefix` get `decision`.
+struct SubnetRule {
+    core::IpPrefix prefix;
+    Decision decision;
+};
+
+// What the policy remembers between evaluations of one service.
+struct ServiceState {
+    int active_pool = -1;          // for failover-like policies
+    std::string label;
+    core::TimePoint since{};       // when label last changed
+    bool released = false;         // manual failback: operator allowed return to primary
+};
+
+struct Evaluation {
+    Decision decision;                // for clients matching no subnet rule
+    std::vector<SubnetRule> subnets;  // subnet policy only, most specific first
+    ServiceState state;               // pass back in next time
+    bool changed = false;             // label differs from the previous state
+    bool early_warning = false;       // the active pool has a suspect endpoint
+};
+
+// `health` is indexed by core::EndpointIndex (the catalog's endpoint list).
+Evaluation evaluate(const zones::Zone& zone, const zones::Service& service,
+                    std::span<const core::EndpointHealth> health, core::TimePoint now,
+                    const ServiceState& previous, uint64_t seed);
+
+}  // namespace signpost::policy

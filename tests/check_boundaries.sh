@@ -1,0 +1,23 @@
+#!/bin/bash
+# Fails when a module includes something DESIGN.md forbids it to.
+root=${1:-.}
+fail=0
+check() { # folder pattern why
+  local hits
+  hits=$(grep -rnE "$2" "$root/$1" --include='*.hpp' --include='*.cpp' 2>/dev/null)
+  if [ -n "$hits" ]; then echo "boundary violated ($3):"; echo "$hits"; fail=1; fi
+}
+check dns '#include *[<"](probes/|curl/)' "dns/ must not include probes/ or curl: a slow probe must never stall an answer"
+check policy '#include *<(uv\.h|curl/|ldns/|toml\+\+/)' "policy/ is pure: no I/O libraries"
+check policy '#include *"(probes|dns)/' "policy/ may only use zones and core"
+check probes '#include *"(dns|zones|policy)/' "probes/ knows endpoints by id, not zones"
+check core '#include *"(dns|zones|policy|probes)/' "core/ depends on nothing of ours"
+check zones '#include *"(dns|policy|probes)/' "zones/ may only use core"
+for h in $(find "$root" -name '*.hpp' -not -path "$root/zones/*" -not -path "$root/build*" -not -path "$root/tests/*"); do
+  if grep -qE '#include *<toml\+\+/' "$h"; then echo "toml++ exposed in header $h"; fail=1; fi
+done
+for h in $(find "$root" -name '*.hpp' -not -path "$root/build*" -not -name 'ldns_wrap.hpp'); do
+  if grep -qE '#include *<ldns/' "$h"; then echo "ldns included in header $h (only ldns_wrap.hpp may)"; fail=1; fi
+done
+[ $fail = 0 ] && echo "module boundaries hold"
+exit $fail

@@ -1,0 +1,166 @@
+// The zone model: what the TOML files describe, validated and immutable once loaded.
+// Plain data; no toml++, no ldns, no sockets in this header.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/address.hpp"
+#include "core/check_spec.hpp"
+#include "core/diagnostics.hpp"
+#include "core/duration.hpp"
+#include "core/health.hpp"
+#include "core/name.hpp"
+
+namespace signpost::zones {
+
+// RR type numbers we refer to by name in code.
+namespace rrtype {
+inline constexpr uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, MX = 15, TXT = 16, AAAA = 28,
+                          SRV = 33, DNAME = 39, OPT = 41, DS = 43, RRSIG = 46, NSEC = 47, DNSKEY = 48,
+                          CAA = 257, IXFR = 251, AXFR = 252, ANY = 255;
+}
+
+// All records of one owner and type. Rdata is uncompressed wire format, exactly
+// as it goes on the wire except that names may be compressed when rendering
+// the well-known types (NS, CNAME, SOA, PTR, MX).
+struct RRset {
+    uint16_t type = 0;
+    uint32_t ttl = 0;
+    std::vector<std::string> rdatas;  // one entry per record, no duplicates
+    core::SourceLocation where;
+};
+
+struct Node {
+    core::Name name;
+    std::vector<RRset> rrsets;  // at most one per type
+
+    const RRset* find(uint16_t type) const noexcept {
+        for (auto& s : rrsets)
+            if (s.type == type) return &s;
+        return nullptr;
+    }
+};
+
+struct Soa {
+    core::Name mname;
+    core::Name rname;
+    uint32_t serial = 0;
+    bool auto_serial = true;  // serial chosen by the server (never goes backwards)
+    uint32_t refresh = 7200;
+    uint32_t retry = 3600;
+    uint32_t expire = 1209600;
+    uint32_t minimum = 300;  // negative-caching TTL
+    uint32_t ttl = 3600;
+};
+
+// One address that a pool answers with, and how it is checked.
+struct Endpoint {
+    std::string name;                 // unique within its pool (defaults to the address text)
+    core::IpAddress address;          // what answers carry
+    core::IpAddress check_address;    // where probes connect (defaults to address)
+    std::vector<std::string> checks;  // names of the zone's checks; all must pass
+    std::string probe_host;           // Host header / SNI default: a name the pool serves
+    core::EndpointIndex index = 0;    // dense index into the catalog's endpoint list
+    core::SourceLocation where;
+};
+
+struct Pool {
+    std::string name;
+    std::vector<Endpoint> endpoints;
+    uint32_t min_healthy = 1;       // healthy endpoints needed for the pool to be up
+    uint32_t weight = 1;            // weighted policy: 1..1000
+    std::vector<core::IpPrefix> subnets;  // subnet policy: clients this pool prefers
+    core::SourceLocation where;
+};
+
+enum class PolicyKind : uint8_t { Failover, Weighted, Multivalue, Subnet };
+const char* to_string(PolicyKind k) noexcept;
+
+// What a service answers when no pool has enough healthy endpoints.
+enum class AllDown : uint8_t {
+    All,      // every address of every pool (default: probes may be what failed)
+    Primary,  // the first pool's addresses
+    Nothing,  // NODATA: the operator prefers no answer
+};
+const char* to_string(AllDown a) noexcept;
+
+enum class Failback : uint8_t {
+    Auto,      // back to a better pool as soon as it is up (default)
+    HoldDown,  // the better pool must stay up for `hold_down` first
+    Gated,     // the better pool must be up and `failback_gate` endpoint must be up
+    Manual,    // stay until an operator releases it
+};
+const char* to_string(Failback f) noexcept;
+
+struct Hook {
+    std::vector<std::string> command;  // argv; run with the event as JSON on stdin and in env
+    std::string url;                   // POSTed the event as JSON
+    core::SourceLocation where;
+};
+
+struct Service {
+    std::string name;                 // unique within the zone; names the state TXT record
+    std::vector<core::Name> owners;   // absolute names answered ("www", "@", "*" resolved)
+    PolicyKind policy = PolicyKind::Failover;
+    std::vector<std::size_t> pools;   // indices into Zone::pools, in priority order
+    uint32_t ttl = 30;                // never above the zone's default TTL
+    uint32_t unstable_ttl = 5;        // used while the answer is unstable (suspect/just changed)
+    core::Millis unstable_for{60000}; // how long after a change the answer counts as unstable
+    AllDown all_down = AllDown::All;
+    Failback failback = Failback::Auto;
+    core::Millis hold_down{0};
+    std::string failback_gate;        // "pool/endpoint" whose health gates failback
+    uint32_t max_addresses = 8;       // multivalue: addresses per answer
+    std::vector<Hook> hooks;
+    std::size_t index = 0;            // dense index into the catalog's service list
+    core::SourceLocation where;
+};
+
+struct Zone {
+    core::Name origin;
+    std::string file;                 // the TOML file it came from
+    uint32_t default_ttl = 3600;
+    Soa soa;
+    // Every owner name with static data (apex included), keyed by canonical name.
+    std::unordered_map<core::Name, Node, core::NameHash> nodes;
+    std::map<std::string, core::CheckSpec> checks;
+    std::vector<Pool> pools;
+    std::vector<Service> services;
+
+    const Node* find_node(const core::Name& n) const noexcept {
+        auto it = nodes.find(n);
+        return it == nodes.end() ? nullptr : &it->second;
+    }
+};
+
+// Where a catalog-wide endpoint index points.
+struct EndpointRef {
+    std::string key;  // "example.com/primary/127.0.0.10": stable across reloads
+    std::size_t zone = 0, pool = 0, endpoint = 0;
+};
+struct ServiceRef {
+    std::string key;  // "example.com/site"
+    std::size_t zone = 0, service = 0;
+};
+
+// Everything loaded from the zones directory. Immutable once built; shared by
+// pointer between the control loop and the DNS workers.
+struct Catalog {
+    std::vector<Zone> zones;
+    std::vector<EndpointRef> endpoints;  // index = core::EndpointIndex
+    std::vector<ServiceRef> services;    // index = Service::index
+
+    // The most specific zone containing `qname`, or nullptr.
+    const Zone* find_zone(const core::Name& qname) const noexcept;
+    const Endpoint& endpoint(core::EndpointIndex i) const {
+        auto& r = endpoints[i];
+        return zones[r.zone].pools[r.pool].endpoints[r.endpoint];
+    }
+};
+
+}  // namespace signpost::zones
