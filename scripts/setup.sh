@@ -1,0 +1,38 @@
+#!/bin/bash
+# Installs the Debian 12 packages signpost needs to build, run and test.
+# Only what is missing is installed; nothing happens when everything is there.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config
+  libldns-dev libuv1-dev libcurl4-openssl-dev libtomlplusplus-dev libcli11-dev libfmt-dev
+  # tests
+  doctest-dev python3 bind9-dnsutils knot-dnsutils knot openssl ca-certificates procps
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "signpost setup: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then sudo="sudo"; else
+    echo "signpost setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts knotd as a service on install where an init system runs; the
+# tests start their own instances, so stop a packaged one if it came up.
+if command -v systemctl >/dev/null && systemctl is-active --quiet knot 2>/dev/null; then
+  $sudo systemctl stop knot || true
+fi

@@ -1,0 +1,128 @@
+// signpost: the daemon and its command-line tools.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "core/log.hpp"
+#include "tools/daemon.hpp"
+#include "tools/server_config.hpp"
+#include "zones/import.hpp"
+#include "zones/loader.hpp"
+
+using namespace signpost;
+
+namespace {
+
+int cmd_check(const std::string& path) {
+    auto result = zones::load_path(path);
+    for (auto& d : result.diagnostics.items()) std::cerr << d.to_string() << '\n';
+    if (!result.catalog) {
+        std::cerr << path << ": " << result.diagnostics.error_count() << " error(s)\n";
+        return 1;
+    }
+    std::size_t records = 0;
+    for (auto& z : result.catalog->zones)
+        for (auto& [name, node] : z.nodes)
+            for (auto& set : node.rrsets) records += set.rdatas.size();
+    std::cout << path << ": ok: " << result.catalog->zones.size() << " zone(s), " << records << " record(s), "
+              << result.catalog->services.size() << " service(s), " << result.catalog->endpoints.size()
+              << " endpoint(s)";
+    auto warnings = result.diagnostics.items().size();
+    if (warnings) std::cout << ", " << warnings << " warning(s)";
+    std::cout << '\n';
+    return 0;
+}
+
+int cmd_import(const std::string& origin, const std::string& file) {
+    core::Diagnostics diags;
+    auto toml = zones::import_master_file(origin, file, diags);
+    for (auto& d : diags.items()) std::cerr << d.to_string() << '\n';
+    if (!toml) return 1;
+    std::cout << *toml;
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"signpost: a DNS traffic manager that answers with the healthy region"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "signpost 0.1.0");
+
+    // serve
+    auto* serve = app.add_subcommand("serve", "Answer DNS queries for the zones in a directory");
+    std::string zones_dir, config_file, log_level;
+    std::vector<std::string> listen;
+    int workers = -1;
+    serve->add_option("--zones", zones_dir, "Directory of TOML zone files (or one file)");
+    serve->add_option("--listen", listen, "ADDR:PORT to serve UDP and TCP on; repeatable; [::1]:8053 for IPv6");
+    serve->add_option("--config", config_file, "Server config file (TOML); flags override its keys")
+        ->check(CLI::ExistingFile);
+    serve->add_option("--workers", workers, "DNS worker threads (0: one per core)")->check(CLI::Range(0, 256));
+    serve->add_option("--log-level", log_level, "debug, info, warning or error");
+
+    // check
+    auto* check = app.add_subcommand("check", "Validate a zone file or a directory of them");
+    std::string check_path;
+    check->add_option("PATH", check_path, "Zone file or directory")->required();
+
+    // import
+    auto* import = app.add_subcommand("import", "Convert an RFC 1035 master file to a TOML zone on stdout");
+    std::string origin, zonefile;
+    import->add_option("--origin", origin, "The zone's origin, e.g. example.com")->required();
+    import->add_option("ZONEFILE", zonefile, "Master file (BIND/NSD/Knot format)")->required();
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+
+    if (*check) return cmd_check(check_path);
+    if (*import) return cmd_import(origin, zonefile);
+
+    // serve: the config file first, then flags on top.
+    tools::ServerConfig cfg;
+    if (!config_file.empty()) {
+        core::Diagnostics diags;
+        auto loaded = tools::load_server_config(config_file, diags);
+        for (auto& d : diags.items()) std::cerr << d.to_string() << '\n';
+        if (!loaded) return 1;
+        cfg = *loaded;
+    }
+    if (!zones_dir.empty()) cfg.zones_dir = zones_dir;
+    if (!listen.empty()) {
+        cfg.dns.listen.clear();
+        for (auto& l : listen) {
+            std::string err;
+            auto la = dns::ListenAddress::parse(l, &err);
+            if (!la) {
+                std::cerr << "signpost serve: --listen " << l << ": " << err << '\n';
+                return 1;
+            }
+            cfg.dns.listen.push_back(*la);
+        }
+    }
+    if (workers >= 0) cfg.dns.workers = unsigned(workers);
+    if (!log_level.empty()) cfg.log_level = log_level;
+    if (cfg.zones_dir.empty()) {
+        std::cerr << "signpost serve: no zones: give --zones DIR (or 'zones' in --config)\n";
+        return 1;
+    }
+    if (cfg.dns.listen.empty()) {
+        std::cerr << "signpost serve: nowhere to listen: give --listen ADDR:PORT (or 'listen' in --config)\n";
+        return 1;
+    }
+    core::LogLevel level;
+    if (!core::parse_log_level(cfg.log_level, level)) {
+        std::cerr << "signpost serve: unknown log level '" << cfg.log_level << "'; use debug, info, warning or error\n";
+        return 1;
+    }
+    core::set_log_level(level);
+    // A closed stdout or a dead peer must not kill the daemon.
+    std::signal(SIGPIPE, SIG_IGN);
+    return tools::run_daemon(cfg);
+}
