@@ -24,6 +24,20 @@ struct ProbeTarget {
     std::vector<core::CheckSpec> checks;   // all must pass
 };
 
+// One check of an endpoint, for a status page.
+struct CheckStatus {
+    std::string name;
+    core::CheckKind kind = core::CheckKind::Http;
+    core::HealthState state = core::HealthState::Down;
+    bool suspect = false;
+    bool confirmed = false;
+    std::string last_result;
+    double last_latency_ms = 0;
+    uint32_t consecutive_ok = 0, consecutive_fail = 0;
+    uint64_t checks_run = 0;
+    bool cert_warning = false;
+};
+
 // One endpoint's status, enough for a status page.
 struct EndpointStatus {
     std::string key;
@@ -34,6 +48,8 @@ struct EndpointStatus {
     uint64_t checks_run = 0;
     bool cert_warning = false;    // certificate expires within cert_warning_days
     core::Override override_state = core::Override::Auto;
+    core::EndpointIndex index = 0;
+    std::vector<CheckStatus> checks;  // one per configured check, in order
 };
 
 struct HealthChange {
@@ -43,7 +59,8 @@ struct HealthChange {
 
 class HealthMonitor {
 public:
-    // `now` is injected so tests can drive time; defaults to the steady clock.
+    // Loop thread only, like every member. Time comes from the steady clock; the
+    // state machine (health_tracker.hpp) takes injected time for unit tests.
     explicit HealthMonitor(uv_loop_t* loop);
     ~HealthMonitor();
 
@@ -60,7 +77,15 @@ public:
     std::span<const core::EndpointHealth> health() const;
     std::vector<EndpointStatus> status() const;
 
+    // Operator override by key; kept across set_targets (Auto removes it).
     void set_override(const std::string& key, core::Override o);
+
+    // Instrumentation (benchmarks): called at every probe start with how late it
+    // started compared with its planned time. Keep it cheap.
+    void on_probe_started(std::function<void(double lateness_ms)> callback);
+    // Probes started and results received since construction.
+    uint64_t probes_started() const;
+    uint64_t probes_finished() const;
 
     // Cancels every probe and closes every handle; the loop can then be closed.
     void stop();

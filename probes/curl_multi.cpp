@@ -1,0 +1,130 @@
+// libcurl multi-socket on libuv (the pattern of curl's docs/examples/multi-uv.c).
+// Every C callback here is noexcept; transfers finish through CurlTransfer.
+#include "probes/curl_multi.hpp"
+
+#include <cstdio>
+
+#include "probes/uv_util.hpp"
+
+namespace signpost::probes {
+
+struct CurlMulti::Socket {
+    uv_poll_t poll;  // first member: close_and_delete frees the struct
+    curl_socket_t fd;
+    CurlMulti* owner;
+};
+
+CurlMulti::CurlMulti(uv_loop_t* loop) : loop_(loop) {
+    static const bool curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    (void)curl_ready;
+    multi_ = curl_multi_init();
+    timer_ = new uv_timer_t;
+    uv_timer_init(loop_, timer_);
+    timer_->data = this;
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::on_socket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+}
+
+CurlMulti::~CurlMulti() { close(); }
+
+CURLMcode CurlMulti::add(CURL* easy) noexcept {
+    if (!multi_) return CURLM_BAD_HANDLE;
+    return curl_multi_add_handle(multi_, easy);
+}
+
+void CurlMulti::remove(CURL* easy) noexcept {
+    if (multi_) curl_multi_remove_handle(multi_, easy);
+}
+
+void CurlMulti::close() noexcept {
+    if (multi_) {
+        curl_multi_cleanup(multi_);  // may still report sockets as removed
+        multi_ = nullptr;
+    }
+    for (Socket* s : sockets_) close_and_delete(s);
+    sockets_.clear();
+    if (timer_) {
+        close_and_delete(timer_);
+        timer_ = nullptr;
+    }
+}
+
+int CurlMulti::on_socket(CURL*, curl_socket_t fd, int what, void* userp, void* socketp) {
+    auto* self = static_cast<CurlMulti*>(userp);
+    auto* sock = static_cast<Socket*>(socketp);
+    if (what == CURL_POLL_REMOVE) {
+        if (sock) {
+            self->sockets_.erase(sock);
+            close_and_delete(sock);
+            if (self->multi_) curl_multi_assign(self->multi_, fd, nullptr);
+        }
+        return 0;
+    }
+    if (!sock) {
+        sock = new Socket;
+        if (uv_poll_init_socket(self->loop_, &sock->poll, fd) != 0) {
+            delete sock;  // never initialised: no close needed
+            std::fprintf(stderr, "probes: cannot watch socket %d\n", static_cast<int>(fd));
+            return -1;
+        }
+        sock->fd = fd;
+        sock->owner = self;
+        sock->poll.data = sock;
+        self->sockets_.insert(sock);
+        curl_multi_assign(self->multi_, fd, sock);
+    }
+    int events = 0;
+    if (what & CURL_POLL_IN) events |= UV_READABLE;
+    if (what & CURL_POLL_OUT) events |= UV_WRITABLE;
+    uv_poll_start(&sock->poll, events, [](uv_poll_t* h, int status, int ev) {
+        auto* s = static_cast<Socket*>(h->data);
+        int flags = 0;
+        if (status < 0) flags = CURL_CSELECT_ERR;
+        if (ev & UV_READABLE) flags |= CURL_CSELECT_IN;
+        if (ev & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
+        // `s` may be closed by curl during the call: read what we need first.
+        CurlMulti* owner = s->owner;
+        owner->action(s->fd, flags);
+    });
+    return 0;
+}
+
+int CurlMulti::on_timer(CURLM*, long timeout_ms, void* userp) {
+    auto* self = static_cast<CurlMulti*>(userp);
+    if (!self->timer_) return 0;
+    if (timeout_ms < 0) {
+        uv_timer_stop(self->timer_);
+    } else {
+        // 0 means "call soon": never call socket_action from inside this callback.
+        uv_timer_start(self->timer_, [](uv_timer_t* t) {
+            static_cast<CurlMulti*>(t->data)->action(CURL_SOCKET_TIMEOUT, 0);
+        }, static_cast<uint64_t>(timeout_ms), 0);
+    }
+    return 0;
+}
+
+void CurlMulti::action(curl_socket_t fd, int flags) noexcept {
+    if (!multi_) return;
+    int running = 0;
+    curl_multi_socket_action(multi_, fd, flags, &running);
+    read_done();
+}
+
+void CurlMulti::read_done() noexcept {
+    int left = 0;
+    while (multi_) {
+        CURLMsg* msg = curl_multi_info_read(multi_, &left);
+        if (!msg) break;
+        if (msg->msg != CURLMSG_DONE) continue;
+        CURL* easy = msg->easy_handle;
+        CURLcode code = msg->data.result;
+        CurlTransfer* transfer = nullptr;
+        curl_easy_getinfo(easy, CURLINFO_PRIVATE, &transfer);
+        curl_multi_remove_handle(multi_, easy);
+        if (transfer) transfer->on_curl_done(code);
+    }
+}
+
+}  // namespace signpost::probes

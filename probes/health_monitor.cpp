@@ -1,0 +1,395 @@
+// HealthMonitor: schedules every check on one timer (a min-heap of due times),
+// runs probes through the kinds' registry, feeds results into the trackers and
+// publishes health changes in batches. Loop thread only; no exception leaves a
+// C callback.
+#include "probes/health_monitor.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
+#include <map>
+#include <queue>
+#include <random>
+#include <unordered_map>
+
+#include <uv.h>
+
+#include "probes/curl_multi.hpp"
+#include "probes/probe.hpp"
+#include "probes/uv_util.hpp"
+
+namespace signpost::probes {
+
+using core::Clock;
+using core::Millis;
+using core::TimePoint;
+
+namespace {
+
+template <class F>
+void guarded(const char* what, F&& f) noexcept {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "probes: %s failed: %s\n", what, e.what());
+    } catch (...) {
+        std::fprintf(stderr, "probes: %s failed\n", what);
+    }
+}
+
+bool same_target(const ProbeTarget& a, const ProbeTarget& b) {
+    return a.key == b.key && a.address == b.address && a.host == b.host && a.checks == b.checks;
+}
+
+}  // namespace
+
+struct HealthMonitor::Impl {
+    struct Endpoint;
+
+    struct CheckRun {
+        Endpoint* endpoint = nullptr;
+        std::size_t check = 0;  // index into endpoint->tracker.checks()
+        uint64_t id = 0;
+        uint64_t generation = 0;
+        std::vector<std::pair<uint64_t, Probe*>> probes;  // running, by sequence number
+    };
+
+    struct Endpoint {
+        ProbeTarget target;
+        EndpointTracker tracker;
+        std::vector<std::unique_ptr<CheckRun>> runs;
+        core::EndpointHealth published;
+        bool dirty = false;
+
+        Endpoint(ProbeTarget t, TimePoint now, std::span<const Millis> delays)
+            : target(std::move(t)), tracker(target.checks, now, delays), published(tracker.health()) {}
+    };
+
+    struct Due {
+        TimePoint at;
+        uint64_t id;
+        uint64_t generation;
+        bool operator>(const Due& o) const { return at > o.at; }
+    };
+
+    uv_loop_t* loop;
+    CurlMulti curl;
+    uv_timer_t* scheduler = nullptr;
+    uv_timer_t* flusher = nullptr;
+    uv_timer_t* first_round_timer = nullptr;
+    std::unordered_map<std::string, std::unique_ptr<Endpoint>> endpoints;
+    std::unordered_map<uint64_t, CheckRun*> runs;
+    std::priority_queue<Due, std::vector<Due>, std::greater<Due>> heap;
+    std::vector<core::EndpointHealth> health;
+    std::map<std::string, core::Override> overrides;
+    std::vector<Endpoint*> dirty;
+    std::function<void(std::span<const HealthChange>)> change_cb;
+    std::function<void()> first_round_cb;
+    std::function<void(double)> started_cb;
+    uint64_t next_run_id = 1;
+    uint64_t started = 0, finished = 0;
+    bool first_round_begun = false, first_round_deadline = false, first_round_fired = false;
+    bool stopped = false;
+    std::mt19937_64 rng{std::random_device{}()};
+
+    explicit Impl(uv_loop_t* l) : loop(l), curl(l) {
+        for (uv_timer_t** t : {&scheduler, &flusher, &first_round_timer}) {
+            *t = new uv_timer_t;
+            uv_timer_init(loop, *t);
+            (*t)->data = this;
+        }
+    }
+
+    ProbeEnv env() { return ProbeEnv{loop, &curl}; }
+
+    // --- scheduling
+
+    void push(CheckRun& run) {
+        ++run.generation;
+        const auto& tracker = run.endpoint->tracker.checks()[run.check];
+        heap.push(Due{tracker.next_due(), run.id, run.generation});
+    }
+
+    void arm() {
+        if (stopped) return;
+        while (!heap.empty()) {
+            const Due& top = heap.top();
+            auto it = runs.find(top.id);
+            if (it != runs.end() && it->second->generation == top.generation) break;
+            heap.pop();  // stale
+        }
+        if (heap.empty()) {
+            uv_timer_stop(scheduler);
+            return;
+        }
+        const auto wait = heap.top().at - Clock::now();
+        const auto ms = std::max<int64_t>(0, std::chrono::ceil<Millis>(wait).count());
+        uv_update_time(loop);
+        uv_timer_start(scheduler, [](uv_timer_t* t) {
+            auto* self = static_cast<Impl*>(t->data);
+            guarded("scheduler", [&] { self->run_due(); });
+        }, static_cast<uint64_t>(ms), 0);
+    }
+
+    void run_due() {
+        const TimePoint now = Clock::now();
+        while (!heap.empty() && heap.top().at <= now) {
+            const Due due = heap.top();
+            heap.pop();
+            auto it = runs.find(due.id);
+            if (it == runs.end() || it->second->generation != due.generation) continue;
+            CheckRun& run = *it->second;
+            auto& tracker = run.endpoint->tracker.checks()[run.check];
+            if (!tracker.may_start()) continue;  // a finishing probe reschedules it
+            const TimePoint start = Clock::now();
+            if (started_cb) {
+                const double late = std::chrono::duration<double, std::milli>(start - due.at).count();
+                guarded("probe observer", [&] { started_cb(late); });
+            }
+            const uint64_t seq = tracker.start(start);
+            ++started;
+            launch(run, seq);
+            push(run);
+        }
+        arm();
+    }
+
+    void launch(CheckRun& run, uint64_t seq) {
+        Endpoint& ep = *run.endpoint;
+        const core::CheckSpec& spec = ep.tracker.checks()[run.check].spec();
+        const uint64_t id = run.id;
+        // start_probe never delivers synchronously, so recording it afterwards is safe.
+        Probe* p = start_probe(env(), spec, ep.target.address, ep.target.host,
+                               [this, id, seq](ProbeResult r) { on_result(id, seq, std::move(r)); });
+        run.probes.emplace_back(seq, p);
+    }
+
+    void on_result(uint64_t id, uint64_t seq, ProbeResult r) {
+        ++finished;
+        auto it = runs.find(id);
+        if (it == runs.end()) return;
+        CheckRun& run = *it->second;
+        // The probe frees itself after this call: forget it.
+        auto& ps = run.probes;
+        ps.erase(std::remove_if(ps.begin(), ps.end(), [&](const auto& e) { return e.first == seq; }), ps.end());
+        const TimePoint now = Clock::now();
+        auto& tracker = run.endpoint->tracker.checks()[run.check];
+        if (tracker.finish(seq, std::move(r), now) > 0) {
+            run.endpoint->tracker.update(now);
+            mark_dirty(*run.endpoint);  // reasons change too, not only states
+        }
+        push(run);
+        arm();
+    }
+
+    void cancel(CheckRun& run) {
+        for (auto& [seq, p] : run.probes) p->cancel();
+        run.probes.clear();
+        run.endpoint->tracker.checks()[run.check].cancel_all();
+    }
+
+    // --- batches
+
+    void mark_dirty(Endpoint& ep) {
+        if (!ep.dirty) {
+            ep.dirty = true;
+            dirty.push_back(&ep);
+        }
+        schedule_flush();
+    }
+
+    void schedule_flush() {
+        if (stopped || uv_is_active(reinterpret_cast<uv_handle_t*>(flusher))) return;
+        uv_timer_start(flusher, [](uv_timer_t* t) {
+            auto* self = static_cast<Impl*>(t->data);
+            guarded("health publication", [&] { self->flush(); });
+        }, 0, 0);
+    }
+
+    void flush() {
+        std::vector<HealthChange> changes;
+        for (Endpoint* ep : dirty) {
+            ep->dirty = false;
+            const core::EndpointHealth& now = ep->tracker.health();
+            const core::EndpointHealth before = ep->published;
+            ep->published = now;
+            if (ep->target.index < health.size()) health[ep->target.index] = now;
+            if (before.state != now.state || before.suspect != now.suspect || before.confirmed != now.confirmed) {
+                changes.push_back(HealthChange{ep->target.index, before, now});
+            }
+        }
+        dirty.clear();
+        if (!changes.empty() && change_cb) {
+            guarded("on_change", [&] { change_cb(changes); });
+        }
+        maybe_first_round();
+    }
+
+    void maybe_first_round() {
+        if (first_round_fired || !first_round_begun || stopped) return;
+        if (!first_round_deadline) {
+            for (const auto& [key, ep] : endpoints) {
+                if (!ep->tracker.first_result_known()) return;
+            }
+        }
+        first_round_fired = true;
+        uv_timer_stop(first_round_timer);
+        if (first_round_cb) guarded("on_first_round", [&] { first_round_cb(); });
+    }
+
+    // --- targets
+
+    void set_targets(std::vector<ProbeTarget> targets) {
+        if (stopped) return;
+        const TimePoint now = Clock::now();
+        std::unordered_map<std::string, std::unique_ptr<Endpoint>> next;
+        Millis longest{0};
+        for (auto& t : targets) {
+            if (next.count(t.key)) {
+                std::fprintf(stderr, "probes: duplicate target key %s ignored\n", t.key.c_str());
+                continue;
+            }
+            for (const auto& c : t.checks) longest = std::max(longest, c.timeout);
+            auto old = endpoints.find(t.key);
+            if (old != endpoints.end() && same_target(old->second->target, t)) {
+                auto ep = std::move(old->second);
+                endpoints.erase(old);
+                ep->target.index = t.index;
+                next.emplace(t.key, std::move(ep));
+                continue;
+            }
+            std::vector<Millis> delays;
+            for (const auto& c : t.checks) {
+                const auto iv = std::max<int64_t>(1, c.interval.count());
+                delays.push_back(Millis{std::uniform_int_distribution<int64_t>(1, iv)(rng)});
+            }
+            const std::string key = t.key;
+            auto ep = std::make_unique<Endpoint>(std::move(t), now, delays);
+            for (std::size_t i = 0; i < ep->target.checks.size(); ++i) {
+                auto run = std::make_unique<CheckRun>();
+                run->endpoint = ep.get();
+                run->check = i;
+                run->id = next_run_id++;
+                runs[run->id] = run.get();
+                push(*run);  // due now: new targets start right away
+                ep->runs.push_back(std::move(run));
+            }
+            next.emplace(key, std::move(ep));
+        }
+        for (auto& [key, ep] : endpoints) remove(*ep);  // whatever is left was removed or changed
+        endpoints = std::move(next);
+
+        std::size_t size = 0;
+        for (auto& [key, ep] : endpoints) size = std::max<std::size_t>(size, ep->target.index + 1);
+        health.assign(size, core::EndpointHealth{});
+        for (auto& [key, ep] : endpoints) {
+            auto o = overrides.find(key);
+            const core::Override want = o == overrides.end() ? core::Override::Auto : o->second;
+            if (ep->tracker.override_state() != want) {
+                ep->tracker.set_override(want, now);
+                mark_dirty(*ep);
+            }
+            health[ep->target.index] = ep->published;
+        }
+        if (!first_round_begun) {
+            first_round_begun = true;
+            // Every first probe ends by its own timeout; the margin covers the
+            // loop's own latency and process start-up.
+            uv_timer_start(first_round_timer, [](uv_timer_t* t) {
+                auto* self = static_cast<Impl*>(t->data);
+                self->first_round_deadline = true;
+                self->schedule_flush();
+            }, static_cast<uint64_t>(longest.count()) + 250, 0);
+            schedule_flush();  // fires at once when there is nothing to probe
+        }
+        arm();
+    }
+
+    void remove(Endpoint& ep) {
+        for (auto& run : ep.runs) {
+            cancel(*run);
+            runs.erase(run->id);
+        }
+        if (ep.dirty) dirty.erase(std::remove(dirty.begin(), dirty.end(), &ep), dirty.end());
+    }
+
+    void set_override(const std::string& key, core::Override o) {
+        if (o == core::Override::Auto) overrides.erase(key);
+        else overrides[key] = o;
+        auto it = endpoints.find(key);
+        if (it == endpoints.end() || stopped) return;
+        it->second->tracker.set_override(o, Clock::now());
+        mark_dirty(*it->second);
+    }
+
+    void stop() {
+        if (stopped) return;
+        for (auto& [key, ep] : endpoints) remove(*ep);
+        stopped = true;
+        curl.close();
+        close_and_delete(scheduler);
+        close_and_delete(flusher);
+        close_and_delete(first_round_timer);
+        scheduler = flusher = first_round_timer = nullptr;
+        while (!heap.empty()) heap.pop();
+    }
+};
+
+}  // namespace signpost::probes
+
+namespace signpost::probes {
+
+HealthMonitor::HealthMonitor(uv_loop_t* loop) : impl_(std::make_unique<Impl>(loop)) {}
+HealthMonitor::~HealthMonitor() { impl_->stop(); }
+
+void HealthMonitor::set_targets(std::vector<ProbeTarget> targets) { impl_->set_targets(std::move(targets)); }
+void HealthMonitor::on_change(std::function<void(std::span<const HealthChange>)> cb) { impl_->change_cb = std::move(cb); }
+void HealthMonitor::on_first_round(std::function<void()> cb) { impl_->first_round_cb = std::move(cb); }
+void HealthMonitor::on_probe_started(std::function<void(double)> cb) { impl_->started_cb = std::move(cb); }
+std::span<const core::EndpointHealth> HealthMonitor::health() const { return impl_->health; }
+void HealthMonitor::set_override(const std::string& key, core::Override o) { impl_->set_override(key, o); }
+uint64_t HealthMonitor::probes_started() const { return impl_->started; }
+uint64_t HealthMonitor::probes_finished() const { return impl_->finished; }
+void HealthMonitor::stop() { impl_->stop(); }
+
+std::vector<EndpointStatus> HealthMonitor::status() const {
+    std::vector<EndpointStatus> out;
+    out.reserve(impl_->endpoints.size());
+    for (const auto& [key, ep] : impl_->endpoints) {
+        EndpointStatus s;
+        s.key = key;
+        s.index = ep->target.index;
+        s.health = ep->tracker.health();
+        s.override_state = ep->tracker.override_state();
+        const CheckTracker* shown = nullptr;
+        for (const auto& c : ep->tracker.checks()) {
+            CheckStatus cs;
+            cs.name = c.spec().name;
+            cs.kind = c.spec().kind;
+            cs.state = c.state();
+            cs.suspect = c.suspect();
+            cs.confirmed = c.confirmed();
+            cs.last_result = c.last().reason;
+            cs.last_latency_ms = c.last().latency_ms;
+            cs.consecutive_ok = c.consecutive_ok();
+            cs.consecutive_fail = c.consecutive_fail();
+            cs.checks_run = c.results();
+            cs.cert_warning = c.last().cert_warning;
+            s.checks_run += cs.checks_run;
+            s.cert_warning = s.cert_warning || cs.cert_warning;
+            if (!shown || (shown->up() && !c.up())) shown = &c;
+            s.checks.push_back(std::move(cs));
+        }
+        if (shown) {
+            s.last_result = shown->last().reason;
+            s.last_latency_ms = shown->last().latency_ms;
+            s.consecutive_ok = shown->consecutive_ok();
+            s.consecutive_fail = shown->consecutive_fail();
+        }
+        out.push_back(std::move(s));
+    }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+    return out;
+}
+
+}  // namespace signpost::probes

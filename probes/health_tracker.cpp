@@ -1,0 +1,176 @@
+// The rise/fall state machine and per-check probe schedule (see health_tracker.hpp).
+// Pure: no I/O, no clocks.
+#include "probes/health_tracker.hpp"
+
+#include <algorithm>
+
+namespace signpost::probes {
+
+using core::HealthState;
+using core::Millis;
+using core::TimePoint;
+
+CheckTracker::CheckTracker(const core::CheckSpec& spec, TimePoint now, Millis second_delay)
+    : spec_(spec),
+      state_(spec.initial),
+      since_(now),
+      next_due_(now),
+      second_delay_(second_delay) {
+    spec_.rise = std::max(1, spec_.rise);
+    spec_.fall = std::max(1, spec_.fall);
+    if (spec_.interval <= Millis{0}) spec_.interval = Millis{1000};
+    if (spec_.fast_interval <= Millis{0} || spec_.fast_interval > spec_.interval) {
+        spec_.fast_interval = spec_.interval;
+    }
+    // Enough overlapping probes to reach fall (or rise) within one timeout.
+    max_in_flight_ = static_cast<std::size_t>(std::clamp(std::max(spec_.rise, spec_.fall), 2, 16));
+}
+
+uint64_t CheckTracker::start(TimePoint now) {
+    const uint64_t seq = next_seq_++;
+    in_flight_.push_back(Pending{seq, std::nullopt});
+    last_start_ = now;
+    ++starts_;
+    Millis delay = suspect_ ? spec_.fast_interval : spec_.interval;
+    if (starts_ == 1 && second_delay_ > Millis{0}) delay = std::min(second_delay_, spec_.interval);
+    next_due_ = now + delay;
+    return seq;
+}
+
+std::size_t CheckTracker::finish(uint64_t seq, ProbeResult result, TimePoint now) {
+    auto it = std::find_if(in_flight_.begin(), in_flight_.end(), [&](const Pending& p) { return p.seq == seq; });
+    if (it == in_flight_.end()) return 0;  // cancelled
+    it->result = std::move(result);
+    std::size_t applied = 0;
+    while (!in_flight_.empty() && in_flight_.front().result) {
+        apply(*in_flight_.front().result, now);
+        in_flight_.pop_front();
+        ++applied;
+    }
+    // While a change is suspected, re-check soon: at most fast_interval after
+    // the latest start, even when that probe is still running.
+    if (applied && suspect_) next_due_ = std::min(next_due_, last_start_ + spec_.fast_interval);
+    return applied;
+}
+
+void CheckTracker::apply(const ProbeResult& r, TimePoint now) {
+    ++results_;
+    last_ = r;
+    auto set_state = [&](HealthState s) {
+        if (s != state_) {
+            state_ = s;
+            since_ = now;
+        }
+    };
+    if (!confirmed_) {
+        // Start-up rule: the first result decides the state directly.
+        confirmed_ = true;
+        set_state(r.ok ? HealthState::Up : HealthState::Down);
+        ok_run_ = r.ok ? 1 : 0;
+        fail_run_ = r.ok ? 0 : 1;
+        suspect_ = false;
+        return;
+    }
+    if (r.ok) {
+        ++ok_run_;
+        fail_run_ = 0;
+        if (state_ == HealthState::Down) {
+            if (ok_run_ >= static_cast<uint32_t>(spec_.rise)) {
+                set_state(HealthState::Up);
+                suspect_ = false;
+            } else {
+                suspect_ = true;
+            }
+        } else {
+            suspect_ = false;
+        }
+    } else {
+        ++fail_run_;
+        ok_run_ = 0;
+        if (state_ == HealthState::Up) {
+            if (fail_run_ >= static_cast<uint32_t>(spec_.fall)) {
+                set_state(HealthState::Down);
+                suspect_ = false;
+            } else {
+                suspect_ = true;
+            }
+        } else {
+            suspect_ = false;
+        }
+    }
+}
+
+EndpointTracker::EndpointTracker(std::span<const core::CheckSpec> checks, TimePoint now,
+                                 std::span<const Millis> second_delays) {
+    checks_.reserve(checks.size());
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+        checks_.emplace_back(checks[i], now, i < second_delays.size() ? second_delays[i] : Millis{0});
+    }
+    health_.since = now;
+    update(now);
+    health_.since = now;
+}
+
+bool EndpointTracker::first_result_known() const noexcept {
+    bool all = true;
+    for (const auto& c : checks_) {
+        if (c.confirmed() && !c.up()) return true;
+        all = all && c.confirmed();
+    }
+    return all;
+}
+
+bool EndpointTracker::update(TimePoint now) {
+    core::EndpointHealth h;
+    const bool named = checks_.size() > 1;
+    auto label = [&](const CheckTracker& c) {
+        const std::string& r = c.last().reason.empty() ? std::string("no result yet") : c.last().reason;
+        return named && !c.spec().name.empty() ? c.spec().name + ": " + r : r;
+    };
+    if (checks_.empty()) {
+        h.state = HealthState::Up;
+        h.confirmed = true;
+        h.reason = "no health check";
+    } else {
+        bool all_up = true, all_confirmed = true, down_confirmed = false;
+        bool any_suspect = false, every_down_suspect = true;
+        const CheckTracker* first_down = nullptr;
+        const CheckTracker* first_suspect = nullptr;
+        for (const auto& c : checks_) {
+            all_up = all_up && c.up();
+            all_confirmed = all_confirmed && c.confirmed();
+            if (!c.up()) {
+                if (!first_down) first_down = &c;
+                down_confirmed = down_confirmed || c.confirmed();
+                every_down_suspect = every_down_suspect && c.suspect();
+            }
+            if (c.suspect()) {
+                any_suspect = true;
+                if (!first_suspect) first_suspect = &c;
+            }
+        }
+        h.state = all_up ? HealthState::Up : HealthState::Down;
+        h.confirmed = all_confirmed || down_confirmed;
+        h.suspect = all_up ? any_suspect : every_down_suspect;
+        const CheckTracker& shown = first_down ? *first_down : first_suspect ? *first_suspect : checks_.front();
+        h.reason = label(shown);
+    }
+    if (override_ != core::Override::Auto) {
+        const bool up = override_ == core::Override::ForceUp;
+        h.state = up ? HealthState::Up : HealthState::Down;
+        h.suspect = false;
+        h.confirmed = true;
+        h.reason = std::string(up ? "forced up by operator" : "forced down by operator") + " (probe: " + h.reason + ")";
+    }
+    const bool changed = h.state != health_.state || h.suspect != health_.suspect || h.confirmed != health_.confirmed;
+    h.since = h.state != health_.state ? now : health_.since;
+    health_ = std::move(h);
+    return changed;
+}
+
+void EndpointTracker::set_override(core::Override o, TimePoint now) {
+    override_ = o;
+    update(now);
+}
+
+}  // namespace signpost::probes

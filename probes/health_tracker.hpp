@@ -1,0 +1,114 @@
+// The one rise/fall state machine shared by every check kind, plus the per-check
+// probe schedule. Pure: no I/O, no clocks, no libuv; the caller passes time in.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/check_spec.hpp"
+#include "core/health.hpp"
+
+namespace signpost::probes {
+
+// What one probe of any kind reports: pass/fail and a short reason.
+struct ProbeResult {
+    bool ok = false;
+    std::string reason;         // "HTTP 200", "connection refused", "timeout after 1000 ms"
+    double latency_ms = 0;
+    bool timed_out = false;
+    bool cert_warning = false;  // https: certificate expires within cert_warning_days
+};
+
+// One check of one endpoint: rise/fall counters, suspect/confirmed, and when the
+// next probe should start. Probes may overlap (a hanging endpoint must not cost
+// fall × timeout); their results are applied in the order the probes started.
+class CheckTracker {
+public:
+    // The first probe is due at `now`. `second_delay` spreads the second probe
+    // of many endpoints over the interval (0: one interval after the first).
+    CheckTracker(const core::CheckSpec& spec, core::TimePoint now, core::Millis second_delay = core::Millis{0});
+
+    // --- schedule
+    core::TimePoint next_due() const noexcept { return next_due_; }
+    // False while as many probes are running as may overlap.
+    bool may_start() const noexcept { return in_flight_.size() < max_in_flight_; }
+    // Records a probe start at `now` (normally >= next_due()); returns its sequence number.
+    uint64_t start(core::TimePoint now);
+    std::size_t in_flight() const noexcept { return in_flight_.size(); }
+    std::size_t max_in_flight() const noexcept { return max_in_flight_; }
+    // Forgets every running probe (their results will never come).
+    void cancel_all() noexcept { in_flight_.clear(); }
+
+    // --- results
+    // Result of probe `seq`. Results wait until every earlier probe has finished;
+    // returns how many results were applied now (0: waiting for an earlier one).
+    std::size_t finish(uint64_t seq, ProbeResult result, core::TimePoint now);
+    // Applies one result directly (no schedule bookkeeping): the state machine alone.
+    void apply(const ProbeResult& result, core::TimePoint now);
+
+    core::HealthState state() const noexcept { return state_; }
+    bool up() const noexcept { return state_ == core::HealthState::Up; }
+    bool suspect() const noexcept { return suspect_; }
+    bool confirmed() const noexcept { return confirmed_; }
+    core::TimePoint since() const noexcept { return since_; }
+    uint32_t consecutive_ok() const noexcept { return ok_run_; }
+    uint32_t consecutive_fail() const noexcept { return fail_run_; }
+    uint64_t results() const noexcept { return results_; }
+    const ProbeResult& last() const noexcept { return last_; }
+    const core::CheckSpec& spec() const noexcept { return spec_; }
+
+private:
+    struct Pending {
+        uint64_t seq;
+        std::optional<ProbeResult> result;
+    };
+
+    core::CheckSpec spec_;
+    core::HealthState state_;
+    bool suspect_ = false;
+    bool confirmed_ = false;
+    core::TimePoint since_;
+    uint32_t ok_run_ = 0, fail_run_ = 0;
+    uint64_t results_ = 0;
+    ProbeResult last_;
+
+    core::TimePoint next_due_;
+    core::TimePoint last_start_{};
+    core::Millis second_delay_;
+    uint64_t next_seq_ = 1;
+    uint64_t starts_ = 0;
+    std::size_t max_in_flight_;
+    std::deque<Pending> in_flight_;
+};
+
+// One endpoint: its checks ANDed (up only when every check is up) and the
+// operator's override, which wins over probes.
+class EndpointTracker {
+public:
+    EndpointTracker(std::span<const core::CheckSpec> checks, core::TimePoint now,
+                    std::span<const core::Millis> second_delays = {});
+
+    std::vector<CheckTracker>& checks() noexcept { return checks_; }
+    const std::vector<CheckTracker>& checks() const noexcept { return checks_; }
+
+    // Recomputes the endpoint's health from its checks and the override after
+    // results were applied; returns true when state, suspect or confirmed changed.
+    bool update(core::TimePoint now);
+    void set_override(core::Override o, core::TimePoint now);
+    core::Override override_state() const noexcept { return override_; }
+
+    const core::EndpointHealth& health() const noexcept { return health_; }
+    // True once every check has a result, or one check has decided "down".
+    bool first_result_known() const noexcept;
+
+private:
+    std::vector<CheckTracker> checks_;
+    core::Override override_ = core::Override::Auto;
+    core::EndpointHealth health_;
+};
+
+}  // namespace signpost::probes

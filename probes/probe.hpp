@@ -1,0 +1,54 @@
+// One probe of any kind (http/https, tcp, exec) started on the libuv loop. Each
+// kind only reports pass/fail and a short reason; the state machine is elsewhere.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "core/check_spec.hpp"
+#include "probes/health_tracker.hpp"
+
+typedef struct uv_loop_s uv_loop_t;
+
+namespace signpost::probes {
+
+class CurlMulti;
+
+struct ProbeEnv {
+    uv_loop_t* loop = nullptr;
+    CurlMulti* curl = nullptr;  // needed by http/https only
+};
+
+using ProbeDone = std::function<void(ProbeResult)>;
+
+// A running probe. It frees itself: after delivering its result, or after cancel().
+class Probe {
+public:
+    virtual ~Probe() = default;
+    // Stops the probe now; `done` will not be called. Loop thread only.
+    virtual void cancel() noexcept = 0;
+};
+
+// Starts one probe of `spec` against `address` (IPv4/IPv6 text); `host` is the
+// Host header / SNI when the spec sets none. `done` is called exactly once, on
+// the loop and never from inside this call, unless the probe is cancelled first.
+// `spec` must outlive the probe (or the probe must be cancelled before).
+Probe* start_probe(const ProbeEnv& env, const core::CheckSpec& spec, const std::string& address,
+                   const std::string& host, ProbeDone done);
+
+// The kinds (one registry: kind → starter). Each lives in its own file.
+Probe* start_http_probe(const ProbeEnv&, const core::CheckSpec&, const std::string& address,
+                        const std::string& host, ProbeDone);
+Probe* start_tcp_probe(const ProbeEnv&, const core::CheckSpec&, const std::string& address,
+                       const std::string& host, ProbeDone);
+Probe* start_exec_probe(const ProbeEnv&, const core::CheckSpec&, const std::string& address,
+                        const std::string& host, ProbeDone);
+// A probe that could not even start: delivers `result` on the next loop iteration.
+Probe* start_failed_probe(const ProbeEnv&, ProbeResult result, ProbeDone);
+
+// "timeout after 1000 ms"
+std::string timeout_reason(core::Millis timeout);
+// Calls `done` and swallows exceptions: no exception may cross a C callback.
+void deliver(ProbeDone& done, ProbeResult result) noexcept;
+
+}  // namespace signpost::probes

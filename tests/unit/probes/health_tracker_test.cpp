@@ -1,0 +1,334 @@
+// The rise/fall state machine and the probe schedule, driven with injected time.
+#include <doctest/doctest.h>
+
+#include "probes/health_tracker.hpp"
+
+using namespace signpost;
+using namespace signpost::probes;
+using core::HealthState;
+using core::Millis;
+
+namespace {
+
+const core::TimePoint T0{std::chrono::seconds(1000)};
+core::TimePoint at(int ms) { return T0 + Millis{ms}; }
+
+core::CheckSpec spec(int rise = 2, int fall = 3) {
+    core::CheckSpec s;
+    s.name = "web";
+    s.rise = rise;
+    s.fall = fall;
+    s.interval = Millis{1000};
+    s.timeout = Millis{1000};
+    s.fast_interval = Millis{200};
+    return s;
+}
+
+ProbeResult ok() { return ProbeResult{true, "HTTP 200"}; }
+ProbeResult bad(const char* why = "HTTP 503") { return ProbeResult{false, why}; }
+ProbeResult timeout() {
+    ProbeResult r{false, "timeout after 1000 ms"};
+    r.timed_out = true;
+    return r;
+}
+
+// Runs one probe that starts at its due time and ends `took` later.
+void probe(CheckTracker& c, ProbeResult r, int took = 5) {
+    const auto start = c.next_due();
+    const auto seq = c.start(start);
+    c.finish(seq, std::move(r), start + Millis{took});
+}
+
+}  // namespace
+
+TEST_CASE("tracker: starts in the configured initial state, unconfirmed") {
+    auto s = spec();
+    SUBCASE("default down") {
+        CheckTracker c(s, T0);
+        CHECK(c.state() == HealthState::Down);
+        CHECK_FALSE(c.confirmed());
+        CHECK(c.next_due() == T0);
+    }
+    SUBCASE("initial up") {
+        s.initial = HealthState::Up;
+        CheckTracker c(s, T0);
+        CHECK(c.up());
+        CHECK_FALSE(c.confirmed());
+    }
+}
+
+TEST_CASE("tracker: the first result decides the state directly") {
+    auto s = spec(3, 3);
+    SUBCASE("success while initially down comes up at once") {
+        CheckTracker c(s, T0);
+        probe(c, ok());
+        CHECK(c.up());
+        CHECK(c.confirmed());
+        CHECK_FALSE(c.suspect());
+        CHECK(c.since() == at(5));
+    }
+    SUBCASE("failure while initially up goes down at once") {
+        s.initial = HealthState::Up;
+        CheckTracker c(s, T0);
+        probe(c, bad());
+        CHECK_FALSE(c.up());
+        CHECK(c.confirmed());
+        CHECK(c.last().reason == "HTTP 503");
+    }
+    SUBCASE("failure while initially down keeps since") {
+        CheckTracker c(s, T0);
+        probe(c, bad());
+        CHECK_FALSE(c.up());
+        CHECK(c.since() == T0);
+    }
+}
+
+TEST_CASE("tracker: goes down after fall consecutive failures, suspect before") {
+    CheckTracker c(spec(2, 3), T0);
+    probe(c, ok());
+    REQUIRE(c.up());
+    probe(c, bad());
+    CHECK(c.up());
+    CHECK(c.suspect());
+    probe(c, bad());
+    CHECK(c.up());
+    CHECK(c.suspect());
+    CHECK(c.consecutive_fail() == 2);
+    probe(c, bad());
+    CHECK_FALSE(c.up());
+    CHECK_FALSE(c.suspect());
+}
+
+TEST_CASE("tracker: a success while suspect clears the suspicion and resets the count") {
+    CheckTracker c(spec(2, 3), T0);
+    probe(c, ok());
+    probe(c, bad());
+    probe(c, bad());
+    probe(c, ok());
+    CHECK(c.up());
+    CHECK_FALSE(c.suspect());
+    probe(c, bad());
+    probe(c, bad());
+    CHECK(c.up());  // only two in a row again
+}
+
+TEST_CASE("tracker: comes up after rise consecutive successes") {
+    CheckTracker c(spec(2, 3), T0);
+    probe(c, bad());
+    REQUIRE_FALSE(c.up());
+    probe(c, ok());
+    CHECK_FALSE(c.up());
+    CHECK(c.suspect());
+    probe(c, ok());
+    CHECK(c.up());
+    CHECK_FALSE(c.suspect());
+}
+
+TEST_CASE("tracker: rise and fall of 1 change at once") {
+    CheckTracker c(spec(1, 1), T0);
+    probe(c, ok());
+    probe(c, bad());
+    CHECK_FALSE(c.up());
+    probe(c, ok());
+    CHECK(c.up());
+}
+
+TEST_CASE("tracker: a flapping endpoint never changes state with rise 2 / fall 3") {
+    CheckTracker c(spec(2, 3), T0);
+    probe(c, ok());
+    const auto since = c.since();
+    for (int i = 0; i < 20; ++i) {
+        probe(c, i % 2 ? ok() : bad());
+        CHECK(c.up());
+    }
+    CHECK(c.since() == since);
+    // ok ok bad bad ok bad bad bad: down only at the third failure in a row
+    probe(c, bad());
+    probe(c, bad());
+    CHECK(c.up());
+    probe(c, bad());
+    CHECK_FALSE(c.up());
+}
+
+TEST_CASE("schedule: interval while stable, fast_interval while suspect") {
+    CheckTracker c(spec(2, 3), T0);
+    auto seq = c.start(T0);
+    CHECK(c.next_due() == at(1000));
+    c.finish(seq, ok(), at(5));
+    CHECK(c.next_due() == at(1000));
+    seq = c.start(at(1000));
+    c.finish(seq, bad(), at(1005));
+    CHECK(c.suspect());
+    CHECK(c.next_due() == at(1200));  // re-check soon after the failure
+    seq = c.start(at(1200));
+    CHECK(c.next_due() == at(1400));
+    c.finish(seq, ok(), at(1205));
+    CHECK_FALSE(c.suspect());
+    seq = c.start(at(1400));
+    CHECK(c.next_due() == at(2400));  // back to the normal interval
+}
+
+TEST_CASE("schedule: second probe is spread by the given delay") {
+    CheckTracker c(spec(), T0, Millis{370});
+    c.start(T0);
+    CHECK(c.next_due() == at(370));
+    c.start(at(370));
+    CHECK(c.next_due() == at(1370));
+}
+
+TEST_CASE("schedule: refused endpoint goes down within interval + 2 fast intervals") {
+    CheckTracker c(spec(2, 3), T0);
+    probe(c, ok());                   // t=0 up
+    // The endpoint starts refusing just after t=0; each probe starts when due.
+    CHECK(c.next_due() == at(1000));
+    for (int i = 0; i < 10 && c.up(); ++i) probe(c, bad("connection refused"), 2);
+    CHECK_FALSE(c.up());
+    CHECK(c.since() == at(1000 + 2 * 200 + 2));
+}
+
+TEST_CASE("schedule: a hanging endpoint goes down within 3.5 s with overlapping probes") {
+    // interval 1 s, timeout 1 s, fall 3, fast 200 ms; the endpoint hangs from t=0+.
+    CheckTracker c(spec(2, 3), T0);
+    auto s0 = c.start(T0);
+    c.finish(s0, ok(), at(5));
+    REQUIRE(c.up());
+    struct Running { uint64_t seq; int ends; };
+    std::vector<Running> running;
+    int now = 0;
+    while (c.up() && now < 10000) {
+        ++now;  // 1 ms steps
+        // time-outs first (a probe times out exactly `timeout` after its start)
+        for (auto it = running.begin(); it != running.end();) {
+            if (it->ends <= now) {
+                c.finish(it->seq, timeout(), at(now));
+                it = running.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        if (c.next_due() <= at(now) && c.may_start()) {
+            running.push_back({c.start(at(now)), now + 1000});
+        }
+    }
+    CHECK_FALSE(c.up());
+    CHECK(now <= 3500);
+    CHECK(c.last().timed_out);
+}
+
+TEST_CASE("schedule: overlapping probes are capped and results applied in start order") {
+    CheckTracker c(spec(2, 3), T0);
+    const auto a = c.start(T0);
+    const auto b = c.start(at(200));
+    const auto d = c.start(at(400));
+    CHECK_FALSE(c.may_start());
+    CHECK(c.max_in_flight() == 3);
+    // b and d finish before a: nothing is applied until a ends
+    CHECK(c.finish(b, bad("HTTP 500"), at(210)) == 0);
+    CHECK(c.finish(d, bad("HTTP 500"), at(410)) == 0);
+    CHECK_FALSE(c.confirmed());
+    CHECK(c.finish(a, ok(), at(1000)) == 3);
+    // a=ok decides up (first result), then two failures: suspect, not yet down
+    CHECK(c.up());
+    CHECK(c.suspect());
+    CHECK(c.consecutive_fail() == 2);
+    CHECK(c.may_start());
+}
+
+TEST_CASE("schedule: cancelled probes are forgotten") {
+    CheckTracker c(spec(), T0);
+    const auto a = c.start(T0);
+    c.cancel_all();
+    CHECK(c.finish(a, ok(), at(5)) == 0);
+    CHECK_FALSE(c.confirmed());
+    CHECK(c.in_flight() == 0);
+}
+
+TEST_CASE("endpoint: up only when every check is up") {
+    auto http = spec(1, 1);
+    auto tcp = spec(1, 1);
+    tcp.name = "port";
+    tcp.kind = core::CheckKind::Tcp;
+    const core::CheckSpec both[] = {http, tcp};
+    EndpointTracker e(both, T0);
+    CHECK_FALSE(e.health().up());
+    CHECK_FALSE(e.health().confirmed);
+    CHECK_FALSE(e.first_result_known());
+
+    e.checks()[0].apply(ok(), at(10));
+    e.update(at(10));
+    CHECK_FALSE(e.health().up());  // tcp has no result yet and starts down
+    CHECK_FALSE(e.health().confirmed);
+
+    e.checks()[1].apply(ProbeResult{true, "TCP connect ok"}, at(20));
+    CHECK(e.update(at(20)));
+    CHECK(e.health().up());
+    CHECK(e.health().confirmed);
+    CHECK(e.health().since == at(20));
+    CHECK(e.first_result_known());
+
+    e.checks()[1].apply(bad("connection refused"), at(1000));
+    CHECK(e.update(at(1000)));
+    CHECK_FALSE(e.health().up());
+    CHECK(e.health().reason == "port: connection refused");
+}
+
+TEST_CASE("endpoint: one check decided down is a known first result") {
+    auto a = spec(), b = spec();
+    b.name = "other";
+    const core::CheckSpec both[] = {a, b};
+    EndpointTracker e(both, T0);
+    e.checks()[0].apply(bad("HTTP 500"), at(5));
+    e.update(at(5));
+    CHECK(e.first_result_known());
+    CHECK(e.health().confirmed);
+    CHECK_FALSE(e.health().up());
+}
+
+TEST_CASE("endpoint: suspect while up when any check is suspect") {
+    const core::CheckSpec one[] = {spec(2, 3)};
+    EndpointTracker e(one, T0);
+    e.checks()[0].apply(ok(), at(5));
+    CHECK(e.update(at(5)));
+    e.checks()[0].apply(bad(), at(1005));
+    CHECK(e.update(at(1005)));
+    CHECK(e.health().up());
+    CHECK(e.health().suspect);
+    CHECK(e.health().reason == "HTTP 503");
+}
+
+TEST_CASE("endpoint: overrides win over probes") {
+    const core::CheckSpec one[] = {spec(1, 1)};
+    EndpointTracker e(one, T0);
+    e.checks()[0].apply(ok(), at(5));
+    e.update(at(5));
+    REQUIRE(e.health().up());
+
+    SUBCASE("force down") {
+        e.set_override(core::Override::ForceDown, at(100));
+        CHECK_FALSE(e.health().up());
+        CHECK(e.health().since == at(100));
+        CHECK(e.health().reason == "forced down by operator (probe: HTTP 200)");
+        e.checks()[0].apply(ok(), at(1000));
+        e.update(at(1000));
+        CHECK_FALSE(e.health().up());
+        e.set_override(core::Override::Auto, at(2000));
+        CHECK(e.health().up());
+    }
+    SUBCASE("force up") {
+        e.checks()[0].apply(bad("connection refused"), at(1000));
+        e.update(at(1000));
+        REQUIRE_FALSE(e.health().up());
+        e.set_override(core::Override::ForceUp, at(1100));
+        CHECK(e.health().up());
+        CHECK(e.health().confirmed);
+        CHECK_FALSE(e.health().suspect);
+        CHECK(e.health().reason == "forced up by operator (probe: connection refused)");
+    }
+}
+
+TEST_CASE("endpoint: without checks is up") {
+    EndpointTracker e({}, T0);
+    CHECK(e.health().up());
+    CHECK(e.health().confirmed);
+    CHECK(e.first_result_known());
+}
