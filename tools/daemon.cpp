@@ -11,6 +11,7 @@
 #include "core/log.hpp"
 #include "dns/server.hpp"
 #include "dns/view.hpp"
+#include "hooks/hook_runner.hpp"
 #include "policy/policy.hpp"
 #include "probes/health_monitor.hpp"
 #include "zones/loader.hpp"
@@ -86,6 +87,7 @@ public:
         uv_loop_init(&loop_);
         loop_.data = this;
         monitor_ = std::make_unique<probes::HealthMonitor>(&loop_);
+        hooks_ = std::make_unique<hooks::HookRunner>(&loop_);
         monitor_->on_change([this](std::span<const probes::HealthChange> changes) { on_health_change(changes); });
         monitor_->on_first_round([this] { start_serving("first probe round complete"); });
 
@@ -134,6 +136,7 @@ private:
         if (server_) server_->stop();
         server_.reset();
         if (monitor_) monitor_->stop();
+        if (hooks_) hooks_->stop();
         for (auto* h : {(uv_handle_t*)&sigterm_, (uv_handle_t*)&sigint_, (uv_handle_t*)&sighup_, (uv_handle_t*)&tick_})
             if (!uv_is_closing(h)) uv_close(h, nullptr);
     }
@@ -164,18 +167,38 @@ private:
             auto& service = zone.services[ref.service];
             auto ev = policy::evaluate(zone, service, health, now, states_[i], rng_());
             if (ev.changed) {
-                std::string before = states_[i].label.empty() ? std::string("(start)") : states_[i].label;
+                bool first = states_[i].label.empty();
+                std::string before = first ? std::string("(start)") : states_[i].label;
                 log_info("policy", "{}: {} → {} ({})", service_title(*catalog_, service), before, ev.decision.label,
                          ev.decision.reason);
+                if (!first) fire_hooks(zone, service, "service", "", before, ev.decision.label, ev.decision.reason);
             }
-            if (ev.early_warning && !evaluations_[i].early_warning)
+            if (ev.early_warning && !evaluations_[i].early_warning) {
                 log_warning("policy", "{}: early warning: active pool has a failing endpoint ({})",
                             service_title(*catalog_, service), ev.decision.reason);
+                fire_hooks(zone, service, "early-warning", "", ev.decision.label, ev.decision.label, ev.decision.reason);
+            }
             if (!same_answer(ev, evaluations_[i])) any = true;
             states_[i] = ev.state;
             evaluations_[i] = std::move(ev);
         }
         return any;
+    }
+
+    void fire_hooks(const zones::Zone& zone, const zones::Service& service, const char* event,
+                    const std::string& endpoint, const std::string& from, const std::string& to,
+                    const std::string& reason) {
+        if (service.hooks.empty() || !hooks_) return;
+        hooks::HookEvent e;
+        e.event = event;
+        e.zone = zone.origin.to_text();
+        if (!e.zone.empty() && e.zone.back() == '.' && e.zone.size() > 1) e.zone.pop_back();
+        e.service = service.name;
+        e.endpoint = endpoint;
+        e.from = from;
+        e.to = to;
+        e.reason = reason;
+        for (auto& h : service.hooks) hooks_->deliver(h, e);
     }
 
     void publish() {
@@ -208,7 +231,8 @@ private:
             if (c.index >= catalog_->endpoints.size()) continue;
             auto& ref = catalog_->endpoints[c.index];
             auto& ep = catalog_->endpoint(c.index);
-            if (c.before.state != c.after.state)
+            bool flipped = c.before.state != c.after.state;
+            if (flipped)
                 log_info("probes", "endpoint {}: {} → {} ({})", ref.key, core::to_string(c.before.state),
                          core::to_string(c.after.state), c.after.reason);
             (void)ep;
@@ -216,6 +240,9 @@ private:
             for (auto& s : zone.services) {
                 bool uses = false;
                 for (auto p : s.pools) uses |= (p == ref.pool);
+                if (uses && flipped && server_)
+                    fire_hooks(zone, s, "endpoint", ref.key, core::to_string(c.before.state),
+                               core::to_string(c.after.state), c.after.reason);
                 if (!s.failback_gate.empty()) uses = true;  // a gate may be any endpoint of the zone
                 if (uses) affected.insert(s.index);
             }
@@ -263,6 +290,7 @@ private:
     uv_timer_t tick_{};
     std::shared_ptr<const zones::Catalog> catalog_;
     std::unique_ptr<probes::HealthMonitor> monitor_;
+    std::unique_ptr<hooks::HookRunner> hooks_;
     std::unique_ptr<dns::Server> server_;
     std::shared_ptr<const dns::View> pending_view_;
     std::vector<policy::ServiceState> states_;
