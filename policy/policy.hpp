@@ -44,6 +44,9 @@ struct ServiceState {
     std::string label;
     core::TimePoint since{};       // when label last changed
     bool released = false;         // manual failback: operator allowed return to primary
+    // Subnet policy: the pool each pool's subnet rule answers with, indexed by
+    // position in Service::pools (-1: no rule for that pool, or all down).
+    std::vector<int> subnet_active;
 };
 
 struct Evaluation {
@@ -58,5 +61,14 @@ struct Evaluation {
 Evaluation evaluate(const zones::Zone& zone, const zones::Service& service,
                     std::span<const core::EndpointHealth> health, core::TimePoint now,
                     const ServiceState& previous, uint64_t seed);
+
+// The decision that applies to `client`: the first subnet rule containing it,
+// else `evaluation.decision`. Runs per query: no allocation, no locks.
+const Decision& decision_for(const Evaluation& evaluation, const core::IpAddress& client) noexcept;
+
+// Picks a variant of `decision` by weight from a uniformly random `r`; returns
+// its index, or decision.variants.size() when there is none (NODATA).
+// Runs per query: no allocation, no locks.
+std::size_t pick_variant(const Decision& decision, uint64_t r) noexcept;
 
 }  // namespace signpost::policy

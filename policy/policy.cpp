@@ -1,0 +1,97 @@
+// evaluate(): runs the service's policy kind, then the rules every kind shares:
+// TTL while unstable, change tracking, early warning. Pure: no I/O, no clocks.
+#include "policy/policy.hpp"
+
+#include <algorithm>
+
+#include "policy/outcome.hpp"
+
+namespace signpost::policy {
+
+namespace {
+
+struct Kind {
+    zones::PolicyKind kind;
+    Evaluator evaluate;
+};
+
+// The one list of policy kinds (names and validation live in zones/).
+constexpr Kind kKinds[] = {
+    {zones::PolicyKind::Failover, &evaluate_failover},
+    {zones::PolicyKind::Weighted, &evaluate_weighted},
+    {zones::PolicyKind::Multivalue, &evaluate_multivalue},
+    {zones::PolicyKind::Subnet, &evaluate_subnet},
+};
+
+Evaluator evaluator_for(zones::PolicyKind k) {
+    for (auto& kind : kKinds)
+        if (kind.kind == k) return kind.evaluate;
+    return &evaluate_failover;
+}
+
+// Sets ttl and unstable; returns whether an answered pool has a suspect endpoint still up.
+bool settle(const Context& ctx, Draft& d, core::TimePoint since) {
+    const auto& svc = ctx.service;
+    bool unstable = d.decision.all_down || ctx.now - since < svc.unstable_for;
+    bool warn = false;
+    for (std::size_t pos : d.basis) {
+        auto& st = ctx.pools[pos];
+        if (st.any_suspect) unstable = true;
+        if (st.suspect_up && !d.decision.all_down) warn = true;
+        for (auto& e : st.pool->endpoints) {
+            auto& h = ctx.health_of(e);
+            if ((d.basis_all || h.up()) && !h.confirmed) unstable = true;
+        }
+    }
+    d.decision.unstable = unstable;
+    d.decision.ttl = unstable ? std::min(svc.unstable_ttl, svc.ttl) : svc.ttl;
+    return warn;
+}
+
+}  // namespace
+
+Evaluation evaluate(const zones::Zone& zone, const zones::Service& service,
+                    std::span<const core::EndpointHealth> health, core::TimePoint now,
+                    const ServiceState& previous, uint64_t seed) {
+    Context ctx(zone, service, health, now, previous, seed);
+    Outcome out = evaluator_for(service.policy)(ctx);
+
+    Evaluation ev;
+    ev.changed = out.decision.decision.label != previous.label || out.subnet_active != previous.subnet_active;
+    ev.state.active_pool = out.active_pool;
+    ev.state.label = out.decision.decision.label;
+    ev.state.since = ev.changed ? now : previous.since;
+    ev.state.released = out.released;
+    ev.state.subnet_active = out.subnet_active;
+
+    ev.early_warning = settle(ctx, out.decision, ev.state.since);
+    ev.decision = std::move(out.decision.decision);
+    ev.subnets.reserve(out.rules.size());
+    for (auto& r : out.rules) {
+        if (settle(ctx, r.draft, ev.state.since)) ev.early_warning = true;
+        ev.subnets.push_back({r.prefix, std::move(r.draft.decision)});
+    }
+    return ev;
+}
+
+const Decision& decision_for(const Evaluation& evaluation, const core::IpAddress& client) noexcept {
+    for (auto& rule : evaluation.subnets)
+        if (rule.prefix.contains(client)) return rule.decision;
+    return evaluation.decision;
+}
+
+std::size_t pick_variant(const Decision& decision, uint64_t r) noexcept {
+    const auto& vs = decision.variants;
+    if (vs.size() <= 1) return 0;  // 0 == size() when empty
+    uint64_t total = 0;
+    for (auto& v : vs) total += v.weight;
+    if (total == 0) return std::size_t(r % vs.size());
+    uint64_t x = r % total;
+    for (std::size_t i = 0; i < vs.size(); ++i) {
+        if (x < vs[i].weight) return i;
+        x -= vs[i].weight;
+    }
+    return vs.size() - 1;
+}
+
+}  // namespace signpost::policy
