@@ -200,6 +200,7 @@ struct HealthMonitor::Impl {
 
     void schedule_flush() {
         if (stopped || uv_is_active(reinterpret_cast<uv_handle_t*>(flusher))) return;
+        uv_update_time(loop);
         uv_timer_start(flusher, [](uv_timer_t* t) {
             auto* self = static_cast<Impl*>(t->data);
             guarded("health publication", [&] { self->flush(); });
@@ -293,6 +294,7 @@ struct HealthMonitor::Impl {
         }
         if (!first_round_begun) {
             first_round_begun = true;
+            uv_update_time(loop);  // the loop's cached time may be old
             // Every first probe ends by its own timeout; the margin covers the
             // loop's own latency and process start-up.
             uv_timer_start(first_round_timer, [](uv_timer_t* t) {
