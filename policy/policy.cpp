@@ -64,11 +64,14 @@ Evaluation evaluate(const zones::Zone& zone, const zones::Service& service,
     ev.state.released = out.released;
     ev.state.subnet_active = out.subnet_active;
 
-    ev.early_warning = settle(ctx, out.decision, ev.state.since);
+    // A service's first answer is not a change of answer: it is unstable only
+    // while its endpoints are unconfirmed or suspect.
+    auto changed_at = previous.label.empty() ? core::TimePoint{} : ev.state.since;
+    ev.early_warning = settle(ctx, out.decision, changed_at);
     ev.decision = std::move(out.decision.decision);
     ev.subnets.reserve(out.rules.size());
     for (auto& r : out.rules) {
-        if (settle(ctx, r.draft, ev.state.since)) ev.early_warning = true;
+        if (settle(ctx, r.draft, changed_at)) ev.early_warning = true;
         ev.subnets.push_back({r.prefix, std::move(r.draft.decision)});
     }
     return ev;

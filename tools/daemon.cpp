@@ -165,7 +165,9 @@ private:
             auto& ref = catalog_->services[i];
             auto& zone = catalog_->zones[ref.zone];
             auto& service = zone.services[ref.service];
-            auto ev = policy::evaluate(zone, service, health, now, states_[i], rng_());
+            // A stable seed per service: shuffles change when health does, not on every tick.
+            auto seed = std::hash<std::string>{}(ref.key) ^ seed_salt_;
+            auto ev = policy::evaluate(zone, service, health, now, states_[i], seed);
             if (ev.changed) {
                 bool first = states_[i].label.empty();
                 std::string before = first ? std::string("(start)") : states_[i].label;
@@ -295,7 +297,7 @@ private:
     std::shared_ptr<const dns::View> pending_view_;
     std::vector<policy::ServiceState> states_;
     std::vector<policy::Evaluation> evaluations_;
-    std::mt19937_64 rng_{std::random_device{}()};
+    uint64_t seed_salt_ = std::random_device{}();
     uint64_t generation_ = 0;
     bool stopping_ = false;
     int exit_code_ = 0;

@@ -116,3 +116,11 @@ TEST_CASE("early warning: not for a suspect endpoint outside the active pool or 
     }
     CHECK_FALSE(w.after(1s).early_warning);
 }
+
+TEST_CASE("ttl: a service's first answer is not a change, so confirmed endpoints get the service ttl") {
+    World w = two_regions();
+    auto ev = w.eval();
+    CHECK(ev.changed);
+    CHECK_FALSE(ev.decision.unstable);
+    CHECK(ev.decision.ttl == 30);
+}
