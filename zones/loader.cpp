@@ -340,6 +340,11 @@ private:
             error(where, ctx, "bad name " + dq(text) + ": " + why);
             return std::nullopt;
         }
+        if (text != "@" && (text.rfind("@.", 0) == 0 || text.find(".@.") != std::string::npos ||
+                            (text.size() > 2 && text.compare(text.size() - 2, 2, ".@") == 0))) {
+            error(where, ctx, "bad name " + dq(text) + ": '@' stands alone for the apex and cannot be part of a name");
+            return std::nullopt;
+        }
         if (!name->is_subdomain_of(origin_)) {
             error(where, ctx,
                   "name " + dq(text) + " is outside the zone; write names relative to the origin or ending in '" +
@@ -381,7 +386,16 @@ private:
             if (key == "ttl") continue;
             auto type = detail::type_from_name(key);
             auto* sub = v.as_table();
-            if (sub && !(type && sub->contains("data"))) {
+            // A type key with a table value is an RRset ({ ttl, data }); any other table is a
+            // name below this one. A table of only ttl under a type key is an RRset missing data.
+            bool rrset_table = sub && type && (sub->contains("data") || sub->empty() ||
+                                               (sub->size() == 1 && sub->contains("ttl")));
+            if (sub && rrset_table && !sub->contains("data")) {
+                error(at(v), ctx + " " + detail::type_to_name(*type),
+                      "data is required in a table such as { ttl = 60, data = [\"...\"] }");
+                continue;
+            }
+            if (sub && !rrset_table) {
                 parse_owner(*sub, owner_text + "." + key, at(k));  // [records._sip._tcp]
                 continue;
             }

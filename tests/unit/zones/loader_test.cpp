@@ -300,6 +300,14 @@ TEST_CASE("loader: bad owner names and owners outside the zone are errors") {
                   "the first label (a wildcard)");
 }
 
+TEST_CASE("loader: a per-type table needs data, and '@' cannot be part of a longer name") {
+    auto r = load(kHead + "[records.www]\nA = { ttl = 60 }\n[records.\"@\".foo]\nA = \"192.0.2.1\"\n");
+    CHECK_DIAG(r, "zones/t.toml:8:5: error: zone 'example.com' record 'www' A: data is required in a table such as "
+                  "{ ttl = 60, data = [\"...\"] }");
+    CHECK_DIAG(r, "zones/t.toml:9:14: error: zone 'example.com' record '@.foo': bad name \"@.foo\": '@' stands alone "
+                  "for the apex and cannot be part of a name");
+}
+
 TEST_CASE("loader: dotted owner keys name one owner, left to right") {
     auto r = load(kHead + "[records._sip._tcp]\nSRV = \"10 60 5060 sip\"\n[records.\"www.example.com.\"]\nA = \"192.0.2.1\"\n");
     INFO(r.diagnostics.to_string());
@@ -526,4 +534,29 @@ TEST_CASE("loader: every problem is reported, not only the first") {
     auto r = load(kHead + "[records.www]\nA = \"bad\"\n[pools.p]\nendpoints = []\nweight = 0\n");
     CHECK_FALSE(r.catalog);
     CHECK(r.diagnostics.error_count() == 3);
+}
+
+TEST_CASE("loader: values of the wrong shape anywhere are reported, never crash") {
+    const char* bodies[] = {
+        "records = 5\n",
+        "soa = 5\n",
+        "checks = { c = 5 }\n",
+        "pools = []\n",
+        "[records.www]\nA = [[\"192.0.2.1\"]]\n",
+        "[records.www]\nTXT = [[]]\n",
+        "[records.www]\nA = { ttl = 60 }\n",
+        "[records.www]\nA = { ttl = 60, data = [] }\n",
+        "[records.\"@\".foo]\nA = \"192.0.2.1\"\n",
+        "[checks.c]\nkind = \"http\"\nheaders = 1\nexpect_status = []\ncommand = \"x\"\n",
+        "[checks.c]\nkind = 1\ninterval = 1.5\n",
+        "[pools.p]\nendpoints = [1, {}, { address = 2 }, { address = \"192.0.2.1\", check_address = \"x\" }]\n",
+        "[services.s]\nnames = [1]\npools = 2\nhooks = [1, { command = [] }]\nunstable_for = true\n",
+        "[services.\"a/b\"]\nnames = \"www\"\npools = []\n",
+    };
+    for (auto* b : bodies) {
+        auto r = load("origin = \"example.com\"\n" + std::string(b));
+        INFO(std::string(b) << "\n" << r.diagnostics.to_string());
+        CHECK_FALSE(r.catalog);
+        CHECK(r.diagnostics.has_errors());
+    }
 }
