@@ -16,15 +16,23 @@ namespace signpost::dns {
 
 class View;
 
+struct ViewOptions {
+    // The EDNS UDP payload size we advertise in OPT and honour (RFC 6891); never
+    // taken below 512. ClientInfo::udp_payload_size overrides it per query when set.
+    uint16_t udp_payload_size = 1232;
+};
+
 // Builds a new View for `catalog` where service i answers from `services[i]`
 // (indexed by zones::Service::index). Runs on the control loop, may allocate.
+// A service whose evaluation is missing (span too short) answers NODATA.
 std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> catalog,
                                        std::span<const policy::Evaluation> services,
-                                       uint64_t generation);
+                                       uint64_t generation, ViewOptions options = {});
 
 struct ClientInfo {
     core::IpAddress address;  // the resolver (or stub) that sent the query
     bool tcp = false;
+    uint16_t udp_payload_size = 0;  // 0: the View's ViewOptions::udp_payload_size
 };
 
 // Answers one query. Writes the response to `out` and returns its length, or 0

@@ -1,0 +1,858 @@
+// Answers one DNS query from a View: parses the header, question and EDNS, finds
+// the zone and node, renders the reply with name compression into the caller's
+// buffer. Runs on DNS workers: noexcept, no allocation, no locks, no syscalls.
+#include <algorithm>
+#include <cstring>
+
+#include "dns/view.hpp"
+#include "dns/view_impl.hpp"
+
+namespace signpost::dns {
+
+namespace {
+
+namespace rt = zones::rrtype;
+
+constexpr uint16_t kClassIn = 1;
+constexpr uint16_t kEcsOption = 8;
+constexpr int kMaxChain = 8;         // CNAMEs followed inside a zone
+constexpr int kMaxAdditional = 16;   // target names whose addresses go in additional
+constexpr int kMaxLabels = 128;
+
+enum Rcode : uint16_t { NoError = 0, FormErr = 1, ServFail = 2, NxDomain = 3, NotImp = 4, Refused = 5, BadVers = 16 };
+
+inline uint16_t rd16(const uint8_t* p) noexcept { return uint16_t((p[0] << 8) | p[1]); }
+inline uint32_t rd32(const uint8_t* p) noexcept {
+    return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
+inline uint8_t lower(uint8_t c) noexcept { return (c >= 'A' && c <= 'Z') ? uint8_t(c + 32) : c; }
+
+// A name in canonical (lowercase) wire form with its label offsets.
+struct WireName {
+    uint8_t bytes[256];
+    uint16_t len = 0;             // including the root byte
+    uint8_t offsets[kMaxLabels];  // start of each label; offsets[labels] would be the root
+    int labels = 0;
+
+    // From uncompressed wire bytes; false when malformed.
+    bool set(const uint8_t* p, std::size_t avail) noexcept {
+        len = 0;
+        labels = 0;
+        for (;;) {
+            if (len >= avail) return false;
+            uint8_t l = p[len];
+            if (l > 63) return false;
+            if (std::size_t(len) + 1 + l > 255 || std::size_t(len) + 1 + l > avail) return false;
+            if (l == 0) {
+                bytes[len] = 0;
+                len += 1;
+                return true;
+            }
+            if (labels >= kMaxLabels - 1) return false;
+            offsets[labels++] = uint8_t(len);
+            bytes[len] = l;
+            for (unsigned i = 1; i <= l; ++i) bytes[len + i] = lower(p[len + i]);
+            len = uint16_t(len + 1 + l);
+        }
+    }
+    const uint8_t* suffix(int i) const noexcept { return bytes + (i < labels ? offsets[i] : len - 1); }
+    std::size_t suffix_len(int i) const noexcept { return len - (i < labels ? offsets[i] : len - 1); }
+};
+
+// Length of an uncompressed wire name at p (within n bytes), 0 when malformed.
+std::size_t name_length(const uint8_t* p, std::size_t n) noexcept {
+    std::size_t i = 0;
+    for (;;) {
+        if (i >= n) return 0;
+        uint8_t l = p[i];
+        if (l > 63) return 0;
+        if (l == 0) return i + 1 > 255 ? 0 : i + 1;
+        i += 1 + l;
+    }
+}
+
+struct Query {
+    uint16_t id = 0;
+    uint8_t flags1 = 0;  // QR|Opcode|AA|TC|RD
+    uint8_t flags2 = 0;  // RA|Z|AD|CD|RCODE
+    std::size_t question_end = 0;  // offset just after QCLASS
+    bool has_question = false;
+    WireName qname;
+    uint16_t qtype = 0, qclass = 0;
+    bool has_opt = false;
+    uint16_t udp_size = 512;
+    uint8_t edns_version = 0;
+    bool do_bit = false;
+    bool has_ecs = false;
+    uint16_t ecs_family = 0;
+    uint8_t ecs_source = 0;
+    uint8_t ecs_address[16] = {};
+    uint8_t ecs_address_len = 0;
+};
+
+// Skips a possibly compressed name in a record of the additional section.
+bool skip_name(const uint8_t* p, std::size_t n, std::size_t& off) noexcept {
+    for (int guard = 0; guard < 128; ++guard) {
+        if (off >= n) return false;
+        uint8_t l = p[off];
+        if ((l & 0xc0) == 0xc0) {
+            if (off + 2 > n) return false;
+            off += 2;
+            return true;
+        }
+        if (l & 0xc0) return false;
+        off += 1 + l;
+        if (l == 0) return off <= n;
+    }
+    return false;
+}
+
+// Result of parsing everything after the question.
+enum class Parse { Ok, FormErr, BadVers, EcsFormErr };
+
+Parse parse_opt(const uint8_t* rd, std::size_t rdlen, Query& q) noexcept {
+    std::size_t off = 0;
+    while (off < rdlen) {
+        if (off + 4 > rdlen) return Parse::FormErr;
+        uint16_t code = rd16(rd + off), len = rd16(rd + off + 2);
+        off += 4;
+        if (off + len > rdlen) return Parse::FormErr;
+        if (code == kEcsOption) {
+            if (q.has_ecs) return Parse::EcsFormErr;  // RFC 7871 §6: at most one ECS option
+            if (len < 4) return Parse::EcsFormErr;
+            const uint8_t* o = rd + off;
+            uint16_t family = rd16(o);
+            uint8_t source = o[2], scope = o[3];
+            unsigned max_bits = family == 1 ? 32 : family == 2 ? 128 : 0;
+            if (max_bits == 0 || source > max_bits || scope != 0) return Parse::EcsFormErr;
+            unsigned bytes = (source + 7u) / 8u;
+            if (len - 4u != bytes) return Parse::EcsFormErr;
+            // Bits beyond SOURCE PREFIX-LENGTH must be zero (RFC 7871 §6).
+            if (source % 8 != 0 && (o[4 + bytes - 1] & uint8_t(0xffu >> (source % 8))) != 0)
+                return Parse::EcsFormErr;
+            q.has_ecs = true;
+            q.ecs_family = family;
+            q.ecs_source = source;
+            q.ecs_address_len = uint8_t(bytes);
+            std::memset(q.ecs_address, 0, sizeof q.ecs_address);
+            std::memcpy(q.ecs_address, o + 4, bytes);
+        }
+        // Other options (cookies, padding, ...) are ignored (RFC 6891 §6.1.2).
+        off += len;
+    }
+    return Parse::Ok;
+}
+
+Parse parse_rest(const uint8_t* p, std::size_t n, Query& q) noexcept {
+    uint16_t ancount = rd16(p + 6), nscount = rd16(p + 8), arcount = rd16(p + 10);
+    if (ancount != 0 || nscount != 0) return Parse::FormErr;
+    std::size_t off = q.question_end;
+    Parse pending = Parse::Ok;
+    for (unsigned i = 0; i < arcount; ++i) {
+        std::size_t name_at = off;
+        if (!skip_name(p, n, off)) return Parse::FormErr;
+        if (off + 10 > n) return Parse::FormErr;
+        uint16_t type = rd16(p + off), cls = rd16(p + off + 2);
+        uint32_t ttl = rd32(p + off + 4);
+        uint16_t rdlen = rd16(p + off + 8);
+        off += 10;
+        if (off + rdlen > n) return Parse::FormErr;
+        if (type == rt::OPT) {
+            if (q.has_opt) return Parse::FormErr;                        // RFC 6891 §6.1.1
+            if (off - 10 - name_at != 1 || p[name_at] != 0) return Parse::FormErr;  // owner must be root
+            q.has_opt = true;
+            q.udp_size = cls;
+            q.edns_version = uint8_t((ttl >> 16) & 0xff);
+            q.do_bit = (ttl & 0x8000) != 0;
+            Parse r = parse_opt(p + off, rdlen, q);
+            if (r != Parse::Ok && pending == Parse::Ok) pending = r;
+        }
+        off += rdlen;
+    }
+    if (off != n) return Parse::FormErr;  // trailing garbage
+    if (pending == Parse::FormErr) return Parse::FormErr;
+    if (q.has_opt && q.edns_version > 0) return Parse::BadVers;
+    return pending;
+}
+
+// ---------------------------------------------------------------------------
+// Writing the reply.
+
+struct CompressionEntry {
+    uint16_t offset;  // where a name (suffix) starts in the packet
+    uint8_t length;   // its uncompressed wire length
+};
+
+class Writer {
+public:
+    Writer(uint8_t* buf, std::size_t cap) noexcept : buf_(buf), cap_(cap) {}
+
+    std::size_t size() const noexcept { return len_; }
+    uint8_t* data() noexcept { return buf_; }
+    void set_cap(std::size_t cap) noexcept { cap_ = cap; }
+    std::size_t cap() const noexcept { return cap_; }
+
+    bool bytes(const void* p, std::size_t n) noexcept {
+        if (len_ + n > cap_) return false;
+        std::memcpy(buf_ + len_, p, n);
+        len_ += n;
+        return true;
+    }
+    bool u16(uint16_t v) noexcept {
+        uint8_t b[2] = {uint8_t(v >> 8), uint8_t(v)};
+        return bytes(b, 2);
+    }
+    bool u32(uint32_t v) noexcept {
+        uint8_t b[4] = {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
+        return bytes(b, 4);
+    }
+    void patch16(std::size_t at, uint16_t v) noexcept {
+        buf_[at] = uint8_t(v >> 8);
+        buf_[at + 1] = uint8_t(v);
+    }
+    // Rolls back to `at`, forgetting compression targets written after it.
+    void truncate(std::size_t at) noexcept {
+        len_ = at;
+        while (nentries_ > 0 && entries_[nentries_ - 1].offset >= at) --nentries_;
+    }
+
+    // Registers the name at `at` (uncompressed up to its end, as the question is)
+    // so that later names can point into it.
+    void remember_name(std::size_t at) noexcept {
+        std::size_t total = 0;
+        while (buf_[at + total] != 0) total += 1 + buf_[at + total];
+        total += 1;
+        std::size_t i = 0;
+        while (buf_[at + i] != 0) {
+            add_entry(at + i, total - i);
+            i += 1 + buf_[at + i];
+        }
+    }
+
+    // Writes a canonical wire name (uncompressed input), compressed against
+    // earlier names when `compress` is true.
+    bool name(const uint8_t* n, std::size_t nlen, bool compress) noexcept {
+        if (!compress) {
+            std::size_t start = len_;
+            if (!bytes(n, nlen)) return false;
+            (void)start;
+            return true;
+        }
+        std::size_t start = len_;
+        std::size_t pos = 0;
+        while (n[pos] != 0) {
+            int target = find(n + pos, nlen - pos);
+            if (target >= 0) {
+                if (!bytes(n, pos)) return false;
+                if (!u16(uint16_t(0xc000 | target))) {
+                    len_ = start;
+                    return false;
+                }
+                add_prefix_entries(start, n, pos, nlen);
+                return true;
+            }
+            pos += 1 + n[pos];
+        }
+        if (!bytes(n, nlen)) return false;
+        add_prefix_entries(start, n, nlen - 1, nlen);
+        return true;
+    }
+
+private:
+    void add_entry(std::size_t at, std::size_t length) noexcept {
+        if (at > 0x3fff || nentries_ >= kEntries || length > 255) return;
+        entries_[nentries_++] = CompressionEntry{uint16_t(at), uint8_t(length)};
+    }
+    // The labels written uncompressed at `start` (the first `prefix` bytes of n).
+    void add_prefix_entries(std::size_t start, const uint8_t* n, std::size_t prefix, std::size_t nlen) noexcept {
+        for (std::size_t i = 0; i < prefix; i += 1 + n[i]) add_entry(start + i, nlen - i);
+    }
+    // An earlier name equal to the canonical suffix s (case-insensitively).
+    int find(const uint8_t* s, std::size_t slen) const noexcept {
+        for (int e = 0; e < nentries_; ++e) {
+            if (entries_[e].length != slen) continue;
+            if (equals(entries_[e].offset, s)) return entries_[e].offset;
+        }
+        return -1;
+    }
+    bool equals(std::size_t at, const uint8_t* s) const noexcept {
+        std::size_t i = 0;
+        for (int hops = 0; hops < 64;) {
+            uint8_t l = buf_[at];
+            if ((l & 0xc0) == 0xc0) {
+                at = ((l & 0x3f) << 8) | buf_[at + 1];
+                ++hops;
+                continue;
+            }
+            if (l != s[i]) return false;
+            if (l == 0) return true;
+            for (unsigned k = 1; k <= l; ++k)
+                if (lower(buf_[at + k]) != s[i + k]) return false;
+            at += 1 + l;
+            i += 1 + l;
+        }
+        return false;
+    }
+
+    static constexpr int kEntries = 96;
+    uint8_t* buf_;
+    std::size_t cap_;
+    std::size_t len_ = 0;
+    CompressionEntry entries_[kEntries];
+    int nentries_ = 0;
+};
+
+// Thread-local xorshift64*: picks variants; not for anything security-sensitive.
+uint64_t next_random() noexcept {
+    thread_local uint64_t state = 0;
+    if (state == 0) state = 0x9e3779b97f4a7c15ull ^ reinterpret_cast<uintptr_t>(&state);
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return state * 2685821657736338717ull;
+}
+
+const policy::Variant* pick_variant(const detail::DecisionData& d) noexcept {
+    auto& vs = d.decision->variants;
+    if (vs.empty()) return nullptr;
+    if (vs.size() == 1) return &vs[0];
+    if (d.total_weight == 0) return &vs[next_random() % vs.size()];
+    uint64_t r = next_random() % d.total_weight;
+    for (auto& v : vs) {
+        if (r < v.weight) return &v;
+        r -= v.weight;
+    }
+    return &vs.back();
+}
+
+// Number of leading bits a and b share (same family), up to `max`.
+unsigned common_bits(const core::IpAddress& a, const core::IpAddress& b, unsigned max) noexcept {
+    unsigned bits = 0;
+    for (unsigned i = 0; i < 16 && bits < max; ++i) {
+        uint8_t x = a.bytes[i] ^ b.bytes[i];
+        if (x == 0) {
+            bits += 8;
+            continue;
+        }
+        while (!(x & 0x80)) {
+            ++bits;
+            x = uint8_t(x << 1);
+        }
+        break;
+    }
+    return std::min(bits, max);
+}
+
+// ---------------------------------------------------------------------------
+
+struct Context {
+    const View& view;
+    const Query& q;
+    Writer& w;
+    core::IpAddress client;   // the address subnet rules match (ECS or source)
+    bool use_subnet = true;   // false when ECS SOURCE PREFIX-LENGTH is 0
+    uint8_t ecs_scope = 0;
+    uint16_t rcode = NoError;
+    bool aa = true;
+    uint16_t ancount = 0, nscount = 0, arcount = 0;
+    bool overflow = false;    // answer or authority did not fit: truncate
+    bool referral = false;
+    const detail::ZoneData* zone = nullptr;
+    // Names whose addresses go in the additional section.
+    const uint8_t* extra[kMaxAdditional] = {};
+    std::size_t extra_len[kMaxAdditional] = {};
+    int nextra = 0;
+
+    void want_additional(const uint8_t* name, std::size_t len) noexcept {
+        if (nextra < kMaxAdditional) {
+            extra[nextra] = name;
+            extra_len[nextra] = len;
+            ++nextra;
+        }
+    }
+};
+
+// Writes one RR; rolls back and returns false when it does not fit.
+bool write_rr(Context& c, const uint8_t* owner, std::size_t owner_len, uint16_t type, uint32_t ttl,
+              const uint8_t* rd, std::size_t rdlen) noexcept {
+    Writer& w = c.w;
+    std::size_t start = w.size();
+    auto fail = [&] {
+        w.truncate(start);
+        return false;
+    };
+    if (!w.name(owner, owner_len, true) || !w.u16(type) || !w.u16(kClassIn) || !w.u32(ttl) || !w.u16(0))
+        return fail();
+    std::size_t rdstart = w.size();
+    bool done = false;
+    switch (type) {
+        case rt::NS:
+        case rt::CNAME:
+        case rt::PTR: {
+            std::size_t l = name_length(rd, rdlen);
+            if (l == rdlen) {
+                if (!w.name(rd, l, true)) return fail();
+                done = true;
+            }
+            break;
+        }
+        case rt::MX: {
+            std::size_t l = rdlen > 2 ? name_length(rd + 2, rdlen - 2) : 0;
+            if (l != 0 && l + 2 == rdlen) {
+                if (!w.bytes(rd, 2) || !w.name(rd + 2, l, true)) return fail();
+                done = true;
+            }
+            break;
+        }
+        case rt::SOA: {
+            std::size_t l1 = name_length(rd, rdlen);
+            std::size_t l2 = l1 ? name_length(rd + l1, rdlen - l1) : 0;
+            if (l1 && l2 && l1 + l2 + 20 == rdlen) {
+                if (!w.name(rd, l1, true) || !w.name(rd + l1, l2, true) || !w.bytes(rd + l1 + l2, 20))
+                    return fail();
+                done = true;
+            }
+            break;
+        }
+        default: break;
+    }
+    if (!done && !w.bytes(rd, rdlen)) return fail();
+    std::size_t n = w.size() - rdstart;
+    if (n > 0xffff) return fail();
+    w.patch16(rdstart - 2, uint16_t(n));
+    return true;
+}
+
+enum class Section { Answer, Authority, Additional };
+
+// Writes a whole RRset or nothing.
+bool write_rrset(Context& c, Section sec, const uint8_t* owner, std::size_t owner_len, const zones::RRset& s,
+                 uint32_t ttl) noexcept {
+    std::size_t start = c.w.size();
+    uint16_t n = 0;
+    for (auto& rd : s.rdatas) {
+        if (!write_rr(c, owner, owner_len, s.type, ttl, reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
+            c.w.truncate(start);
+            if (sec != Section::Additional || c.referral) c.overflow = true;  // referral glue must fit
+            return false;
+        }
+        ++n;
+    }
+    (sec == Section::Answer ? c.ancount : sec == Section::Authority ? c.nscount : c.arcount) += n;
+    return true;
+}
+
+bool write_rrset(Context& c, Section sec, const uint8_t* owner, std::size_t owner_len,
+                 const zones::RRset& s) noexcept {
+    return write_rrset(c, sec, owner, owner_len, s, s.ttl);
+}
+
+// The decision a service answers this client with; updates the ECS scope.
+const detail::DecisionData& service_decision(Context& c, const detail::ServiceData& sd) noexcept {
+    if (!sd.subnet_dependent || !c.use_subnet) return sd.fallback;
+    const detail::DecisionData* chosen = &sd.fallback;
+    unsigned scope = 0;
+    unsigned max_bits = c.client.v6 ? 128 : 32;
+    for (auto& rule : sd.subnets) {
+        if (rule.prefix.address.v6 != c.client.v6) continue;
+        if (chosen == &sd.fallback && rule.prefix.contains(c.client)) {
+            chosen = &rule.data;
+            scope = std::max<unsigned>(scope, rule.prefix.length);
+        } else if (!rule.prefix.contains(c.client)) {
+            // The answer must not be reused for clients that a rule would match:
+            // the scope must be long enough to exclude every non-matching rule.
+            unsigned common = common_bits(c.client, rule.prefix.address, max_bits);
+            scope = std::max(scope, std::min(common + 1, max_bits));
+        }
+    }
+    c.ecs_scope = uint8_t(std::max<unsigned>(c.ecs_scope, scope));
+    return *chosen;
+}
+
+// Address records of a service; returns false (NODATA) when the family is empty.
+bool write_service(Context& c, Section sec, const uint8_t* owner, std::size_t owner_len, int32_t service,
+                   uint16_t type) noexcept {
+    if (service < 0 || std::size_t(service) >= c.view.services_.size()) return false;
+    auto& d = service_decision(c, c.view.services_[std::size_t(service)]);
+    const policy::Variant* v = pick_variant(d);
+    if (!v) return false;
+    auto& addrs = type == rt::A ? v->v4 : v->v6;
+    if (addrs.empty()) return false;
+    std::size_t start = c.w.size();
+    uint16_t n = 0;
+    for (auto& a : addrs) {
+        if (a.v6 != (type == rt::AAAA)) continue;
+        if (!write_rr(c, owner, owner_len, type, d.decision->ttl, a.bytes.data(), a.size())) {
+            c.w.truncate(start);
+            if (sec != Section::Additional || c.referral) c.overflow = true;
+            return true;  // data existed; it just did not fit
+        }
+        ++n;
+    }
+    if (n == 0) return false;
+    (sec == Section::Answer ? c.ancount : sec == Section::Authority ? c.nscount : c.arcount) += n;
+    return true;
+}
+
+void write_soa_authority(Context& c, uint32_t cap_ttl = UINT32_MAX) noexcept {
+    auto& z = *c.zone;
+    write_rrset(c, Section::Authority, reinterpret_cast<const uint8_t*>(z.origin.data()), z.origin.size(), *z.soa,
+                std::min(z.negative_ttl, cap_ttl));
+}
+
+// Records the targets of NS/MX/SRV rdata for the additional section.
+void collect_targets(Context& c, const zones::RRset& s) noexcept {
+    for (auto& rd : s.rdatas) {
+        auto* p = reinterpret_cast<const uint8_t*>(rd.data());
+        std::size_t skip = s.type == rt::NS ? 0 : s.type == rt::MX ? 2 : s.type == rt::SRV ? 6 : SIZE_MAX;
+        if (skip == SIZE_MAX || rd.size() <= skip) continue;
+        std::size_t l = name_length(p + skip, rd.size() - skip);
+        if (l) c.want_additional(p + skip, l);
+    }
+}
+
+// Node lookup inside a zone, RFC 1034 §4.3.2 with RFC 4592 wildcards.
+struct Lookup {
+    enum Kind { Exact, Wildcard, NxDomain, Delegation } kind = NxDomain;
+    const detail::VNode* node = nullptr;  // exact/wildcard: the node; delegation: the cut
+};
+
+Lookup lookup(const detail::ZoneData& z, const WireName& n, uint16_t qtype) noexcept {
+    // Suffix index of the origin within n.
+    int apex_index = n.labels - z.origin_labels;
+    Lookup r;
+    const detail::VNode* encloser = z.find(n.suffix(apex_index), n.suffix_len(apex_index));
+    if (!encloser) return r;  // cannot happen: the apex always exists
+    for (int i = apex_index - 1; i >= 0; --i) {
+        const detail::VNode* node = z.find(n.suffix(i), n.suffix_len(i));
+        if (!node) {
+            // Closest encloser found; only *.<closest encloser> may match (RFC 4592).
+            uint8_t wc[256];
+            std::size_t el = n.suffix_len(i + 1);
+            if (el + 2 > 255) return r;
+            wc[0] = 1;
+            wc[1] = '*';
+            std::memcpy(wc + 2, n.suffix(i + 1), el);
+            const detail::VNode* w = z.find(wc, el + 2);
+            if (w) {
+                r.kind = w->cut ? Lookup::Delegation : Lookup::Wildcard;
+                r.node = w;
+            }
+            return r;
+        }
+        if (node->cut && !(i == 0 && qtype == rt::DS)) {
+            r.kind = Lookup::Delegation;
+            r.node = node;
+            return r;
+        }
+        encloser = node;
+    }
+    r.kind = Lookup::Exact;
+    r.node = encloser;
+    return r;
+}
+
+void write_additional(Context& c) noexcept {
+    auto& z = *c.zone;
+    for (int i = 0; i < c.nextra; ++i) {
+        WireName t;
+        if (!t.set(c.extra[i], c.extra_len[i])) continue;
+        // Skip duplicates.
+        bool dup = false;
+        for (int j = 0; j < i && !dup; ++j)
+            dup = c.extra_len[j] == c.extra_len[i] && std::memcmp(c.extra[j], c.extra[i], c.extra_len[i]) == 0;
+        if (dup) continue;
+        if (t.labels < z.origin_labels ||
+            std::memcmp(t.suffix(t.labels - z.origin_labels), z.origin.data(), z.origin.size()) != 0)
+            continue;  // out of zone
+        const detail::VNode* node = z.find(t.bytes, t.len);
+        if (!node) continue;
+        for (uint16_t type : {rt::A, rt::AAAA}) {
+            if (node->service >= 0) {
+                write_service(c, Section::Additional, t.bytes, t.len, node->service, type);
+            } else if (auto* s = node->find(type)) {
+                write_rrset(c, Section::Additional, t.bytes, t.len, *s);
+            }
+        }
+    }
+}
+
+void referral(Context& c, const detail::VNode& cut) noexcept {
+    c.aa = false;
+    c.referral = true;
+    auto* ns = cut.find(rt::NS);
+    write_rrset(c, Section::Authority, reinterpret_cast<const uint8_t*>(cut.name.data()), cut.name.size(), *ns);
+    collect_targets(c, *ns);
+}
+
+// Answers `qtype` at `node` for owner name `owner`; may follow a CNAME.
+// Returns the next name to chase (CNAME target) through `next`, or false.
+bool answer_node(Context& c, const detail::VNode& node, const WireName& owner, uint16_t qtype,
+                 WireName& next) noexcept {
+    const uint8_t* o = owner.bytes;
+    std::size_t ol = owner.len;
+    auto* cname = node.find(rt::CNAME);
+    if (cname && qtype != rt::CNAME && qtype != rt::ANY) {
+        write_rrset(c, Section::Answer, o, ol, *cname);
+        auto& rd = cname->rdatas.front();
+        return next.set(reinterpret_cast<const uint8_t*>(rd.data()), rd.size());
+    }
+    if (qtype == rt::ANY) {
+        // RFC 8482: one RRset, the lowest type present (service addresses count as A, AAAA).
+        if (node.service >= 0 && write_service(c, Section::Answer, o, ol, node.service, rt::A)) return false;
+        for (auto* s : node.rrsets) {
+            if (s->type > rt::AAAA && node.service >= 0 &&
+                write_service(c, Section::Answer, o, ol, node.service, rt::AAAA))
+                return false;
+            write_rrset(c, Section::Answer, o, ol, *s);
+            if (s->type == rt::NS || s->type == rt::MX || s->type == rt::SRV) collect_targets(c, *s);
+            return false;
+        }
+        if (node.service >= 0 && write_service(c, Section::Answer, o, ol, node.service, rt::AAAA)) return false;
+        write_soa_authority(c);
+        return false;
+    }
+    if ((qtype == rt::A || qtype == rt::AAAA) && node.service >= 0) {
+        if (!write_service(c, Section::Answer, o, ol, node.service, qtype)) {
+            uint32_t cap = UINT32_MAX;
+            auto& sd = c.view.services_[std::size_t(node.service)];
+            cap = sd.fallback.decision ? sd.fallback.decision->ttl : cap;
+            write_soa_authority(c, cap);
+        }
+        return false;
+    }
+    if (auto* s = node.find(qtype)) {
+        write_rrset(c, Section::Answer, o, ol, *s);
+        if (qtype == rt::NS || qtype == rt::MX || qtype == rt::SRV) collect_targets(c, *s);
+        return false;
+    }
+    write_soa_authority(c);  // NODATA
+    return false;
+}
+
+void resolve(Context& c, const detail::ZoneData& z) noexcept {
+    c.zone = &z;
+    const WireName* name = &c.q.qname;
+    WireName names[2];
+    int which = 0;
+    // Names already visited in the chain, to stop loops early.
+    uint8_t seen_hash_count = 0;
+    uint64_t seen[kMaxChain + 1];
+    seen[seen_hash_count++] = detail::hash_bytes(name->bytes, name->len);
+    for (int step = 0;; ++step) {
+        Lookup l = lookup(z, *name, c.q.qtype);
+        if (l.kind == Lookup::Delegation) {
+            if (step == 0) referral(c, *l.node);
+            return;  // a chain into delegated space: the resolver follows from here
+        }
+        if (l.kind == Lookup::NxDomain) {
+            c.rcode = NxDomain;
+            write_soa_authority(c);
+            return;
+        }
+        WireName& next = names[which];
+        which ^= 1;
+        if (!answer_node(c, *l.node, *name, c.q.qtype, next)) return;
+        if (c.overflow || step + 1 >= kMaxChain) return;
+        // Follow only inside this zone.
+        if (next.labels < z.origin_labels ||
+            std::memcmp(next.suffix(next.labels - z.origin_labels), z.origin.data(), z.origin.size()) != 0)
+            return;
+        uint64_t h = detail::hash_bytes(next.bytes, next.len);
+        for (int i = 0; i < seen_hash_count; ++i)
+            if (seen[i] == h) return;  // loop
+        seen[seen_hash_count++] = h;
+        name = &next;
+    }
+}
+
+struct Reply {
+    uint16_t rcode = NoError;
+    bool aa = false;
+    bool tc = false;
+    bool question = false;
+    bool opt = false;
+    bool ecs = false;
+    uint8_t ecs_scope = 0;
+    uint16_t an = 0, ns = 0, ar = 0;
+};
+
+std::size_t opt_size(const Query& q, bool ecs) noexcept {
+    return 11 + (ecs ? 4 + 4 + q.ecs_address_len : 0);
+}
+
+void write_opt(Writer& w, const Query& q, uint16_t our_size, uint16_t rcode, bool ecs, uint8_t scope) noexcept {
+    w.set_cap(w.cap() + opt_size(q, ecs));  // the space was reserved
+    uint8_t root = 0;
+    w.bytes(&root, 1);
+    w.u16(rt::OPT);
+    w.u16(our_size);
+    uint32_t ttl = (uint32_t(rcode >> 4) << 24) | (q.do_bit ? 0x8000u : 0u);  // version 0
+    w.u32(ttl);
+    if (!ecs) {
+        w.u16(0);
+        return;
+    }
+    w.u16(uint16_t(8 + q.ecs_address_len));
+    w.u16(kEcsOption);
+    w.u16(uint16_t(4 + q.ecs_address_len));
+    w.u16(q.ecs_family);
+    uint8_t b[2] = {q.ecs_source, scope};
+    w.bytes(b, 2);
+    w.bytes(q.ecs_address, q.ecs_address_len);
+}
+
+}  // namespace
+
+std::size_t answer_query(const View& view, std::span<const uint8_t> query, const ClientInfo& client,
+                         std::span<uint8_t> out) noexcept {
+    const uint8_t* p = query.data();
+    std::size_t n = query.size();
+    if (n < 12 || out.size() < 12) return 0;
+    if (p[2] & 0x80) return 0;  // a response: never answered
+    Query q;
+    q.id = rd16(p);
+    q.flags1 = p[2];
+    q.flags2 = p[3];
+    uint8_t opcode = (q.flags1 >> 3) & 0x0f;
+
+    std::size_t limit = std::min<std::size_t>(out.size(), 65535);
+    Writer w(out.data(), limit);
+    Reply r;
+
+    auto finish = [&]() noexcept -> std::size_t {
+        uint8_t* b = w.data();
+        b[0] = uint8_t(q.id >> 8);
+        b[1] = uint8_t(q.id);
+        b[2] = uint8_t(0x80 | (opcode << 3) | (r.aa ? 0x04 : 0) | (r.tc ? 0x02 : 0) | (q.flags1 & 0x01));
+        b[3] = uint8_t((q.flags2 & 0x10) | (r.rcode & 0x0f));  // CD copied; RA, AD never set
+        w.patch16(4, r.question ? 1 : 0);
+        w.patch16(6, r.an);
+        w.patch16(8, r.ns);
+        w.patch16(10, uint16_t(r.ar + (r.opt ? 1 : 0)));
+        return w.size();
+    };
+    uint8_t zero[12] = {};
+    w.bytes(zero, 12);
+
+    if (opcode != 0) {
+        r.rcode = NotImp;
+        return finish();
+    }
+    if (rd16(p + 4) != 1) {
+        r.rcode = FormErr;
+        return finish();
+    }
+    // The question: no compression pointers, at most 255 octets.
+    {
+        std::size_t off = 12;
+        std::size_t total = 0;
+        for (;;) {
+            if (off >= n) {
+                r.rcode = FormErr;
+                return finish();
+            }
+            uint8_t l = p[off];
+            if (l > 63) {  // a pointer or an extended label type
+                r.rcode = FormErr;
+                return finish();
+            }
+            total += 1 + l;
+            if (total > 255 || off + 1 + l > n) {
+                r.rcode = FormErr;
+                return finish();
+            }
+            off += 1 + l;
+            if (l == 0) break;
+        }
+        if (off + 4 > n || !q.qname.set(p + 12, off - 12)) {
+            r.rcode = FormErr;
+            return finish();
+        }
+        q.qtype = rd16(p + off);
+        q.qclass = rd16(p + off + 2);
+        q.question_end = off + 4;
+    }
+    // Echo the question exactly as sent.
+    if (!w.bytes(p + 12, q.question_end - 12)) return 0;
+    w.remember_name(12);
+    r.question = true;
+
+    Parse parsed = parse_rest(p, n, q);
+    if (parsed == Parse::FormErr) {
+        r.rcode = FormErr;
+        return finish();
+    }
+    uint16_t our_size = client.udp_payload_size ? client.udp_payload_size : view.options_.udp_payload_size;
+    our_size = std::max<uint16_t>(our_size, 512);
+    r.opt = q.has_opt;
+    auto with_opt = [&](uint16_t rcode) noexcept -> std::size_t {
+        r.rcode = rcode;
+        if (r.opt) {
+            if (w.size() + opt_size(q, false) > limit) return 0;
+            w.set_cap(w.size());
+            write_opt(w, q, our_size, rcode, false, 0);
+        }
+        return finish();
+    };
+    if (parsed == Parse::BadVers) return with_opt(BadVers);
+    if (parsed == Parse::EcsFormErr) return with_opt(FormErr);
+
+    if (client.tcp) {
+        // TCP: up to 65535 (limit already).
+    } else {
+        std::size_t udp = q.has_opt ? std::max<std::size_t>(512, std::min<std::size_t>(q.udp_size, our_size)) : 512;
+        limit = std::min(limit, udp);
+    }
+    std::size_t reserve = q.has_opt ? opt_size(q, q.has_ecs) : 0;
+    if (w.size() + reserve > limit) return 0;  // cannot even echo the question
+    w.set_cap(limit - reserve);
+    r.ecs = q.has_ecs;
+
+    auto done = [&](uint16_t rcode) noexcept -> std::size_t {
+        r.rcode = rcode;
+        if (r.opt) write_opt(w, q, our_size, rcode, r.ecs, r.ecs_scope);
+        return finish();
+    };
+
+    if (q.qclass != kClassIn) return done(Refused);
+    if (q.qtype == rt::OPT) return done(FormErr);
+    if (q.qtype >= 249 && q.qtype <= 254) return done(NotImp);  // TKEY, TSIG, IXFR, AXFR, MAILB, MAILA
+
+    // The most specific zone containing qname.
+    const detail::ZoneData* zone = nullptr;
+    for (int i = 0; i <= q.qname.labels; ++i) {
+        int32_t zi = view.zone_index_.find(q.qname.suffix(i), q.qname.suffix_len(i));
+        if (zi >= 0) {
+            zone = &view.zones_[std::size_t(zi)];
+            break;
+        }
+    }
+    if (!zone) return done(Refused);
+
+    Context c{view, q, w, client.address};
+    if (q.has_ecs) {
+        c.use_subnet = q.ecs_source > 0;
+        c.client = core::IpAddress{};
+        c.client.v6 = q.ecs_family == 2;
+        std::memcpy(c.client.bytes.data(), q.ecs_address, q.ecs_address_len);
+    }
+    std::size_t after_question = w.size();
+    resolve(c, *zone);
+    if (!c.overflow) write_additional(c);
+    r.aa = c.aa;
+    if (c.overflow) {
+        w.truncate(after_question);
+        r.tc = true;
+        r.an = r.ns = r.ar = 0;
+        r.ecs_scope = c.ecs_scope;
+        return done(c.rcode);
+    }
+    r.an = c.ancount;
+    r.ns = c.nscount;
+    r.ar = c.arcount;
+    r.ecs_scope = c.ecs_scope;
+    return done(c.rcode);
+}
+
+}  // namespace signpost::dns

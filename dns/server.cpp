@@ -1,0 +1,636 @@
+// UDP and TCP DNS listeners: one worker thread per core, each with its own libuv
+// loop and its own SO_REUSEPORT sockets; answers come from the worker's View.
+// UDP goes through recvmmsg/sendmmsg in batches on a uv_poll_t; TCP follows RFC 7766.
+#include "dns/server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <csignal>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "dns/uv_handle.hpp"
+
+namespace signpost::dns {
+
+// ---------------------------------------------------------------------------
+// ListenAddress
+
+std::optional<ListenAddress> ListenAddress::parse(std::string_view text, std::string* error) {
+    auto fail = [&](std::string why) -> std::optional<ListenAddress> {
+        if (error) *error = std::move(why);
+        return std::nullopt;
+    };
+    ListenAddress out;
+    std::string_view host = text, port;
+    if (!text.empty() && text.front() == '[') {
+        auto close = text.find(']');
+        if (close == std::string_view::npos) return fail("missing ']' in \"" + std::string(text) + "\"");
+        host = text.substr(1, close - 1);
+        auto rest = text.substr(close + 1);
+        if (!rest.empty()) {
+            if (rest.front() != ':') return fail("expected ':port' after ']' in \"" + std::string(text) + "\"");
+            port = rest.substr(1);
+            if (port.empty()) return fail("missing port after ':' in \"" + std::string(text) + "\"");
+        }
+    } else {
+        auto colon = text.find(':');
+        if (colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+            host = text.substr(0, colon);
+            port = text.substr(colon + 1);
+            if (port.empty()) return fail("missing port after ':' in \"" + std::string(text) + "\"");
+        }
+        // Several colons and no brackets: a bare IPv6 address, port 53.
+    }
+    auto ip = core::IpAddress::parse(host);
+    if (!ip) return fail("not an IP address: \"" + std::string(host) + "\" (use e.g. 127.0.0.1:53 or [::1]:53)");
+    if (!port.empty()) {
+        unsigned v = 0;
+        auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+        if (ec != std::errc() || p != port.data() + port.size() || v > 65535)
+            return fail("port must be 0..65535, got \"" + std::string(port) + "\"");
+        out.port = uint16_t(v);
+    }
+    out.host = ip->to_string();
+    return out;
+}
+
+std::string ListenAddress::to_string() const {
+    bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+namespace {
+
+constexpr int kBatch = 32;
+constexpr std::size_t kUdpReceive = 4096;          // larger queries are dropped
+constexpr std::size_t kTcpMaxPending = 256 * 1024;  // stop reading while this much is unsent
+constexpr std::size_t kTcpReadMax = 2 + 65535 + 4096;
+
+struct Fd {
+    int fd = -1;
+    Fd() = default;
+    explicit Fd(int f) : fd(f) {}
+    Fd(Fd&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+    Fd& operator=(Fd&& o) noexcept {
+        if (this != &o) {
+            reset();
+            fd = std::exchange(o.fd, -1);
+        }
+        return *this;
+    }
+    ~Fd() { reset(); }
+    void reset() noexcept {
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+    }
+    int release() noexcept { return std::exchange(fd, -1); }
+};
+
+struct SockAddr {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    int family() const { return ss.ss_family; }
+};
+
+SockAddr make_sockaddr(const ListenAddress& la) {
+    SockAddr a;
+    auto ip = core::IpAddress::parse(la.host);
+    if (!ip) throw std::runtime_error("cannot listen on " + la.to_string() + ": not an IP address");
+    if (ip->v6) {
+        auto* s6 = reinterpret_cast<sockaddr_in6*>(&a.ss);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(la.port);
+        std::memcpy(&s6->sin6_addr, ip->bytes.data(), 16);
+        a.len = sizeof(sockaddr_in6);
+    } else {
+        auto* s4 = reinterpret_cast<sockaddr_in*>(&a.ss);
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(la.port);
+        std::memcpy(&s4->sin_addr, ip->bytes.data(), 4);
+        a.len = sizeof(sockaddr_in);
+    }
+    return a;
+}
+
+void set_port(SockAddr& a, uint16_t port) {
+    if (a.family() == AF_INET6)
+        reinterpret_cast<sockaddr_in6*>(&a.ss)->sin6_port = htons(port);
+    else
+        reinterpret_cast<sockaddr_in*>(&a.ss)->sin_port = htons(port);
+}
+
+bool to_ip(const sockaddr* sa, core::IpAddress& ip, uint16_t& port) noexcept {
+    if (sa->sa_family == AF_INET) {
+        auto* s4 = reinterpret_cast<const sockaddr_in*>(sa);
+        ip = core::IpAddress{};
+        std::memcpy(ip.bytes.data(), &s4->sin_addr, 4);
+        port = ntohs(s4->sin_port);
+        return true;
+    }
+    if (sa->sa_family == AF_INET6) {
+        auto* s6 = reinterpret_cast<const sockaddr_in6*>(sa);
+        ip = core::IpAddress{};
+        ip.v6 = true;
+        std::memcpy(ip.bytes.data(), &s6->sin6_addr, 16);
+        port = ntohs(s6->sin6_port);
+        return true;
+    }
+    return false;
+}
+
+struct BindError {
+    int err;
+};
+
+// A non-blocking socket with SO_REUSEPORT bound to `addr`; throws BindError.
+Fd bound_socket(const SockAddr& addr, int type) {
+    Fd fd(::socket(addr.family(), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (fd.fd < 0) throw BindError{errno};
+    int one = 1;
+    if (::setsockopt(fd.fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) throw BindError{errno};
+    if (type == SOCK_STREAM) ::setsockopt(fd.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (addr.family() == AF_INET6 &&
+        ::setsockopt(fd.fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0)
+        throw BindError{errno};
+    if (::bind(fd.fd, reinterpret_cast<const sockaddr*>(&addr.ss), addr.len) != 0) throw BindError{errno};
+    return fd;
+}
+
+uint16_t local_port(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
+    core::IpAddress ip;
+    uint16_t port = 0;
+    to_ip(reinterpret_cast<sockaddr*>(&ss), ip, port);
+    return port;
+}
+
+struct Worker;
+
+// One TCP client connection. Like UvHandle, its memory (which embeds the
+// uv_tcp_t) lives until uv_close's callback.
+struct Connection {
+    uv_tcp_t tcp{};
+    uv_write_t write_req{};
+    Worker* worker = nullptr;
+    Connection* prev = nullptr;
+    Connection* next = nullptr;
+    ClientInfo client;
+    std::vector<uint8_t> rbuf;
+    std::size_t rlen = 0;
+    std::string pending;   // framed answers not yet handed to uv_write
+    std::string inflight;  // the buffer uv_write is sending
+    bool writing = false;
+    bool reading = false;
+    bool eof = false;
+    bool closing = false;
+    bool listed = false;
+    uint64_t last_active = 0;
+};
+
+struct UdpSocket {
+    Fd fd;
+    UvHandle<uv_poll_t> poll;
+    Worker* worker = nullptr;
+};
+
+struct Worker {
+    const ServerOptions* options = nullptr;
+    uv_loop_t loop{};
+    UvHandle<uv_async_t> async;
+    UvHandle<uv_timer_t> sweep;
+    std::vector<std::unique_ptr<UdpSocket>> udp;
+    std::vector<std::unique_ptr<UvHandle<uv_tcp_t>>> listeners;
+    Connection* conns = nullptr;
+    unsigned nconns = 0;
+    std::shared_ptr<const View> view;  // the worker thread's own; read without locks
+
+    std::mutex slot_mutex;  // guards incoming
+    std::shared_ptr<const View> incoming;
+    std::atomic<bool> stopping{false};
+    std::thread thread;
+
+    // Batch buffers for UDP.
+    std::size_t tx_slot = 0;
+    std::vector<uint8_t> rx, tx;
+    mmsghdr rmsgs[kBatch]{}, smsgs[kBatch]{};
+    iovec riov[kBatch]{}, siov[kBatch]{};
+    sockaddr_storage addrs[kBatch]{};
+    std::vector<uint8_t> tcp_out;
+
+    ~Worker() {
+        if (thread.joinable()) thread.join();
+    }
+};
+
+void close_connection(Connection* c) noexcept {
+    if (c->closing) return;
+    c->closing = true;
+    Worker* w = c->worker;
+    if (c->listed) {
+        if (c->prev) c->prev->next = c->next;
+        else w->conns = c->next;
+        if (c->next) c->next->prev = c->prev;
+        c->listed = false;
+        --w->nconns;
+    }
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp),
+             [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+}
+
+void start_reading(Connection* c) noexcept;
+
+void flush(Connection* c) noexcept {
+    if (c->writing || c->closing || c->pending.empty()) return;
+    c->inflight.swap(c->pending);
+    c->pending.clear();
+    uv_buf_t buf = uv_buf_init(c->inflight.data(), unsigned(c->inflight.size()));
+    c->write_req.data = c;
+    int rc = uv_write(&c->write_req, reinterpret_cast<uv_stream_t*>(&c->tcp), &buf, 1, [](uv_write_t* req, int status) {
+        auto* c = static_cast<Connection*>(req->data);
+        c->writing = false;
+        if (c->closing) return;
+        if (status < 0) {
+            close_connection(c);
+            return;
+        }
+        c->inflight.clear();
+        c->last_active = uv_now(&c->worker->loop);
+        start_reading(c);  // answers the frames held back, resumes reading
+    });
+    if (rc != 0) {
+        close_connection(c);
+        return;
+    }
+    c->writing = true;
+}
+
+// Answers every complete frame in the read buffer while the write backlog allows.
+void process(Connection* c) noexcept {
+    Worker* w = c->worker;
+    std::size_t off = 0;
+    while (c->rlen - off >= 2 && c->pending.size() < kTcpMaxPending) {
+        std::size_t flen = std::size_t(c->rbuf[off] << 8 | c->rbuf[off + 1]);
+        if (flen < 12) {  // not even a header: the stream is garbage
+            close_connection(c);
+            return;
+        }
+        if (c->rlen - off < 2 + flen) break;
+        std::size_t n = w->view ? answer_query(*w->view, std::span<const uint8_t>(c->rbuf.data() + off + 2, flen),
+                                               c->client, std::span<uint8_t>(w->tcp_out.data() + 2, 65535))
+                                : 0;
+        if (n > 0) {
+            w->tcp_out[0] = uint8_t(n >> 8);
+            w->tcp_out[1] = uint8_t(n);
+            c->pending.append(reinterpret_cast<const char*>(w->tcp_out.data()), n + 2);
+        }
+        off += 2 + flen;
+    }
+    if (off > 0) {
+        std::memmove(c->rbuf.data(), c->rbuf.data() + off, c->rlen - off);
+        c->rlen -= off;
+    }
+    flush(c);
+}
+
+void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
+    auto* c = static_cast<Connection*>(s->data);
+    if (c->closing) return;
+    if (nread < 0) {  // EOF or error: finish what was asked, then close
+        c->eof = true;
+        c->reading = false;
+        uv_read_stop(s);
+        if (nread != UV_EOF) {
+            close_connection(c);
+            return;
+        }
+        process(c);
+        if (!c->closing && !c->writing && c->pending.empty()) close_connection(c);
+        return;
+    }
+    if (nread == 0) return;
+    c->rlen += std::size_t(nread);
+    c->last_active = uv_now(&c->worker->loop);
+    process(c);
+    if (!c->closing && c->pending.size() >= kTcpMaxPending && c->reading) {
+        uv_read_stop(s);
+        c->reading = false;
+    }
+}
+
+void start_reading(Connection* c) noexcept {
+    if (c->closing) return;
+    process(c);
+    if (c->closing) return;
+    if (c->eof) {
+        if (!c->writing && c->pending.empty()) close_connection(c);
+        return;
+    }
+    if (c->reading || c->pending.size() >= kTcpMaxPending) return;
+    int rc = uv_read_start(
+        reinterpret_cast<uv_stream_t*>(&c->tcp),
+        [](uv_handle_t* h, size_t, uv_buf_t* buf) {
+            auto* c = static_cast<Connection*>(h->data);
+            if (c->rbuf.size() - c->rlen < 2048 && c->rbuf.size() < kTcpReadMax)
+                c->rbuf.resize(std::min(kTcpReadMax, std::max<std::size_t>(c->rbuf.size() * 2, 4096)));
+            *buf = uv_buf_init(reinterpret_cast<char*>(c->rbuf.data() + c->rlen), unsigned(c->rbuf.size() - c->rlen));
+        },
+        on_read);
+    if (rc != 0) {
+        close_connection(c);
+        return;
+    }
+    c->reading = true;
+}
+
+void on_connection(uv_stream_t* listener, int status) {
+    auto* w = static_cast<Worker*>(listener->data);
+    if (status < 0 || w->stopping.load(std::memory_order_relaxed)) return;
+    auto* c = new Connection;
+    c->worker = w;
+    uv_tcp_init(&w->loop, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
+        close_connection(c);
+        return;
+    }
+    if (w->nconns >= w->options->tcp_max_connections) {  // over the cap: close at once
+        close_connection(c);
+        return;
+    }
+    sockaddr_storage peer{};
+    int len = sizeof peer;
+    uint16_t port = 0;
+    if (uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&peer), &len) != 0 ||
+        !to_ip(reinterpret_cast<sockaddr*>(&peer), c->client.address, port)) {
+        close_connection(c);
+        return;
+    }
+    c->client.tcp = true;
+    c->client.udp_payload_size = w->options->udp_payload_size;
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->next = w->conns;
+    if (w->conns) w->conns->prev = c;
+    w->conns = c;
+    c->listed = true;
+    ++w->nconns;
+    c->last_active = uv_now(&w->loop);
+    start_reading(c);
+}
+
+void on_udp(uv_poll_t* h, int status, int) {
+    auto* s = static_cast<UdpSocket*>(h->data);
+    Worker* w = s->worker;
+    if (status < 0 || !w->view) return;
+    ClientInfo ci;
+    ci.udp_payload_size = w->options->udp_payload_size;
+    for (int round = 0; round < 8; ++round) {  // then let the loop serve others
+        for (int i = 0; i < kBatch; ++i) {
+            w->riov[i] = {w->rx.data() + std::size_t(i) * kUdpReceive, kUdpReceive};
+            auto& m = w->rmsgs[i].msg_hdr;
+            m = msghdr{};
+            m.msg_name = &w->addrs[i];
+            m.msg_namelen = sizeof w->addrs[i];
+            m.msg_iov = &w->riov[i];
+            m.msg_iovlen = 1;
+            w->rmsgs[i].msg_len = 0;
+        }
+        int n = ::recvmmsg(s->fd.fd, w->rmsgs, kBatch, MSG_DONTWAIT, nullptr);
+        if (n <= 0) return;
+        int m = 0;
+        for (int i = 0; i < n; ++i) {
+            auto& hdr = w->rmsgs[i].msg_hdr;
+            if (hdr.msg_flags & MSG_TRUNC) continue;
+            uint16_t port = 0;
+            if (!to_ip(reinterpret_cast<sockaddr*>(&w->addrs[i]), ci.address, port) || port == 0) continue;
+            uint8_t* out = w->tx.data() + std::size_t(m) * w->tx_slot;
+            std::size_t len = answer_query(*w->view, std::span<const uint8_t>(w->rx.data() + std::size_t(i) * kUdpReceive,
+                                                                               w->rmsgs[i].msg_len),
+                                           ci, std::span<uint8_t>(out, w->tx_slot));
+            if (len == 0) continue;
+            w->siov[m] = {out, len};
+            auto& sm = w->smsgs[m].msg_hdr;
+            sm = msghdr{};
+            sm.msg_name = &w->addrs[i];
+            sm.msg_namelen = hdr.msg_namelen;
+            sm.msg_iov = &w->siov[m];
+            sm.msg_iovlen = 1;
+            ++m;
+        }
+        int sent = 0;
+        while (sent < m) {
+            int r = ::sendmmsg(s->fd.fd, w->smsgs + sent, unsigned(m - sent), MSG_DONTWAIT);
+            if (r < 0) {
+                if (errno == EINTR) continue;
+                if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // socket full: drop the rest (UDP)
+                ++sent;  // this datagram failed (e.g. unreachable); skip it
+                continue;
+            }
+            if (r == 0) break;
+            sent += r;
+        }
+        if (n < kBatch) return;
+    }
+}
+
+void close_all(Worker* w) noexcept {
+    for (auto& u : w->udp) u->poll.close();
+    for (auto& l : w->listeners) l->close();
+    while (w->conns) close_connection(w->conns);
+    w->sweep.close();
+    w->async.close();
+}
+
+void on_async(uv_async_t* h) {
+    auto* w = static_cast<Worker*>(h->data);
+    {
+        std::lock_guard lock(w->slot_mutex);
+        if (w->incoming) w->view.swap(w->incoming);
+        w->incoming.reset();  // the old View is freed here, on the worker
+    }
+    if (w->stopping.load()) close_all(w);
+}
+
+void on_sweep(uv_timer_t* t) {
+    auto* w = static_cast<Worker*>(t->data);
+    uint64_t now = uv_now(&w->loop);
+    uint64_t idle = uint64_t(w->options->tcp_idle_timeout.count());
+    for (Connection* c = w->conns; c;) {
+        Connection* next = c->next;
+        if (now - c->last_active >= idle) close_connection(c);
+        c = next;
+    }
+}
+
+}  // namespace
+
+struct Server::Impl {
+    ServerOptions options;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::vector<ListenAddress> bound;
+    std::mutex control;
+    bool stopped = false;
+};
+
+Server::Server(ServerOptions options, std::shared_ptr<const View> initial) : impl_(std::make_unique<Impl>()) {
+    impl_->options = std::move(options);
+    auto& opt = impl_->options;
+    unsigned nworkers = opt.workers ? opt.workers : std::thread::hardware_concurrency();
+    nworkers = std::max(1u, nworkers);
+    if (opt.udp_payload_size < 512) opt.udp_payload_size = 512;
+    if (opt.tcp_idle_timeout.count() <= 0) opt.tcp_idle_timeout = core::Millis(10000);
+
+    // Writes to a peer that went away must not kill the process.
+    struct sigaction old {};
+    if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
+
+    // All sockets first, so that a bind failure throws before any thread starts.
+    struct AddressSockets {
+        std::vector<Fd> udp, tcp;
+    };
+    std::vector<AddressSockets> sockets;
+    for (auto& la : opt.listen) {
+        SockAddr addr = make_sockaddr(la);
+        AddressSockets s;
+        for (int attempt = 0;; ++attempt) {
+            s = AddressSockets{};
+            const char* what = "UDP";
+            try {
+                set_port(addr, la.port);
+                s.udp.push_back(bound_socket(addr, SOCK_DGRAM));
+                uint16_t port = local_port(s.udp[0].fd);
+                set_port(addr, port);
+                for (unsigned i = 1; i < nworkers; ++i) s.udp.push_back(bound_socket(addr, SOCK_DGRAM));
+                what = "TCP";
+                for (unsigned i = 0; i < nworkers; ++i) s.tcp.push_back(bound_socket(addr, SOCK_STREAM));
+                ListenAddress b = la;
+                b.port = port;
+                impl_->bound.push_back(b);
+                break;
+            } catch (const BindError& e) {
+                // Port 0: the kernel's UDP port may be taken for TCP; try another.
+                if (la.port == 0 && e.err == EADDRINUSE && attempt < 8) continue;
+                ListenAddress shown = la;
+                throw std::runtime_error(std::string("cannot bind ") + what + " " + shown.to_string() + ": " +
+                                         std::strerror(e.err));
+            }
+        }
+        sockets.push_back(std::move(s));
+    }
+
+    for (unsigned i = 0; i < nworkers; ++i) {
+        auto w = std::make_unique<Worker>();
+        w->options = &impl_->options;
+        w->view = initial;
+        w->tx_slot = opt.udp_payload_size;
+        w->rx.resize(kBatch * kUdpReceive);
+        w->tx.resize(kBatch * w->tx_slot);
+        w->tcp_out.resize(2 + 65535);
+        int rc = uv_loop_init(&w->loop);
+        if (rc != 0) {
+            stop();
+            throw std::runtime_error(std::string("cannot start DNS worker: ") + uv_strerror(rc));
+        }
+        uv_async_init(&w->loop, w->async.get(), on_async);
+        w->async.initialized();
+        w->async.get()->data = w.get();
+        uv_timer_init(&w->loop, w->sweep.get());
+        w->sweep.initialized();
+        w->sweep.get()->data = w.get();
+        uint64_t every = uint64_t(std::clamp<int64_t>(opt.tcp_idle_timeout.count() / 4, 10, 1000));
+        uv_timer_start(w->sweep.get(), on_sweep, every, every);
+        uv_unref(w->sweep.handle());
+        for (auto& s : sockets) {
+            auto u = std::make_unique<UdpSocket>();
+            u->fd = std::move(s.udp[i]);
+            u->worker = w.get();
+            uv_poll_init(&w->loop, u->poll.get(), u->fd.fd);
+            u->poll.initialized();
+            u->poll.get()->data = u.get();
+            uv_poll_start(u->poll.get(), UV_READABLE, on_udp);
+            w->udp.push_back(std::move(u));
+
+            auto l = std::make_unique<UvHandle<uv_tcp_t>>();
+            uv_tcp_init(&w->loop, l->get());
+            l->initialized();
+            l->get()->data = w.get();
+            int fd = s.tcp[i].release();
+            if ((rc = uv_tcp_open(l->get(), fd)) != 0) {
+                ::close(fd);
+            } else if ((rc = uv_listen(reinterpret_cast<uv_stream_t*>(l->get()), 1024, on_connection)) != 0) {
+                // Closing the handle closes the fd.
+            }
+            w->listeners.push_back(std::move(l));
+            if (rc != 0) {
+                ListenAddress shown = impl_->bound[std::size_t(&s - sockets.data())];
+                impl_->workers.push_back(std::move(w));
+                stop();  // no thread has started: closes every handle inline
+                throw std::runtime_error("cannot listen TCP " + shown.to_string() + ": " + uv_strerror(rc));
+            }
+        }
+        impl_->workers.push_back(std::move(w));
+    }
+    for (auto& w : impl_->workers) {
+        Worker* wp = w.get();
+        wp->thread = std::thread([wp] {
+            uv_run(&wp->loop, UV_RUN_DEFAULT);
+            wp->udp.clear();  // closes the UDP fds, now that their polls are closed
+            wp->view.reset();
+            uv_loop_close(&wp->loop);
+        });
+    }
+}
+
+Server::~Server() { stop(); }
+
+void Server::publish(std::shared_ptr<const View> view) {
+    std::lock_guard lock(impl_->control);
+    if (impl_->stopped) return;
+    for (auto& w : impl_->workers) {
+        {
+            std::lock_guard slot(w->slot_mutex);
+            w->incoming = view;
+        }
+        uv_async_send(w->async.get());
+    }
+}
+
+void Server::stop() {
+    std::vector<std::unique_ptr<Worker>> workers;
+    {
+        std::lock_guard lock(impl_->control);
+        if (impl_->stopped) return;
+        impl_->stopped = true;
+        for (auto& w : impl_->workers) {
+            w->stopping.store(true);
+            if (w->thread.joinable()) uv_async_send(w->async.get());
+        }
+        workers.swap(impl_->workers);
+    }
+    for (auto& w : workers) {
+        if (w->thread.joinable()) {
+            w->thread.join();
+        } else {  // never started (start-up failed): close its handles here
+            close_all(w.get());
+            uv_run(&w->loop, UV_RUN_DEFAULT);
+            w->udp.clear();
+            uv_loop_close(&w->loop);
+        }
+    }
+}
+
+std::vector<ListenAddress> Server::bound() const { return impl_->bound; }
+
+}  // namespace signpost::dns

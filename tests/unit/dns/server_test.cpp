@@ -1,0 +1,290 @@
+// The UDP/TCP server on 127.0.0.1 with an ephemeral port: real sockets, deadlines, no sleeps.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+#include "dns/server.hpp"
+#include "support.hpp"
+
+using namespace dnstest;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Sock {
+    int fd = -1;
+    explicit Sock(int f) : fd(f) {}
+    ~Sock() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+sockaddr_in loopback(uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+}
+
+bool wait_readable(int fd, int ms) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, ms) == 1;
+}
+
+// One UDP query; empty when nothing came back within the deadline.
+std::vector<uint8_t> udp_query(uint16_t port, const std::vector<uint8_t>& q, int ms = 2000) {
+    Sock s(::socket(AF_INET, SOCK_DGRAM, 0));
+    auto a = loopback(port);
+    if (::connect(s.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return {};
+    if (::send(s.fd, q.data(), q.size(), 0) != ssize_t(q.size())) return {};
+    if (!wait_readable(s.fd, ms)) return {};
+    std::vector<uint8_t> buf(65535);
+    ssize_t n = ::recv(s.fd, buf.data(), buf.size(), 0);
+    if (n <= 0) return {};
+    buf.resize(std::size_t(n));
+    return buf;
+}
+
+int tcp_connect(uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    auto a = loopback(port);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+bool send_all(int fd, const std::vector<uint8_t>& b) {
+    std::size_t off = 0;
+    while (off < b.size()) {
+        ssize_t n = ::send(fd, b.data() + off, b.size() - off, MSG_NOSIGNAL);
+        if (n <= 0) return false;
+        off += std::size_t(n);
+    }
+    return true;
+}
+
+// Reads exactly n bytes before the deadline.
+bool recv_exact(int fd, uint8_t* out, std::size_t n, std::chrono::steady_clock::time_point deadline) {
+    std::size_t got = 0;
+    while (got < n) {
+        int ms = int(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count());
+        if (ms <= 0 || !wait_readable(fd, ms)) return false;
+        ssize_t r = ::recv(fd, out + got, n - got, 0);
+        if (r <= 0) return false;
+        got += std::size_t(r);
+    }
+    return true;
+}
+
+std::vector<uint8_t> tcp_read_message(int fd, int ms = 2000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    uint8_t len[2];
+    if (!recv_exact(fd, len, 2, deadline)) return {};
+    std::vector<uint8_t> msg(std::size_t(len[0] << 8 | len[1]));
+    if (!recv_exact(fd, msg.data(), msg.size(), deadline)) return {};
+    return msg;
+}
+
+std::vector<uint8_t> framed(const std::vector<uint8_t>& q) {
+    std::vector<uint8_t> out{uint8_t(q.size() >> 8), uint8_t(q.size())};
+    out.insert(out.end(), q.begin(), q.end());
+    return out;
+}
+
+// Closed by the peer (EOF) before the deadline.
+bool peer_closed(int fd, int ms) {
+    if (!wait_readable(fd, ms)) return false;
+    uint8_t b;
+    return ::recv(fd, &b, 1, 0) <= 0;
+}
+
+std::shared_ptr<const signpost::dns::View> view_with(const std::string& addr, uint64_t generation) {
+    ZoneSpec z("example.com");
+    z.ns("@", "ns1.example.com");
+    z.a("ns1", "192.0.2.53");
+    for (int i = 0; i < 40; ++i) z.txt("big", std::string(100, 'x') + std::to_string(i));
+    z.service("site", {"www"});
+    auto cat = make_catalog({z});
+    std::vector<signpost::policy::Evaluation> evs{evaluation({variant({addr})})};
+    return signpost::dns::build_view(cat, evs, generation);
+}
+
+signpost::dns::ServerOptions options(unsigned workers = 2) {
+    signpost::dns::ServerOptions o;
+    o.listen.push_back(*signpost::dns::ListenAddress::parse("127.0.0.1:0"));
+    o.workers = workers;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("server: answers UDP and TCP, takes new views, and closes its port on stop") {
+    signpost::dns::Server server(options(), view_with("192.0.2.1", 1));
+    auto bound = server.bound();
+    REQUIRE(bound.size() == 1);
+    uint16_t port = bound[0].port;
+    REQUIRE(port != 0);
+    CHECK(bound[0].to_string() == "127.0.0.1:" + std::to_string(port));
+
+    // Several UDP queries: with two workers sharing the port, all get answers.
+    for (int i = 0; i < 20; ++i) {
+        auto r = parse_reply(udp_query(port, make_query("www.example.com", 1, {.id = uint16_t(i)})));
+        REQUIRE(r.ok);
+        CHECK(r.id == i);
+        CHECK(r.answer == std::vector<std::string>{"www.example.com. 30 IN A 192.0.2.1"});
+    }
+    // UDP truncation, then the same over TCP in full.
+    auto big = parse_reply(udp_query(port, make_query("big.example.com", 16)));
+    CHECK(big.tc);
+
+    {
+        Sock t(tcp_connect(port));
+        REQUIRE(t.fd >= 0);
+        // Two pipelined queries in one write, answered in order.
+        auto q1 = framed(make_query("www.example.com", 1, {.id = 1}));
+        auto q2 = framed(make_query("big.example.com", 16, {.id = 2}));
+        std::vector<uint8_t> both = q1;
+        both.insert(both.end(), q2.begin(), q2.end());
+        REQUIRE(send_all(t.fd, both));
+        auto r1 = parse_reply(tcp_read_message(t.fd));
+        auto r2 = parse_reply(tcp_read_message(t.fd));
+        CHECK(r1.id == 1);
+        CHECK(r1.answer.size() == 1);
+        CHECK(r2.id == 2);
+        CHECK_FALSE(r2.tc);
+        CHECK(r2.answer.size() == 40);
+        // A query split across writes (length prefix alone first).
+        auto q3 = framed(make_query("www.example.com", 1, {.id = 3}));
+        REQUIRE(send_all(t.fd, {q3[0]}));
+        REQUIRE(send_all(t.fd, std::vector<uint8_t>(q3.begin() + 1, q3.begin() + 7)));
+        REQUIRE(send_all(t.fd, std::vector<uint8_t>(q3.begin() + 7, q3.end())));
+        CHECK(parse_reply(tcp_read_message(t.fd)).id == 3);
+    }
+
+    // A new view: every worker picks it up.
+    server.publish(view_with("192.0.2.2", 2));
+    auto deadline = std::chrono::steady_clock::now() + 3s;
+    int fresh = 0;
+    while (fresh < 20 && std::chrono::steady_clock::now() < deadline) {
+        auto r = parse_reply(udp_query(port, make_query("www.example.com", 1)));
+        if (r.ok && r.answer == std::vector<std::string>{"www.example.com. 30 IN A 192.0.2.2"})
+            ++fresh;
+        else
+            fresh = 0;
+    }
+    CHECK(fresh == 20);
+
+    server.stop();
+    server.stop();  // idempotent
+    CHECK(tcp_connect(port) < 0);
+    CHECK(udp_query(port, make_query("www.example.com", 1), 200).empty());
+}
+
+TEST_CASE("server: TCP idle connections are closed after the timeout, and the connection cap holds") {
+    auto o = options(1);
+    o.tcp_idle_timeout = std::chrono::milliseconds(200);
+    o.tcp_max_connections = 2;
+    signpost::dns::Server server(o, view_with("192.0.2.1", 1));
+    uint16_t port = server.bound()[0].port;
+    Sock a(tcp_connect(port)), b(tcp_connect(port));
+    REQUIRE(a.fd >= 0);
+    REQUIRE(b.fd >= 0);
+    // Make sure both are accepted before the third arrives.
+    REQUIRE(send_all(a.fd, framed(make_query("www.example.com", 1))));
+    REQUIRE(send_all(b.fd, framed(make_query("www.example.com", 1))));
+    CHECK(parse_reply(tcp_read_message(a.fd)).ok);
+    CHECK(parse_reply(tcp_read_message(b.fd)).ok);
+    Sock c(tcp_connect(port));
+    REQUIRE(c.fd >= 0);
+    CHECK(peer_closed(c.fd, 2000));  // over the cap
+    CHECK(peer_closed(a.fd, 3000));  // idle
+    CHECK(peer_closed(b.fd, 3000));
+    // Once they are gone, new connections are served again.
+    auto deadline = std::chrono::steady_clock::now() + 3s;
+    bool served = false;
+    while (!served && std::chrono::steady_clock::now() < deadline) {
+        Sock d(tcp_connect(port));
+        if (d.fd >= 0 && send_all(d.fd, framed(make_query("www.example.com", 1))))
+            served = parse_reply(tcp_read_message(d.fd, 500)).ok;
+    }
+    CHECK(served);
+}
+
+TEST_CASE("server: a TCP frame shorter than a header closes the connection") {
+    signpost::dns::Server server(options(1), view_with("192.0.2.1", 1));
+    Sock t(tcp_connect(server.bound()[0].port));
+    REQUIRE(send_all(t.fd, {0, 3, 1, 2, 3}));
+    CHECK(peer_closed(t.fd, 2000));
+}
+
+TEST_CASE("server: a bind failure names the address and the error") {
+    // A plain socket without SO_REUSEPORT holds the port.
+    Sock holder(::socket(AF_INET, SOCK_DGRAM, 0));
+    auto a = loopback(0);
+    REQUIRE(::bind(holder.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(holder.fd, reinterpret_cast<sockaddr*>(&a), &len);
+    uint16_t port = ntohs(a.sin_port);
+    signpost::dns::ServerOptions o;
+    o.listen.push_back({"127.0.0.1", port});
+    o.workers = 1;
+    CHECK_THROWS_WITH_AS(signpost::dns::Server(o, nullptr),
+                         ("cannot bind UDP 127.0.0.1:" + std::to_string(port) + ": Address already in use").c_str(),
+                         std::runtime_error);
+}
+
+TEST_CASE("server: listen addresses parse and print") {
+    using signpost::dns::ListenAddress;
+    std::string err;
+    auto v4 = ListenAddress::parse("127.0.0.1:8053");
+    REQUIRE(v4);
+    CHECK(v4->host == "127.0.0.1");
+    CHECK(v4->port == 8053);
+    auto v6 = ListenAddress::parse("[::1]:8053");
+    REQUIRE(v6);
+    CHECK(v6->host == "::1");
+    CHECK(v6->to_string() == "[::1]:8053");
+    CHECK(ListenAddress::parse("192.0.2.1")->port == 53);
+    CHECK(ListenAddress::parse("2001:db8::1")->to_string() == "[2001:db8::1]:53");
+    CHECK_FALSE(ListenAddress::parse("localhost:53", &err));
+    CHECK(err == "not an IP address: \"localhost\" (use e.g. 127.0.0.1:53 or [::1]:53)");
+    CHECK_FALSE(ListenAddress::parse("127.0.0.1:99999", &err));
+    CHECK(err == "port must be 0..65535, got \"99999\"");
+    CHECK_FALSE(ListenAddress::parse("[::1", &err));
+    CHECK(err == "missing ']' in \"[::1\"");
+}
+
+TEST_CASE("server: IPv6 loopback is served when available") {
+    Sock probe(::socket(AF_INET6, SOCK_DGRAM, 0));
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    if (probe.fd < 0 || ::bind(probe.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;  // no ::1 here
+    signpost::dns::ServerOptions o;
+    o.listen.push_back(*signpost::dns::ListenAddress::parse("[::1]:0"));
+    o.workers = 1;
+    signpost::dns::Server server(o, view_with("192.0.2.1", 1));
+    uint16_t port = server.bound()[0].port;
+    Sock s(::socket(AF_INET6, SOCK_DGRAM, 0));
+    a.sin6_port = htons(port);
+    REQUIRE(::connect(s.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    auto q = make_query("www.example.com", 1);
+    REQUIRE(::send(s.fd, q.data(), q.size(), 0) == ssize_t(q.size()));
+    REQUIRE(wait_readable(s.fd, 2000));
+    std::vector<uint8_t> buf(4096);
+    ssize_t n = ::recv(s.fd, buf.data(), buf.size(), 0);
+    REQUIRE(n > 0);
+    buf.resize(std::size_t(n));
+    CHECK(parse_reply(buf).answer.size() == 1);
+}
