@@ -300,7 +300,7 @@ TEST_CASE("loader: bad owner names and owners outside the zone are errors") {
                   "the first label (a wildcard)");
 }
 
-TEST_CASE("loader: a per-type table needs data, and '@' cannot be part of a longer name") {
+TEST_CASE("loader: a per-type table needs data and '@' cannot be part of a longer name") {
     auto r = load(kHead + "[records.www]\nA = { ttl = 60 }\n[records.\"@\".foo]\nA = \"192.0.2.1\"\n");
     CHECK_DIAG(r, "zones/t.toml:8:5: error: zone 'example.com' record 'www' A: data is required in a table such as "
                   "{ ttl = 60, data = [\"...\"] }");
@@ -308,7 +308,7 @@ TEST_CASE("loader: a per-type table needs data, and '@' cannot be part of a long
                   "for the apex and cannot be part of a name");
 }
 
-TEST_CASE("loader: dotted owner keys name one owner, left to right") {
+TEST_CASE("loader: dotted owner keys name one owner read left to right") {
     auto r = load(kHead + "[records._sip._tcp]\nSRV = \"10 60 5060 sip\"\n[records.\"www.example.com.\"]\nA = \"192.0.2.1\"\n");
     INFO(r.diagnostics.to_string());
     REQUIRE(r.catalog);
@@ -361,7 +361,7 @@ TEST_CASE("loader: the same name and type given twice is an error") {
                   "'www.example.com.' are already given at zones/t.toml:8; give each name and type once");
 }
 
-TEST_CASE("loader: an in-zone NS target without an address is a warning, not an error") {
+TEST_CASE("loader: an in-zone NS target without an address is a warning and not an error") {
     auto r = load(kHead + "[records.sub]\nNS = [\"ns1.sub\", \"ns.example.net.\"]\n");
     CHECK(r.catalog);
     CHECK_DIAG(r, "zones/t.toml:8:6: warning: zone 'example.com' record 'sub' NS: target 'ns1.sub.example.com.' is "
@@ -530,13 +530,13 @@ TEST_CASE("loader: service validation") {
     }
 }
 
-TEST_CASE("loader: every problem is reported, not only the first") {
+TEST_CASE("loader: every problem is reported and not only the first") {
     auto r = load(kHead + "[records.www]\nA = \"bad\"\n[pools.p]\nendpoints = []\nweight = 0\n");
     CHECK_FALSE(r.catalog);
     CHECK(r.diagnostics.error_count() == 3);
 }
 
-TEST_CASE("loader: values of the wrong shape anywhere are reported, never crash") {
+TEST_CASE("loader: values of the wrong shape anywhere are reported and never crash") {
     const char* bodies[] = {
         "records = 5\n",
         "soa = 5\n",
