@@ -93,12 +93,6 @@ class Header(st.ServerTestCase):
                     self.assertEqual(r.answer, [], r)
                     self.assertNotIn("aa", r.flags, r)
 
-    def test_class_any_and_none_not_answered_with_data(self):
-        for cls in ("NONE", "ANY"):
-            m = self.reply(st.build_query("www.example.com", "A", cls))
-            self.assertIn(m.rcode_name, ("REFUSED", "NOTIMP", "FORMERR"), m.rcode_name)
-            self.assertEqual(m.answer, [])
-
     def test_question_echoed_exactly(self):
         cases = [("WwW.ExAmPlE.CoM", "A"), ("NoThInG.eXaMpLe.CoM", "A"), ("www.EXAMPLE.ORG", "A"),
                  ("WWW.DELEG.example.com", "A"), ("FoO.WiLd.ExAmPlE.cOm", "A"),
@@ -121,7 +115,8 @@ class Header(st.ServerTestCase):
             for tcp in (False, True):
                 with self.subTest(q=(qname, qtype), tcp=tcp):
                     m = self.reply(st.build_query(qname, qtype), tcp)
-                    self.assertIn(b"\xc0\x0c", m.data, "no pointer to the question name")
+                    if m.answer:  # the answer's owner is the query name: a pointer to offset 12
+                        self.assertIn(b"\xc0\x0c", m.data, "no pointer to the question name")
                     self.assertLess(len(m.data), m.decompressed_length(),
                                     "reply not smaller than with uncompressed names")
 

@@ -385,6 +385,9 @@ def query(port, qname, qtype="A", qclass="IN", *, tcp=False, host="127.0.0.1", t
 # --------------------------------------------------------------------------
 # dig
 
+# types whose last field dig prints in chunks: number of fields before it
+HEX_TAIL = {"DS": 3, "SSHFP": 2, "TLSA": 3, "DNSKEY": 3, "CDS": 3}
+
 DigRR = namedtuple("DigRR", "name ttl cls type rdata")
 
 
@@ -450,8 +453,10 @@ class DigResult:
             if section in ("answer", "authority", "additional"):
                 parts = s.split(None, 4)
                 if len(parts) >= 4:
-                    rr = DigRR(parts[0], int(parts[1]), parts[2], parts[3],
-                               " ".join(parts[4].split()) if len(parts) > 4 else "")
+                    rdata = " ".join(parts[4].split()) if len(parts) > 4 else ""
+                    if parts[3] in HEX_TAIL:
+                        rdata = squash_hex(rdata, HEX_TAIL[parts[3]])
+                    rr = DigRR(parts[0], int(parts[1]), parts[2], parts[3], rdata)
                     getattr(self, section).append(rr)
 
     @property
@@ -475,7 +480,13 @@ class DigResult:
         return sorted({(rr.name.lower(), rr.type, rr.ttl, rr.rdata) for rr in getattr(self, section)})
 
     def __repr__(self):
-        return f"<dig {' '.join(self.cmd)}>\n{self.text}"
+        return f"$ {' '.join(self.cmd)}\n{self.text}"
+
+
+def squash_hex(rdata, fields):
+    """dig splits long hex/base64 fields into chunks: join everything after `fields` fields."""
+    parts = rdata.split()
+    return " ".join(parts[:fields] + ["".join(parts[fields:])])
 
 
 def absolute(name):
@@ -727,13 +738,22 @@ class ServerTestCase(unittest.TestCase):
                 cls.server.kill()
 
     def dig(self, qname, qtype="A", **kw):
-        return self.server.dig(qname, qtype, **kw)
+        r = self.server.dig(qname, qtype, **kw)
+        self._last_reply = r
+        return r
 
     def both(self, qname, qtype="A", **kw):
-        """dig over UDP and over TCP: yields (transport, result) pairs in subtests."""
+        """dig over UDP, then over TCP: yields (transport, result). A failing assertion
+        prints the reply it was looking at (see _formatMessage)."""
         for tcp in (False, True):
-            with self.subTest(transport="tcp" if tcp else "udp", q=f"{qname}/{qtype}"):
-                yield ("tcp" if tcp else "udp"), self.dig(qname, qtype, tcp=tcp, **kw)
+            yield ("tcp" if tcp else "udp"), self.dig(qname, qtype, tcp=tcp, **kw)
+
+    def _formatMessage(self, msg, standardMsg):
+        text = super()._formatMessage(msg, standardMsg)
+        last = getattr(self, "_last_reply", None)
+        if last is not None and msg is not last:
+            text += f"\n--- the reply being checked ---\n{last!r}"
+        return text
 
     def assertAlive(self):
         r = self.dig("example.com", "SOA")
