@@ -80,6 +80,10 @@ public:
             log_error("zones", "{} error(s) in {}; not serving", loaded.diagnostics.error_count(), config_.zones_dir);
             return 1;
         }
+        if (loaded.catalog->zones.empty()) {
+            log_error("zones", "{}: no zone files (*.toml) to serve", config_.zones_dir);
+            return 1;
+        }
         catalog_ = loaded.catalog;
         log_info("zones", "loaded {} zone(s), {} service(s), {} endpoint(s) from {}", catalog_->zones.size(),
                  catalog_->services.size(), catalog_->endpoints.size(), config_.zones_dir);

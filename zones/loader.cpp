@@ -534,6 +534,7 @@ private:
         fs::path p = rel;
         if (p.is_relative()) p = fs::path(file_).parent_path() / p;
         std::string path = p.string();
+        serial_sources_.push_back(path);
         core::Diagnostics inner;
         detail::MasterFile mf;
         detail::read_master_file(path, origin_, zone_.default_ttl, inner, mf);
@@ -1197,8 +1198,24 @@ private:
             d_.warning(soa_where_, zctx_ + ": no NS records at the apex; add [records.\"@\"] NS = [\"ns1\", ...]");
     }
 
+    // An automatic serial follows the newest modification time (Unix seconds) of
+    // the zone's files, so editing a zone raises it and a restart never lowers it.
+    uint32_t automatic_serial() const {
+        uint32_t newest = 1;
+        std::error_code ec;
+        for (auto& f : serial_sources_) {
+            auto t = fs::last_write_time(f, ec);
+            if (ec) continue;
+            auto sys = std::chrono::file_clock::to_sys(t);
+            auto secs = std::chrono::duration_cast<std::chrono::seconds>(sys.time_since_epoch()).count();
+            if (secs > 0 && uint64_t(secs) > newest) newest = uint32_t(uint64_t(secs) & 0xffffffffu);
+        }
+        return newest;
+    }
+
     void build_nodes() {
         Soa& soa = zone_.soa;
+        if (soa.auto_serial) soa.serial = automatic_serial();
         std::string rd = soa.mname.wire() + soa.rname.wire();
         for (uint32_t v : {soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum})
             for (int shift = 24; shift >= 0; shift -= 8) rd.push_back(char((v >> shift) & 0xff));
@@ -1235,6 +1252,7 @@ private:
     }
 
     std::string file_;
+    std::vector<std::string> serial_sources_{file_};  // files whose mtime makes the automatic serial
     core::Diagnostics& d_;
     Zone zone_;
     core::Name origin_;
