@@ -634,7 +634,7 @@ class Signpost:
                 raise StartError(f"{self.label} exited with {self.proc.returncode} before "
                                  f"answering; argv: {' '.join(self.argv())}\n--- stderr ---\n"
                                  f"{self.stderr()}")
-            pending = [x for x in pending if not _answers(*x)]
+            pending = [(h, p, tcp) for h, p, tcp in pending if not _answers(p, h, tcp)]
             if not pending:
                 break
             if time.monotonic() > deadline:
