@@ -40,6 +40,15 @@ pids+=($!)
 python3 examples/failover/region.py secondary 127.0.0.11 8080 "$state/secondary.down" &
 pids+=($!)
 
+# Both regions must listen before signpost's first probe round decides.
+for addr in 127.0.0.10 127.0.0.11; do
+  for _ in $(seq 100); do
+    (echo >"/dev/tcp/$addr/8080") 2>/dev/null && break
+    sleep 0.1
+  done
+  (echo >"/dev/tcp/$addr/8080") 2>/dev/null || { echo "region $addr:8080 did not start (port in use?)" >&2; exit 1; }
+done
+
 "$SIGNPOST_BIN" serve --zones examples/failover --listen "127.0.0.1:$port" 2>"$state/signpost.log" &
 signpost_pid=$!
 pids+=($signpost_pid)
