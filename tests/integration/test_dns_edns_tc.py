@@ -156,6 +156,31 @@ class Truncation(st.ServerTestCase):
         self.assertTrue(m.tc)
         self.assertLessEqual(len(m.data), 700)
 
+    def test_referral_whose_glue_does_not_fit_sets_tc(self):
+        # RFC 9471 3: in-domain glue is not optional; if it does not all fit, set TC
+        m = self.raw("www.manyns.example.com", "A")
+        self.assertTrue(m.tc, f"referral of {len(m.data)} bytes lost glue without TC "
+                              f"({len(m.additional)} of 24 glue records)")
+        self.assertLessEqual(len(m.data), 512)
+        self.assertFalse(m.aa)
+        for edns, tcp in (({"size": 1232}, False), (None, True)):
+            m = self.raw("www.manyns.example.com", "A", edns=edns, tcp=tcp)
+            self.assertFalse(m.tc)
+            self.assertFalse(m.aa)
+            self.assertEqual(len(m.records("authority")), 12)
+            self.assertEqual(len(m.records("additional")), 24)
+
+    def test_additional_that_does_not_fit_keeps_tc_clear(self):
+        # RFC 2181 9: TC only when the answer itself does not fit; extra data may be dropped
+        m = self.raw("mxmany.example.com", "MX")
+        self.assertFalse(m.tc, "TC set although only additional data was dropped")
+        self.assertLessEqual(len(m.data), 512)
+        self.assertEqual(len(m.answer), 10)
+        self.assertLess(len(m.additional), 20)
+        m = self.raw("mxmany.example.com", "MX", edns={"size": 1232})
+        self.assertFalse(m.tc)
+        self.assertEqual(len(m.records("additional")), 20)
+
     def test_dig_sees_tc(self):
         r = self.dig("big.example.com", "TXT", edns=False)
         self.assertIn("tc", r.flags, r)
