@@ -361,12 +361,14 @@ struct Context {
     // Names whose addresses go in the additional section.
     const uint8_t* extra[kMaxAdditional] = {};
     std::size_t extra_len[kMaxAdditional] = {};
+    bool extra_glue[kMaxAdditional] = {};  // NS targets: glue below a cut is allowed
     int nextra = 0;
 
-    void want_additional(const uint8_t* name, std::size_t len) noexcept {
+    void want_additional(const uint8_t* name, std::size_t len, bool glue) noexcept {
         if (nextra < kMaxAdditional) {
             extra[nextra] = name;
             extra_len[nextra] = len;
+            extra_glue[nextra] = glue;
             ++nextra;
         }
     }
@@ -507,7 +509,7 @@ void collect_targets(Context& c, const zones::RRset& s) noexcept {
         std::size_t skip = s.type == rt::NS ? 0 : s.type == rt::MX ? 2 : s.type == rt::SRV ? 6 : SIZE_MAX;
         if (skip == SIZE_MAX || rd.size() <= skip) continue;
         std::size_t l = name_length(p + skip, rd.size() - skip);
-        if (l) c.want_additional(p + skip, l);
+        if (l) c.want_additional(p + skip, l, s.type == rt::NS);
     }
 }
 
@@ -565,7 +567,13 @@ void write_additional(Context& c) noexcept {
         if (t.labels < z.origin_labels ||
             std::memcmp(t.suffix(t.labels - z.origin_labels), z.origin.data(), z.origin.size()) != 0)
             continue;  // out of zone
-        const detail::VNode* node = z.find(t.bytes, t.len);
+        const detail::VNode* node = nullptr;
+        if (c.extra_glue[i]) {
+            node = z.find(t.bytes, t.len);  // glue may sit below a cut
+        } else {
+            Lookup l = lookup(z, t, rt::A);  // authoritative data only: no occluded names
+            if (l.kind == Lookup::Exact) node = l.node;
+        }
         if (!node) continue;
         for (uint16_t type : {rt::A, rt::AAAA}) {
             if (node->service >= 0) {
@@ -825,6 +833,17 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
         int32_t zi = view.zone_index_.find(q.qname.suffix(i), q.qname.suffix_len(i));
         if (zi >= 0) {
             zone = &view.zones_[std::size_t(zi)];
+            // DS lives on the parent side of a cut (RFC 4035 §3.1.4.1): at a child
+            // apex, answer from the parent zone when we serve it too.
+            if (i == 0 && q.qtype == rt::DS) {
+                for (int j = 1; j <= q.qname.labels; ++j) {
+                    int32_t pi = view.zone_index_.find(q.qname.suffix(j), q.qname.suffix_len(j));
+                    if (pi >= 0) {
+                        zone = &view.zones_[std::size_t(pi)];
+                        break;
+                    }
+                }
+            }
             break;
         }
     }

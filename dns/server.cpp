@@ -455,11 +455,15 @@ void close_all(Worker* w) noexcept {
 
 void on_async(uv_async_t* h) {
     auto* w = static_cast<Worker*>(h->data);
+    std::shared_ptr<const View> old;
     {
         std::lock_guard lock(w->slot_mutex);
-        if (w->incoming) w->view.swap(w->incoming);
-        w->incoming.reset();  // the old View is freed here, on the worker
+        if (w->incoming) {
+            old = std::move(w->view);
+            w->view = std::move(w->incoming);
+        }
     }
+    old.reset();  // the old View is freed here, on the worker, outside the lock
     if (w->stopping.load()) close_all(w);
 }
 

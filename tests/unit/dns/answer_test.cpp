@@ -33,6 +33,9 @@ ZoneSpec example_com() {
     z.rr("sub", rt::DS, 3600, std::string("\x30\x39\x08\x02", 4) + std::string(32, '\x11'));
     z.a("deep.sub", "192.0.2.101");
     z.ns("nods", "ns.other.net");
+    z.ns("child", "ns1.example.com");  // delegated, and served here too
+    z.rr("child", rt::DS, 3600, std::string("\xd4\x31\x08\x02", 4) + std::string(32, '\x22'));
+    z.mx("mxocc", 10, "deep.sub.example.com");
     z.srv("_sip._tcp", 0, 5, 5060, "mail.example.com");
     z.cname("wc-target", "foo.wild.example.com");
     z.cname("*.cwild", "www.example.com");
@@ -127,7 +130,7 @@ TEST_CASE("answer: REFUSED for a name in no served zone") {
     CHECK(q(".", rt::NS).rcode == 5);
 }
 
-TEST_CASE("answer: RD and CD are copied, RA and AD are never set") {
+TEST_CASE("answer: RD and CD are copied while RA and AD are never set") {
     auto r = q("www.example.com", rt::A, {.rd = true, .cd = true});
     CHECK(r.rd);
     CHECK(r.cd);
@@ -206,7 +209,7 @@ TEST_CASE("answer: compression pointers in the question are FORMERR") {
     CHECK(ask(*fx().view, into_header).rcode == 1);
 }
 
-TEST_CASE("answer: classes other than IN (CHAOS, HS, ANY) are REFUSED") {
+TEST_CASE("answer: classes other than IN (CHAOS or HS or ANY) are REFUSED") {
     for (uint16_t cls : {3, 4, 255}) {
         auto r = q("version.bind", rt::TXT, {.qclass = cls});
         REQUIRE(r.ok);
@@ -229,7 +232,7 @@ TEST_CASE("answer: a query carrying answer or authority records is FORMERR") {
     CHECK(r.answer.empty());
 }
 
-TEST_CASE("answer: NXDOMAIN carries the SOA with TTL min(SOA TTL, minimum)") {
+TEST_CASE("answer: NXDOMAIN carries the SOA with the TTL of min(SOA TTL and SOA minimum)") {
     auto r = q("nope.example.com", rt::A);
     REQUIRE(r.ok);
     CHECK(r.rcode == 3);
@@ -254,7 +257,7 @@ TEST_CASE("answer: NODATA carries the SOA in authority") {
     CHECK(r.authority == Strings{kSoa});
 }
 
-TEST_CASE("answer: an empty non-terminal is NODATA, not NXDOMAIN") {
+TEST_CASE("answer: an empty non-terminal is NODATA and not NXDOMAIN") {
     for (auto n : {"b.c.example.com", "c.example.com", "ent.wild.example.com"}) {
         CAPTURE(n);
         auto r = q(n, rt::A);
@@ -410,7 +413,19 @@ TEST_CASE("answer: DS at a zone cut is answered authoritatively from the parent 
     CHECK_FALSE(q("deep.sub.example.com", rt::DS).aa);
 }
 
+TEST_CASE("answer: DS for the apex of a served child zone comes from the served parent") {
+    auto r = q("child.example.com", rt::DS);
+    CHECK(r.aa);
+    REQUIRE(r.answer.size() == 1);
+    CHECK(r.answer[0].rfind("child.example.com. 3600 IN DS 54321 8 2 ", 0) == 0);
+    // Other types at the child apex come from the child zone.
+    CHECK(q("child.example.com", rt::NS).aa);
+}
+
 TEST_CASE("answer: data below a zone cut is occluded") {
+    auto mx = q("mxocc.example.com", rt::MX);
+    CHECK(mx.answer.size() == 1);
+    CHECK(mx.additional.empty());  // the target is below the cut at sub
     auto r = q("deep.sub.example.com", rt::A);
     CHECK(r.answer.empty());
     CHECK_FALSE(r.aa);
@@ -452,7 +467,7 @@ TEST_CASE("answer: MX and SRV targets get their addresses in additional") {
     CHECK(srv.additional == Strings{"mail.example.com. 300 IN A 192.0.2.25"});
 }
 
-TEST_CASE("answer: OPT in the reply only when the query had one, with our size and DO echoed") {
+TEST_CASE("answer: OPT in the reply only when the query had one with our size and DO echoed") {
     auto plain = q("www.example.com", rt::A);
     CHECK_FALSE(plain.has_opt);
     auto e = q("www.example.com", rt::A, {.edns = true, .udp_size = 4096, .do_bit = true});
@@ -563,7 +578,7 @@ TEST_CASE("answer: ANY gets one RRset (RFC 8482)") {
     CHECK(q("ns2.example.com", rt::ANY).answer == Strings{"ns2.example.com. 300 IN AAAA 2001:db8::53"});
 }
 
-TEST_CASE("answer: AXFR, IXFR and other meta queries are NOTIMP") {
+TEST_CASE("answer: AXFR and IXFR and other meta queries are NOTIMP") {
     for (uint16_t t : {rt::AXFR, rt::IXFR, uint16_t(253), uint16_t(254)}) {
         auto r = q("example.com", t, {}, true);
         REQUIRE(r.ok);
@@ -592,7 +607,7 @@ bool contains(const std::vector<uint8_t>& hay, const std::string& needle) {
 }
 }  // namespace
 
-TEST_CASE("answer: names are compressed in owners and NS/CNAME/SOA/MX rdata, never in SRV") {
+TEST_CASE("answer: names are compressed in owners and NS/CNAME/SOA/MX rdata but never in SRV") {
     auto ns = q("example.com", rt::NS);
     // ns1.example.com in rdata: "ns1" then a pointer to example.com in the question.
     CHECK(contains(ns.wire, std::string("\3ns1\xc0\x0c", 6)));

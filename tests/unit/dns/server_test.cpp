@@ -129,7 +129,7 @@ signpost::dns::ServerOptions options(unsigned workers = 2) {
 
 }  // namespace
 
-TEST_CASE("server: answers UDP and TCP, takes new views, and closes its port on stop") {
+TEST_CASE("server: answers UDP and TCP then takes new views and closes its port on stop") {
     signpost::dns::Server server(options(), view_with("192.0.2.1", 1));
     auto bound = server.bound();
     REQUIRE(bound.size() == 1);
@@ -191,7 +191,7 @@ TEST_CASE("server: answers UDP and TCP, takes new views, and closes its port on 
     CHECK(udp_query(port, make_query("www.example.com", 1), 200).empty());
 }
 
-TEST_CASE("server: TCP idle connections are closed after the timeout, and the connection cap holds") {
+TEST_CASE("server: TCP idle connections are closed after the timeout and the connection cap holds") {
     auto o = options(1);
     o.tcp_idle_timeout = std::chrono::milliseconds(200);
     o.tcp_max_connections = 2;
