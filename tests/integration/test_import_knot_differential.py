@@ -5,13 +5,15 @@
 import os
 import sys
 import unittest
+from pathlib import Path
 
 import knot_server
 import signpost_test as st
 from signpost_test import FIXTURES
 
 MASTER = FIXTURES / "differential" / "example.com.zone"
-ORIGIN = "example.com."
+MASTER_NET = FIXTURES / "differential" / "example.net.zone"
+MASTERS = {"example.com": MASTER, "example.net": MASTER_NET}
 
 TYPES = ["A", "AAAA", "MX", "TXT", "NS", "SOA", "CNAME", "SRV", "DS", "CAA", "PTR", "HINFO",
          "SSHFP", "TLSA", "NAPTR", "TYPE65534", "ANY"]
@@ -31,8 +33,14 @@ EXTRA_NAMES = [
     # mixed case
     "WwW.ExAmPlE.cOm.", "FOO.WILD.example.com.", "DeLeG.example.com.", "www2.EXAMPLE.com.",
     "EXAMPLE.COM.", "MAIL.example.com.",
-    # outside the zone
-    "example.org.", "www.example.net.", "com.",
+    # outside the zones
+    "example.org.", "www.example.org.", "com.", ".",
+]
+
+EXTRA_NAMES_NET = [
+    "anything.example.net.", "a.b.c.example.net.", "ANYTHING.Example.NET.", "upper.example.net.",
+    "deep.ent.example.net.", "ent.example.net.", "x.sub.deep.ent.example.net.",
+    "x.exact.example.net.", "dotted.example.net.", "label.example.net.", "_udp.example.net.",
 ]
 
 # (qname lowercase or None for any, qtype or None for any): reason. Only header fields
@@ -42,20 +50,20 @@ SKIP = {
 }
 
 
-def owner_names(path):
+def owner_names(path, origin):
     """Every owner name of a master file (absolute, as written: case kept)."""
-    names, origin, last = [], ORIGIN, None
-    for raw in open(path):
-        line = raw.split(";")[0].rstrip("\n")
+    names, last = [], None
+    for raw in Path(path).read_text().splitlines(True):
+        line = raw.rstrip("\n")
+        if line.lstrip().startswith(";"):
+            continue
         if not line.strip():
             continue
         if line.startswith("$ORIGIN"):
             origin = line.split()[1]
             continue
-        if line.startswith("$"):
-            continue
-        if line[0] in " \t":
-            continue  # same owner as before
+        if line.startswith("$") or line[0] in " \t":
+            continue  # a directive, or the same owner (or a continued record) as before
         owner = line.split()[0]
         if owner == "@":
             owner = origin
@@ -92,8 +100,8 @@ def section_set(msg, section):
 
 
 def fmt(rows):
-    return "\n".join(f"    {n} {r[1]} ttl={r[3]} {st.TYPE_NAMES.get(r[1], r[1])} {r[4].hex()}"
-                     for n, r in ((x[0], x) for x in rows)) or "    (empty)"
+    return "\n".join(f"    {name} {ttl} {st.TYPE_NAMES.get(t, f'TYPE{t}')} {rdata.hex()}"
+                     for name, t, _cls, ttl, rdata in rows) or "    (empty)"
 
 
 def compare(ref, got, skip_sections):
@@ -121,18 +129,21 @@ def compare(ref, got, skip_sections):
 class KnotDifferential(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        p = st.run_cli("import", "--origin", "example.com", MASTER)
-        if p.returncode != 0:
-            raise AssertionError(f"signpost import failed ({p.returncode}):\n{p.stderr}")
-        cls.toml = p.stdout
-        cls.zones = st.ZoneDir({"example.com.toml": cls.toml})
-        cls.knot = knot_server.Knot({"example.com": MASTER})
-        cls.signpost = st.Signpost(cls.zones.path, label="signpost (imported zone)")
+        cls.toml = {}
+        for origin, master in MASTERS.items():
+            p = st.run_cli("import", "--origin", origin, master)
+            if p.returncode != 0:
+                raise AssertionError(f"signpost import of {master} failed ({p.returncode}):\n{p.stderr}")
+            cls.toml[origin] = p.stdout
+        cls.zones = st.ZoneDir({f"{o}.toml": t for o, t in cls.toml.items()})
+        cls.knot = knot_server.Knot(MASTERS)
+        cls.signpost = st.Signpost(cls.zones.path, label="signpost (imported zones)")
         try:
             cls.knot.start()
             cls.signpost.start()
         except BaseException:
-            print("--- imported TOML ---\n" + cls.toml, file=sys.stderr)
+            for o, t in cls.toml.items():
+                print(f"--- imported TOML for {o} ---\n{t}", file=sys.stderr)
             cls.knot.cleanup()
             cls.signpost.kill()
             cls.zones.cleanup()
@@ -147,43 +158,47 @@ class KnotDifferential(unittest.TestCase):
             cls.knot.cleanup()
             cls.zones.cleanup()
 
-    def corpus(self):
-        names = owner_names(MASTER) + EXTRA_NAMES
-        for n in names:
-            for t in TYPES:
-                yield n, t
-
-    def run_corpus(self, transport, edns):
+    def run_corpus(self, names, transport, edns):
         total = identical = 0
         failures = []
-        for qname, qtype in self.corpus():
-            skip = SKIP.get((qname.lower(), qtype)) or SKIP.get((None, qtype)) or SKIP.get((qname.lower(), None))
-            kw = dict(qid=4321, edns=edns, tcp=(transport == "tcp"))
-            ref = st.query(self.knot.port, qname, qtype, **kw)
-            got = st.query(self.signpost.port, qname, qtype, **kw)
-            total += 1
-            if ref is None or got is None:
-                failures.append(f"{qname} {qtype} ({transport}): no reply from "
-                                f"{'knot' if ref is None else 'signpost'}")
-                continue
-            diffs = compare(ref, got, bool(skip))
-            if diffs:
-                failures.append(f"{qname} {qtype} ({transport}, edns={bool(edns)}):\n  " + "\n  ".join(diffs))
-            else:
-                identical += 1
+        for qname in names:
+            for qtype in TYPES:
+                skip = SKIP.get((qname.lower(), qtype)) or SKIP.get((None, qtype)) \
+                    or SKIP.get((qname.lower(), None))
+                kw = dict(qid=4321, edns=edns, tcp=(transport == "tcp"))
+                ref = st.query(self.knot.port, qname, qtype, **kw)
+                got = st.query(self.signpost.port, qname, qtype, **kw)
+                total += 1
+                if ref is None or got is None:
+                    failures.append(f"{qname} {qtype} ({transport}): no reply from "
+                                    f"{'knot' if ref is None else 'signpost'}")
+                    continue
+                diffs = compare(ref, got, bool(skip))
+                if diffs:
+                    failures.append(f"{qname} {qtype} ({transport}, edns={bool(edns)}):\n  "
+                                    + "\n  ".join(diffs))
+                else:
+                    identical += 1
         return total, identical, failures
 
-    def test_same_answers(self):
+    def differential(self, label, names):
         total = identical = 0
         failures = []
         for transport, edns in (("udp", {"size": 1232}), ("udp", None), ("tcp", {"size": 1232})):
-            t, i, f = self.run_corpus(transport, edns)
+            t, i, f = self.run_corpus(names, transport, edns)
             total, identical, failures = total + t, identical + i, failures + f
-        print(f"differential: {total} queries, {identical} identical", file=sys.stderr)
+        print(f"differential: {total} queries, {identical} identical ({label})", file=sys.stderr)
         if failures:
             shown = "\n".join(failures[:40])
             more = f"\n... and {len(failures) - 40} more" if len(failures) > 40 else ""
-            self.fail(f"{len(failures)} of {total} queries differ from Knot:\n{shown}{more}")
+            self.fail(f"{len(failures)} of {total} queries differ from Knot:\n{shown}{more}\n"
+                      f"--- imported TOML ---\n{self.toml[label]}")
+
+    def test_same_answers(self):
+        self.differential("example.com", owner_names(MASTER, "example.com.") + EXTRA_NAMES)
+
+    def test_same_answers_for_master_file_syntax_variety(self):
+        self.differential("example.net", owner_names(MASTER_NET, "example.net.") + EXTRA_NAMES_NET)
 
     def test_any_is_one_rrset(self):
         for name in ("example.com.", "www.example.com.", "foo.wild.example.com."):
@@ -195,8 +210,9 @@ class KnotDifferential(unittest.TestCase):
 
     def test_import_output_is_stable(self):
         # importing the same file twice gives the same TOML
-        p = st.run_cli("import", "--origin", "example.com", MASTER)
-        self.assertEqual(p.stdout, self.toml)
+        for origin, master in MASTERS.items():
+            p = st.run_cli("import", "--origin", origin, master)
+            self.assertEqual(p.stdout, self.toml[origin])
 
 
 if __name__ == "__main__":

@@ -147,17 +147,39 @@ def class_code(c):
     raise ValueError(f"unknown class {c}")
 
 
+def split_labels(name):
+    """Presentation labels (escapes \\. and \\DDD honoured) as bytes, root excluded."""
+    labels, cur, i = [], bytearray(), 0
+    name = name[:-1] if name.endswith(".") and not name.endswith("\\.") else name
+    while i < len(name):
+        c = name[i]
+        if c == "\\":
+            if name[i + 1:i + 4].isdigit() and len(name[i + 1:i + 4]) == 3:
+                cur.append(int(name[i + 1:i + 4]))
+                i += 4
+            else:
+                cur += name[i + 1].encode()
+                i += 2
+            continue
+        if c == ".":
+            labels.append(bytes(cur))
+            cur = bytearray()
+        else:
+            cur += c.encode()
+        i += 1
+    if cur or labels:
+        labels.append(bytes(cur))
+    return labels
+
+
 def encode_name(name):
     """Presentation name ('www.Example.com' or with trailing dot) to wire, case kept."""
     if isinstance(name, bytes):
         return name
-    name = name.rstrip(".")
     out = b""
-    if name:
-        for label in name.split("."):
-            b = label.encode()
-            assert 0 < len(b) < 64, f"bad label {label!r}"
-            out += bytes([len(b)]) + b
+    for b in split_labels(name):
+        assert 0 < len(b) < 64, f"bad label {b!r} in {name!r}"
+        out += bytes([len(b)]) + b
     return out + b"\0"
 
 
