@@ -187,7 +187,7 @@ class KnotDifferential(unittest.TestCase):
         for transport, edns in (("udp", {"size": 1232}), ("udp", None), ("tcp", {"size": 1232})):
             t, i, f = self.run_corpus(names, transport, edns)
             total, identical, failures = total + t, identical + i, failures + f
-        print(f"differential: {total} queries, {identical} identical ({label})", file=sys.stderr)
+        print(f"\ndifferential: {total} queries, {identical} identical ({label})", file=sys.stderr)
         if failures:
             shown = "\n".join(failures[:40])
             more = f"\n... and {len(failures) - 40} more" if len(failures) > 40 else ""
