@@ -64,9 +64,10 @@ Evaluation evaluate(const zones::Zone& zone, const zones::Service& service,
     ev.state.released = out.released;
     ev.state.subnet_active = out.subnet_active;
 
-    // A service's first answer is not a change of answer: it is unstable only
-    // while its endpoints are unconfirmed or suspect.
-    auto changed_at = previous.label.empty() ? core::TimePoint{} : ev.state.since;
+    // A service's first answer is not a move: it is unstable only while its
+    // endpoints are unconfirmed or suspect.
+    ev.state.moved_at = ev.changed && !previous.label.empty() ? now : previous.moved_at;
+    auto changed_at = ev.state.moved_at;
     ev.early_warning = settle(ctx, out.decision, changed_at);
     ev.decision = std::move(out.decision.decision);
     ev.subnets.reserve(out.rules.size());

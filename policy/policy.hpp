@@ -47,6 +47,9 @@ struct ServiceState {
     // Subnet policy: the pool each pool's subnet rule answers with, indexed by
     // position in Service::pools (-1: no rule for that pool, or all down).
     std::vector<int> subnet_active;
+    // When the answer last moved from one pool to another (not the first answer
+    // after start): answers stay "unstable" (short TTL) for unstable_for after it.
+    core::TimePoint moved_at{};
 };
 
 struct Evaluation {

@@ -175,20 +175,47 @@ private:
             if (ev.changed) {
                 bool first = states_[i].label.empty();
                 std::string before = first ? std::string("(start)") : states_[i].label;
-                log_info("policy", "{}: {} → {} ({})", service_title(*catalog_, service), before, ev.decision.label,
-                         ev.decision.reason);
+                if (before == ev.decision.label)  // only a subnet rule moved
+                    log_info("policy", "{}: subnet answers changed ({})", service_title(*catalog_, service),
+                             describe_subnets(zone, service, ev));
+                else
+                    log_info("policy", "{}: {} → {} ({})", service_title(*catalog_, service), before,
+                             ev.decision.label, ev.decision.reason);
                 if (!first) fire_hooks(zone, service, "service", "", before, ev.decision.label, ev.decision.reason);
             }
             if (ev.early_warning && !evaluations_[i].early_warning) {
-                log_warning("policy", "{}: early warning: active pool has a failing endpoint ({})",
-                            service_title(*catalog_, service), ev.decision.reason);
-                fire_hooks(zone, service, "early-warning", "", ev.decision.label, ev.decision.label, ev.decision.reason);
+                auto why = suspects(zone, service, health);
+                log_warning("policy", "{}: early warning: {}", service_title(*catalog_, service), why);
+                fire_hooks(zone, service, "early-warning", "", ev.decision.label, ev.decision.label, why);
             }
             if (!same_answer(ev, evaluations_[i])) any = true;
             states_[i] = ev.state;
             evaluations_[i] = std::move(ev);
         }
         return any;
+    }
+
+    // "endpoint 127.0.0.10 failing: HTTP 503 (still up)" for every suspect endpoint
+    // that is still answered: the early warning's reason.
+    static std::string suspects(const zones::Zone& zone, const zones::Service& service,
+                                const std::vector<core::EndpointHealth>& health) {
+        std::string out;
+        for (auto p : service.pools)
+            for (auto& ep : zone.pools[p].endpoints) {
+                if (ep.index >= health.size()) continue;
+                auto& h = health[ep.index];
+                if (h.suspect && h.up())
+                    out += (out.empty() ? "" : "; ") + std::string("pool ") + zone.pools[p].name + " endpoint " +
+                           ep.name + " failing: " + h.reason + " (still up)";
+            }
+        return out.empty() ? std::string("an answered endpoint is failing") : out;
+    }
+
+    static std::string describe_subnets(const zones::Zone&, const zones::Service&, const policy::Evaluation& ev) {
+        std::string out;
+        for (auto& r : ev.subnets)
+            out += (out.empty() ? "" : ", ") + r.prefix.to_string() + " → " + r.decision.label;
+        return out + (out.empty() ? "" : ", ") + "others → " + ev.decision.label;
     }
 
     void fire_hooks(const zones::Zone& zone, const zones::Service& service, const char* event,

@@ -56,6 +56,8 @@ class Region:
                 self.proc.wait(5)
         if self.proc in st._LIVE:
             st._LIVE.remove(self.proc)
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
         self.proc = None
 
 

@@ -124,3 +124,12 @@ TEST_CASE("ttl: a service's first answer is not a change, so confirmed endpoints
     CHECK_FALSE(ev.decision.unstable);
     CHECK(ev.decision.ttl == 30);
 }
+
+TEST_CASE("ttl: evaluations after the first answer keep the service ttl when nothing moved") {
+    World w = two_regions();
+    w.eval();
+    w.now += 1s;
+    auto ev = w.eval();
+    CHECK_FALSE(ev.changed);
+    CHECK(ev.decision.ttl == 30);
+}
