@@ -106,6 +106,28 @@ class Check(unittest.TestCase):
                      "broken_master"):
             self.assertIn(name, out)
 
+    def test_warning_only_exits_zero(self):
+        # an in-zone NS target without an address is a warning (docs/zones.md), not an error
+        with st.ZoneDir({"example.com.toml": """
+                origin = "example.com"
+                [records."@"]
+                NS = ["ns1", "ns2"]
+                [records.ns1]
+                A = "192.0.2.53"
+                """}) as zd:
+            p = self.check(zd.path)
+            out = p.stdout + p.stderr
+            self.assertEqual(p.returncode, 0, out)
+            self.assertRegex(out, r"example\.com\.toml:\d+:\d+: warning: .*ns2", out)
+
+    def test_duplicate_origin_is_an_error(self):
+        with st.ZoneDir({"a.toml": 'origin = "example.com"\n[records."@"]\nNS = "ns1.example.net."\n',
+                         "b.toml": 'origin = "example.com."\n[records."@"]\nNS = "ns2.example.net."\n'}) as zd:
+            p = self.check(zd.path)
+            out = p.stdout + p.stderr
+            self.assertEqual(p.returncode, 1, out)
+            self.assertRegex(out, r"b\.toml(:\d+:\d+)?: error: .*example\.com", out)
+
     def test_missing_path(self):
         p = self.check(BAD / "no-such-file.toml")
         self.assertNotEqual(p.returncode, 0)
@@ -125,6 +147,17 @@ class Serve(unittest.TestCase):
             ln, _ = line_of(BAD / "bad_values.toml", '"not-an-address"')
             self.assertRegex(p.stderr, rf"example\.org\.toml:{ln}:\d+: error: .*not-an-address")
             self.assertIsNone(st.udp_exchange(s.port, st.build_query("example.com", "SOA"), timeout=0.3))
+
+    def test_zones_may_be_one_file(self):
+        with st.Signpost(FIXTURES / "basic" / "child.example.com.toml", label="signpost (one file)") as s:
+            self.assertEqual(s.dig("www.child.example.com").rdatas(), ["192.0.2.201"])
+            self.assertEqual(s.dig("www.example.com").status, "REFUSED")
+
+    def test_missing_zones_dir(self):
+        p = st.run_cli("serve", "--zones", FIXTURES / "no-such-dir", "--listen", f"127.0.0.1:{st.free_port()}",
+                       timeout=10)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("no-such-dir", p.stderr)
 
     def assertClosed(self, host, port):
         with self.assertRaises(OSError, msg=f"TCP {host}:{port} still accepts after exit"):

@@ -267,6 +267,44 @@ class Hostile(st.ServerTestCase):
                 s.sendto(bytes(rng.randrange(256) for _ in range(n)), ("127.0.0.1", self.server.port))
         self.assertServes()
 
+    def test_answers_other_clients_during_an_attack(self):
+        import threading
+        stop = threading.Event()
+
+        def flood():
+            rng = random.Random(11)
+            pkts = [p for _, p in hostile_packets() if p]
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                while not stop.is_set():
+                    s.sendto(rng.choice(pkts), ("127.0.0.1", self.server.port))
+
+        def slow_tcp():
+            conns = []
+            while not stop.is_set() and len(conns) < 100:
+                try:
+                    c = st.tcp_connect(self.server.port, timeout=1.0)
+                    c.sendall(b"\0\x30\0")  # a message that never completes
+                    conns.append(c)
+                except OSError:
+                    pass
+            stop.wait(30)
+            for c in conns:
+                c.close()
+
+        threads = [threading.Thread(target=flood, daemon=True), threading.Thread(target=slow_tcp, daemon=True)]
+        for t in threads:
+            t.start()
+        try:
+            for i in range(100):
+                m = self.server.query("www.example.com", "A", tcp=bool(i % 2), qid=i, timeout=2.0)
+                self.assertIsNotNone(m, f"query {i} unanswered during the attack")
+                self.assertEqual((m.id, len(m.answer)), (i, 2))
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(10)
+        self.assertServes()
+
     def test_tcp_zero_length_and_huge_length(self):
         with st.tcp_connect(self.server.port) as s:
             s.sendall(b"\0\0")
