@@ -14,6 +14,7 @@ check probes '#include *"(dns|zones|policy)/' "probes/ knows endpoints by id, no
 check core '#include *"(dns|zones|policy|probes)/' "core/ depends on nothing of ours"
 check zones '#include *"(dns|policy|probes)/' "zones/ may only use core"
 check hooks '#include *"(dns|policy)/' "hooks/ delivers events; it never answers queries or decides policy"
+check api '#include *"(dns|policy|probes|zones|hooks)/' "api/ routes requests to a Backend; it owns no server state"
 for h in $(find "$root" -name '*.hpp' -not -path "$root/zones/*" -not -path "$root/build*" -not -path "$root/tests/*"); do
   if grep -qE '#include *<toml\+\+/' "$h"; then echo "toml++ exposed in header $h"; fail=1; fi
 done

@@ -1,0 +1,72 @@
+// The status, explain and control API: HTTP (libmicrohttpd, driven from the
+// control loop) with JSON bodies, plus Prometheus /metrics. Routes requests to
+// a Backend the daemon implements; holds no server state of its own.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/address.hpp"
+#include "core/duration.hpp"
+#include "core/health.hpp"
+
+typedef struct uv_loop_s uv_loop_t;
+
+namespace signpost::api {
+
+// Thrown by a Backend to answer with a 4xx/5xx and a message.
+struct ApiError : std::runtime_error {
+    int status;
+    ApiError(int s, const std::string& message) : std::runtime_error(message), status(s) {}
+};
+
+struct OverrideRequest {
+    std::string target;                // endpoint key "example.com/primary/127.0.0.10" or pool "example.com/primary"
+    core::Override state = core::Override::Auto;
+    std::string reason;
+    std::optional<core::Millis> expires_in;  // nullopt: until changed
+};
+
+// Implemented by the daemon. Called on the control loop thread only.
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual nlohmann::json services() = 0;
+    virtual nlohmann::json endpoints() = 0;
+    virtual nlohmann::json zones() = 0;
+    virtual nlohmann::json explain(const std::string& name, const std::string& type, const std::string& client) = 0;
+    virtual nlohmann::json set_override(const OverrideRequest& request) = 0;
+    virtual nlohmann::json drain(const std::string& endpoint, bool undrain) = 0;
+    virtual nlohmann::json release(const std::string& service) = 0;  // manual failback
+    virtual nlohmann::json reload() = 0;
+    virtual std::string metrics() = 0;  // Prometheus text format
+};
+
+struct ApiOptions {
+    std::string host = "127.0.0.1";
+    uint16_t port = 8054;
+    std::string token;                       // empty: writes are refused (403)
+    std::vector<core::IpPrefix> read_allow;  // besides loopback, who may read without a token
+};
+
+class ApiServer {
+public:
+    // Binds and starts serving on `loop`. Throws std::runtime_error naming the address on failure.
+    ApiServer(uv_loop_t* loop, ApiOptions options, Backend& backend);
+    ~ApiServer();  // stop()
+    ApiServer(const ApiServer&) = delete;
+    ApiServer& operator=(const ApiServer&) = delete;
+    uint16_t port() const noexcept;  // the bound port (when 0 was asked)
+    void stop();                     // closes the listener and every uv handle
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace signpost::api
