@@ -45,6 +45,9 @@ public:
     virtual nlohmann::json release(const std::string& service) = 0;  // manual failback
     virtual nlohmann::json reload() = 0;
     virtual std::string metrics() = 0;  // Prometheus text format
+    // The last reload for GET /v1/status: {"ok":true,"at":"...","errors":[]}.
+    // Optional (added after the first interface): null when not overridden.
+    virtual nlohmann::json reload_status() { return nullptr; }
 };
 
 struct ApiOptions {
@@ -52,6 +55,8 @@ struct ApiOptions {
     uint16_t port = 8054;
     std::string token;                       // empty: writes are refused (403)
     std::vector<core::IpPrefix> read_allow;  // besides loopback, who may read without a token
+    unsigned max_connections = 64;           // concurrent HTTP connections
+    unsigned connection_timeout_seconds = 10;  // idle connections are closed after this
 };
 
 class ApiServer {

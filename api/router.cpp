@@ -1,0 +1,272 @@
+// Routes, auth and JSON bodies of the API, independent of the HTTP library.
+// Holds no server state: every answer comes from the Backend.
+#include "api/router.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+
+namespace signpost::api {
+
+namespace {
+
+std::string dump(const nlohmann::json& j) {
+    // Backend strings may carry bytes that are not UTF-8 (TXT data): replace them, never throw.
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+Reply json_reply(const nlohmann::json& j) {
+    Reply r;
+    r.body = dump(j);
+    return r;
+}
+
+enum class Access { Read, Write };
+
+struct Route {
+    const char* path;
+    const char* method;  // "GET" (HEAD too) or "POST"
+    Access access;
+};
+
+constexpr std::array routes{
+    Route{"/v1/status", "GET", Access::Read},      Route{"/v1/services", "GET", Access::Read},
+    Route{"/v1/endpoints", "GET", Access::Read},   Route{"/v1/zones", "GET", Access::Read},
+    Route{"/v1/explain", "GET", Access::Read},     Route{"/metrics", "GET", Access::Read},
+    Route{"/v1/overrides", "POST", Access::Write}, Route{"/v1/drain", "POST", Access::Write},
+    Route{"/v1/release", "POST", Access::Write},   Route{"/v1/reload", "POST", Access::Write},
+};
+
+const Route* find_route(const std::string& path) {
+    for (auto& r : routes)
+        if (path == r.path) return &r;
+    return nullptr;
+}
+
+bool method_matches(const Route& r, const std::string& method) {
+    if (method == r.method) return true;
+    return method == "HEAD" && std::string_view(r.method) == "GET";
+}
+
+// The token from "Bearer <token>" (scheme case-insensitive); nullopt when absent or another scheme.
+std::optional<std::string> bearer_token(const std::string& header) {
+    std::string_view h = header;
+    while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+    constexpr std::string_view scheme = "bearer ";
+    if (h.size() < scheme.size()) return std::nullopt;
+    for (std::size_t i = 0; i < scheme.size(); ++i)
+        if (std::tolower(static_cast<unsigned char>(h[i])) != scheme[i]) return std::nullopt;
+    h.remove_prefix(scheme.size());
+    while (!h.empty() && h.front() == ' ') h.remove_prefix(1);
+    while (!h.empty() && (h.back() == ' ' || h.back() == '\t')) h.remove_suffix(1);
+    return std::string(h);
+}
+
+std::string peer_text(const RequestHead& head) {
+    return head.peer ? head.peer->to_string() : std::string("an unknown address");
+}
+
+// Body helpers: a JSON object, typed fields, 400 with a message naming the field.
+nlohmann::json parse_object(const std::string& body) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(body);
+    } catch (const nlohmann::json::parse_error& e) {
+        throw ApiError(400, std::string("invalid JSON: ") + e.what());
+    }
+    if (!j.is_object()) throw ApiError(400, "invalid JSON: the body must be an object");
+    return j;
+}
+
+std::optional<std::string> string_field(const nlohmann::json& j, const char* key, bool required) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) {
+        if (required) throw ApiError(400, std::string("missing '") + key + "'");
+        return std::nullopt;
+    }
+    if (!it->is_string()) throw ApiError(400, std::string("'") + key + "' must be a string");
+    auto s = it->get<std::string>();
+    if (required && s.empty()) throw ApiError(400, std::string("missing '") + key + "'");
+    return s;
+}
+
+bool bool_field(const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return false;
+    if (!it->is_boolean()) throw ApiError(400, std::string("'") + key + "' must be true or false");
+    return it->get<bool>();
+}
+
+OverrideRequest parse_override(const std::string& body) {
+    auto j = parse_object(body);
+    OverrideRequest req;
+    req.target = *string_field(j, "target", true);
+    auto state = string_field(j, "state", false);
+    if (!state || state->empty()) throw ApiError(400, "missing 'state': use up, down or auto");
+    if (*state == "up")
+        req.state = core::Override::ForceUp;
+    else if (*state == "down")
+        req.state = core::Override::ForceDown;
+    else if (*state == "auto")
+        req.state = core::Override::Auto;
+    else
+        throw ApiError(400, "unknown state '" + *state + "': use up, down or auto");
+    req.reason = string_field(j, "reason", false).value_or("");
+    auto it = j.find("for");
+    if (it != j.end() && !it->is_null()) {
+        std::optional<core::Millis> d;
+        std::string shown;
+        if (it->is_string()) {
+            shown = it->get<std::string>();
+            d = core::parse_duration(shown);
+        } else if (it->is_number()) {  // a bare number is seconds, as in config files
+            shown = it->dump();
+            double s = it->get<double>();
+            if (s >= 0 && s < 1e9) d = core::Millis(static_cast<long long>(s * 1000));
+        } else {
+            shown = it->dump();
+        }
+        if (!d || d->count() <= 0)
+            throw ApiError(400, "bad duration '" + shown + "' in 'for': use e.g. 90s, 30m, 1h30m");
+        req.expires_in = d;
+    }
+    return req;
+}
+
+std::string query_value(const RequestHead& head, const char* key) {
+    auto it = head.query.find(key);
+    return it == head.query.end() ? std::string() : it->second;
+}
+
+}  // namespace
+
+Reply error_reply(int status, const std::string& message) {
+    Reply r;
+    r.status = status;
+    r.body = dump(nlohmann::json{{"error", message}});
+    return r;
+}
+
+bool is_loopback(const core::IpAddress& a) noexcept {
+    if (!a.v6) return a.bytes[0] == 127;
+    static constexpr std::array<uint8_t, 16> one{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    if (a.bytes == one) return true;
+    // ::ffff:127.x.y.z (a dual-stack listener sees IPv4 peers so)
+    for (int i = 0; i < 10; ++i)
+        if (a.bytes[i] != 0) return false;
+    return a.bytes[10] == 0xff && a.bytes[11] == 0xff && a.bytes[12] == 127;
+}
+
+bool constant_time_equal(const std::string& a, const std::string& b) noexcept {
+    // Walks the longer of the two whole, so the time depends on lengths only.
+    std::size_t n = std::max(a.size(), b.size());
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (std::size_t i = 0; i < n; ++i) {
+        unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
+        unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
+        diff |= static_cast<unsigned char>(x ^ y);
+    }
+    return diff == 0;
+}
+
+std::optional<Reply> Router::admit(const RequestHead& head) const {
+    const Route* route = find_route(head.path);
+    if (!route) return error_reply(404, "no such route: " + head.path);
+    if (!method_matches(*route, head.method)) {
+        auto r = error_reply(405, "method " + head.method + " not allowed on " + head.path + ": use " + route->method);
+        r.headers.emplace_back("Allow", std::string_view(route->method) == "GET" ? "GET, HEAD" : "POST");
+        return r;
+    }
+
+    auto token = bearer_token(head.authorization);
+    bool token_ok = !options_.token.empty() && token && constant_time_equal(*token, options_.token);
+    if (route->access == Access::Write) {
+        if (options_.token.empty()) return error_reply(403, "writes are disabled: set api.token in the server config");
+        if (!token_ok) {
+            auto r = error_reply(401, token ? "wrong token" : "missing token: send 'Authorization: Bearer <api.token>'");
+            r.headers.emplace_back("WWW-Authenticate", "Bearer");
+            return r;
+        }
+    } else if (!token_ok) {
+        bool open = head.peer && is_loopback(*head.peer);
+        if (!open && head.peer)
+            open = std::any_of(options_.read_allow.begin(), options_.read_allow.end(),
+                               [&](const core::IpPrefix& p) { return p.contains(*head.peer); });
+        if (!open) {
+            auto r = error_reply(401, "reads from " + peer_text(head) +
+                                          " need 'Authorization: Bearer <api.token>' or an api.read_allow entry");
+            r.headers.emplace_back("WWW-Authenticate", "Bearer");
+            return r;
+        }
+    }
+
+    if (head.content_length && *head.content_length > max_body_bytes)
+        return error_reply(413, "request body too large: at most " + std::to_string(max_body_bytes) + " bytes");
+    return std::nullopt;
+}
+
+Reply Router::handle(const RequestHead& head, const std::string& body) noexcept {
+    try {
+        try {
+            return dispatch(head, body);
+        } catch (const ApiError& e) {
+            int status = e.status >= 400 && e.status <= 599 ? e.status : 500;
+            return error_reply(status, e.what());
+        } catch (const std::exception& e) {
+            return error_reply(500, e.what());
+        } catch (...) {
+            return error_reply(500, "internal error");
+        }
+    } catch (...) {  // building the error reply itself failed (out of memory)
+        Reply r;
+        r.status = 500;
+        r.content_type = "text/plain";
+        return r;
+    }
+}
+
+Reply Router::dispatch(const RequestHead& head, const std::string& body) {
+    if (body.size() > max_body_bytes)
+        return error_reply(413, "request body too large: at most " + std::to_string(max_body_bytes) + " bytes");
+    const std::string& p = head.path;
+    if (p == "/v1/services") return json_reply(backend_.services());
+    if (p == "/v1/endpoints") return json_reply(backend_.endpoints());
+    if (p == "/v1/zones") return json_reply(backend_.zones());
+    if (p == "/v1/status") {
+        nlohmann::json j = nlohmann::json::object();
+        j["services"] = backend_.services();
+        j["endpoints"] = backend_.endpoints();
+        j["zones"] = backend_.zones();
+        j["reload"] = backend_.reload_status();
+        return json_reply(j);
+    }
+    if (p == "/v1/explain") {
+        auto name = query_value(head, "name");
+        if (name.empty()) throw ApiError(400, "missing 'name'");
+        auto type = query_value(head, "type");
+        if (type.empty()) type = "A";
+        std::transform(type.begin(), type.end(), type.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+        return json_reply(backend_.explain(name, type, query_value(head, "client")));
+    }
+    if (p == "/metrics") {
+        Reply r;
+        r.content_type = "text/plain; version=0.0.4";
+        r.body = backend_.metrics();
+        return r;
+    }
+    if (p == "/v1/overrides") return json_reply(backend_.set_override(parse_override(body)));
+    if (p == "/v1/drain") {
+        auto j = parse_object(body);
+        auto endpoint = *string_field(j, "endpoint", true);
+        return json_reply(backend_.drain(endpoint, bool_field(j, "undrain")));
+    }
+    if (p == "/v1/release") {
+        auto j = parse_object(body);
+        return json_reply(backend_.release(*string_field(j, "service", true)));
+    }
+    if (p == "/v1/reload") return json_reply(backend_.reload());  // the body, if any, is ignored
+    return error_reply(404, "no such route: " + p);
+}
+
+}  // namespace signpost::api
