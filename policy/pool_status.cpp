@@ -44,7 +44,8 @@ const core::EndpointHealth& Context::health_of(const zones::Endpoint& e) const n
 
 void add_addresses(const Context& ctx, const zones::Pool& pool, bool only_healthy, Variant& v) {
     for (auto& e : pool.endpoints) {
-        if (only_healthy && !ctx.health_of(e).up()) continue;
+        auto& h = ctx.health_of(e);
+        if (h.drained || (only_healthy && !h.up())) continue;
         add_unique(e.address.v6 ? v.v6 : v.v4, e.address);
     }
 }

@@ -1,19 +1,25 @@
 // The daemon's control loop. Owns everything that changes (catalog, health,
-// service states) and hands immutable Views to the DNS workers.
+// overrides, drains, service states) and hands immutable Views to the DNS
+// workers. Implements the status/control API's Backend on the same thread.
 #include "tools/daemon.hpp"
 
 #include <uv.h>
 
 #include <chrono>
+#include <filesystem>
+#include <map>
 #include <random>
 #include <set>
 
+#include "api/api_server.hpp"
 #include "core/log.hpp"
+#include "dns/describe.hpp"
 #include "dns/server.hpp"
 #include "dns/view.hpp"
 #include "hooks/hook_runner.hpp"
 #include "policy/policy.hpp"
 #include "probes/health_monitor.hpp"
+#include "tools/state_store.hpp"
 #include "zones/loader.hpp"
 
 namespace signpost::tools {
@@ -23,10 +29,12 @@ namespace {
 using core::log_error;
 using core::log_info;
 using core::log_warning;
+using nlohmann::json;
 
 // Equal decisions produce equal answers, so an unchanged service needs no new View.
 bool same_answer(const policy::Decision& a, const policy::Decision& b) {
-    if (a.label != b.label || a.ttl != b.ttl || a.variants.size() != b.variants.size()) return false;
+    if (a.label != b.label || a.ttl != b.ttl || a.reason != b.reason || a.variants.size() != b.variants.size())
+        return false;
     for (std::size_t i = 0; i < a.variants.size(); ++i) {
         auto& x = a.variants[i];
         auto& y = b.variants[i];
@@ -42,40 +50,69 @@ bool same_answer(const policy::Evaluation& a, const policy::Evaluation& b) {
     return true;
 }
 
-std::vector<probes::ProbeTarget> probe_targets(const zones::Catalog& catalog) {
-    std::vector<probes::ProbeTarget> out;
-    out.reserve(catalog.endpoints.size());
-    for (std::size_t i = 0; i < catalog.endpoints.size(); ++i) {
-        auto& ref = catalog.endpoints[i];
-        auto& zone = catalog.zones[ref.zone];
-        auto& ep = catalog.endpoint(core::EndpointIndex(i));
-        probes::ProbeTarget t;
-        t.key = ref.key;
-        t.index = core::EndpointIndex(i);
-        t.address = ep.check_address.to_string();
-        t.host = ep.probe_host;
-        for (auto& name : ep.checks) {
-            auto it = zone.checks.find(name);
-            if (it != zone.checks.end()) t.checks.push_back(it->second);
+bool answers_address(const policy::Decision& d, const core::IpAddress& a) {
+    for (auto& v : d.variants) {
+        auto& list = a.v6 ? v.v6 : v.v4;
+        for (auto& x : list)
+            if (x == a) return true;
+    }
+    return false;
+}
+
+std::string origin_text(const core::Name& n) {
+    std::string s = n.to_text();
+    if (s.size() > 1 && s.back() == '.') s.pop_back();
+    return s;
+}
+
+std::string iso_time(int64_t unix_ms) {
+    std::time_t t = std::time_t(unix_ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+// Steady-clock instants as wall-clock Unix milliseconds, for people and the state file.
+int64_t to_unix_ms(core::TimePoint t) {
+    auto delta = std::chrono::duration_cast<std::chrono::milliseconds>(core::Clock::now() - t).count();
+    return unix_ms_now() - delta;
+}
+
+std::string escape_label(const std::string& s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\') out.push_back('\\');
+        if (c == '\n') {
+            out += "\\n";
+            continue;
         }
-        out.push_back(std::move(t));
+        out.push_back(c);
     }
     return out;
 }
 
-std::string service_title(const zones::Catalog& c, const zones::Service& s) {
-    std::string owner = s.owners.empty() ? std::string("?") : s.owners.front().to_text();
-    if (!owner.empty() && owner.back() == '.') owner.pop_back();
-    return "service " + c.services[s.index].key + " (" + owner + ")";
-}
+struct OverrideInfo {
+    core::Override state = core::Override::Auto;
+    std::string reason;
+    int64_t set_ms = 0;
+    std::optional<int64_t> expires_ms;
+};
 
-class Daemon {
+struct DrainInfo {
+    int64_t since_ms = 0;
+    core::TimePoint last_answered{};
+    bool drained = false;  // out of every answer for longer than the highest TTL served
+};
+
+class Daemon final : public api::Backend {
 public:
     explicit Daemon(const ServerConfig& config) : config_(config) {}
 
     int run() {
         auto loaded = zones::load_path(config_.zones_dir);
-        for (auto& d : loaded.diagnostics.items()) core::log_line(d.severity == core::Severity::Error ? core::LogLevel::Error : core::LogLevel::Warning, "zones", d.to_string());
+        log_diagnostics(loaded.diagnostics);
         if (!loaded.catalog) {
             log_error("zones", "{} error(s) in {}; not serving", loaded.diagnostics.error_count(), config_.zones_dir);
             return 1;
@@ -84,12 +121,13 @@ public:
             log_error("zones", "{}: no zone files (*.toml) to serve", config_.zones_dir);
             return 1;
         }
-        catalog_ = loaded.catalog;
+        bool warm = restore_state();
+        catalog_ = with_serials(*loaded.catalog);
+        note_reload(true, {});
         log_info("zones", "loaded {} zone(s), {} service(s), {} endpoint(s) from {}", catalog_->zones.size(),
                  catalog_->services.size(), catalog_->endpoints.size(), config_.zones_dir);
 
         uv_loop_init(&loop_);
-        loop_.data = this;
         monitor_ = std::make_unique<probes::HealthMonitor>(&loop_);
         hooks_ = std::make_unique<hooks::HookRunner>(&loop_);
         monitor_->on_change([this](std::span<const probes::HealthChange> changes) { on_health_change(changes); });
@@ -100,15 +138,23 @@ public:
         install_signal(sighup_, SIGHUP);
         uv_timer_init(&loop_, &tick_);
         tick_.data = this;
-        // Time-dependent rules (hold-down, unstable TTL windows) need a re-evaluation
-        // even when no probe result arrives.
+        // Time-dependent rules (hold-down, unstable TTL windows, override expiry,
+        // drain completion) need a re-evaluation even when no probe result arrives.
         uv_timer_start(&tick_, [](uv_timer_t* t) { static_cast<Daemon*>(t->data)->on_tick(); }, 250, 250);
+        uv_timer_init(&loop_, &debounce_);
+        debounce_.data = this;
+        watch_zones();
 
+        states_.assign(catalog_->services.size(), {});
+        restore_service_states();
+        monitor_->set_targets(probe_targets());
+        apply_overrides();
         if (catalog_->endpoints.empty()) {
             start_serving("no endpoints to probe");
+        } else if (warm) {
+            start_serving("warm restart from the state file; answers use the short TTL until probes confirm them");
         } else {
             log_info("probes", "first probe round of {} endpoint(s) before answering", catalog_->endpoints.size());
-            monitor_->set_targets(probe_targets(*catalog_));
         }
         uv_run(&loop_, UV_RUN_DEFAULT);
         // Everything is closed: drain close callbacks, then free the loop.
@@ -117,7 +163,300 @@ public:
         return exit_code_;
     }
 
+    // ---- api::Backend -------------------------------------------------------
+
+    json services() override {
+        json out = json::array();
+        auto health = effective_health();
+        for (std::size_t i = 0; i < catalog_->services.size(); ++i) {
+            auto& ref = catalog_->services[i];
+            auto& zone = catalog_->zones[ref.zone];
+            auto& svc = zone.services[ref.service];
+            const policy::Evaluation* ev = i < evaluations_.size() ? &evaluations_[i] : nullptr;
+            json owners = json::array();
+            for (auto& o : svc.owners) owners.push_back(o.to_text());
+            json pools = json::array();
+            for (auto p : svc.pools) {
+                auto& pool = zone.pools[p];
+                std::size_t healthy = 0;
+                for (auto& e : pool.endpoints)
+                    if (e.index < health.size() && health[e.index].up()) ++healthy;
+                pools.push_back({{"name", pool.name},
+                                 {"up", healthy > 0 && healthy >= pool.min_healthy},
+                                 {"healthy", healthy},
+                                 {"endpoints", pool.endpoints.size()}});
+            }
+            out.push_back({{"key", ref.key},
+                           {"zone", origin_text(zone.origin)},
+                           {"name", svc.name},
+                           {"owners", owners},
+                           {"policy", zones::to_string(svc.policy)},
+                           {"label", ev ? ev->decision.label : ""},
+                           {"reason", ev ? ev->decision.reason : ""},
+                           {"since", i < states_.size() ? iso_time(to_unix_ms(states_[i].since)) : ""},
+                           {"ttl", ev ? ev->decision.ttl : svc.ttl},
+                           {"all_down", ev && ev->decision.all_down},
+                           {"unstable", ev && ev->decision.unstable},
+                           {"failback", zones::to_string(svc.failback)},
+                           {"released", i < states_.size() && states_[i].released},
+                           {"pools", pools}});
+        }
+        return out;
+    }
+
+    json endpoints() override {
+        json out = json::array();
+        auto status = monitor_->status();
+        std::map<std::string, const probes::EndpointStatus*> by_key;
+        for (auto& s : status) by_key[s.key] = &s;
+        auto health = effective_health();
+        for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i) {
+            auto& ref = catalog_->endpoints[i];
+            auto& zone = catalog_->zones[ref.zone];
+            auto& ep = catalog_->endpoint(core::EndpointIndex(i));
+            auto* st = by_key.count(ref.key) ? by_key[ref.key] : nullptr;
+            auto& h = health[i];
+            json ov = {{"state", "auto"}, {"reason", ""}, {"expires", nullptr}};
+            if (auto* o = override_for(ref)) {
+                ov = {{"state", to_string(o->state)},
+                      {"reason", o->reason},
+                      {"expires", o->expires_ms ? json(iso_time(*o->expires_ms)) : json(nullptr)}};
+            }
+            json drain = {{"draining", false}, {"drained", false}, {"since", nullptr}};
+            if (auto it = drains_.find(ref.key); it != drains_.end())
+                drain = {{"draining", true}, {"drained", it->second.drained}, {"since", iso_time(it->second.since_ms)}};
+            json checks = json::array();
+            if (st)
+                for (auto& c : st->checks)
+                    checks.push_back({{"name", c.name},
+                                      {"kind", core::to_string(c.kind)},
+                                      {"state", core::to_string(c.state)},
+                                      {"last_result", c.last_result},
+                                      {"latency_ms", c.last_latency_ms},
+                                      {"cert_warning", c.cert_warning}});
+            out.push_back({{"key", ref.key},
+                           {"zone", origin_text(zone.origin)},
+                           {"pool", zone.pools[ref.pool].name},
+                           {"name", ep.name},
+                           {"address", ep.address.to_string()},
+                           {"check_address", ep.check_address.to_string()},
+                           {"state", core::to_string(h.state)},
+                           {"confirmed", h.confirmed},
+                           {"suspect", h.suspect},
+                           {"since", iso_time(to_unix_ms(h.since))},
+                           {"last_result", st ? st->last_result : ""},
+                           {"latency_ms", st ? st->last_latency_ms : 0.0},
+                           {"consecutive_ok", st ? st->consecutive_ok : 0},
+                           {"consecutive_fail", st ? st->consecutive_fail : 0},
+                           {"checks_run", st ? st->checks_run : 0},
+                           {"cert_warning", st && st->cert_warning},
+                           {"override", ov},
+                           {"drain", drain},
+                           {"checks", checks}});
+        }
+        return out;
+    }
+
+    json zones() override {
+        json out = json::array();
+        for (auto& z : catalog_->zones) {
+            std::size_t records = 0;
+            for (auto& [n, node] : z.nodes)
+                for (auto& s : node.rrsets) records += s.rdatas.size();
+            out.push_back({{"origin", origin_text(z.origin)},
+                           {"file", z.file},
+                           {"serial", z.soa.serial},
+                           {"records", records},
+                           {"services", z.services.size()},
+                           {"last_reload", iso_time(reload_at_ms_)}});
+        }
+        return out;
+    }
+
+    json status() {
+        return {{"services", services()},
+                {"endpoints", endpoints()},
+                {"zones", zones()},
+                {"reload", {{"ok", reload_ok_}, {"at", iso_time(reload_at_ms_)}, {"errors", reload_errors_}}},
+                {"generation", generation_}};
+    }
+
+    json explain(const std::string& name_text, const std::string& type_text, const std::string& client_text) override {
+        std::string err;
+        auto name = core::Name::from_text(name_text, core::Name(), &err);
+        if (!name) throw api::ApiError(400, "'name' is not a domain name: " + err);
+        auto type = dns::rr_type_from_text(type_text.empty() ? "A" : type_text);
+        if (!type) throw api::ApiError(400, "'type' is not a DNS type: " + type_text);
+        std::optional<core::IpPrefix> subnet;
+        core::IpAddress client = *core::IpAddress::parse("127.0.0.1");
+        if (!client_text.empty()) {
+            subnet = core::IpPrefix::parse(client_text);
+            if (!subnet) throw api::ApiError(400, "'client' must be an address or prefix, got '" + client_text + "'");
+            client = subnet->address;
+        }
+        if (!current_view_) throw api::ApiError(503, "not serving yet: the first probe round is running");
+        auto query = dns::make_query(*name, *type, subnet);
+        std::vector<uint8_t> buf(65535);
+        dns::ClientInfo ci;
+        ci.address = client;
+        ci.tcp = true;
+        auto n = dns::answer_query(*current_view_, query, ci, buf);
+        buf.resize(n);
+        auto described = dns::describe_response(buf);
+
+        json path = json::array();
+        json out = {{"name", name->to_text()}, {"type", type_text.empty() ? "A" : type_text},
+                    {"client", client_text}};
+        const zones::Zone* zone = catalog_->find_zone(*name);
+        if (!zone) {
+            path.push_back("no served zone contains " + name->to_text() + ": REFUSED");
+        } else {
+            out["zone"] = origin_text(zone->origin);
+            path.push_back("zone " + origin_text(zone->origin));
+            explain_service(*zone, *name, client, out, path);
+        }
+        if (described) {
+            out["rcode"] = described->rcode;
+            out["answer"] = described->answer;
+            out["authority"] = described->authority;
+            out["additional"] = described->additional;
+        }
+        out["path"] = path;
+        return out;
+    }
+
+    json set_override(const api::OverrideRequest& r) override {
+        bool is_endpoint = false, is_pool = false;
+        for (auto& e : catalog_->endpoints) {
+            if (e.key == r.target) is_endpoint = true;
+            auto& z = catalog_->zones[e.zone];
+            if (origin_text(z.origin) + "/" + z.pools[e.pool].name == r.target) is_pool = true;
+        }
+        if (!is_endpoint && !is_pool)
+            throw api::ApiError(404, "no endpoint or pool '" + r.target +
+                                         "'; use a key such as example.com/primary/127.0.0.10 or example.com/primary");
+        std::string msg;
+        if (r.state == core::Override::Auto) {
+            overrides_.erase(r.target);
+            msg = r.target + " back to automatic (probes decide)";
+        } else {
+            OverrideInfo o{r.state, r.reason, unix_ms_now(), std::nullopt};
+            if (r.expires_in) o.expires_ms = o.set_ms + r.expires_in->count();
+            overrides_[r.target] = o;
+            msg = r.target + " forced " + to_string(r.state) +
+                  (r.expires_in ? " for " + core::format_duration(*r.expires_in) : std::string(" until changed"));
+        }
+        log_info("api", "override: {}{}", msg, r.reason.empty() ? "" : " (" + r.reason + ")");
+        apply_overrides();
+        reevaluate_and_publish();
+        state_dirty_ = true;
+        return {{"ok", true}, {"message", msg}};
+    }
+
+    json drain(const std::string& key, bool undrain) override {
+        const zones::EndpointRef* ref = nullptr;
+        for (auto& e : catalog_->endpoints)
+            if (e.key == key) ref = &e;
+        if (!ref) throw api::ApiError(404, "no endpoint '" + key + "'; use a key such as example.com/primary/127.0.0.10");
+        std::string msg;
+        if (undrain) {
+            drains_.erase(key);
+            msg = key + " is back in answers (when healthy)";
+        } else if (!drains_.count(key)) {
+            drains_[key] = DrainInfo{unix_ms_now(), core::Clock::now(), false};
+            msg = key + " is draining: out of answers now, drained once resolvers' caches expire";
+        } else {
+            msg = key + " was already draining";
+        }
+        log_info("api", "drain: {}", msg);
+        reevaluate_and_publish();
+        state_dirty_ = true;
+        json j = {{"ok", true}, {"message", msg}};
+        if (auto it = drains_.find(key); it != drains_.end()) j["drained"] = it->second.drained;
+        return j;
+    }
+
+    json release(const std::string& key) override {
+        for (std::size_t i = 0; i < catalog_->services.size(); ++i) {
+            if (catalog_->services[i].key != key) continue;
+            states_[i].released = true;
+            log_info("api", "release: {} may return to its first pool", key);
+            reevaluate_and_publish();
+            state_dirty_ = true;
+            return {{"ok", true}, {"message", key + " released: it returns to the best healthy pool"},
+                    {"label", evaluations_[i].decision.label}};
+        }
+        throw api::ApiError(404, "no service '" + key + "'; use a key such as example.com/site");
+    }
+
+    json reload() override {
+        bool ok = do_reload("API");
+        json j = {{"ok", ok}, {"errors", reload_errors_}};
+        j["message"] = ok ? "reloaded" : "reload failed; still serving the previous configuration";
+        if (!ok) throw api::ApiError(422, j["message"].get<std::string>() + ": " +
+                                               (reload_errors_.empty() ? "" : reload_errors_.front()));
+        return j;
+    }
+
+    std::string metrics() override {
+        std::string m;
+        auto gauge = [&](const char* name, const char* help, const char* type) {
+            m += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+        };
+        auto health = effective_health();
+        gauge("signpost_view_generation", "Answers published to the DNS workers so far.", "counter");
+        m += "signpost_view_generation " + std::to_string(generation_) + "\n";
+        gauge("signpost_reloads_total", "Reloads attempted.", "counter");
+        m += "signpost_reloads_total " + std::to_string(reloads_) + "\n";
+        gauge("signpost_reload_failures_total", "Reloads rejected because the new configuration had errors.", "counter");
+        m += "signpost_reload_failures_total " + std::to_string(reload_failures_) + "\n";
+        gauge("signpost_last_reload_ok", "1 when the last reload succeeded.", "gauge");
+        m += std::string("signpost_last_reload_ok ") + (reload_ok_ ? "1" : "0") + "\n";
+        gauge("signpost_endpoint_up", "1 when the endpoint is up (after overrides and drains).", "gauge");
+        for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i)
+            m += "signpost_endpoint_up{endpoint=\"" + escape_label(catalog_->endpoints[i].key) + "\"} " +
+                 (health[i].up() ? "1" : "0") + "\n";
+        auto status = monitor_->status();
+        gauge("signpost_probe_checks_total", "Probe results received per endpoint.", "counter");
+        for (auto& s : status)
+            m += "signpost_probe_checks_total{endpoint=\"" + escape_label(s.key) + "\"} " + std::to_string(s.checks_run) + "\n";
+        gauge("signpost_probe_latency_ms", "Latency of the last probe per endpoint and check.", "gauge");
+        for (auto& s : status)
+            for (auto& c : s.checks)
+                m += "signpost_probe_latency_ms{endpoint=\"" + escape_label(s.key) + "\",check=\"" +
+                     escape_label(c.name) + "\"} " + fmt::format("{:.3f}", c.last_latency_ms) + "\n";
+        gauge("signpost_endpoint_transitions_total", "Endpoint state changes (up/down).", "counter");
+        for (auto& [k, n] : transitions_)
+            m += "signpost_endpoint_transitions_total{endpoint=\"" + escape_label(k) + "\"} " + std::to_string(n) + "\n";
+        gauge("signpost_service_pool", "1 for the label a service answers with now.", "gauge");
+        std::size_t all_down = 0;
+        for (std::size_t i = 0; i < evaluations_.size() && i < catalog_->services.size(); ++i) {
+            m += "signpost_service_pool{service=\"" + escape_label(catalog_->services[i].key) + "\",label=\"" +
+                 escape_label(evaluations_[i].decision.label) + "\"} 1\n";
+            all_down += evaluations_[i].decision.all_down;
+        }
+        gauge("signpost_service_all_down", "1 when every pool of the service is down (alarm).", "gauge");
+        for (std::size_t i = 0; i < evaluations_.size() && i < catalog_->services.size(); ++i)
+            m += "signpost_service_all_down{service=\"" + escape_label(catalog_->services[i].key) + "\"} " +
+                 (evaluations_[i].decision.all_down ? "1" : "0") + "\n";
+        gauge("signpost_services_all_down", "Services with every pool down (alarm when above 0).", "gauge");
+        m += "signpost_services_all_down " + std::to_string(all_down) + "\n";
+        gauge("signpost_service_changes_total", "Service answer changes (pool moves).", "counter");
+        for (auto& [k, n] : service_changes_)
+            m += "signpost_service_changes_total{service=\"" + escape_label(k) + "\"} " + std::to_string(n) + "\n";
+        // DNS query counters come from the workers (dns::Server) once they export them.
+        return m;
+    }
+
 private:
+    // ---- start, stop, signals ------------------------------------------------
+
+    void log_diagnostics(const core::Diagnostics& d) {
+        for (auto& item : d.items())
+            core::log_line(item.severity == core::Severity::Error ? core::LogLevel::Error : core::LogLevel::Warning,
+                           "zones", item.to_string());
+    }
+
     void install_signal(uv_signal_t& h, int signum) {
         uv_signal_init(&loop_, &h);
         h.data = this;
@@ -126,7 +465,7 @@ private:
 
     void on_signal(int sig) {
         if (sig == SIGHUP) {
-            reload();
+            do_reload("SIGHUP");
             return;
         }
         log_info("daemon", "{} received, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -137,25 +476,267 @@ private:
         if (stopping_) return;
         stopping_ = true;
         exit_code_ = code;
+        save_state_now();
+        if (api_) api_->stop();
+        api_.reset();
         if (server_) server_->stop();
         server_.reset();
         if (monitor_) monitor_->stop();
         if (hooks_) hooks_->stop();
-        for (auto* h : {(uv_handle_t*)&sigterm_, (uv_handle_t*)&sigint_, (uv_handle_t*)&sighup_, (uv_handle_t*)&tick_})
+        for (auto* h : {(uv_handle_t*)&sigterm_, (uv_handle_t*)&sigint_, (uv_handle_t*)&sighup_, (uv_handle_t*)&tick_,
+                        (uv_handle_t*)&debounce_})
             if (!uv_is_closing(h)) uv_close(h, nullptr);
+        if (watching_ && !uv_is_closing((uv_handle_t*)&fs_event_)) uv_close((uv_handle_t*)&fs_event_, nullptr);
     }
 
-    std::vector<core::EndpointHealth> health_snapshot() const {
-        auto span = monitor_->health();
-        std::vector<core::EndpointHealth> out(span.begin(), span.end());
-        if (out.size() < catalog_->endpoints.size()) out.resize(catalog_->endpoints.size());
+    void start_serving(const char* why) {
+        if (server_ || stopping_) return;
+        evaluate(nullptr);
+        publish();
+        try {
+            server_ = std::make_unique<dns::Server>(config_.dns, current_view_);
+        } catch (const std::exception& e) {
+            log_error("dns", "{}", e.what());
+            shutdown(2);
+            return;
+        }
+        std::string where;
+        for (auto& a : server_->bound()) where += (where.empty() ? "" : ", ") + a.to_string();
+        log_info("daemon", "ready ({}): serving {} zone(s) on {} (udp+tcp)", why, catalog_->zones.size(), where);
+        if (config_.api_enabled) {
+            try {
+                api_ = std::make_unique<api::ApiServer>(&loop_, config_.api, *this);
+                log_info("api", "listening on http://{}{}{}:{}/ ({})", config_.api.host.find(':') != std::string::npos ? "[" : "",
+                         config_.api.host, config_.api.host.find(':') != std::string::npos ? "]" : "", api_->port(),
+                         config_.api.token.empty() ? "read-only: no token configured" : "writes need the token");
+            } catch (const std::exception& e) {
+                // DNS matters more than the API: keep answering, say so loudly.
+                log_error("api", "{}; serving DNS without the API", e.what());
+            }
+        }
+    }
+
+    // ---- zones -----------------------------------------------------------------
+
+    // Serials never go backwards: unchanged static data keeps the serial it had,
+    // changed data gets max(automatic serial, previous + 1).
+    std::shared_ptr<const zones::Catalog> with_serials(const zones::Catalog& loaded) {
+        auto cat = std::make_shared<zones::Catalog>(loaded);
+        for (auto& z : cat->zones) {
+            std::string origin = origin_text(z.origin);
+            std::string digest = zones::static_digest(z);
+            auto prev = serials_.find(origin);
+            if (prev != serials_.end()) {
+                uint32_t last = prev->second;
+                bool same = digests_[origin] == digest;
+                if (z.soa.auto_serial) {
+                    uint32_t s = same ? last : std::max(z.soa.serial, last + 1);
+                    zones::set_serial(z, s);
+                } else if (int32_t(z.soa.serial - last) < 0) {
+                    log_warning("zones", "{}: serial {} is lower than the {} served before; secondaries will not "
+                                "transfer it", origin, z.soa.serial, last);
+                }
+            }
+            serials_[origin] = z.soa.serial;
+            digests_[origin] = digest;
+        }
+        return cat;
+    }
+
+    void note_reload(bool ok, std::vector<std::string> errors) {
+        reload_ok_ = ok;
+        reload_at_ms_ = unix_ms_now();
+        reload_errors_ = std::move(errors);
+    }
+
+    bool do_reload(const char* trigger) {
+        log_info("daemon", "{}: reloading {}", trigger, config_.zones_dir);
+        ++reloads_;
+        auto loaded = zones::load_path(config_.zones_dir);
+        log_diagnostics(loaded.diagnostics);
+        if (!loaded.catalog || loaded.catalog->zones.empty()) {
+            ++reload_failures_;
+            std::vector<std::string> errors;
+            for (auto& d : loaded.diagnostics.items())
+                if (d.severity == core::Severity::Error) errors.push_back(d.to_string());
+            if (errors.empty()) errors.push_back(config_.zones_dir + ": no zone files (*.toml) to serve");
+            note_reload(false, errors);
+            log_error("zones", "reload failed with {} error(s); still serving the previous configuration",
+                      errors.size());
+            return false;
+        }
+        // Carry service states over by key so a reload never flips an answer.
+        std::map<std::string, policy::ServiceState> old_states;
+        for (std::size_t i = 0; i < catalog_->services.size() && i < states_.size(); ++i)
+            old_states[catalog_->services[i].key] = states_[i];
+        catalog_ = with_serials(*loaded.catalog);
+        states_.assign(catalog_->services.size(), {});
+        for (std::size_t i = 0; i < catalog_->services.size(); ++i) {
+            auto it = old_states.find(catalog_->services[i].key);
+            if (it != old_states.end()) states_[i] = it->second;
+        }
+        // Overrides and drains of endpoints that no longer exist are dropped.
+        std::set<std::string> keys;
+        for (auto& e : catalog_->endpoints) {
+            keys.insert(e.key);
+            auto& z = catalog_->zones[e.zone];
+            keys.insert(origin_text(z.origin) + "/" + z.pools[e.pool].name);
+        }
+        std::erase_if(overrides_, [&](auto& kv) { return !keys.count(kv.first); });
+        std::erase_if(drains_, [&](auto& kv) { return !keys.count(kv.first); });
+        evaluations_.clear();
+        monitor_->set_targets(probe_targets());
+        apply_overrides();
+        note_reload(true, {});
+        if (server_) {
+            evaluate(nullptr);
+            publish();
+        }
+        state_dirty_ = true;
+        log_info("zones", "reloaded {} zone(s), {} service(s), {} endpoint(s)", catalog_->zones.size(),
+                 catalog_->services.size(), catalog_->endpoints.size());
+        return true;
+    }
+
+    void watch_zones() {
+        if (!config_.watch_zones) return;
+        std::error_code ec;
+        if (!std::filesystem::is_directory(config_.zones_dir, ec)) return;
+        uv_fs_event_init(&loop_, &fs_event_);
+        fs_event_.data = this;
+        int rc = uv_fs_event_start(&fs_event_, [](uv_fs_event_t* h, const char* file, int, int status) {
+            auto* self = static_cast<Daemon*>(h->data);
+            if (status < 0 || self->stopping_) return;
+            std::string f = file ? file : "";
+            // Editors' temp files and our own state file are not zone changes.
+            if (!f.empty() && (f[0] == '.' || f.ends_with(".tmp") || f.ends_with("~") || f.ends_with(".swp") ||
+                               f == std::filesystem::path(self->config_.state_file).filename().string()))
+                return;
+            // Debounced: an editor's save is several events; reload once they settle.
+            uv_timer_start(&self->debounce_, [](uv_timer_t* t) {
+                static_cast<Daemon*>(t->data)->do_reload("zones directory changed");
+            }, 500, 0);
+        }, config_.zones_dir.c_str(), 0);
+        if (rc != 0) {
+            log_warning("zones", "cannot watch {} for changes ({}); reload with SIGHUP", config_.zones_dir, uv_strerror(rc));
+            uv_close((uv_handle_t*)&fs_event_, nullptr);
+            return;
+        }
+        watching_ = true;
+    }
+
+    // ---- probes, overrides, drains ---------------------------------------------
+
+    std::vector<probes::ProbeTarget> probe_targets() const {
+        std::vector<probes::ProbeTarget> out;
+        out.reserve(catalog_->endpoints.size());
+        for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i) {
+            auto& ref = catalog_->endpoints[i];
+            auto& zone = catalog_->zones[ref.zone];
+            auto& ep = catalog_->endpoint(core::EndpointIndex(i));
+            probes::ProbeTarget t;
+            t.key = ref.key;
+            t.index = core::EndpointIndex(i);
+            t.address = ep.check_address.to_string();
+            t.host = ep.probe_host;
+            auto persisted = persisted_initial_.find(ref.key);
+            for (auto& name : ep.checks) {
+                auto it = zone.checks.find(name);
+                if (it == zone.checks.end()) continue;
+                auto spec = it->second;
+                // Until its first result, an endpoint is what it was when we stopped.
+                if (persisted != persisted_initial_.end()) spec.initial = persisted->second;
+                t.checks.push_back(std::move(spec));
+            }
+            out.push_back(std::move(t));
+        }
         return out;
     }
 
-    // Re-evaluates the given services (all when `which` is empty); returns true
-    // when any answer changed.
+    const OverrideInfo* override_for(const zones::EndpointRef& ref) const {
+        if (auto it = overrides_.find(ref.key); it != overrides_.end()) return &it->second;
+        auto& z = catalog_->zones[ref.zone];
+        if (auto it = overrides_.find(origin_text(z.origin) + "/" + z.pools[ref.pool].name); it != overrides_.end())
+            return &it->second;
+        return nullptr;
+    }
+
+    // An endpoint's own override wins over its pool's.
+    void apply_overrides() {
+        for (auto& ref : catalog_->endpoints) {
+            auto* o = override_for(ref);
+            monitor_->set_override(ref.key, o ? o->state : core::Override::Auto);
+        }
+    }
+
+    void expire_overrides() {
+        auto now = unix_ms_now();
+        bool any = false;
+        for (auto it = overrides_.begin(); it != overrides_.end();) {
+            if (it->second.expires_ms && *it->second.expires_ms <= now) {
+                log_info("daemon", "override of {} expired; back to automatic", it->first);
+                it = overrides_.erase(it);
+                any = true;
+            } else {
+                ++it;
+            }
+        }
+        if (any) {
+            apply_overrides();
+            state_dirty_ = true;
+        }
+    }
+
+    // Probe health with drains applied: a drained endpoint is out of every answer.
+    std::vector<core::EndpointHealth> effective_health() const {
+        auto span = monitor_->health();
+        std::vector<core::EndpointHealth> out(span.begin(), span.end());
+        if (out.size() < catalog_->endpoints.size()) out.resize(catalog_->endpoints.size());
+        for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i) {
+            if (!drains_.count(catalog_->endpoints[i].key)) continue;
+            out[i].drained = true;
+            out[i].state = core::HealthState::Down;
+            out[i].suspect = false;
+            out[i].reason = "drained by operator";
+        }
+        return out;
+    }
+
+    void update_drains(core::TimePoint now) {
+        for (auto& [key, d] : drains_) {
+            core::EndpointIndex idx = 0;
+            bool found = false;
+            for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i)
+                if (catalog_->endpoints[i].key == key) {
+                    idx = core::EndpointIndex(i);
+                    found = true;
+                }
+            if (!found) continue;
+            auto& ref = catalog_->endpoints[idx];
+            auto& ep = catalog_->endpoint(idx);
+            auto& zone = catalog_->zones[ref.zone];
+            uint32_t max_ttl = 0;
+            for (auto& s : zone.services) {
+                bool uses = false;
+                for (auto p : s.pools) uses |= p == ref.pool;
+                if (!uses) continue;
+                max_ttl = std::max(max_ttl, s.ttl);
+                auto& ev = evaluations_[s.index];
+                bool answered = answers_address(ev.decision, ep.address);
+                for (auto& r : ev.subnets) answered |= answers_address(r.decision, ep.address);
+                if (answered) d.last_answered = now;
+            }
+            bool drained = now - d.last_answered > std::chrono::seconds(max_ttl);
+            if (drained && !d.drained) log_info("daemon", "endpoint {} is drained: out of every answer for more than {} s", key, max_ttl);
+            d.drained = drained;
+        }
+    }
+
+    // ---- evaluation and publishing ----------------------------------------------
+
+    // Re-evaluates the given services (all when `which` is null); true when any answer changed.
     bool evaluate(const std::set<std::size_t>* which) {
-        auto health = health_snapshot();
+        auto health = effective_health();
         auto now = core::Clock::now();
         bool any = false;
         if (evaluations_.size() != catalog_->services.size()) {
@@ -176,27 +757,46 @@ private:
                 bool first = states_[i].label.empty();
                 std::string before = first ? std::string("(start)") : states_[i].label;
                 if (before == ev.decision.label)  // only a subnet rule moved
-                    log_info("policy", "{}: subnet answers changed ({})", service_title(*catalog_, service),
-                             describe_subnets(zone, service, ev));
+                    log_info("policy", "{}: subnet answers changed ({})", title(service), describe_subnets(ev));
                 else
-                    log_info("policy", "{}: {} → {} ({})", service_title(*catalog_, service), before,
-                             ev.decision.label, ev.decision.reason);
-                if (!first) fire_hooks(zone, service, "service", "", before, ev.decision.label, ev.decision.reason);
+                    log_info("policy", "{}: {} → {} ({})", title(service), before, ev.decision.label,
+                             ev.decision.reason);
+                if (!first) {
+                    ++service_changes_[ref.key];
+                    fire_hooks(zone, service, "service", "", before, ev.decision.label, ev.decision.reason);
+                }
+                state_dirty_ = true;
             }
             if (ev.early_warning && !evaluations_[i].early_warning) {
                 auto why = suspects(zone, service, health);
-                log_warning("policy", "{}: early warning: {}", service_title(*catalog_, service), why);
+                log_warning("policy", "{}: early warning: {}", title(service), why);
                 fire_hooks(zone, service, "early-warning", "", ev.decision.label, ev.decision.label, why);
             }
             if (!same_answer(ev, evaluations_[i])) any = true;
             states_[i] = ev.state;
             evaluations_[i] = std::move(ev);
         }
+        update_drains(now);
         return any;
     }
 
-    // "endpoint 127.0.0.10 failing: HTTP 503 (still up)" for every suspect endpoint
-    // that is still answered: the early warning's reason.
+    void publish() {
+        current_view_ = dns::build_view(catalog_, evaluations_, ++generation_);
+        if (server_) server_->publish(current_view_);
+    }
+
+    void reevaluate_and_publish() {
+        if (!server_) return;
+        if (evaluate(nullptr)) publish();
+    }
+
+    std::string title(const zones::Service& s) const {
+        std::string owner = s.owners.empty() ? std::string("?") : s.owners.front().to_text();
+        if (owner.size() > 1 && owner.back() == '.') owner.pop_back();
+        return "service " + catalog_->services[s.index].key + " (" + owner + ")";
+    }
+
+    // "pool primary endpoint 127.0.0.10 failing: HTTP 503 (still up)": the early warning's reason.
     static std::string suspects(const zones::Zone& zone, const zones::Service& service,
                                 const std::vector<core::EndpointHealth>& health) {
         std::string out;
@@ -211,11 +811,70 @@ private:
         return out.empty() ? std::string("an answered endpoint is failing") : out;
     }
 
-    static std::string describe_subnets(const zones::Zone&, const zones::Service&, const policy::Evaluation& ev) {
+    static std::string describe_subnets(const policy::Evaluation& ev) {
         std::string out;
-        for (auto& r : ev.subnets)
-            out += (out.empty() ? "" : ", ") + r.prefix.to_string() + " → " + r.decision.label;
+        for (auto& r : ev.subnets) out += (out.empty() ? "" : ", ") + r.prefix.to_string() + " → " + r.decision.label;
         return out + (out.empty() ? "" : ", ") + "others → " + ev.decision.label;
+    }
+
+    void explain_service(const zones::Zone& zone, const core::Name& name, const core::IpAddress& client, json& out,
+                         json& path) {
+        auto health = effective_health();
+        const zones::Service* svc = nullptr;
+        for (auto& s : zone.services)
+            for (auto& o : s.owners)
+                if (o == name) svc = &s;
+        if (!svc && !zone.find_node(name)) {
+            // Wildcard owners answer names that do not exist (RFC 4592, closest encloser).
+            for (core::Name n = name; !svc && n != zone.origin && !n.is_root();) {
+                n = n.parent();
+                auto wild = n.wildcard_child();
+                for (auto& s : zone.services)
+                    for (auto& o : s.owners)
+                        if (o == wild) svc = &s;
+                if (zone.find_node(n)) break;
+            }
+        }
+        if (!svc) {
+            path.push_back("no service owns " + name.to_text() + ": static data of the zone");
+            return;
+        }
+        auto& ev = evaluations_[svc->index];
+        out["service"] = catalog_->services[svc->index].key;
+        out["policy"] = zones::to_string(svc->policy);
+        const policy::Decision& d = policy::decision_for(ev, client);
+        out["label"] = d.label;
+        out["ttl"] = d.ttl;
+        path.push_back("service " + svc->name + " (" + zones::to_string(svc->policy) + ") owns " + name.to_text());
+        if (!ev.subnets.empty()) {
+            bool matched = false;
+            for (auto& r : ev.subnets)
+                if (r.prefix.contains(client)) {
+                    path.push_back("client " + client.to_string() + " is in " + r.prefix.to_string() + ": " +
+                                   r.decision.label);
+                    matched = true;
+                    break;
+                }
+            if (!matched) path.push_back("client " + client.to_string() + " matches no subnet: default order");
+        }
+        for (auto p : svc->pools) {
+            auto& pool = zone.pools[p];
+            std::size_t healthy = 0;
+            std::string eps;
+            for (auto& e : pool.endpoints) {
+                auto& h = health[e.index];
+                healthy += h.up();
+                eps += (eps.empty() ? "" : "; ") + std::string("endpoint ") + e.name + " " + core::to_string(h.state) +
+                       (h.drained ? " (drained)" : "") + (h.suspect ? " (suspect)" : "") +
+                       (h.reason.empty() ? "" : ": " + h.reason);
+            }
+            bool up = healthy > 0 && healthy >= pool.min_healthy;
+            path.push_back("pool " + pool.name + ": " + (up ? "up" : "down") + " (" + std::to_string(healthy) + "/" +
+                           std::to_string(pool.endpoints.size()) + " healthy, needs " +
+                           std::to_string(std::max<uint32_t>(1, pool.min_healthy)) + "): " + eps);
+        }
+        path.push_back("decision " + d.label + " (" + d.reason + "), ttl " + std::to_string(d.ttl) +
+                       (d.unstable ? " (short: the answer is unstable)" : ""));
     }
 
     void fire_hooks(const zones::Zone& zone, const zones::Service& service, const char* event,
@@ -224,8 +883,7 @@ private:
         if (service.hooks.empty() || !hooks_) return;
         hooks::HookEvent e;
         e.event = event;
-        e.zone = zone.origin.to_text();
-        if (!e.zone.empty() && e.zone.back() == '.' && e.zone.size() > 1) e.zone.pop_back();
+        e.zone = origin_text(zone.origin);
         e.service = service.name;
         e.endpoint = endpoint;
         e.from = from;
@@ -234,41 +892,19 @@ private:
         for (auto& h : service.hooks) hooks_->deliver(h, e);
     }
 
-    void publish() {
-        auto view = dns::build_view(catalog_, evaluations_, ++generation_);
-        if (server_) server_->publish(std::move(view));
-        else pending_view_ = std::move(view);
-    }
-
-    void start_serving(const char* why) {
-        if (server_ || stopping_) return;
-        evaluate(nullptr);
-        publish();
-        dns::ServerOptions opts = config_.dns;
-        try {
-            server_ = std::make_unique<dns::Server>(opts, std::move(pending_view_));
-        } catch (const std::exception& e) {
-            log_error("dns", "{}", e.what());
-            shutdown(2);
-            return;
-        }
-        std::string where;
-        for (auto& a : server_->bound()) where += (where.empty() ? "" : ", ") + a.to_string();
-        log_info("daemon", "ready ({}): serving {} zone(s) on {} (udp+tcp)", why, catalog_->zones.size(), where);
-    }
-
     void on_health_change(std::span<const probes::HealthChange> changes) {
         if (!catalog_ || stopping_) return;
         std::set<std::size_t> affected;
         for (auto& c : changes) {
             if (c.index >= catalog_->endpoints.size()) continue;
             auto& ref = catalog_->endpoints[c.index];
-            auto& ep = catalog_->endpoint(c.index);
             bool flipped = c.before.state != c.after.state;
-            if (flipped)
+            if (flipped) {
+                ++transitions_[ref.key];
+                state_dirty_ = true;
                 log_info("probes", "endpoint {}: {} → {} ({})", ref.key, core::to_string(c.before.state),
                          core::to_string(c.after.state), c.after.reason);
-            (void)ep;
+            }
             auto& zone = catalog_->zones[ref.zone];
             for (auto& s : zone.services) {
                 bool uses = false;
@@ -285,51 +921,108 @@ private:
     }
 
     void on_tick() {
-        if (!server_ || stopping_) return;
-        if (evaluate(nullptr)) publish();
+        if (stopping_) return;
+        expire_overrides();
+        if (server_ && evaluate(nullptr)) publish();
+        if (state_dirty_ && core::Clock::now() - last_save_ > std::chrono::seconds(1)) save_state_now();
     }
 
-    void reload() {
-        log_info("daemon", "SIGHUP: reloading {}", config_.zones_dir);
-        auto loaded = zones::load_path(config_.zones_dir);
-        for (auto& d : loaded.diagnostics.items()) core::log_line(d.severity == core::Severity::Error ? core::LogLevel::Error : core::LogLevel::Warning, "zones", d.to_string());
-        if (!loaded.catalog) {
-            log_error("zones", "reload failed with {} error(s); still serving the previous configuration",
-                      loaded.diagnostics.error_count());
-            return;
+    // ---- warm restart ------------------------------------------------------------
+
+    // Reads the state file; true when it knew every endpoint we are about to probe.
+    bool restore_state() {
+        if (config_.state_file.empty()) return false;
+        std::string err;
+        auto st = load_state(config_.state_file, &err);
+        if (!st) {
+            std::error_code ec;
+            if (std::filesystem::exists(config_.state_file, ec))
+                log_warning("daemon", "state file {}: {}; starting cold", config_.state_file, err);
+            else
+                log_info("daemon", "no state file at {} yet; starting cold", config_.state_file);
+            return false;
         }
-        // Carry service states over by key so a reload never flips an answer.
-        std::map<std::string, policy::ServiceState> old_states;
-        if (catalog_)
-            for (std::size_t i = 0; i < catalog_->services.size() && i < states_.size(); ++i)
-                old_states[catalog_->services[i].key] = states_[i];
-        catalog_ = loaded.catalog;
-        states_.assign(catalog_->services.size(), {});
-        for (std::size_t i = 0; i < catalog_->services.size(); ++i) {
-            auto it = old_states.find(catalog_->services[i].key);
-            if (it != old_states.end()) states_[i] = it->second;
-        }
-        evaluations_.clear();
-        monitor_->set_targets(probe_targets(*catalog_));
-        evaluate(nullptr);
-        publish();
-        log_info("zones", "reloaded {} zone(s), {} service(s), {} endpoint(s)", catalog_->zones.size(),
-                 catalog_->services.size(), catalog_->endpoints.size());
+        persisted_ = *st;
+        for (auto& [k, e] : st->endpoints) persisted_initial_[k] = e.state;
+        for (auto& [k, o] : st->overrides) overrides_[k] = {o.state, o.reason, o.set_ms, o.expires_ms};
+        for (auto& [k, since] : st->drains) drains_[k] = DrainInfo{since, core::Clock::now(), false};
+        serials_ = st->serials;
+        digests_ = st->zone_digests;
+        log_info("daemon", "state file {}: {} endpoint(s), {} override(s), {} drain(s)", config_.state_file,
+                 st->endpoints.size(), st->overrides.size(), st->drains.size());
+        return !st->endpoints.empty();
     }
+
+    void restore_service_states() {
+        for (std::size_t i = 0; i < catalog_->services.size(); ++i) {
+            auto it = persisted_.services.find(catalog_->services[i].key);
+            if (it == persisted_.services.end()) continue;
+            states_[i].label = it->second.label;
+            states_[i].active_pool = it->second.active_pool;
+            states_[i].released = it->second.released;
+            states_[i].since = core::Clock::now();
+        }
+    }
+
+    void save_state_now() {
+        if (config_.state_file.empty() || !catalog_ || !monitor_) return;
+        PersistedState s;
+        auto span = monitor_->health();
+        for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i) {
+            core::EndpointHealth h = i < span.size() ? span[i] : core::EndpointHealth{};
+            auto& key = catalog_->endpoints[i].key;
+            if (!h.confirmed) {
+                // Not probed since start: keep what the file said rather than the guess.
+                if (auto it = persisted_.endpoints.find(key); it != persisted_.endpoints.end()) {
+                    s.endpoints[key] = it->second;
+                }
+                continue;
+            }
+            s.endpoints[key] = {h.state, to_unix_ms(h.since), h.reason};
+        }
+        for (auto& [k, o] : overrides_) s.overrides[k] = {o.state, o.reason, o.set_ms, o.expires_ms};
+        for (auto& [k, d] : drains_) s.drains[k] = d.since_ms;
+        for (std::size_t i = 0; i < catalog_->services.size() && i < states_.size(); ++i)
+            s.services[catalog_->services[i].key] = {states_[i].label, states_[i].active_pool, states_[i].released};
+        s.serials = serials_;
+        s.zone_digests = digests_;
+        std::string err;
+        if (!save_state(config_.state_file, s, &err)) log_warning("daemon", "state file: {}", err);
+        state_dirty_ = false;
+        last_save_ = core::Clock::now();
+    }
+
+    // ---- members -------------------------------------------------------------------
 
     ServerConfig config_;
     uv_loop_t loop_{};
     uv_signal_t sigterm_{}, sigint_{}, sighup_{};
-    uv_timer_t tick_{};
+    uv_timer_t tick_{}, debounce_{};
+    uv_fs_event_t fs_event_{};
+    bool watching_ = false;
     std::shared_ptr<const zones::Catalog> catalog_;
     std::unique_ptr<probes::HealthMonitor> monitor_;
     std::unique_ptr<hooks::HookRunner> hooks_;
     std::unique_ptr<dns::Server> server_;
-    std::shared_ptr<const dns::View> pending_view_;
+    std::unique_ptr<api::ApiServer> api_;
+    std::shared_ptr<const dns::View> current_view_;
     std::vector<policy::ServiceState> states_;
     std::vector<policy::Evaluation> evaluations_;
+    std::map<std::string, OverrideInfo> overrides_;
+    std::map<std::string, DrainInfo> drains_;
+    std::map<std::string, core::HealthState> persisted_initial_;
+    PersistedState persisted_;
+    std::map<std::string, uint32_t> serials_;
+    std::map<std::string, std::string> digests_;
+    std::map<std::string, uint64_t> transitions_, service_changes_;
+    bool reload_ok_ = true;
+    int64_t reload_at_ms_ = 0;
+    std::vector<std::string> reload_errors_;
+    uint64_t reloads_ = 0, reload_failures_ = 0;
     uint64_t seed_salt_ = std::random_device{}();
     uint64_t generation_ = 0;
+    bool state_dirty_ = false;
+    core::TimePoint last_save_{};
     bool stopping_ = false;
     int exit_code_ = 0;
 };

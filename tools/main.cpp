@@ -63,6 +63,11 @@ int main(int argc, char** argv) {
         ->check(CLI::ExistingFile);
     serve->add_option("--workers", workers, "DNS worker threads (0: one per core)")->check(CLI::Range(0, 256));
     serve->add_option("--log-level", log_level, "debug, info, warning or error");
+    std::string state_file, api_listen;
+    bool no_api = false;
+    serve->add_option("--state", state_file, "State file for warm restarts (health, overrides, drains, serials)");
+    serve->add_option("--api", api_listen, "ADDR:PORT of the status/control API (default 127.0.0.1:8054)");
+    serve->add_flag("--no-api", no_api, "Do not start the status/control API");
 
     // check
     auto* check = app.add_subcommand("check", "Validate a zone file or a directory of them");
@@ -108,6 +113,19 @@ int main(int argc, char** argv) {
     }
     if (workers >= 0) cfg.dns.workers = unsigned(workers);
     if (!log_level.empty()) cfg.log_level = log_level;
+    if (!state_file.empty()) cfg.state_file = state_file;
+    if (no_api) cfg.api_enabled = false;
+    if (!api_listen.empty()) {
+        std::string err;
+        auto la = dns::ListenAddress::parse(api_listen, &err);
+        if (!la) {
+            std::cerr << "signpost serve: --api " << api_listen << ": " << err << '\n';
+            return 1;
+        }
+        cfg.api_enabled = true;
+        cfg.api.host = la->host;
+        cfg.api.port = la->port;
+    }
     if (cfg.zones_dir.empty()) {
         std::cerr << "signpost serve: no zones: give --zones DIR (or 'zones' in --config)\n";
         return 1;

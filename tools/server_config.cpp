@@ -4,6 +4,7 @@
 
 #include "core/log.hpp"
 
+#include <fstream>
 #include <set>
 
 namespace signpost::tools {
@@ -25,13 +26,15 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
     ServerConfig cfg;
     static const std::set<std::string> allowed = {"zones",   "listen",         "workers",
                                                   "udp_payload_size", "tcp_max_connections",
-                                                  "tcp_idle_timeout", "log_level"};
+                                                  "tcp_idle_timeout", "log_level", "state_file",
+                                                  "watch_zones", "api"};
     for (auto& [key, node] : root) {
         std::string k(key.str());
         if (!allowed.count(k)) {
             diags.error(where(path, node), "unknown key '" + k +
                                                "'; allowed: zones, listen, workers, udp_payload_size, "
-                                               "tcp_max_connections, tcp_idle_timeout, log_level");
+                                               "tcp_max_connections, tcp_idle_timeout, log_level, "
+                                               "state_file, watch_zones, api");
             continue;
         }
         auto bad_type = [&](const char* want) {
@@ -72,6 +75,64 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
             else if (auto i = node.value<int64_t>(); i && *i >= 0) d = core::Millis(*i * 1000);
             if (!d || d->count() == 0) bad_type("a duration such as \"10s\"");
             else cfg.dns.tcp_idle_timeout = *d;
+        } else if (k == "state_file") {
+            if (auto v = node.value<std::string>()) cfg.state_file = *v;
+            else bad_type("a string (a file path)");
+        } else if (k == "watch_zones") {
+            if (auto v = node.value<bool>()) cfg.watch_zones = *v;
+            else bad_type("true or false");
+        } else if (k == "api") {
+            auto* t = node.as_table();
+            if (!t) {
+                bad_type("a table: [api] listen, token, token_file, read_allow, enabled");
+                continue;
+            }
+            for (auto& [ak, an] : *t) {
+                std::string a(ak.str());
+                auto bad = [&](const char* want) { diags.error(where(path, an), "'api." + a + "' must be " + want); };
+                if (a == "enabled") {
+                    if (auto v = an.value<bool>()) cfg.api_enabled = *v;
+                    else bad("true or false");
+                } else if (a == "listen") {
+                    auto v = an.value<std::string>();
+                    std::string err;
+                    std::optional<dns::ListenAddress> la;
+                    if (v) la = dns::ListenAddress::parse(*v, &err);
+                    if (!la) bad("\"ADDR:PORT\", e.g. \"127.0.0.1:8054\"");
+                    else {
+                        cfg.api.host = la->host;
+                        cfg.api.port = la->port;
+                    }
+                } else if (a == "token") {
+                    if (auto v = an.value<std::string>()) cfg.api.token = *v;
+                    else bad("a string");
+                } else if (a == "token_file") {
+                    auto v = an.value<std::string>();
+                    if (!v) {
+                        bad("a string (a file path)");
+                        continue;
+                    }
+                    std::ifstream in(*v);
+                    std::string tok;
+                    if (!in || !std::getline(in, tok) || tok.empty())
+                        diags.error(where(path, an), "'api.token_file': cannot read a token from " + *v);
+                    else cfg.api.token = tok;
+                } else if (a == "read_allow") {
+                    auto* arr = an.as_array();
+                    if (!arr) {
+                        bad("an array of prefixes such as \"192.0.2.0/24\"");
+                        continue;
+                    }
+                    for (auto& item : *arr) {
+                        auto v = item.value<std::string>();
+                        auto pfx = v ? core::IpPrefix::parse(*v) : std::nullopt;
+                        if (!pfx) diags.error(where(path, item), "'api.read_allow': not a prefix: expected \"192.0.2.0/24\" or \"2001:db8::/32\"");
+                        else cfg.api.read_allow.push_back(*pfx);
+                    }
+                } else {
+                    diags.error(where(path, an), "unknown key 'api." + a + "'; allowed: enabled, listen, token, token_file, read_allow");
+                }
+            }
         } else if (k == "log_level") {
             core::LogLevel l;
             auto s = node.value<std::string>();

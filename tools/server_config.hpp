@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "api/api_server.hpp"
 #include "core/diagnostics.hpp"
 #include "dns/server.hpp"
 
@@ -15,6 +16,10 @@ struct ServerConfig {
     std::string zones_dir;
     dns::ServerOptions dns;
     std::string log_level = "info";
+    std::string state_file;        // empty: no warm restart
+    bool api_enabled = true;       // the status/control API (loopback by default)
+    api::ApiOptions api;
+    bool watch_zones = true;       // reload when the zones directory changes
 };
 
 // Reads a TOML server config; errors carry file:line:col.

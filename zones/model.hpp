@@ -138,6 +138,12 @@ struct Zone {
     }
 };
 
+// Sets the zone's SOA serial (the model and the apex SOA record).
+void set_serial(Zone& zone, uint32_t serial);
+// A digest of the zone's static data (records, SOA fields but the serial): two
+// loads with the same digest serve the same static answers.
+std::string static_digest(const Zone& zone);
+
 // Where a catalog-wide endpoint index points.
 struct EndpointRef {
     std::string key;  // "example.com/primary/127.0.0.10": stable across reloads

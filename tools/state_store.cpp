@@ -1,0 +1,125 @@
+#include "tools/state_store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace signpost::tools {
+
+using nlohmann::json;
+
+int64_t unix_ms_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+const char* to_string(core::Override o) noexcept {
+    switch (o) {
+        case core::Override::Auto: return "auto";
+        case core::Override::ForceUp: return "up";
+        case core::Override::ForceDown: return "down";
+    }
+    return "auto";
+}
+
+std::optional<core::Override> parse_override(const std::string& s) noexcept {
+    if (s == "auto") return core::Override::Auto;
+    if (s == "up") return core::Override::ForceUp;
+    if (s == "down") return core::Override::ForceDown;
+    return std::nullopt;
+}
+
+std::optional<PersistedState> load_state(const std::string& path, std::string* error) {
+    std::ifstream in(path);
+    if (!in) {
+        if (error) *error = std::string("cannot open: ") + std::strerror(errno);
+        return std::nullopt;
+    }
+    try {
+        json j = json::parse(in);
+        if (j.value("version", 0) != 1) {
+            if (error) *error = "unknown state file version";
+            return std::nullopt;
+        }
+        PersistedState s;
+        for (auto& [k, v] : j.value("endpoints", json::object()).items())
+            s.endpoints[k] = {v.at("state").get<std::string>() == "up" ? core::HealthState::Up : core::HealthState::Down,
+                              v.value("since", int64_t(0)), v.value("reason", std::string())};
+        for (auto& [k, v] : j.value("overrides", json::object()).items()) {
+            auto st = parse_override(v.at("state").get<std::string>());
+            if (!st) continue;
+            PersistedOverride o{*st, v.value("reason", std::string()), v.value("set", int64_t(0)), std::nullopt};
+            if (v.contains("expires") && !v["expires"].is_null()) o.expires_ms = v["expires"].get<int64_t>();
+            s.overrides[k] = o;
+        }
+        for (auto& [k, v] : j.value("drains", json::object()).items()) s.drains[k] = v.get<int64_t>();
+        for (auto& [k, v] : j.value("services", json::object()).items())
+            s.services[k] = {v.value("label", std::string()), v.value("active_pool", -1), v.value("released", false)};
+        for (auto& [k, v] : j.value("serials", json::object()).items()) s.serials[k] = v.get<uint32_t>();
+        for (auto& [k, v] : j.value("zone_digests", json::object()).items()) s.zone_digests[k] = v.get<std::string>();
+        return s;
+    } catch (const std::exception& e) {
+        if (error) *error = std::string("not a valid state file: ") + e.what();
+        return std::nullopt;
+    }
+}
+
+bool save_state(const std::string& path, const PersistedState& s, std::string* error) {
+    json j;
+    j["version"] = 1;
+    j["written"] = unix_ms_now();
+    json eps = json::object();
+    for (auto& [k, v] : s.endpoints)
+        eps[k] = {{"state", v.state == core::HealthState::Up ? "up" : "down"}, {"since", v.since_ms}, {"reason", v.reason}};
+    j["endpoints"] = eps;
+    json ovs = json::object();
+    for (auto& [k, v] : s.overrides)
+        ovs[k] = {{"state", to_string(v.state)}, {"reason", v.reason}, {"set", v.set_ms},
+                  {"expires", v.expires_ms ? json(*v.expires_ms) : json(nullptr)}};
+    j["overrides"] = ovs;
+    j["drains"] = s.drains;
+    json svs = json::object();
+    for (auto& [k, v] : s.services) svs[k] = {{"label", v.label}, {"active_pool", v.active_pool}, {"released", v.released}};
+    j["services"] = svs;
+    j["serials"] = s.serials;
+    j["zone_digests"] = s.zone_digests;
+    std::string text = j.dump(1) + "\n";
+
+    std::string tmp = path + ".tmp";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        if (error) *error = "cannot write " + tmp + ": " + std::strerror(errno);
+        return false;
+    }
+    std::size_t off = 0;
+    while (off < text.size()) {
+        ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            if (error) *error = "cannot write " + tmp + ": " + std::strerror(errno);
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            return false;
+        }
+        off += std::size_t(n);
+    }
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        if (error) *error = "cannot sync " + tmp + ": " + std::strerror(errno);
+        ::unlink(tmp.c_str());
+        return false;
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        if (error) *error = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
+        ::unlink(tmp.c_str());
+        return false;
+    }
+    return true;
+}
+
+}  // namespace signpost::tools
