@@ -45,9 +45,12 @@ public:
     virtual nlohmann::json release(const std::string& service) = 0;  // manual failback
     virtual nlohmann::json reload() = 0;
     virtual std::string metrics() = 0;  // Prometheus text format
-    // The last reload for GET /v1/status: {"ok":true,"at":"...","errors":[]}.
-    // Optional (added after the first interface): null when not overridden.
-    virtual nlohmann::json reload_status() { return nullptr; }
+    // GET /v1/status. Optional (added after the first interface): the default
+    // combines services(), endpoints() and zones() with "reload": null; the
+    // daemon overrides it to add {"reload": {"ok","at","errors"}, ...}.
+    virtual nlohmann::json status() {
+        return {{"services", services()}, {"endpoints", endpoints()}, {"zones", zones()}, {"reload", nullptr}};
+    }
 };
 
 struct ApiOptions {

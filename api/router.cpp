@@ -232,14 +232,7 @@ Reply Router::dispatch(const RequestHead& head, const std::string& body) {
     if (p == "/v1/services") return json_reply(backend_.services());
     if (p == "/v1/endpoints") return json_reply(backend_.endpoints());
     if (p == "/v1/zones") return json_reply(backend_.zones());
-    if (p == "/v1/status") {
-        nlohmann::json j = nlohmann::json::object();
-        j["services"] = backend_.services();
-        j["endpoints"] = backend_.endpoints();
-        j["zones"] = backend_.zones();
-        j["reload"] = backend_.reload_status();
-        return json_reply(j);
-    }
+    if (p == "/v1/status") return json_reply(backend_.status());
     if (p == "/v1/explain") {
         auto name = query_value(head, "name");
         if (name.empty()) throw ApiError(400, "missing 'name'");

@@ -90,12 +90,16 @@ struct FakeBackend : api::Backend {
         enter("metrics");
         return "# TYPE signpost_up gauge\nsignpost_up 1\n";
     }
-    json reload_status() override { return {{"ok", true}, {"at", "2026-11-26T12:00:00Z"}, {"errors", json::array()}}; }
+    json status() override {
+        auto j = api::Backend::status();
+        j["reload"] = {{"ok", true}, {"at", "2026-11-26T12:00:00Z"}, {"errors", json::array()}};
+        return j;
+    }
 };
 
-// A Backend that keeps the interface's defaults (reload_status).
+// A Backend that keeps the interface's default status().
 struct MinimalBackend : FakeBackend {
-    json reload_status() override { return api::Backend::reload_status(); }
+    json status() override { return api::Backend::status(); }
 };
 
 struct Response {
@@ -302,11 +306,13 @@ TEST_CASE("api: GET /v1/status combines services endpoints zones and the last re
     CHECK(j["reload"]["at"] == "2026-11-26T12:00:00Z");
 }
 
-TEST_CASE("api: status shows reload null when the Backend keeps the default") {
+TEST_CASE("api: the default status combines the three lists with reload null") {
     MinimalBackend backend;
     Harness h(backend);
     auto r = h.get("/v1/status");
     REQUIRE(r.status == 200);
+    CHECK(r.parsed()["services"] == backend.services());
+    CHECK(r.parsed()["zones"] == backend.zones());
     CHECK(r.parsed()["reload"].is_null());
 }
 
