@@ -97,13 +97,20 @@ struct ApiServer::Impl {
     uint16_t port = 0;
     std::string start_error;  // what MHD logged while starting
     bool starting = true;
+    bool in_run = false;  // inside MHD_run: MHD_stop_daemon must wait until it returns
 
     Impl(uv_loop_t* l, ApiOptions o, Backend& backend) : loop(l), options(std::move(o)), router(options, backend) {}
 
     // MHD's work is done; arm the timer for its next deadline (0: more work is ready now).
     void run_and_rearm() noexcept {
         if (!daemon) return;
+        in_run = true;
         MHD_run(daemon);
+        in_run = false;
+        if (!timer) {  // stop() was called from a request handler: finish it now
+            stop();
+            return;
+        }
         MHD_UNSIGNED_LONG_LONG timeout = 0;
         if (MHD_get_timeout(daemon, &timeout) == MHD_YES)
             uv_timer_start(timer, on_timer, static_cast<uint64_t>(timeout), 0);
@@ -271,7 +278,7 @@ struct ApiServer::Impl {
                      [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
             timer = nullptr;
         }
-        if (daemon) {
+        if (daemon && !in_run) {
             MHD_stop_daemon(daemon);
             daemon = nullptr;
         }

@@ -70,7 +70,11 @@ public:
     ApiServer(const ApiServer&) = delete;
     ApiServer& operator=(const ApiServer&) = delete;
     uint16_t port() const noexcept;  // the bound port (when 0 was asked)
-    void stop();                     // closes the listener and every uv handle
+    // Closes the listener, open connections and every uv handle (freed in their
+    // close callbacks: run the loop once more before uv_loop_close). Idempotent.
+    // Loop thread only; from inside a Backend call the daemon is stopped as soon
+    // as the current request is answered.
+    void stop();
 
 private:
     struct Impl;
