@@ -24,8 +24,8 @@ struct EndpointHealth {
     bool suspect = false;
     // At least one probe result has decided the state (false: initial/persisted state).
     bool confirmed = false;
-    // Taken out of every answer by an operator (drain); policies treat it as
-    // absent, even when every pool is down.
+    // Taken out of every answer by an operator (drained or forced down);
+    // policies treat it as absent, even when every pool is down.
     bool drained = false;
     TimePoint since{};  // when `state` last changed
     std::string reason;  // last result in words: "HTTP 200", "timeout after 1000 ms"

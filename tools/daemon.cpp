@@ -273,7 +273,7 @@ public:
         return out;
     }
 
-    json status() {
+    json status() override {
         return {{"services", services()},
                 {"endpoints", endpoints()},
                 {"zones", zones()},
@@ -693,6 +693,10 @@ private:
         std::vector<core::EndpointHealth> out(span.begin(), span.end());
         if (out.size() < catalog_->endpoints.size()) out.resize(catalog_->endpoints.size());
         for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i) {
+            // An operator's "down" is not a probe that may be wrong: even the
+            // all-down answer leaves it out.
+            if (auto* o = override_for(catalog_->endpoints[i]); o && o->state == core::Override::ForceDown)
+                out[i].drained = true;
             if (!drains_.count(catalog_->endpoints[i].key)) continue;
             out[i].drained = true;
             out[i].state = core::HealthState::Down;

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "core/log.hpp"
+#include "tools/client_commands.hpp"
 #include "tools/daemon.hpp"
 #include "tools/server_config.hpp"
 #include "zones/import.hpp"
@@ -80,12 +81,15 @@ int main(int argc, char** argv) {
     import->add_option("--origin", origin, "The zone's origin, e.g. example.com")->required();
     import->add_option("ZONEFILE", zonefile, "Master file (BIND/NSD/Knot format)")->required();
 
+    tools::add_client_commands(app);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
 
+    if (auto rc = tools::run_client_commands()) return *rc;
     if (*check) return cmd_check(check_path);
     if (*import) return cmd_import(origin, zonefile);
 

@@ -97,8 +97,11 @@ std::vector<uint8_t> tcp_read_message(int fd, int ms = 2000) {
 }
 
 std::vector<uint8_t> framed(const std::vector<uint8_t>& q) {
-    std::vector<uint8_t> out{uint8_t(q.size() >> 8), uint8_t(q.size())};
-    out.insert(out.end(), q.begin(), q.end());
+    // Sized once: growing a 2-byte vector by insert trips GCC 12's -Warray-bounds.
+    std::vector<uint8_t> out(2 + q.size());
+    out[0] = uint8_t(q.size() >> 8);
+    out[1] = uint8_t(q.size());
+    std::copy(q.begin(), q.end(), out.begin() + 2);
     return out;
 }
 
