@@ -713,7 +713,7 @@ void write_opt(Writer& w, const Query& q, uint16_t our_size, uint16_t rcode, boo
 }  // namespace
 
 std::size_t answer_query(const View& view, std::span<const uint8_t> query, const ClientInfo& client,
-                         std::span<uint8_t> out) noexcept {
+                         std::span<uint8_t> out, AnswerMeta* meta) noexcept {
     const uint8_t* p = query.data();
     std::size_t n = query.size();
     if (n < 12 || out.size() < 12) return 0;
@@ -778,6 +778,7 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
             return finish();
         }
         q.qtype = rd16(p + off);
+        if (meta) meta->qtype = q.qtype;
         q.qclass = rd16(p + off + 2);
         q.question_end = off + 4;
     }
@@ -848,6 +849,7 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
         }
     }
     if (!zone) return done(Refused);
+    if (meta) meta->zone_id = zone->stable_id;
 
     Context c{view, q, w, client.address};
     if (q.has_ecs) {

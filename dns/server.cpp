@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <charconv>
 #include <csignal>
+#include <ctime>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -206,8 +207,55 @@ struct UdpSocket {
     Worker* worker = nullptr;
 };
 
+// One worker's counters. Only its own thread writes them (plain load + store,
+// no locked instructions); stats() reads them from another thread.
+struct alignas(64) WorkerCounters {
+    static constexpr std::size_t kZones = 16384;  // zone ids at or above count as "other"
+    static constexpr uint16_t kTypes[] = {1, 2, 5, 6, 12, 15, 16, 28, 33, 43, 257, 255};
+    static constexpr const char* kTypeNames[] = {"A", "NS", "CNAME", "SOA", "PTR", "MX", "TXT", "AAAA",
+                                                 "SRV", "DS", "CAA", "ANY", "other"};
+    std::atomic<uint64_t> udp{0}, tcp{0}, truncated{0}, dropped{0}, tcp_connections{0}, tcp_rejected{0};
+    std::atomic<uint64_t> rcode[17]{};
+    std::atomic<uint64_t> qtype[std::size(kTypes) + 1]{};
+    std::atomic<uint64_t> no_zone{0}, other_zone{0};
+    std::unique_ptr<std::atomic<uint64_t>[]> zone{new std::atomic<uint64_t>[kZones]()};
+    std::atomic<uint64_t> latency[ServerStats::kLatencyBuckets]{};
+    std::atomic<uint64_t> latency_sum_ns{0};
+
+    static void bump(std::atomic<uint64_t>& c, uint64_t by = 1) noexcept {
+        c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+    }
+    // Counts one answer from its meta and the response header.
+    void count(const AnswerMeta& meta, const uint8_t* response, std::size_t len) noexcept {
+        if (len < 12) return;
+        // The header's 4-bit rcode (BADVERS, in the OPT record's extension, counts as 0 here).
+        bump(rcode[response[3] & 0x0f]);
+        if (response[2] & 0x02) bump(truncated);
+        std::size_t t = 0;
+        while (t < std::size(kTypes) && kTypes[t] != meta.qtype) ++t;
+        bump(qtype[t]);
+        if (meta.zone_id < 0) bump(no_zone);
+        else if (std::size_t(meta.zone_id) < kZones) bump(zone[std::size_t(meta.zone_id)]);
+        else bump(other_zone);
+    }
+    void latency_ns(uint64_t ns, uint64_t queries) noexcept {
+        double us = double(ns) / 1000.0;
+        std::size_t b = 0;
+        while (b < ServerStats::kLatencyBuckets - 1 && us > ServerStats::kLatencyBoundsUs[b]) ++b;
+        bump(latency[b], queries);
+        bump(latency_sum_ns, ns * queries);
+    }
+};
+
+uint64_t monotonic_ns() noexcept {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);  // vDSO: no system call
+    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
 struct Worker {
     const ServerOptions* options = nullptr;
+    WorkerCounters counters;
     uv_loop_t loop{};
     UvHandle<uv_async_t> async;
     UvHandle<uv_timer_t> sweep;
@@ -288,9 +336,18 @@ void process(Connection* c) noexcept {
             return;
         }
         if (c->rlen - off < 2 + flen) break;
+        AnswerMeta meta;
+        uint64_t t0 = monotonic_ns();
         std::size_t n = w->view ? answer_query(*w->view, std::span<const uint8_t>(c->rbuf.data() + off + 2, flen),
-                                               c->client, std::span<uint8_t>(w->tcp_out.data() + 2, 65535))
+                                               c->client, std::span<uint8_t>(w->tcp_out.data() + 2, 65535), &meta)
                                 : 0;
+        WorkerCounters::bump(w->counters.tcp);
+        if (n > 0) {
+            w->counters.count(meta, w->tcp_out.data() + 2, n);
+            w->counters.latency_ns(monotonic_ns() - t0, 1);
+        } else {
+            WorkerCounters::bump(w->counters.dropped);
+        }
         if (n > 0) {
             w->tcp_out[0] = uint8_t(n >> 8);
             w->tcp_out[1] = uint8_t(n);
@@ -367,6 +424,7 @@ void on_connection(uv_stream_t* listener, int status) {
         return;
     }
     if (w->nconns >= w->options->tcp_max_connections) {  // over the cap: close at once
+        WorkerCounters::bump(w->counters.tcp_rejected);
         close_connection(c);
         return;
     }
@@ -386,6 +444,7 @@ void on_connection(uv_stream_t* listener, int status) {
     w->conns = c;
     c->listed = true;
     ++w->nconns;
+    WorkerCounters::bump(w->counters.tcp_connections);
     c->last_active = uv_now(&w->loop);
     start_reading(c);
 }
@@ -410,16 +469,26 @@ void on_udp(uv_poll_t* h, int status, int) {
         int n = ::recvmmsg(s->fd.fd, w->rmsgs, kBatch, MSG_DONTWAIT, nullptr);
         if (n <= 0) return;
         int m = 0;
+        uint64_t t0 = monotonic_ns();
+        WorkerCounters::bump(w->counters.udp, uint64_t(n));
         for (int i = 0; i < n; ++i) {
             auto& hdr = w->rmsgs[i].msg_hdr;
-            if (hdr.msg_flags & MSG_TRUNC) continue;
             uint16_t port = 0;
-            if (!to_ip(reinterpret_cast<sockaddr*>(&w->addrs[i]), ci.address, port) || port == 0) continue;
+            if ((hdr.msg_flags & MSG_TRUNC) ||
+                !to_ip(reinterpret_cast<sockaddr*>(&w->addrs[i]), ci.address, port) || port == 0) {
+                WorkerCounters::bump(w->counters.dropped);
+                continue;
+            }
             uint8_t* out = w->tx.data() + std::size_t(m) * w->tx_slot;
+            AnswerMeta meta;
             std::size_t len = answer_query(*w->view, std::span<const uint8_t>(w->rx.data() + std::size_t(i) * kUdpReceive,
                                                                                w->rmsgs[i].msg_len),
-                                           ci, std::span<uint8_t>(out, w->tx_slot));
-            if (len == 0) continue;
+                                           ci, std::span<uint8_t>(out, w->tx_slot), &meta);
+            if (len == 0) {
+                WorkerCounters::bump(w->counters.dropped);
+                continue;
+            }
+            w->counters.count(meta, out, len);
             w->siov[m] = {out, len};
             auto& sm = w->smsgs[m].msg_hdr;
             sm = msghdr{};
@@ -429,6 +498,9 @@ void on_udp(uv_poll_t* h, int status, int) {
             sm.msg_iovlen = 1;
             ++m;
         }
+        // Each answer of the batch is counted with the batch's time: an upper bound
+        // that costs two clock reads per batch instead of two per query.
+        if (m > 0) w->counters.latency_ns(monotonic_ns() - t0, uint64_t(m));
         int sent = 0;
         while (sent < m) {
             int r = ::sendmmsg(s->fd.fd, w->smsgs + sent, unsigned(m - sent), MSG_DONTWAIT);
@@ -636,5 +708,39 @@ void Server::stop() {
 }
 
 std::vector<ListenAddress> Server::bound() const { return impl_->bound; }
+
+ServerStats Server::stats() const {
+    ServerStats st;
+    auto get = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+    uint64_t rcode[17] = {}, qtype[std::size(WorkerCounters::kTypes) + 1] = {}, no_zone = 0, other_zone = 0;
+    std::vector<uint64_t> zone(WorkerCounters::kZones, 0);
+    uint64_t latency_sum_ns = 0;
+    for (auto& w : impl_->workers) {
+        auto& c = w->counters;
+        st.udp_queries += get(c.udp);
+        st.tcp_queries += get(c.tcp);
+        st.truncated += get(c.truncated);
+        st.dropped += get(c.dropped);
+        st.tcp_connections += get(c.tcp_connections);
+        st.tcp_rejected += get(c.tcp_rejected);
+        for (int i = 0; i < 17; ++i) rcode[i] += get(c.rcode[i]);
+        for (std::size_t i = 0; i < std::size(qtype); ++i) qtype[i] += get(c.qtype[i]);
+        no_zone += get(c.no_zone);
+        other_zone += get(c.other_zone);
+        for (std::size_t i = 0; i < WorkerCounters::kZones; ++i) zone[i] += get(c.zone[i]);
+        for (std::size_t i = 0; i < ServerStats::kLatencyBuckets; ++i) st.latency_buckets[i] += get(c.latency[i]);
+        latency_sum_ns += get(c.latency_sum_ns);
+    }
+    for (int i = 0; i < 17; ++i)
+        if (rcode[i]) st.by_rcode.emplace_back(i, rcode[i]);
+    for (std::size_t i = 0; i < std::size(qtype); ++i)
+        if (qtype[i]) st.by_qtype.emplace_back(WorkerCounters::kTypeNames[i], qtype[i]);
+    if (no_zone) st.by_zone.emplace_back(-1, no_zone);
+    for (std::size_t i = 0; i < zone.size(); ++i)
+        if (zone[i]) st.by_zone.emplace_back(int32_t(i), zone[i]);
+    if (other_zone) st.by_zone.emplace_back(int32_t(WorkerCounters::kZones), other_zone);
+    st.latency_sum_us = double(latency_sum_ns) / 1000.0;
+    return st;
+}
 
 }  // namespace signpost::dns

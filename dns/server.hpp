@@ -30,6 +30,20 @@ struct ServerOptions {
     core::Millis tcp_idle_timeout{10000};
 };
 
+// Query counters summed over the workers, for /metrics.
+struct ServerStats {
+    static constexpr std::size_t kLatencyBuckets = 8;
+    // Upper bounds of the answer latency histogram, in microseconds (the last is +Inf).
+    static constexpr double kLatencyBoundsUs[kLatencyBuckets - 1] = {5, 10, 25, 50, 100, 250, 1000};
+    uint64_t udp_queries = 0, tcp_queries = 0, truncated = 0, dropped = 0;
+    uint64_t tcp_connections = 0, tcp_rejected = 0;
+    std::vector<std::pair<int, uint64_t>> by_rcode;          // rcode (16 = BADVERS) -> answers
+    std::vector<std::pair<std::string, uint64_t>> by_qtype;  // "A", "AAAA", ..., "other"
+    std::vector<std::pair<int32_t, uint64_t>> by_zone;       // ViewOptions zone id -> answers; -1: no zone
+    uint64_t latency_buckets[kLatencyBuckets] = {};          // per bucket, not cumulative
+    double latency_sum_us = 0;
+};
+
 class Server {
 public:
     // Binds UDP and TCP on every listen address and starts the workers.
@@ -45,6 +59,8 @@ public:
     void stop();
     // The addresses actually bound (port 0 resolved to the kernel's choice).
     std::vector<ListenAddress> bound() const;
+    // Counters since start, summed over the workers. Any thread; approximate while queries run.
+    ServerStats stats() const;
 
 private:
     struct Impl;

@@ -172,12 +172,14 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
         sd.subnet_dependent = !sd.subnets.empty();
     }
 
-    for (auto& z : cat.zones) {
+    for (std::size_t zi = 0; zi < cat.zones.size(); ++zi) {
+        auto& z = cat.zones[zi];
         // Two zones with one origin: the first wins (the loader rejects this anyway).
         bool dup = false;
         for (auto& existing : view->zones_) dup = dup || existing.origin == z.origin.wire();
         if (dup) continue;
         view->zones_.push_back(ZoneBuilder(*view, z).build());
+        view->zones_.back().stable_id = zi < options.zone_ids.size() ? int32_t(options.zone_ids[zi]) : int32_t(zi);
     }
     std::vector<std::string_view> origins;
     for (auto& zd : view->zones_) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "core/address.hpp"
 #include "policy/policy.hpp"
@@ -20,6 +21,9 @@ struct ViewOptions {
     // The EDNS UDP payload size we advertise in OPT and honour (RFC 6891); never
     // taken below 512. ClientInfo::udp_payload_size overrides it per query when set.
     uint16_t udp_payload_size = 1232;
+    // A stable id per catalog zone (index = position in Catalog::zones) that
+    // survives reloads, so per-zone query counters keep counting; empty: the index.
+    std::vector<uint32_t> zone_ids;
 };
 
 // Builds a new View for `catalog` where service i answers from `services[i]`
@@ -39,8 +43,14 @@ struct ClientInfo {
 // when nothing must be sent (QR=1, no header to echo). `out` must hold 65535
 // bytes for TCP; for UDP the answer is truncated to the client's limit.
 // Runs once per query on a DNS worker: no locks, no syscalls.
+// What a worker counts about an answer (metrics).
+struct AnswerMeta {
+    uint16_t qtype = 0;
+    int32_t zone_id = -1;  // ViewOptions::zone_ids of the zone that answered; -1: none
+};
+
 std::size_t answer_query(const View& view, std::span<const uint8_t> query, const ClientInfo& client,
-                         std::span<uint8_t> out) noexcept;
+                         std::span<uint8_t> out, AnswerMeta* meta = nullptr) noexcept;
 
 uint64_t view_generation(const View& view) noexcept;
 

@@ -84,6 +84,7 @@ struct VNode {
 
 struct ZoneData {
     const zones::Zone* zone = nullptr;
+    int32_t stable_id = -1;  // ViewOptions::zone_ids, for per-zone counters
     std::string origin;  // canonical wire
     int origin_labels = 0;
     std::vector<VNode> nodes;

@@ -5,6 +5,7 @@
 
 #include <uv.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -444,11 +445,66 @@ public:
         gauge("signpost_service_changes_total", "Service answer changes (pool moves).", "counter");
         for (auto& [k, n] : service_changes_)
             m += "signpost_service_changes_total{service=\"" + escape_label(k) + "\"} " + std::to_string(n) + "\n";
-        // DNS query counters come from the workers (dns::Server) once they export them.
+        if (server_) m += dns_metrics(server_->stats());
         return m;
     }
 
 private:
+    std::string dns_metrics(const dns::ServerStats& st) {
+        static const char* rcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
+                                       "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11",
+                                       "RCODE12", "RCODE13", "RCODE14", "RCODE15", "BADVERS"};
+        std::string m;
+        m += "# HELP signpost_dns_queries_total Queries received, by transport.\n# TYPE signpost_dns_queries_total counter\n";
+        m += "signpost_dns_queries_total{transport=\"udp\"} " + std::to_string(st.udp_queries) + "\n";
+        m += "signpost_dns_queries_total{transport=\"tcp\"} " + std::to_string(st.tcp_queries) + "\n";
+        m += "# HELP signpost_dns_responses_total Responses sent, by rcode.\n# TYPE signpost_dns_responses_total counter\n";
+        for (auto& [rc, n] : st.by_rcode)
+            m += "signpost_dns_responses_total{rcode=\"" + std::string(rcodes[rc]) + "\"} " + std::to_string(n) + "\n";
+        m += "# HELP signpost_dns_responses_by_type_total Responses sent, by query type.\n# TYPE signpost_dns_responses_by_type_total counter\n";
+        for (auto& [t, n] : st.by_qtype)
+            m += "signpost_dns_responses_by_type_total{type=\"" + t + "\"} " + std::to_string(n) + "\n";
+        m += "# HELP signpost_dns_responses_by_zone_total Responses sent, by zone (\"\" = no served zone).\n# TYPE signpost_dns_responses_by_zone_total counter\n";
+        for (auto& [id, n] : st.by_zone) {
+            std::string zone = id < 0 ? std::string() : (std::size_t(id) < zone_names_.size() ? zone_names_[id] : "other");
+            m += "signpost_dns_responses_by_zone_total{zone=\"" + escape_label(zone) + "\"} " + std::to_string(n) + "\n";
+        }
+        m += "# HELP signpost_dns_truncated_total UDP responses truncated (TC=1).\n# TYPE signpost_dns_truncated_total counter\n";
+        m += "signpost_dns_truncated_total " + std::to_string(st.truncated) + "\n";
+        m += "# HELP signpost_dns_dropped_total Packets not answered (QR=1, garbage, source port 0).\n# TYPE signpost_dns_dropped_total counter\n";
+        m += "signpost_dns_dropped_total " + std::to_string(st.dropped) + "\n";
+        m += "# HELP signpost_dns_tcp_connections_total TCP connections accepted and rejected over the cap.\n# TYPE signpost_dns_tcp_connections_total counter\n";
+        m += "signpost_dns_tcp_connections_total{result=\"accepted\"} " + std::to_string(st.tcp_connections) + "\n";
+        m += "signpost_dns_tcp_connections_total{result=\"rejected\"} " + std::to_string(st.tcp_rejected) + "\n";
+        m += "# HELP signpost_dns_answer_seconds Time to build answers (UDP: per receive batch).\n# TYPE signpost_dns_answer_seconds histogram\n";
+        uint64_t cumulative = 0;
+        for (std::size_t i = 0; i < dns::ServerStats::kLatencyBuckets; ++i) {
+            cumulative += st.latency_buckets[i];
+            std::string le = i + 1 < dns::ServerStats::kLatencyBuckets
+                                 ? fmt::format("{:g}", dns::ServerStats::kLatencyBoundsUs[i] / 1e6)
+                                 : std::string("+Inf");
+            m += "signpost_dns_answer_seconds_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
+        }
+        m += "signpost_dns_answer_seconds_sum " + fmt::format("{:.9f}", st.latency_sum_us / 1e6) + "\n";
+        m += "signpost_dns_answer_seconds_count " + std::to_string(cumulative) + "\n";
+        return m;
+    }
+
+    // Stable per-zone ids across reloads, so per-zone counters keep counting.
+    std::vector<uint32_t> zone_ids() {
+        std::vector<uint32_t> ids;
+        for (auto& z : catalog_->zones) {
+            std::string origin = origin_text(z.origin);
+            auto it = std::find(zone_names_.begin(), zone_names_.end(), origin);
+            if (it == zone_names_.end()) {
+                zone_names_.push_back(origin);
+                it = zone_names_.end() - 1;
+            }
+            ids.push_back(uint32_t(it - zone_names_.begin()));
+        }
+        return ids;
+    }
+
     // ---- start, stop, signals ------------------------------------------------
 
     void log_diagnostics(const core::Diagnostics& d) {
@@ -785,7 +841,10 @@ private:
     }
 
     void publish() {
-        current_view_ = dns::build_view(catalog_, evaluations_, ++generation_);
+        dns::ViewOptions vo;
+        vo.udp_payload_size = config_.dns.udp_payload_size;
+        vo.zone_ids = zone_ids();
+        current_view_ = dns::build_view(catalog_, evaluations_, ++generation_, vo);
         if (server_) server_->publish(current_view_);
     }
 
@@ -1019,6 +1078,7 @@ private:
     std::map<std::string, uint32_t> serials_;
     std::map<std::string, std::string> digests_;
     std::map<std::string, uint64_t> transitions_, service_changes_;
+    std::vector<std::string> zone_names_;  // index = stable zone id
     bool reload_ok_ = true;
     int64_t reload_at_ms_ = 0;
     std::vector<std::string> reload_errors_;

@@ -479,7 +479,7 @@ TEST_CASE("answer: OPT in the reply only when the query had one with our size an
     auto nodo = q("www.example.com", rt::A, {.edns = true});
     CHECK_FALSE(nodo.opt_do);
     SUBCASE("the advertised size is a View option") {
-        auto view = signpost::dns::build_view(fx().catalog, {}, 1, {.udp_payload_size = 4000});
+        auto view = signpost::dns::build_view(fx().catalog, {}, 1, {.udp_payload_size = 4000, .zone_ids = {}});
         auto r = ask(*view, make_query("www.example.com", rt::A, {.edns = true}));
         CHECK(r.opt_udp_size == 4000);
     }
