@@ -13,7 +13,7 @@ import time
 import unittest
 
 import signpost_test as st
-from regions import ApiSignpost, DnsLoad, region_pair, wait_for_answer
+from regions import ApiSignpost, DnsLoad, Region, region_pair, wait_for_answer
 
 P, S = "127.0.0.10", "127.0.0.11"
 OPS = st.FIXTURES / "ops"
@@ -276,6 +276,69 @@ class TestHealthKeptAcrossReload(ReloadScenario):
         self.assertIn("API: reloading", log)
         self.assertNotIn("failover:secondary → primary", log)
         self.assertNotIn("example.com/primary/127.0.0.10: down → up", log)
+
+
+class TestProbesAcrossReload(unittest.TestCase):
+    """Removed endpoints stop being probed at once, new ones start right away,
+    unchanged ones keep their rhythm (each region logs the requests it gets)."""
+
+    def setUp(self):
+        addrs = ("127.0.0.10", "127.0.0.11", "127.0.0.12", "127.0.0.13")
+        self.port = st.free_port(addrs)
+        self.regions = {a: Region(a, self.port, label=f"region {a}", log_requests=True).start() for a in addrs}
+        self.zones = st.ZoneDir({"example.com.toml": fixture("probes_v1.toml", self.port)})
+        self.server = ApiSignpost(self.zones, config_extra="watch_zones = false", label="signpost (probes)")
+        self.server.start()
+        self.server.wait_api()
+
+    def tearDown(self):
+        try:
+            self.server.stop()
+        finally:
+            self.server.kill()
+            self.server.cleanup()
+            for r in self.regions.values():
+                r.stop()
+            self.zones.cleanup()
+
+    def test_removed_endpoints_stop_new_ones_start_unchanged_ones_keep_their_schedule(self):
+        gone, fresh, primary = (self.regions[a] for a in ("127.0.0.12", "127.0.0.13", "127.0.0.10"))
+        wait_for_answer(self.server, ["127.0.0.12"], timeout=10, name="leaving.example.com")
+        st.wait_until(lambda: self.server.endpoint("example.com/gone/127.0.0.12")["state"] == "up", timeout=10,
+                      what="pool gone up")
+        self.assertEqual(fresh.requests(), [], "127.0.0.13 is in no pool yet")
+        self.zones.write("example.com.toml", fixture("probes_v2.toml", self.port))
+        before_primary = len(primary.requests())
+        p = self.server.cli("reload")
+        reloaded = time.monotonic()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+        # New: probed right away (well within its 1 s interval), and answering once up.
+        st.wait_until(lambda: fresh.requests(), timeout=1.0, interval=0.01, what="a first probe of 127.0.0.13")
+        print(f"\nfirst probe of the new endpoint {time.monotonic() - reloaded:.3f} s after the reload")
+        wait_for_answer(self.server, ["127.0.0.13"], timeout=10, name="arriving.example.com")
+        st.wait_until(lambda: self.server.endpoint("example.com/fresh/127.0.0.13")["state"] == "up", timeout=10,
+                      what="pool fresh up")
+
+        # Removed: gone from the status, the metrics and the answers, and no probe after the reload
+        # (one already in flight may still arrive within its timeout).
+        keys = [e["key"] for e in self.server.status()["endpoints"]]
+        self.assertNotIn("example.com/gone/127.0.0.12", keys)
+        m = self.server.metrics()
+        for fam in ("signpost_endpoint_up", "signpost_probe_checks_total"):
+            self.assertNotIn(f'{fam}{{endpoint="example.com/gone/127.0.0.12"}}', m)
+        self.assertNotIn('signpost_service_pool{service="example.com/leaving",label="primary"}', m)
+        self.assertEqual(self.server.query("leaving.example.com").rcode_name, "NXDOMAIN")
+        time.sleep(max(0.0, reloaded + 1.2 - time.monotonic()))  # settle: an in-flight probe lands
+        settled = len(gone.requests())
+        time.sleep(2.5)  # a 1 s interval would probe two or three times in this window
+        self.assertEqual(len(gone.requests()), settled, "a removed endpoint is still probed")
+
+        # Unchanged: the same 1 s rhythm, no burst at the reload.
+        elapsed = time.monotonic() - reloaded
+        burst = len(primary.requests()) - before_primary
+        self.assertLessEqual(burst, int(elapsed) + 2, f"{burst} probes of the primary in {elapsed:.1f} s")
+        self.assertEqual(self.server.endpoint("example.com/primary/127.0.0.10")["state"], "up")
 
 
 if __name__ == "__main__":

@@ -17,13 +17,23 @@ BACKEND = Path(__file__).resolve().parent / "backend.py"
 class Region:
     """One backend on `address`:`port`; `set(mode)` changes how it answers."""
 
-    def __init__(self, address, port, mode="200", label=None):
+    def __init__(self, address, port, mode="200", label=None, log_requests=False):
         self.address, self.port = address, port
         self.label = label or f"backend {address}"
         self.dir = tempfile.mkdtemp(prefix="signpost-region-")
         self.mode_file = os.path.join(self.dir, "mode")
+        # log_requests: the backend appends "METHOD PATH HOST UA" per request (see requests()).
+        self.request_log = os.path.join(self.dir, "requests") if log_requests else None
         self.proc = None
         self.set(mode)
+
+    def requests(self):
+        """Requests received so far (needs log_requests=True)."""
+        try:
+            with open(self.request_log) as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
 
     def set(self, mode):
         tmp = self.mode_file + ".tmp"
@@ -36,7 +46,7 @@ class Region:
         st.register_log(self.label, log)
         self.proc = subprocess.Popen(
             [sys.executable, str(BACKEND), "--bind", self.address, "--port", str(self.port),
-             "--mode-file", self.mode_file],
+             "--mode-file", self.mode_file] + (["--log", self.request_log] if self.request_log else []),
             stdout=subprocess.PIPE, stderr=fd, text=True)
         os.close(fd)
         st._LIVE.append(self.proc)
