@@ -84,6 +84,8 @@ class TestOverrides(ApiScenario):
         out = self.cli("override", "example.com/primary", "down", "--reason", "pool work")
         self.assertEqual(out.strip(), "example.com/primary forced down until changed")
         self.assertEqual(self.answer(), [S])
+        self.cli("reload")  # overrides survive reloads
+        self.assertEqual(self.answer(), [S])
         self.assertEqual(self.answer("geo.example.com", subnet="198.51.100.7/24"), [S])
         ep = self.server.endpoint(PRIMARY)
         self.assertEqual((ep["state"], ep["override"]["state"], ep["override"]["reason"]),
@@ -131,6 +133,10 @@ class TestDrain(ApiScenario):
         d = self.server.endpoint(PRIMARY)["drain"]
         self.assertEqual((d["draining"], d["drained"]), (True, False))
         self.assertIn("draining since", self.cli("status"))
+        # A reload keeps the drain (and its clock).
+        self.cli("reload")
+        self.assertEqual(self.answer(), [S])
+        self.assertEqual(self.server.endpoint(PRIMARY)["drain"]["since"], d["since"])
         # Drained once out of every answer for longer than the highest TTL (2 s).
         st.wait_until(lambda: self.server.endpoint(PRIMARY)["drain"]["drained"], timeout=8, interval=0.05,
                       what="drain.drained")

@@ -116,6 +116,25 @@ class TestWarmRestart(unittest.TestCase):
         self.assertEqual(three.endpoint(SECONDARY)["override"], pinned)
         three.stop(signal.SIGTERM)
 
+    def test_drains_and_pool_overrides_survive_a_restart(self):
+        one = self.start(1).start()
+        one.wait_api()
+        wait_for_answer(one, [P], timeout=10)
+        for args in (("drain", PRIMARY), ("override", "example.com/secondary", "up", "--reason", "pinned")):
+            p = one.cli(*args)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(one.dig("www.example.com").rdatas("answer", "A"), [S])
+        drain = one.endpoint(PRIMARY)["drain"]
+        pool_override = one.endpoint(SECONDARY)["override"]
+        self.assertEqual(pool_override["state"], "up")
+        one.stop(signal.SIGTERM)
+        two = self.start(2).start()
+        self.assertEqual(two.dig("www.example.com").rdatas("answer", "A"), [S], "the drain was forgotten")
+        self.assertEqual(two.endpoint(PRIMARY)["drain"]["draining"], True)
+        self.assertEqual(two.endpoint(PRIMARY)["drain"]["since"], drain["since"])
+        self.assertEqual(two.endpoint(SECONDARY)["override"], pool_override)
+        two.stop(signal.SIGTERM)
+
     def test_a_broken_state_file_starts_cold_with_a_warning(self):
         self.state.write_text("{ not json")
         s = self.start(1).start()
