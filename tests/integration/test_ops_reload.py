@@ -165,6 +165,15 @@ class TestReloadByWatcher(ReloadScenario):
         # One save is one reload (debounced), however many events it made.
         self.assertEqual(metric(self.server, "signpost_reloads_total"), 1)
 
+    def test_an_atomic_save_by_rename_reloads(self):
+        # Configuration management tools write a temporary file and rename it over the old one.
+        tmp = self.zones.path / ".example.com.toml.tmp"
+        tmp.write_text(fixture("reload_v2.toml", self.port))
+        os.replace(tmp, self.zones.path / "example.com.toml")
+        self.wait_new_config()
+        self.assertEqual(metric(self.server, "signpost_reloads_total"), 1)
+        self.assertTrue(self.server.status()["reload"]["ok"])
+
 
 class TestBrokenReload(ReloadScenario):
     def test_a_broken_file_keeps_the_old_answers_and_reports_file_line_col(self):
