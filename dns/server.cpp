@@ -325,6 +325,40 @@ void flush(Connection* c) noexcept {
     c->writing = true;
 }
 
+// --- zone transfers hook (ServerOptions::transfer_handler; the logic is in xfr/) ---
+// Cheap filter: QUERY with one question of type AXFR (TCP), IXFR, or SOA with
+// additional records (TSIG). Everything else never reaches the handler.
+bool transfer_candidate(const uint8_t* q, std::size_t n, bool tcp) noexcept {
+    if (n < 12 || (q[2] & 0xf8) != 0 || q[4] != 0 || q[5] != 1) return false;
+    std::size_t off = 12;
+    while (off < n && q[off] != 0 && q[off] < 64) off += 1 + q[off];
+    if (off + 5 > n || q[off] != 0) return false;
+    uint16_t qtype = uint16_t(q[off + 1] << 8 | q[off + 2]);
+    bool has_additional = q[10] != 0 || q[11] != 0;
+    return (qtype == 252 && tcp) || qtype == 251 || (qtype == 6 && has_additional);
+}
+// True when the handler answered; TCP: framed messages appended to `out`.
+bool transfer_query(Worker* w, const uint8_t* q, std::size_t n, const ClientInfo& ci, std::size_t udp_max,
+                    std::string& out) noexcept {
+    if (!w->options->transfer_handler || !transfer_candidate(q, n, ci.tcp)) return false;
+    try {
+        return w->options->transfer_handler(std::span<const uint8_t>(q, n), ci, udp_max, out);
+    } catch (...) {
+        return false;  // out of memory: the normal path answers
+    }
+}
+// UDP: the handler's one message copied to `out`; 0 when not handled.
+std::size_t udp_transfer(Worker* w, const uint8_t* q, std::size_t n, const ClientInfo& ci, uint8_t* out,
+                         std::size_t cap) noexcept {
+    if (!w->options->transfer_handler || !transfer_candidate(q, n, false)) return 0;
+    thread_local std::string buf;
+    buf.clear();
+    if (!transfer_query(w, q, n, ci, cap, buf) || buf.size() > cap) return 0;
+    std::memcpy(out, buf.data(), buf.size());
+    return buf.size();
+}
+// --- end zone transfers hook ---
+
 // Answers every complete frame in the read buffer while the write backlog allows.
 void process(Connection* c) noexcept {
     Worker* w = c->worker;
@@ -336,6 +370,12 @@ void process(Connection* c) noexcept {
             return;
         }
         if (c->rlen - off < 2 + flen) break;
+        // Zone transfers (xfr/ through ServerOptions::transfer_handler): AXFR/IXFR, signed SOA.
+        if (transfer_query(w, c->rbuf.data() + off + 2, flen, c->client, 0, c->pending)) {
+            WorkerCounters::bump(w->counters.tcp);
+            off += 2 + flen;
+            continue;
+        }
         AnswerMeta meta;
         uint64_t t0 = monotonic_ns();
         std::size_t n = w->view ? answer_query(*w->view, std::span<const uint8_t>(c->rbuf.data() + off + 2, flen),
@@ -481,9 +521,13 @@ void on_udp(uv_poll_t* h, int status, int) {
             }
             uint8_t* out = w->tx.data() + std::size_t(m) * w->tx_slot;
             AnswerMeta meta;
-            std::size_t len = answer_query(*w->view, std::span<const uint8_t>(w->rx.data() + std::size_t(i) * kUdpReceive,
-                                                                               w->rmsgs[i].msg_len),
-                                           ci, std::span<uint8_t>(out, w->tx_slot), &meta);
+            // Zone transfers hook (xfr/): IXFR and signed SOA over UDP; 0 when not one.
+            std::size_t len = udp_transfer(w, w->rx.data() + std::size_t(i) * kUdpReceive, w->rmsgs[i].msg_len, ci,
+                                           out, w->tx_slot);
+            if (len == 0)
+                len = answer_query(*w->view, std::span<const uint8_t>(w->rx.data() + std::size_t(i) * kUdpReceive,
+                                                                      w->rmsgs[i].msg_len),
+                                   ci, std::span<uint8_t>(out, w->tx_slot), &meta);
             if (len == 0) {
                 WorkerCounters::bump(w->counters.dropped);
                 continue;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,15 @@ struct ServerOptions {
     uint16_t udp_payload_size = 1232;     // the EDNS size we advertise and honour
     unsigned tcp_max_connections = 1000;  // per worker
     core::Millis tcp_idle_timeout{10000};
+    // --- zone transfers hook (xfr/ owns the logic; the daemon installs it) ---
+    // Called on the worker thread, only for queries with QTYPE AXFR (TCP) or
+    // IXFR, and SOA queries with additional records (they may carry TSIG).
+    // Returns true when it answered: `out` holds framed messages (2-byte length
+    // each) for TCP, or one message of at most `udp_max` bytes for UDP. False:
+    // the normal answer path answers the query. Empty: transfers are NOTIMP.
+    std::function<bool(std::span<const uint8_t> query, const ClientInfo& client, std::size_t udp_max,
+                       std::string& out)>
+        transfer_handler;
 };
 
 // Query counters summed over the workers, for /metrics.

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake pkg-config
   libldns-dev libuv1-dev libcurl4-openssl-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libmicrohttpd-dev
   # tests
-  doctest-dev python3 bind9-dnsutils knot-dnsutils knot openssl ca-certificates procps
+  doctest-dev python3 bind9-dnsutils knot-dnsutils knot nsd openssl ca-certificates procps
 )
 
 missing=()

@@ -21,6 +21,9 @@
 #include "policy/policy.hpp"
 #include "probes/health_monitor.hpp"
 #include "tools/state_store.hpp"
+#include "xfr/notifier.hpp"
+#include "xfr/transfer_server.hpp"
+#include "xfr/zone_content.hpp"
 #include "zones/loader.hpp"
 
 namespace signpost::tools {
@@ -129,6 +132,7 @@ public:
                  catalog_->services.size(), catalog_->endpoints.size(), config_.zones_dir);
 
         uv_loop_init(&loop_);
+        xfr_start();  // zone transfers: before the DNS server is created (installs its handler)
         monitor_ = std::make_unique<probes::HealthMonitor>(&loop_);
         hooks_ = std::make_unique<hooks::HookRunner>(&loop_);
         monitor_->on_change([this](std::span<const probes::HealthChange> changes) { on_health_change(changes); });
@@ -539,6 +543,7 @@ private:
         server_.reset();
         if (monitor_) monitor_->stop();
         if (hooks_) hooks_->stop();
+        if (notifier_) notifier_->close();
         for (auto* h : {(uv_handle_t*)&sigterm_, (uv_handle_t*)&sigint_, (uv_handle_t*)&sighup_, (uv_handle_t*)&tick_,
                         (uv_handle_t*)&debounce_})
             if (!uv_is_closing(h)) uv_close(h, nullptr);
@@ -841,6 +846,7 @@ private:
     }
 
     void publish() {
+        xfr_publish();  // zone transfers: may bump serials (a new catalog_) before the View is built
         dns::ViewOptions vo;
         vo.udp_payload_size = config_.dns.udp_payload_size;
         vo.zone_ids = zone_ids();
@@ -990,6 +996,69 @@ private:
         if (state_dirty_ && core::Clock::now() - last_save_ > std::chrono::seconds(1)) save_state_now();
     }
 
+    // ---- zone transfers (xfr/): versions, serials, NOTIFY -------------------------
+
+    // The transfer server answers on the DNS workers through ServerOptions::transfer_handler.
+    void xfr_start() {
+        xfr_server_ = std::make_shared<xfr::TransferServer>(config_.xfr);
+        std::shared_ptr<xfr::TransferServer> srv = xfr_server_;
+        config_.dns.transfer_handler = [srv](std::span<const uint8_t> q, const dns::ClientInfo& ci,
+                                             std::size_t udp_max, std::string& out) {
+            return srv->handle(q, ci.address, ci.tcp, udp_max, out);
+        };
+        notifier_ = std::make_unique<xfr::Notifier>(&loop_, config_.xfr);
+        if (config_.xfr.secondaries.empty())
+            log_info("xfr", "zone transfers refused to everyone: no [[secondaries]] in the server config");
+        else
+            log_info("xfr", "{} secondary entr{}, {} TSIG key(s), IXFR history of {} version(s) per zone",
+                     config_.xfr.secondaries.size(), config_.xfr.secondaries.size() == 1 ? "y" : "ies",
+                     config_.xfr.keys.size(), config_.xfr.history);
+    }
+
+    // Every published change: render each zone as transferred, add a version
+    // (new serial, RFC 1982, never backwards) when it changed, NOTIFY the
+    // secondaries, and make the View's SOA carry the same serial. The serial and
+    // a digest of the answers go to the state file, so a restart that serves
+    // other answers under the same serial bumps it.
+    void xfr_publish() {
+        if (!xfr_server_ || !catalog_) return;
+        std::map<std::string, xfr::ZoneHistory> next;
+        std::vector<std::pair<core::Name, xfr::ZoneHistory>> served;
+        std::shared_ptr<zones::Catalog> patched;
+        for (std::size_t zi = 0; zi < catalog_->zones.size(); ++zi) {
+            auto& z = catalog_->zones[zi];
+            std::string origin = origin_text(z.origin);
+            auto content = xfr::render_zone(z, evaluations_);
+            std::string digest = xfr::content_digest(content);
+            std::string answers_key = origin + " answers";
+            auto it = histories_.find(origin);
+            xfr::ZoneHistory h = it != histories_.end() ? it->second : xfr::ZoneHistory(config_.xfr.history);
+            if (h.empty()) {
+                auto d = digests_.find(answers_key);
+                if (d != digests_.end() && d->second != digest)
+                    content.soa = xfr::with_serial(content.soa, z.soa.serial + 1);
+            }
+            if (h.update(content)) {
+                log_info("xfr", "{}: serial {} ({} record(s){})", origin, h.current().serial,
+                         content.records.size() + 1, h.versions().size() > 1 ? ", answers changed" : "");
+                if (notifier_) notifier_->notify(z.origin, h.current().soa);
+                state_dirty_ = true;
+            }
+            uint32_t serial = h.current().serial;
+            if (serial != z.soa.serial) {
+                if (!patched) patched = std::make_shared<zones::Catalog>(*catalog_);
+                zones::set_serial(patched->zones[zi], serial);
+            }
+            serials_[origin] = serial;
+            digests_[answers_key] = digest;
+            served.emplace_back(z.origin, h);
+            next.emplace(origin, std::move(h));
+        }
+        if (patched) catalog_ = patched;
+        histories_ = std::move(next);
+        xfr_server_->publish(std::move(served));
+    }
+
     // ---- warm restart ------------------------------------------------------------
 
     // Reads the state file; true when it knew every endpoint we are about to probe.
@@ -1068,6 +1137,9 @@ private:
     std::unique_ptr<hooks::HookRunner> hooks_;
     std::unique_ptr<dns::Server> server_;
     std::unique_ptr<api::ApiServer> api_;
+    std::shared_ptr<xfr::TransferServer> xfr_server_;  // shared with the DNS workers' transfer handler
+    std::unique_ptr<xfr::Notifier> notifier_;
+    std::map<std::string, xfr::ZoneHistory> histories_;  // origin → IXFR versions
     std::shared_ptr<const dns::View> current_view_;
     std::vector<policy::ServiceState> states_;
     std::vector<policy::Evaluation> evaluations_;

@@ -4,6 +4,7 @@
 
 #include "core/log.hpp"
 
+#include <cctype>
 #include <fstream>
 #include <set>
 
@@ -13,6 +14,173 @@ namespace {
 core::SourceLocation where(const std::string& file, const toml::node& n) {
     return {file, n.source().begin.line, n.source().begin.column};
 }
+
+// ---- zone transfers: [[tsig_keys]], [[secondaries]], [xfr] (see docs/secondaries.md) ----
+
+bool is_base64(const std::string& s) {
+    if (s.empty() || s.size() % 4 != 0) return false;
+    std::size_t pad = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        if (c == '=') {
+            if (i + 2 < s.size()) return false;
+            ++pad;
+        } else if (pad || !(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void parse_xfr_key(const std::string& path, const std::string& k, const toml::node& node, ServerConfig& cfg,
+                   core::Diagnostics& diags) {
+    if (k == "xfr") {
+        auto* t = node.as_table();
+        if (!t) {
+            diags.error(where(path, node), "'xfr' must be a table: [xfr] history, notify_tries, message_size");
+            return;
+        }
+        for (auto& [xk, xn] : *t) {
+            std::string a(xk.str());
+            auto v = xn.value<int64_t>();
+            auto bad = [&](const char* want) { diags.error(where(path, xn), "'xfr." + a + "' must be " + want); };
+            if (a == "history") {
+                if (!v || *v < 1 || *v > 1000) bad("an integer 1..1000 (versions kept per zone for IXFR)");
+                else cfg.xfr.history = std::size_t(*v);
+            } else if (a == "notify_tries") {
+                if (!v || *v < 1 || *v > 20) bad("an integer 1..20");
+                else cfg.xfr.notify_tries = unsigned(*v);
+            } else if (a == "message_size") {
+                if (!v || *v < 512 || *v > 65535) bad("an integer 512..65535 (bytes per transfer message)");
+                else cfg.xfr.message_size = std::size_t(*v);
+            } else {
+                diags.error(where(path, xn), "unknown key 'xfr." + a + "'; allowed: history, notify_tries, message_size");
+            }
+        }
+        return;
+    }
+    auto* arr = node.as_array();
+    if (!arr) {
+        diags.error(where(path, node), "'" + k + "' must be an array of tables ([[" + k + "]])");
+        return;
+    }
+    for (auto& item : *arr) {
+        auto* t = item.as_table();
+        if (!t) {
+            diags.error(where(path, item), "'" + k + "' must be an array of tables ([[" + k + "]])");
+            continue;
+        }
+        auto str = [&](const char* key) -> std::optional<std::string> {
+            auto* n = t->get(key);
+            if (!n) return std::nullopt;
+            auto v = n->value<std::string>();
+            if (!v) diags.error(where(path, *n), "'" + k + "." + key + "' must be a string");
+            return v;
+        };
+        if (k == "tsig_keys") {
+            xfr::TsigKey key;
+            for (auto& [kk, kn] : *t) {
+                std::string a(kk.str());
+                if (a != "name" && a != "algorithm" && a != "secret")
+                    diags.error(where(path, kn), "unknown key 'tsig_keys." + a + "'; allowed: name, algorithm, secret");
+            }
+            auto name = str("name");
+            auto alg = str("algorithm");
+            auto secret = str("secret");
+            if (!name || name->empty()) {
+                diags.error(where(path, item), "'tsig_keys': every key needs a 'name', e.g. name = \"transfer-key\"");
+                continue;
+            }
+            key.name = xfr::canonical_key_name(*name);
+            auto canon = xfr::canonical_algorithm(alg ? *alg : "hmac-sha256");
+            if (!canon) {
+                diags.error(where(path, t->get("algorithm") ? *t->get("algorithm") : item),
+                            "'tsig_keys." + *name + "': algorithm must be one of hmac-sha256, hmac-sha384, "
+                            "hmac-sha512, hmac-sha224, hmac-sha1, hmac-md5; got '" + (alg ? *alg : "") + "'");
+                continue;
+            }
+            key.algorithm = *canon;
+            if (!secret || !is_base64(*secret)) {
+                diags.error(where(path, t->get("secret") ? *t->get("secret") : item),
+                            "'tsig_keys." + *name + "': secret must be base64 (e.g. from `tsig-keygen` or "
+                            "`openssl rand -base64 32`)");
+                continue;
+            }
+            key.secret = *secret;
+            if (cfg.xfr.find_key(key.name))
+                diags.error(where(path, item), "'tsig_keys': key '" + *name + "' is defined twice");
+            cfg.xfr.keys.push_back(key);
+            continue;
+        }
+        // [[secondaries]]
+        xfr::Secondary sec;
+        for (auto& [sk, sn] : *t) {
+            std::string a(sk.str());
+            if (a == "zones") {
+                if (auto v = sn.value<std::string>()) {
+                    sec.zones.push_back(*v);
+                } else if (auto* za = sn.as_array()) {
+                    for (auto& z : *za) {
+                        auto zv = z.value<std::string>();
+                        if (!zv) diags.error(where(path, z), "'secondaries.zones' must list zone names or \"*\"");
+                        else sec.zones.push_back(*zv);
+                    }
+                } else {
+                    diags.error(where(path, sn), "'secondaries.zones' must be an array of zone names, or \"*\"");
+                }
+            } else if (a == "address") {
+                auto v = sn.value<std::string>();
+                std::string err;
+                std::optional<dns::ListenAddress> la;
+                if (v) la = dns::ListenAddress::parse(*v, &err);
+                if (!la) {
+                    diags.error(where(path, sn), "'secondaries.address' (the NOTIFY target) must be \"ADDR:PORT\" or "
+                                                 "\"ADDR\", e.g. \"192.0.2.53:53\"" + (err.empty() ? "" : ": " + err));
+                } else {
+                    sec.notify_address = core::IpAddress::parse(la->host);
+                    sec.notify_port = la->port;
+                }
+            } else if (a == "allow_transfer_from") {
+                auto* pa = sn.as_array();
+                if (!pa) {
+                    diags.error(where(path, sn), "'secondaries.allow_transfer_from' must be an array of prefixes");
+                    continue;
+                }
+                for (auto& p : *pa) {
+                    auto v = p.value<std::string>();
+                    auto pfx = v ? core::IpPrefix::parse(*v) : std::nullopt;
+                    if (!pfx)
+                        diags.error(where(path, p), "'secondaries.allow_transfer_from': not a prefix: expected "
+                                                    "\"192.0.2.0/24\", \"2001:db8::/32\" or an address");
+                    else sec.allow_transfer_from.push_back(*pfx);
+                }
+            } else if (a == "key") {
+                if (auto v = sn.value<std::string>()) sec.key = xfr::canonical_key_name(*v);
+                else diags.error(where(path, sn), "'secondaries.key' must be the name of a [[tsig_keys]] entry");
+            } else {
+                diags.error(where(path, sn), "unknown key 'secondaries." + a +
+                                                 "'; allowed: zones, address, allow_transfer_from, key");
+            }
+        }
+        if (sec.zones.empty())
+            diags.error(where(path, item), "'secondaries': 'zones' is required (zone names, or [\"*\"] for all)");
+        cfg.xfr.secondaries.push_back(std::move(sec));
+    }
+}
+
+// Every secondary's key must be a [[tsig_keys]] entry (any order in the file).
+void check_xfr_keys(const std::string& path, const toml::table& root, ServerConfig& cfg, core::Diagnostics& diags) {
+    auto* arr = root["secondaries"].as_array();
+    for (std::size_t i = 0; i < cfg.xfr.secondaries.size(); ++i) {
+        auto& s = cfg.xfr.secondaries[i];
+        if (s.key.empty() || cfg.xfr.find_key(s.key)) continue;
+        const toml::node* at = arr && i < arr->size() ? arr->get(i) : nullptr;
+        if (auto* t = at ? at->as_table() : nullptr; t && t->get("key")) at = t->get("key");
+        core::SourceLocation loc = at ? where(path, *at) : core::SourceLocation{path, 1, 1};
+        diags.error(loc, "'secondaries.key': no [[tsig_keys]] entry named '" + s.key + "'");
+    }
+}
+
 }  // namespace
 
 std::optional<ServerConfig> load_server_config(const std::string& path, core::Diagnostics& diags) {
@@ -27,14 +195,14 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
     static const std::set<std::string> allowed = {"zones",   "listen",         "workers",
                                                   "udp_payload_size", "tcp_max_connections",
                                                   "tcp_idle_timeout", "log_level", "state_file",
-                                                  "watch_zones", "api"};
+                                                  "watch_zones", "api", "tsig_keys", "secondaries", "xfr"};
     for (auto& [key, node] : root) {
         std::string k(key.str());
         if (!allowed.count(k)) {
             diags.error(where(path, node), "unknown key '" + k +
                                                "'; allowed: zones, listen, workers, udp_payload_size, "
                                                "tcp_max_connections, tcp_idle_timeout, log_level, "
-                                               "state_file, watch_zones, api");
+                                               "state_file, watch_zones, api, tsig_keys, secondaries, xfr");
             continue;
         }
         auto bad_type = [&](const char* want) {
@@ -133,6 +301,8 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
                     diags.error(where(path, an), "unknown key 'api." + a + "'; allowed: enabled, listen, token, token_file, read_allow");
                 }
             }
+        } else if (k == "tsig_keys" || k == "secondaries" || k == "xfr") {
+            parse_xfr_key(path, k, node, cfg, diags);
         } else if (k == "log_level") {
             core::LogLevel l;
             auto s = node.value<std::string>();
@@ -140,6 +310,7 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
             else cfg.log_level = *s;
         }
     }
+    check_xfr_keys(path, root, cfg, diags);
     if (diags.has_errors()) return std::nullopt;
     return cfg;
 }

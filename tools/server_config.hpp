@@ -9,6 +9,7 @@
 #include "api/api_server.hpp"
 #include "core/diagnostics.hpp"
 #include "dns/server.hpp"
+#include "xfr/options.hpp"
 
 namespace signpost::tools {
 
@@ -20,6 +21,7 @@ struct ServerConfig {
     bool api_enabled = true;       // the status/control API (loopback by default)
     api::ApiOptions api;
     bool watch_zones = true;       // reload when the zones directory changes
+    xfr::XfrOptions xfr;           // [[tsig_keys]], [[secondaries]], [xfr]: zone transfers and NOTIFY
 };
 
 // Reads a TOML server config; errors carry file:line:col.

@@ -1,0 +1,340 @@
+// AXFR/IXFR and signed SOA answers. Messages are written by hand (owner names
+// compressed against the question's zone name), then signed through ldns.
+#include "xfr/transfer_server.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+
+#include "core/log.hpp"
+#include "xfr/acl.hpp"
+#include "xfr/tsig.hpp"
+#include "zones/model.hpp"
+
+namespace signpost::xfr {
+
+namespace {
+
+constexpr uint8_t kNoError = 0, kFormErr = 1, kServFail = 2, kRefused = 5, kNotAuth = 9;
+
+uint16_t get16(std::span<const uint8_t> w, std::size_t off) { return uint16_t(w[off] << 8 | w[off + 1]); }
+
+void put16(std::string& s, uint16_t v) {
+    s.push_back(char(v >> 8));
+    s.push_back(char(v));
+}
+void put32(std::string& s, uint32_t v) {
+    put16(s, uint16_t(v >> 16));
+    put16(s, uint16_t(v));
+}
+
+// The parsed shape of a query that may be a transfer.
+struct Query {
+    uint16_t id = 0, qtype = 0, qclass = 0;
+    std::size_t question_end = 0;  // offset after QTYPE/QCLASS
+    std::string qname;             // canonical (lower case) wire
+    bool has_ixfr_soa = false;
+    uint32_t ixfr_serial = 0;
+};
+
+// Skips one possibly compressed name; false when malformed.
+bool skip_name(std::span<const uint8_t> w, std::size_t& off) {
+    while (off < w.size()) {
+        uint8_t l = w[off];
+        if (l == 0) {
+            ++off;
+            return true;
+        }
+        if ((l & 0xc0) == 0xc0) {
+            off += 2;
+            return off <= w.size();
+        }
+        if (l & 0xc0) return false;
+        off += 1 + std::size_t(l);
+    }
+    return false;
+}
+
+bool parse_query(std::span<const uint8_t> w, Query& q) {
+    if (w.size() < 12) return false;
+    if (w[2] & 0x80) return false;            // a response
+    if (((w[2] >> 3) & 0x0f) != 0) return false;  // not QUERY
+    if (get16(w, 4) != 1) return false;
+    q.id = get16(w, 0);
+    std::size_t off = 12;
+    while (off < w.size() && w[off] != 0) {
+        uint8_t l = w[off];
+        if (l > 63 || off + 1 + l > w.size()) return false;
+        q.qname.push_back(char(l));
+        for (std::size_t i = 0; i < l; ++i) q.qname.push_back(char(std::tolower(w[off + 1 + i])));
+        off += 1 + l;
+    }
+    if (off >= w.size()) return false;
+    q.qname.push_back(0);
+    ++off;
+    if (off + 4 > w.size()) return false;
+    q.qtype = get16(w, off);
+    q.qclass = get16(w, off + 2);
+    off += 4;
+    q.question_end = off;
+    // IXFR: the client's SOA in the authority section (RFC 1995 §3).
+    uint16_t an = get16(w, 6), ns = get16(w, 8);
+    for (unsigned i = 0; i < unsigned(an) + ns; ++i) {
+        if (!skip_name(w, off) || off + 10 > w.size()) return false;
+        uint16_t type = get16(w, off);
+        uint16_t rdlen = get16(w, off + 8);
+        std::size_t rd = off + 10;
+        if (rd + rdlen > w.size()) return false;
+        if (i >= an && type == zones::rrtype::SOA) {
+            std::size_t p = rd;
+            if (!skip_name(w, p) || !skip_name(w, p) || p + 4 > rd + rdlen) return false;
+            q.has_ixfr_soa = true;
+            q.ixfr_serial = uint32_t(get16(w, p)) << 16 | get16(w, p + 2);
+        }
+        off = rd + rdlen;
+    }
+    return true;
+}
+
+// One response message under construction.
+class Message {
+public:
+    Message(std::span<const uint8_t> query, const Query& q, uint8_t rcode, bool aa) {
+        put16(wire_, q.id);
+        uint8_t f1 = uint8_t(0x80 | (aa ? 0x04 : 0) | (query[2] & 0x01));  // QR, AA, RD copied
+        wire_.push_back(char(f1));
+        wire_.push_back(char(rcode & 0x0f));
+        put16(wire_, 1);
+        put16(wire_, 0);
+        put16(wire_, 0);
+        put16(wire_, 0);
+        wire_.append(reinterpret_cast<const char*>(query.data()) + 12, q.question_end - 12);
+        qname_ = q.qname;
+    }
+    std::size_t size() const { return wire_.size(); }
+    uint16_t count() const { return count_; }
+    // Size the record would add.
+    std::size_t cost(const Record& r) const { return owner_size(r.owner) + 10 + r.rdata.size(); }
+    void add(const Record& r) {
+        write_owner(r.owner);
+        put16(wire_, r.type);
+        put16(wire_, 1);  // IN
+        put32(wire_, r.ttl);
+        put16(wire_, uint16_t(r.rdata.size()));
+        wire_ += r.rdata;
+        ++count_;
+        wire_[6] = char(count_ >> 8);
+        wire_[7] = char(count_);
+    }
+    std::vector<uint8_t> bytes() const { return {wire_.begin(), wire_.end()}; }
+
+private:
+    // Owners at or below the question's name end in a pointer to offset 12.
+    std::size_t suffix_at(const std::string& owner) const {
+        if (owner.size() < qname_.size() || owner.compare(owner.size() - qname_.size(), qname_.size(), qname_) != 0)
+            return std::string::npos;
+        std::size_t prefix = owner.size() - qname_.size();
+        std::size_t off = 0;  // the suffix must start at a label boundary
+        while (off < prefix) off += 1 + uint8_t(owner[off]);
+        return off == prefix ? prefix : std::string::npos;
+    }
+    std::size_t owner_size(const std::string& owner) const {
+        std::size_t p = suffix_at(owner);
+        return p == std::string::npos ? owner.size() : p + 2;
+    }
+    void write_owner(const std::string& owner) {
+        std::size_t p = suffix_at(owner);
+        if (p == std::string::npos) {
+            wire_ += owner;
+            return;
+        }
+        wire_.append(owner, 0, p);
+        wire_.push_back(char(0xc0));
+        wire_.push_back(char(12));
+    }
+    std::string wire_;
+    std::string qname_;
+    uint16_t count_ = 0;
+};
+
+uint64_t now_s() { return uint64_t(std::time(nullptr)); }
+
+const char* type_name(uint16_t t) { return t == zones::rrtype::AXFR ? "AXFR" : t == zones::rrtype::IXFR ? "IXFR" : "SOA"; }
+
+}  // namespace
+
+TransferServer::TransferServer(XfrOptions options) : options_(std::move(options)), zones_(std::make_shared<Zones>()) {}
+
+void TransferServer::publish(std::vector<std::pair<core::Name, ZoneHistory>> zones) {
+    auto z = std::make_shared<Zones>();
+    for (auto& [origin, h] : zones) {
+        std::string text = origin.to_text();
+        if (text.size() > 1 && text.back() == '.') text.pop_back();
+        z->push_back({origin, text, std::move(h)});
+    }
+    std::lock_guard lock(mutex_);
+    zones_ = std::move(z);
+}
+
+bool TransferServer::handle(std::span<const uint8_t> query, const core::IpAddress& client, bool tcp,
+                            std::size_t udp_max, std::string& out) {
+    Query q;
+    if (!parse_query(query, q)) return false;
+    bool transfer = q.qtype == zones::rrtype::AXFR || q.qtype == zones::rrtype::IXFR;
+    if (q.qtype == zones::rrtype::AXFR && !tcp) return false;  // RFC 5936 §4.2: TCP only; the normal path says NOTIMP
+    if (!transfer && q.qtype != zones::rrtype::SOA) return false;
+    if (q.qclass != 1) return false;
+
+    std::shared_ptr<const Zones> zones;
+    {
+        std::lock_guard lock(mutex_);
+        zones = zones_;
+    }
+    const Zone* zone = nullptr;
+    for (auto& z : *zones)
+        if (z.origin.wire() == q.qname) zone = &z;
+
+    TsigResult tsig;
+    bool has_ar = get16(query, 10) > 0;
+    if (has_ar) tsig = tsig_verify(query, options_, now_s());
+    if (!transfer && tsig.status == TsigStatus::Unsigned) return false;  // a plain SOA query
+    if (!transfer && !zone && tsig.status == TsigStatus::Ok) return false;
+    if (tsig.status == TsigStatus::Malformed && !transfer) return false;
+
+    std::string peer = client.to_string();
+    std::string zone_text = zone ? zone->text : core::Name::from_wire(q.qname).value_or(core::Name()).to_text();
+    const TsigKey* key = tsig.status == TsigStatus::Ok ? options_.find_key(tsig.key_name) : nullptr;
+    std::string mac = tsig.mac;
+    bool first_signed = true;
+
+    // Appends one finished message (signed when the query was) to `out`.
+    auto emit = [&](const std::vector<uint8_t>& msg) -> bool {
+        std::vector<uint8_t> w = msg;
+        if (key) {
+            w = tsig_sign(msg, *key, mac, !first_signed);
+            first_signed = false;
+            if (w.empty()) return false;
+        }
+        if (tcp) {
+            if (w.size() > 65535) return false;
+            out.push_back(char(w.size() >> 8));
+            out.push_back(char(w.size()));
+        }
+        out.append(reinterpret_cast<const char*>(w.data()), w.size());
+        return true;
+    };
+    auto fail = [&](uint8_t rcode, const std::string& why) {
+        core::log_warning("xfr", "refused {} of {} to {}: {} ({})", type_name(q.qtype), zone_text, peer, why,
+                          rcode == kRefused ? "REFUSED" : rcode == kNotAuth ? "NOTAUTH" : rcode == kServFail ? "SERVFAIL" : "FORMERR");
+        Message m(query, q, rcode, false);
+        std::vector<uint8_t> w = m.bytes();
+        if (tsig.status == TsigStatus::BadKey || tsig.status == TsigStatus::BadSig ||
+            tsig.status == TsigStatus::BadTime) {
+            append_tsig_error(w, tsig.key_name, tsig.algorithm, q.id, tsig_error_code(tsig.status), now_s());
+            key = nullptr;
+        }
+        out.clear();
+        if (!emit(w)) out.clear();
+        return true;
+    };
+
+    if (tsig.status == TsigStatus::Malformed) return fail(kFormErr, "malformed message or TSIG record");
+    if (tsig.status != TsigStatus::Unsigned && tsig.status != TsigStatus::Ok)
+        return fail(kNotAuth, std::string("TSIG ") + to_string(tsig.status) + " (key " + tsig.key_name + ")");
+    if (!zone) return fail(kNotAuth, "not a zone served here");
+
+    const ZoneHistory& h = zone->history;
+    if (h.empty()) return fail(kServFail, "no version to transfer yet");
+    const ZoneVersion& cur = h.current();
+
+    if (!transfer) {  // signed SOA query
+        Message m(query, q, kNoError, true);
+        m.add(cur.soa);
+        return emit(m.bytes()) || (out.clear(), true);
+    }
+
+    auto acl = check_transfer(options_, zone->text, client, key ? key->name : std::string());
+    if (acl.verdict == AclVerdict::Refused) return fail(kRefused, acl.reason);
+    if (acl.verdict == AclVerdict::NeedKey) return fail(kNotAuth, acl.reason);
+
+    // The records to send, in order.
+    std::vector<const Record*> seq;
+    const char* kind = "AXFR";
+    std::string serials = std::to_string(cur.serial);
+    IxfrPlan plan;
+    if (q.qtype == zones::rrtype::IXFR) {
+        if (!q.has_ixfr_soa) return fail(kFormErr, "IXFR without the client's SOA in the authority section");
+        plan = h.plan(q.ixfr_serial);
+        serials = std::to_string(q.ixfr_serial) + "→" + std::to_string(cur.serial);
+        if (plan.kind == IxfrPlan::Kind::UpToDate) {
+            kind = "IXFR (up to date)";
+            seq.push_back(&cur.soa);
+        } else if (plan.kind == IxfrPlan::Kind::Incremental) {
+            kind = "IXFR";
+            seq.push_back(&cur.soa);
+            seq.push_back(&plan.old_soa);
+            for (auto& r : plan.deleted) seq.push_back(&r);
+            seq.push_back(&cur.soa);
+            for (auto& r : plan.added) seq.push_back(&r);
+            seq.push_back(&cur.soa);
+        } else {
+            kind = plan.larger_than_zone ? "IXFR (full: the difference is larger than the zone)"
+                                         : "IXFR (full: serial not in history)";
+        }
+    }
+    if (seq.empty()) {
+        seq.push_back(&cur.soa);
+        for (auto& r : *cur.records) seq.push_back(&r);
+        seq.push_back(&cur.soa);
+    }
+
+    out.clear();
+    if (!tcp) {
+        // IXFR over UDP (RFC 1995 §2): one message; the current SOA alone when it does not fit.
+        Message m(query, q, kNoError, true);
+        std::size_t room = udp_max > 200 ? udp_max - (key ? 200 : 0) : udp_max;
+        bool fits = true;
+        for (auto* r : seq) {
+            if (m.size() + m.cost(*r) > room) {
+                fits = false;
+                break;
+            }
+            m.add(*r);
+        }
+        if (!fits) {
+            m = Message(query, q, kNoError, true);
+            m.add(cur.soa);
+            kind = "IXFR over UDP (too large: current SOA only)";
+        }
+        if (!emit(m.bytes())) out.clear();
+        core::log_info("xfr", "{} {} serial {} to {} over UDP{}: {} bytes", kind, zone->text, serials, peer,
+                       key ? " (TSIG " + key->name + ")" : "", out.size());
+        return true;
+    }
+
+    std::size_t limit = std::min<std::size_t>(std::max<std::size_t>(options_.message_size, 128), 60000);
+    std::size_t messages = 0;
+    Message m(query, q, kNoError, true);
+    for (auto* r : seq) {
+        if (m.count() > 0 && m.size() + m.cost(*r) > limit) {
+            if (!emit(m.bytes())) {
+                out.clear();
+                return fail(kServFail, "could not sign a message");
+            }
+            ++messages;
+            m = Message(query, q, kNoError, true);
+        }
+        m.add(*r);
+    }
+    if (!emit(m.bytes())) {
+        out.clear();
+        return fail(kServFail, "could not sign a message");
+    }
+    ++messages;
+    core::log_info("xfr", "{} {} serial {} to {}{}: {} record(s), {} message(s), {} bytes", kind, zone->text,
+                   serials, peer, key ? " (TSIG " + key->name + ")" : "", seq.size(), messages,
+                   out.size() - 2 * messages);
+    return true;
+}
+
+}  // namespace signpost::xfr
