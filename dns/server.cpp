@@ -17,8 +17,10 @@
 #include <ctime>
 #include <cstring>
 #include <mutex>
+#include <random>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 
 #include "dns/uv_handle.hpp"
 
@@ -180,6 +182,47 @@ uint16_t local_port(int fd) {
 
 struct Worker;
 
+// Open TCP connections per client over all workers, for
+// tcp_max_connections_per_client. Touched at accept and close only, never per query.
+class TcpClients {
+public:
+    static uint64_t key_of(const core::IpAddress& a) noexcept {
+        // IPv4: the address; IPv6: the /64 (one host may hold a whole /64).
+        uint64_t k = 0;
+        if (a.v6) {
+            std::memcpy(&k, a.bytes.data(), 8);
+            return k ^ 0x6000000000000000ull;  // never equal to an IPv4 key below 2^32
+        }
+        std::memcpy(&k, a.bytes.data(), 4);
+        return k & 0xffffffffull;
+    }
+    // Counts one more connection for `key` unless it already has `limit` (0: no limit).
+    bool acquire(uint64_t key, unsigned limit) noexcept {
+        std::lock_guard lock(mutex_);
+        try {
+            auto& n = counts_[key];
+            if (limit != 0 && n >= limit) {
+                if (n == 0) counts_.erase(key);
+                return false;
+            }
+            ++n;
+            return true;
+        } catch (...) {
+            return false;  // out of memory: refuse the connection rather than crash
+        }
+    }
+    void release(uint64_t key) noexcept {
+        std::lock_guard lock(mutex_);
+        auto it = counts_.find(key);
+        if (it == counts_.end()) return;
+        if (--it->second == 0) counts_.erase(it);
+    }
+
+private:
+    std::mutex mutex_;
+    std::unordered_map<uint64_t, unsigned> counts_;
+};
+
 // One TCP client connection. Like UvHandle, its memory (which embeds the
 // uv_tcp_t) lives until uv_close's callback.
 struct Connection {
@@ -198,7 +241,10 @@ struct Connection {
     bool eof = false;
     bool closing = false;
     bool listed = false;
-    uint64_t last_active = 0;
+    bool counted = false;        // holds a slot in TcpClients
+    uint64_t client_key = 0;
+    uint64_t last_active = 0;    // accept or the last complete query (loop ms)
+    uint64_t frame_started = 0;  // first byte of the incomplete query; 0: none
 };
 
 struct UdpSocket {
@@ -215,6 +261,7 @@ struct alignas(64) WorkerCounters {
     static constexpr const char* kTypeNames[] = {"A", "NS", "CNAME", "SOA", "PTR", "MX", "TXT", "AAAA",
                                                  "SRV", "DS", "CAA", "ANY", "other"};
     std::atomic<uint64_t> udp{0}, tcp{0}, truncated{0}, dropped{0}, tcp_connections{0}, tcp_rejected{0};
+    std::atomic<uint64_t> tcp_client_rejected{0}, tcp_timeouts{0}, rrl_dropped{0}, rrl_slipped{0};
     std::atomic<uint64_t> rcode[17]{};
     std::atomic<uint64_t> qtype[std::size(kTypes) + 1]{};
     std::atomic<uint64_t> no_zone{0}, other_zone{0};
@@ -255,6 +302,8 @@ uint64_t monotonic_ns() noexcept {
 
 struct Worker {
     const ServerOptions* options = nullptr;
+    TcpClients* clients = nullptr;
+    std::unique_ptr<RateLimiter> rrl;  // null: RRL off
     WorkerCounters counters;
     uv_loop_t loop{};
     UvHandle<uv_async_t> async;
@@ -294,6 +343,10 @@ void close_connection(Connection* c) noexcept {
         c->listed = false;
         --w->nconns;
     }
+    if (c->counted) {
+        w->clients->release(c->client_key);
+        c->counted = false;
+    }
     uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp),
              [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
 }
@@ -315,7 +368,6 @@ void flush(Connection* c) noexcept {
             return;
         }
         c->inflight.clear();
-        c->last_active = uv_now(&c->worker->loop);
         start_reading(c);  // answers the frames held back, resumes reading
     });
     if (rc != 0) {
@@ -395,10 +447,16 @@ void process(Connection* c) noexcept {
         }
         off += 2 + flen;
     }
+    uint64_t now = uv_now(&w->loop);
     if (off > 0) {
         std::memmove(c->rbuf.data(), c->rbuf.data() + off, c->rlen - off);
         c->rlen -= off;
+        c->last_active = now;  // the idle timer counts from the last complete query
+        c->frame_started = 0;
     }
+    // Bytes of a query not yet complete (or held back): its timer starts now.
+    if (c->rlen == 0) c->frame_started = 0;
+    else if (c->frame_started == 0) c->frame_started = now;
     flush(c);
 }
 
@@ -419,7 +477,6 @@ void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
     }
     if (nread == 0) return;
     c->rlen += std::size_t(nread);
-    c->last_active = uv_now(&c->worker->loop);
     process(c);
     if (!c->closing && c->pending.size() >= kTcpMaxPending && c->reading) {
         uv_read_stop(s);
@@ -476,6 +533,13 @@ void on_connection(uv_stream_t* listener, int status) {
         close_connection(c);
         return;
     }
+    c->client_key = TcpClients::key_of(c->client.address);
+    if (!w->clients->acquire(c->client_key, w->options->tcp_max_connections_per_client)) {
+        WorkerCounters::bump(w->counters.tcp_client_rejected);
+        close_connection(c);
+        return;
+    }
+    c->counted = true;
     c->client.tcp = true;
     c->client.udp_payload_size = w->options->udp_payload_size;
     uv_tcp_nodelay(&c->tcp, 1);
@@ -510,6 +574,7 @@ void on_udp(uv_poll_t* h, int status, int) {
         if (n <= 0) return;
         int m = 0;
         uint64_t t0 = monotonic_ns();
+        uint64_t now_ms = t0 / 1000000;
         WorkerCounters::bump(w->counters.udp, uint64_t(n));
         for (int i = 0; i < n; ++i) {
             auto& hdr = w->rmsgs[i].msg_hdr;
@@ -531,6 +596,18 @@ void on_udp(uv_poll_t* h, int status, int) {
             if (len == 0) {
                 WorkerCounters::bump(w->counters.dropped);
                 continue;
+            }
+            if (w->rrl) {
+                RrlAction act = w->rrl->check(ci.address, now_ms);
+                if (act == RrlAction::drop) {
+                    WorkerCounters::bump(w->counters.rrl_dropped);
+                    continue;
+                }
+                if (act == RrlAction::slip) {
+                    WorkerCounters::bump(w->counters.rrl_slipped);
+                    len = make_slip_response(std::span<uint8_t>(out, w->tx_slot), len);
+                    if (len == 0) continue;
+                }
             }
             w->counters.count(meta, out, len);
             w->siov[m] = {out, len};
@@ -585,11 +662,16 @@ void on_async(uv_async_t* h) {
 
 void on_sweep(uv_timer_t* t) {
     auto* w = static_cast<Worker*>(t->data);
+    uv_update_time(&w->loop);
     uint64_t now = uv_now(&w->loop);
     uint64_t idle = uint64_t(w->options->tcp_idle_timeout.count());
+    uint64_t query = uint64_t(w->options->tcp_query_timeout.count());
     for (Connection* c = w->conns; c;) {
         Connection* next = c->next;
-        if (now - c->last_active >= idle) close_connection(c);
+        if (now - c->last_active >= idle || (c->frame_started != 0 && now - c->frame_started >= query)) {
+            WorkerCounters::bump(w->counters.tcp_timeouts);
+            close_connection(c);
+        }
         c = next;
     }
 }
@@ -598,6 +680,7 @@ void on_sweep(uv_timer_t* t) {
 
 struct Server::Impl {
     ServerOptions options;
+    TcpClients clients;  // shared by the workers; declared first so it outlives them
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<ListenAddress> bound;
     std::mutex control;
@@ -611,6 +694,7 @@ Server::Server(ServerOptions options, std::shared_ptr<const View> initial) : imp
     nworkers = std::max(1u, nworkers);
     if (opt.udp_payload_size < 512) opt.udp_payload_size = 512;
     if (opt.tcp_idle_timeout.count() <= 0) opt.tcp_idle_timeout = core::Millis(10000);
+    if (opt.tcp_query_timeout.count() <= 0) opt.tcp_query_timeout = core::Millis(5000);
 
     // Writes to a peer that went away must not kill the process.
     struct sigaction old {};
@@ -653,6 +737,8 @@ Server::Server(ServerOptions options, std::shared_ptr<const View> initial) : imp
     for (unsigned i = 0; i < nworkers; ++i) {
         auto w = std::make_unique<Worker>();
         w->options = &impl_->options;
+        w->clients = &impl_->clients;
+        if (opt.rrl.enabled) w->rrl = std::make_unique<RateLimiter>(opt.rrl, std::random_device{}());
         w->view = initial;
         w->tx_slot = opt.udp_payload_size;
         w->rx.resize(kBatch * kUdpReceive);
@@ -669,7 +755,8 @@ Server::Server(ServerOptions options, std::shared_ptr<const View> initial) : imp
         uv_timer_init(&w->loop, w->sweep.get());
         w->sweep.initialized();
         w->sweep.get()->data = w.get();
-        uint64_t every = uint64_t(std::clamp<int64_t>(opt.tcp_idle_timeout.count() / 4, 10, 1000));
+        int64_t shortest = std::min(opt.tcp_idle_timeout.count(), opt.tcp_query_timeout.count());
+        uint64_t every = uint64_t(std::clamp<int64_t>(shortest / 4, 10, 1000));
         uv_timer_start(w->sweep.get(), on_sweep, every, every);
         uv_unref(w->sweep.handle());
         for (auto& s : sockets) {
@@ -767,6 +854,10 @@ ServerStats Server::stats() const {
         st.dropped += get(c.dropped);
         st.tcp_connections += get(c.tcp_connections);
         st.tcp_rejected += get(c.tcp_rejected);
+        st.tcp_client_rejected += get(c.tcp_client_rejected);
+        st.tcp_timeouts += get(c.tcp_timeouts);
+        st.rrl_dropped += get(c.rrl_dropped);
+        st.rrl_slipped += get(c.rrl_slipped);
         for (int i = 0; i < 17; ++i) rcode[i] += get(c.rcode[i]);
         for (std::size_t i = 0; i < std::size(qtype); ++i) qtype[i] += get(c.qtype[i]);
         no_zone += get(c.no_zone);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/duration.hpp"
+#include "dns/rrl.hpp"
 #include "dns/view.hpp"
 
 namespace signpost::dns {
@@ -28,7 +29,13 @@ struct ServerOptions {
     unsigned workers = 0;                 // 0: one per core
     uint16_t udp_payload_size = 1232;     // the EDNS size we advertise and honour
     unsigned tcp_max_connections = 1000;  // per worker
-    core::Millis tcp_idle_timeout{10000};
+    core::Millis tcp_idle_timeout{10000};  // counted from the last complete query (or accept)
+    // Open connections per client address (IPv6: per /64) over all workers; 0: no limit.
+    unsigned tcp_max_connections_per_client = 32;
+    // A query (length + message) must arrive within this time of its first byte,
+    // or the connection is closed: a byte a second cannot hold a connection.
+    core::Millis tcp_query_timeout{5000};
+    RrlOptions rrl;  // response rate limiting, UDP only
     // --- zone transfers hook (xfr/ owns the logic; the daemon installs it) ---
     // Called on the worker thread, only for queries with QTYPE AXFR (TCP) or
     // IXFR, and SOA queries with additional records (they may carry TSIG).
@@ -47,6 +54,10 @@ struct ServerStats {
     static constexpr double kLatencyBoundsUs[kLatencyBuckets - 1] = {5, 10, 25, 50, 100, 250, 1000};
     uint64_t udp_queries = 0, tcp_queries = 0, truncated = 0, dropped = 0;
     uint64_t tcp_connections = 0, tcp_rejected = 0;
+    uint64_t tcp_client_rejected = 0;  // over tcp_max_connections_per_client (not in tcp_rejected)
+    uint64_t tcp_timeouts = 0;         // closed by the idle or the query timeout
+    uint64_t rrl_dropped = 0;          // UDP answers not sent (rate limited)
+    uint64_t rrl_slipped = 0;          // rate limited answers sent truncated (TC=1) instead
     std::vector<std::pair<int, uint64_t>> by_rcode;          // rcode (16 = BADVERS) -> answers
     std::vector<std::pair<std::string, uint64_t>> by_qtype;  // "A", "AAAA", ..., "other"
     std::vector<std::pair<int32_t, uint64_t>> by_zone;       // ViewOptions zone id -> answers; -1: no zone

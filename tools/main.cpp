@@ -9,6 +9,7 @@
 #include "core/log.hpp"
 #include "tools/client_commands.hpp"
 #include "tools/daemon.hpp"
+#include "tools/privileges.hpp"
 #include "tools/server_config.hpp"
 #include "zones/import.hpp"
 #include "zones/loader.hpp"
@@ -69,6 +70,9 @@ int main(int argc, char** argv) {
     serve->add_option("--state", state_file, "State file for warm restarts (health, overrides, drains, serials)");
     serve->add_option("--api", api_listen, "ADDR:PORT of the status/control API (default 127.0.0.1:8054)");
     serve->add_flag("--no-api", no_api, "Do not start the status/control API");
+    std::string run_user, run_group;
+    serve->add_option("--user", run_user, "Run as this user after start-up (start as root; keeps only the right to bind port 53)");
+    serve->add_option("--group", run_group, "Run as this group (default: the user's primary group)");
 
     // check
     auto* check = app.add_subcommand("check", "Validate a zone file or a directory of them");
@@ -119,6 +123,8 @@ int main(int argc, char** argv) {
     if (!log_level.empty()) cfg.log_level = log_level;
     if (!state_file.empty()) cfg.state_file = state_file;
     if (no_api) cfg.api_enabled = false;
+    if (!run_user.empty()) cfg.privileges.user = run_user;
+    if (!run_group.empty()) cfg.privileges.group = run_group;
     if (!api_listen.empty()) {
         std::string err;
         auto la = dns::ListenAddress::parse(api_listen, &err);
@@ -146,5 +152,12 @@ int main(int argc, char** argv) {
     core::set_log_level(level);
     // A closed stdout or a dead peer must not kill the daemon.
     std::signal(SIGPIPE, SIG_IGN);
+    zones::set_limits(cfg.limits);
+    // Hardening: leave root before anything runs (probes, hooks, exec checks), keeping
+    // only CAP_NET_BIND_SERVICE so the DNS listeners can still bind port 53 later.
+    if (std::string err; !tools::drop_privileges(cfg.privileges, &err)) {
+        std::cerr << "signpost serve: cannot drop privileges: " << err << "; not running\n";
+        return 1;
+    }
     return tools::run_daemon(cfg);
 }

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <fstream>
 #include <set>
+#include <type_traits>
 
 namespace signpost::tools {
 
@@ -181,6 +182,88 @@ void check_xfr_keys(const std::string& path, const toml::table& root, ServerConf
     }
 }
 
+// ---- hardening: [rrl] and [limits] (see docs/hardening.md) ----
+
+// [rrl]: response rate limiting (dns::RrlOptions).
+void load_rrl(const std::string& path, const toml::node& node, dns::RrlOptions& rrl, core::Diagnostics& diags) {
+    auto* t = node.as_table();
+    if (!t) {
+        diags.error(where(path, node), "'rrl' must be a table: [rrl] enabled, rate, slip, window, ipv4_prefix, "
+                                       "ipv6_prefix, allow, table_size");
+        return;
+    }
+    for (auto& [rk, rn] : *t) {
+        std::string r(rk.str());
+        auto bad = [&](const std::string& want) { diags.error(where(path, rn), "'rrl." + r + "' must be " + want); };
+        auto integer = [&](int64_t lo, int64_t hi, auto& out) {
+            auto v = rn.value<int64_t>();
+            if (!v || *v < lo || *v > hi) bad("an integer " + std::to_string(lo) + ".." + std::to_string(hi));
+            else out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
+        };
+        if (r == "enabled") {
+            if (auto v = rn.value<bool>()) rrl.enabled = *v;
+            else bad("true or false");
+        } else if (r == "rate") {
+            integer(1, 1000000, rrl.rate);
+        } else if (r == "slip") {
+            integer(0, 10, rrl.slip);
+        } else if (r == "window") {
+            integer(1, 3600, rrl.window);
+        } else if (r == "ipv4_prefix") {
+            integer(8, 32, rrl.ipv4_prefix);
+        } else if (r == "ipv6_prefix") {
+            integer(16, 128, rrl.ipv6_prefix);
+        } else if (r == "table_size") {
+            integer(64, 16777216, rrl.table_size);
+        } else if (r == "allow") {
+            auto* arr = rn.as_array();
+            if (!arr) {
+                bad("an array of prefixes such as \"192.0.2.0/24\"");
+                continue;
+            }
+            rrl.allow.clear();
+            for (auto& item : *arr) {
+                auto v = item.value<std::string>();
+                auto pfx = v ? core::IpPrefix::parse(*v) : std::nullopt;
+                if (!pfx)
+                    diags.error(where(path, item), "'rrl.allow': not a prefix: expected \"192.0.2.0/24\" or \"2001:db8::/32\"");
+                else rrl.allow.push_back(*pfx);
+            }
+        } else {
+            diags.error(where(path, rn), "unknown key 'rrl." + r +
+                                             "'; allowed: enabled, rate, slip, window, ipv4_prefix, ipv6_prefix, "
+                                             "allow, table_size");
+        }
+    }
+}
+
+// [limits]: caps on the zones directory (zones::Limits).
+void load_limits(const std::string& path, const toml::node& node, zones::Limits& lim, core::Diagnostics& diags) {
+    auto* t = node.as_table();
+    if (!t) {
+        diags.error(where(path, node), "'limits' must be a table: [limits] max_zones, max_records_per_zone, "
+                                       "max_endpoints, max_file_bytes");
+        return;
+    }
+    for (auto& [lk, ln] : *t) {
+        std::string l(lk.str());
+        std::size_t* out = l == "max_zones"              ? &lim.max_zones
+                           : l == "max_records_per_zone" ? &lim.max_records_per_zone
+                           : l == "max_endpoints"        ? &lim.max_endpoints
+                           : l == "max_file_bytes"       ? &lim.max_file_bytes
+                                                         : nullptr;
+        if (!out) {
+            diags.error(where(path, ln), "unknown key 'limits." + l +
+                                             "'; allowed: max_zones, max_records_per_zone, max_endpoints, "
+                                             "max_file_bytes");
+            continue;
+        }
+        auto v = ln.value<int64_t>();
+        if (!v || *v < 0) diags.error(where(path, ln), "'limits." + l + "' must be an integer >= 0 (0: no limit)");
+        else *out = std::size_t(*v);
+    }
+}
+
 }  // namespace
 
 std::optional<ServerConfig> load_server_config(const std::string& path, core::Diagnostics& diags) {
@@ -195,14 +278,18 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
     static const std::set<std::string> allowed = {"zones",   "listen",         "workers",
                                                   "udp_payload_size", "tcp_max_connections",
                                                   "tcp_idle_timeout", "log_level", "state_file",
-                                                  "watch_zones", "api", "tsig_keys", "secondaries", "xfr"};
+                                                  "watch_zones", "api", "tsig_keys", "secondaries", "xfr",
+                                                  "tcp_max_connections_per_client", "tcp_query_timeout",
+                                                  "user", "group", "rrl", "limits"};
     for (auto& [key, node] : root) {
         std::string k(key.str());
         if (!allowed.count(k)) {
             diags.error(where(path, node), "unknown key '" + k +
                                                "'; allowed: zones, listen, workers, udp_payload_size, "
                                                "tcp_max_connections, tcp_idle_timeout, log_level, "
-                                               "state_file, watch_zones, api, tsig_keys, secondaries, xfr");
+                                               "state_file, watch_zones, api, tsig_keys, secondaries, xfr, "
+                                               "tcp_max_connections_per_client, tcp_query_timeout, user, group, "
+                                               "rrl, limits");
             continue;
         }
         auto bad_type = [&](const char* want) {
@@ -237,12 +324,24 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
             auto v = node.value<int64_t>();
             if (!v || *v < 1 || *v > 1000000) bad_type("an integer 1..1000000");
             else cfg.dns.tcp_max_connections = unsigned(*v);
-        } else if (k == "tcp_idle_timeout") {
+        } else if (k == "tcp_idle_timeout" || k == "tcp_query_timeout") {
             std::optional<core::Millis> d;
             if (auto s = node.value<std::string>()) d = core::parse_duration(*s);
             else if (auto i = node.value<int64_t>(); i && *i >= 0) d = core::Millis(*i * 1000);
-            if (!d || d->count() == 0) bad_type("a duration such as \"10s\"");
-            else cfg.dns.tcp_idle_timeout = *d;
+            if (!d || d->count() == 0) bad_type(k == "tcp_idle_timeout" ? "a duration such as \"10s\"" : "a duration such as \"5s\"");
+            else (k == "tcp_idle_timeout" ? cfg.dns.tcp_idle_timeout : cfg.dns.tcp_query_timeout) = *d;
+        } else if (k == "tcp_max_connections_per_client") {
+            auto v = node.value<int64_t>();
+            if (!v || *v < 0 || *v > 1000000) bad_type("an integer 0..1000000 (0: no limit)");
+            else cfg.dns.tcp_max_connections_per_client = unsigned(*v);
+        } else if (k == "user" || k == "group") {
+            auto v = node.value<std::string>();
+            if (!v || v->empty()) bad_type("a user (group) name or number, e.g. \"signpost\"");
+            else (k == "user" ? cfg.privileges.user : cfg.privileges.group) = *v;
+        } else if (k == "rrl") {
+            load_rrl(path, node, cfg.dns.rrl, diags);
+        } else if (k == "limits") {
+            load_limits(path, node, cfg.limits, diags);
         } else if (k == "state_file") {
             if (auto v = node.value<std::string>()) cfg.state_file = *v;
             else bad_type("a string (a file path)");

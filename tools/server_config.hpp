@@ -9,6 +9,8 @@
 #include "api/api_server.hpp"
 #include "core/diagnostics.hpp"
 #include "dns/server.hpp"
+#include "tools/privileges.hpp"
+#include "zones/loader.hpp"
 #include "xfr/options.hpp"
 
 namespace signpost::tools {
@@ -22,6 +24,8 @@ struct ServerConfig {
     api::ApiOptions api;
     bool watch_zones = true;       // reload when the zones directory changes
     xfr::XfrOptions xfr;           // [[tsig_keys]], [[secondaries]], [xfr]: zone transfers and NOTIFY
+    PrivilegeConfig privileges;    // `user`, `group`: who to run as after start-up
+    zones::Limits limits;          // [limits]: caps on what the zones directory may bring in
 };
 
 // Reads a TOML server config; errors carry file:line:col.

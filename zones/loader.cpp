@@ -25,6 +25,9 @@ using core::SourceLocation;
 
 constexpr int64_t kMaxTtl = 2147483647;
 
+// The limits of the load in progress on this thread (includes are checked against them).
+thread_local const Limits* t_limits = nullptr;
+
 std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
     std::string out;
     for (auto& s : items) {
@@ -535,6 +538,23 @@ private:
         if (p.is_relative()) p = fs::path(file_).parent_path() / p;
         std::string path = p.string();
         serial_sources_.push_back(path);
+        {
+            // Only regular files of a bounded size: never a device or FIFO that reads forever.
+            std::error_code ec;
+            auto st = fs::status(p, ec);
+            if (!ec && fs::exists(st) && !fs::is_regular_file(st)) {
+                error(where, zctx_ + " include " + dq(rel), "not a regular file");
+                return;
+            }
+            std::size_t cap = t_limits ? t_limits->max_file_bytes : 0;
+            auto size = ec ? 0 : fs::file_size(p, ec);
+            if (!ec && cap && size > cap) {
+                error(where, zctx_ + " include " + dq(rel),
+                      "file is " + std::to_string(size) + " bytes, more than the limit of " + std::to_string(cap) +
+                          "; raise [limits] max_file_bytes in the server config");
+                return;
+            }
+        }
         core::Diagnostics inner;
         detail::MasterFile mf;
         detail::read_master_file(path, origin_, zone_.default_ttl, inner, mf);
@@ -1270,8 +1290,45 @@ std::optional<ParsedZone> parse_zone(std::string_view text, const std::string& f
     return p.parse(text);
 }
 
-LoadResult finish(std::vector<ParsedZone> parsed, core::Diagnostics diags) {
+// Resource limits: counted on the parsed zones, before the Catalog is built.
+void check_limits(const std::vector<ParsedZone>& parsed, const Limits& lim, core::Diagnostics& diags) {
+    if (lim.max_zones && parsed.size() > lim.max_zones)
+        diags.error(parsed[lim.max_zones].origin_where,
+                    std::to_string(parsed.size()) + " zones to load, more than the limit of " +
+                        std::to_string(lim.max_zones) + "; raise [limits] max_zones in the server config");
+    std::size_t endpoints = 0;
+    for (auto& pz : parsed) {
+        std::size_t records = 0;
+        for (auto& [name, node] : pz.zone.nodes)
+            for (auto& set : node.rrsets) records += set.rdatas.size();
+        if (lim.max_records_per_zone && records > lim.max_records_per_zone)
+            diags.error(pz.origin_where, "zone '" + origin_label(pz.zone.origin) + "' has " + std::to_string(records) +
+                                             " records, more than the limit of " +
+                                             std::to_string(lim.max_records_per_zone) +
+                                             "; raise [limits] max_records_per_zone in the server config");
+        std::size_t before = endpoints;
+        for (auto& pool : pz.zone.pools) endpoints += pool.endpoints.size();
+        if (lim.max_endpoints && endpoints > lim.max_endpoints && before <= lim.max_endpoints)
+            diags.error(pz.origin_where, "zone '" + origin_label(pz.zone.origin) + "' brings the probed endpoints to " +
+                                             std::to_string(endpoints) + ", more than the limit of " +
+                                             std::to_string(lim.max_endpoints) +
+                                             "; raise [limits] max_endpoints in the server config");
+    }
+}
+
+Limits g_limits;
+
+bool too_big(std::size_t bytes, const std::string& file, const Limits& lim, core::Diagnostics& d) {
+    if (!lim.max_file_bytes || bytes <= lim.max_file_bytes) return false;
+    d.error({file, 0, 0}, "zone file is " + std::to_string(bytes) + " bytes, more than the limit of " +
+                              std::to_string(lim.max_file_bytes) +
+                              "; raise [limits] max_file_bytes in the server config");
+    return true;
+}
+
+LoadResult finish(std::vector<ParsedZone> parsed, core::Diagnostics diags, const Limits& lim) {
     LoadResult r;
+    check_limits(parsed, lim, diags);
     // The same origin in two files.
     std::map<core::Name, const ParsedZone*> seen;
     for (auto& pz : parsed) {
@@ -1316,14 +1373,30 @@ std::optional<std::string> read_file(const std::string& path, core::Diagnostics&
 
 }  // namespace
 
-LoadResult load_text(std::string_view toml_text, const std::string& file) {
+void set_limits(const Limits& l) { g_limits = l; }
+const Limits& limits() { return g_limits; }
+
+LoadResult load_text(std::string_view toml_text, const std::string& file) { return load_text(toml_text, file, g_limits); }
+
+LoadResult load_text(std::string_view toml_text, const std::string& file, const Limits& lim) {
+    t_limits = &lim;
+    struct Reset {
+        ~Reset() { t_limits = nullptr; }
+    } reset;
     core::Diagnostics d;
     std::vector<ParsedZone> zones;
-    if (auto z = parse_zone(toml_text, file, d)) zones.push_back(std::move(*z));
-    return finish(std::move(zones), std::move(d));
+    if (!too_big(toml_text.size(), file, lim, d))
+        if (auto z = parse_zone(toml_text, file, d)) zones.push_back(std::move(*z));
+    return finish(std::move(zones), std::move(d), lim);
 }
 
-LoadResult load_path(const std::string& path) {
+LoadResult load_path(const std::string& path) { return load_path(path, g_limits); }
+
+LoadResult load_path(const std::string& path, const Limits& lim) {
+    t_limits = &lim;
+    struct Reset {
+        ~Reset() { t_limits = nullptr; }
+    } reset;
     core::Diagnostics d;
     std::vector<std::string> files;
     std::error_code ec;
@@ -1341,11 +1414,14 @@ LoadResult load_path(const std::string& path) {
     }
     std::vector<ParsedZone> zones;
     for (auto& f : files) {
+        std::error_code size_ec;
+        auto size = fs::file_size(f, size_ec);
+        if (!size_ec && too_big(std::size_t(size), f, lim, d)) continue;
         auto text = read_file(f, d);
         if (!text) continue;
         if (auto z = parse_zone(*text, f, d)) zones.push_back(std::move(*z));
     }
-    return finish(std::move(zones), std::move(d));
+    return finish(std::move(zones), std::move(d), lim);
 }
 
 }  // namespace signpost::zones

@@ -10,6 +10,20 @@
 
 namespace signpost::zones {
 
+// Caps on what a load may bring in, so a huge or hostile zone set is refused
+// with a diagnostic instead of exhausting memory. 0 means no limit.
+struct Limits {
+    std::size_t max_zones = 10000;                // zones in one load
+    std::size_t max_records_per_zone = 1000000;   // static records (rdatas) in one zone
+    std::size_t max_endpoints = 10000;            // probed endpoints over all zones
+    std::size_t max_file_bytes = 64u << 20;       // one TOML zone file
+};
+
+// The limits load_path and load_text apply. Process-wide: set once at start-up
+// (server config [limits]) before any load; not to be changed while loads run.
+void set_limits(const Limits& limits);
+const Limits& limits();
+
 struct LoadResult {
     std::shared_ptr<const Catalog> catalog;  // null when any diagnostic is an error
     core::Diagnostics diagnostics;           // errors and warnings, all of them
@@ -17,7 +31,9 @@ struct LoadResult {
 
 // Loads every "*.toml" file of a directory (one zone each), or a single file.
 LoadResult load_path(const std::string& path);
+LoadResult load_path(const std::string& path, const Limits& limits);
 // Parses one zone from TOML text; `file` names it in diagnostics and resolves includes.
 LoadResult load_text(std::string_view toml_text, const std::string& file);
+LoadResult load_text(std::string_view toml_text, const std::string& file, const Limits& limits);
 
 }  // namespace signpost::zones

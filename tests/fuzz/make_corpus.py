@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+# Writes the seed corpus of the fuzz targets (tests/fuzz/corpus/<target>/):
+# real queries (plain, EDNS, DO, ECS, cookies) and hostile ones for `answer`,
+# the example and fixture TOML zones for `zone_loader`. Re-run after changing it.
+import shutil
+import struct
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO / "tests" / "support"))
+import signpost_test as st  # noqa: E402
+
+
+def ecs(family, source, addr):
+    return (8, struct.pack("!HBB", family, source, 0) + addr)
+
+
+def answer_seeds():
+    q = st.build_query
+    seeds = {
+        "a_www": q("www.example.com", "A", qid=1),
+        "aaaa_www_rd": q("www.example.com", "AAAA", qid=2, rd=True),
+        "a_apex_mixed_case": q("ExAmPle.CoM", "A", qid=3),
+        "mx_apex": q("example.com", "MX", qid=4),
+        "soa_apex_edns": q("example.com", "SOA", qid=5, edns={}),
+        "ns_apex_do": q("example.com", "NS", qid=6, edns={"do": True}),
+        "any_apex": q("example.com", "ANY", qid=7),
+        "cname_alias": q("alias.example.com", "A", qid=8),
+        "cname_chain": q("chain1.example.com", "AAAA", qid=9),
+        "cname_loop": q("loop1.example.com", "A", qid=10),
+        "cname_outside": q("outside.example.com", "A", qid=11),
+        "wildcard": q("x.y.wild.example.com", "TXT", qid=12),
+        "service_wildcard": q("a.svc.example.com", "A", qid=13),
+        "delegation": q("host.child.example.com", "A", qid=14),
+        "ds_child": q("child.example.com", "DS", qid=15),
+        "big_txt_udp": q("big.example.com", "TXT", qid=16),
+        "big_txt_edns_4096": q("big.example.com", "TXT", qid=17, edns={"size": 4096}),
+        "nxdomain": q("nothing.example.com", "A", qid=18, edns={}),
+        "refused_other_zone": q("www.example.org", "A", qid=19),
+        "ecs_v4": q("www.example.com", "A", qid=20, edns={"options": [ecs(1, 24, bytes([203, 0, 113]))]}),
+        "ecs_v6": q("www.example.com", "AAAA", qid=21,
+                    edns={"options": [ecs(2, 56, bytes.fromhex("20010db80001ff"))]}),
+        "ecs_bad_family": q("www.example.com", "A", qid=22, edns={"options": [ecs(9, 24, b"\1\2\3")]}),
+        "ecs_source_too_long": q("www.example.com", "A", qid=23, edns={"options": [ecs(1, 40, b"\1\2\3\4\5")]}),
+        "cookie_nsid": q("www.example.com", "A", qid=24,
+                         edns={"options": [(10, b"\x01\x02\x03\x04\x05\x06\x07\x08"), (3, b"")]}),
+        "edns_version_1": q("www.example.com", "A", qid=25, edns={"version": 1}),
+        "edns_size_small": q("big.example.com", "TXT", qid=26, edns={"size": 100}),
+        "qdcount_0": q(None, qid=27),
+        "qdcount_2": q(questions=[("www.example.com", "A", "IN"), ("example.com", "SOA", "IN")], qid=28),
+        "qdcount_lies": q("www.example.com", "A", qid=29, qdcount=3),
+        "qr_set": q("www.example.com", "A", qid=30, qr=True),
+        "opcode_notify": q("example.com", "SOA", qid=31, opcode=4),
+        "opcode_update": q("example.com", "SOA", qid=32, opcode=5),
+        "chaos_version": q("version.bind", "TXT", "CH", qid=33),
+        "axfr": q("example.com", "AXFR", qid=34),
+        "ixfr": q("example.com", "IXFR", qid=35),
+        "type_0": q("www.example.com", 0, qid=36),
+        "type_65535": q("www.example.com", 65535, qid=37),
+        "root_soa": q(".", "SOA", qid=38),
+        "tc_set_in_query": q("www.example.com", "A", qid=39, tc=True),
+        "two_opt": q("www.example.com", "A", qid=40, edns={}) +
+        b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0),
+    }
+    # Hand-made hostile shapes.
+    hdr = struct.pack("!HHHHHH", 41, 0, 1, 0, 0, 0)
+    seeds["pointer_loop_self"] = hdr + b"\xc0\x0c" + b"\0\1\0\1"
+    seeds["pointer_loop_two"] = hdr + b"\x03www\xc0\x10\xc0\x0c" + b"\0\1\0\1"
+    seeds["pointer_forward"] = hdr + b"\xc0\x20" + b"\0\1\0\1" + b"\0" * 20
+    seeds["pointer_past_end"] = hdr + b"\xc0\xff" + b"\0\1\0\1"
+    seeds["label_type_0x40"] = hdr + b"\x41abc\0\0\1\0\1"
+    seeds["label_type_0x80"] = hdr + b"\x81abc\0\0\1\0\1"
+    long_name = b"".join(b"\x3f" + b"a" * 63 for _ in range(5)) + b"\0"  # 321 bytes > 255
+    seeds["name_too_long"] = hdr + long_name + b"\0\1\0\1"
+    seeds["label_runs_past_end"] = hdr + b"\x3fabc"
+    seeds["header_only"] = struct.pack("!HHHHHH", 42, 0, 0, 0, 0, 0)
+    seeds["truncated_header"] = b"\x00\x2b\x01"
+    seeds["empty"] = b""
+    seeds["question_without_type"] = hdr + b"\x03www\x07example\x03com\0"
+    seeds["opt_rdlen_lies"] = q("www.example.com", "A", qid=43, edns={})[:-2] + b"\xff\xff"
+    seeds["opt_option_len_lies"] = q("www.example.com", "A", qid=44, edns={"options": [(8, b"\0\1\x18\0\xcb")]})[:-3]
+    seeds["garbage"] = bytes(range(256)) * 2
+    return seeds
+
+
+def main():
+    out = HERE / "corpus" / "answer"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in answer_seeds().items():
+        (out / name).write_bytes(data)
+    zl = HERE / "corpus" / "zone_loader"
+    zl.mkdir(parents=True, exist_ok=True)
+    sources = [REPO / "examples" / "failover" / "example.com.toml"]
+    sources += sorted((REPO / "tests" / "fixtures" / "integration" / "basic").glob("*.toml"))
+    sources += sorted((REPO / "tests" / "fixtures" / "integration" / "ops").glob("*.toml"))
+    sources += sorted((REPO / "tests" / "fixtures" / "integration" / "bad").glob("*.toml"))
+    sources += [REPO / "tests" / "fixtures" / "zones" / "full" / "example.com.toml"]
+    for src in sources:
+        if src.exists():
+            rel = src.relative_to(REPO).as_posix().replace("/", "__")
+            shutil.copyfile(src, zl / rel)
+    print(f"{len(list(out.iterdir()))} answer seeds, {len(list(zl.iterdir()))} zone_loader seeds")
+
+
+if __name__ == "__main__":
+    main()
