@@ -1034,8 +1034,12 @@ private:
             auto it = histories_.find(origin);
             xfr::ZoneHistory h = it != histories_.end() ? it->second : xfr::ZoneHistory(config_.xfr.history);
             if (h.empty()) {
+                // Only secondaries hold the old version under the old serial; without
+                // any for this zone a restart keeps the serial of unchanged static data.
+                bool secondaries = false;
+                for (auto& sec : config_.xfr.secondaries) secondaries |= sec.covers(origin);
                 auto d = digests_.find(answers_key);
-                if (d != digests_.end() && d->second != digest)
+                if (secondaries && d != digests_.end() && d->second != digest)
                     content.soa = xfr::with_serial(content.soa, z.soa.serial + 1);
             }
             if (h.update(content)) {
