@@ -43,6 +43,14 @@ bool settle(const Context& ctx, Draft& d, core::TimePoint since) {
             if ((d.basis_all || h.up()) && !h.confirmed) unstable = true;
         }
     }
+    // A pool ranked ahead of the answered one that is not confirmed yet (a warm
+    // restart's persisted "down") may take the answer back at its first probe.
+    if (!d.basis.empty()) {
+        std::size_t first = *std::min_element(d.basis.begin(), d.basis.end());
+        for (std::size_t pos = 0; pos < first && pos < ctx.pools.size(); ++pos)
+            for (auto& e : ctx.pools[pos].pool->endpoints)
+                if (!ctx.health_of(e).confirmed) unstable = true;
+    }
     d.decision.unstable = unstable;
     d.decision.ttl = unstable ? std::min(svc.unstable_ttl, svc.ttl) : svc.ttl;
     return warn;

@@ -567,9 +567,8 @@ private:
         if (config_.api_enabled) {
             try {
                 api_ = std::make_unique<api::ApiServer>(&loop_, config_.api, *this);
-                log_info("api", "listening on http://{}{}{}:{}/ ({})", config_.api.host.find(':') != std::string::npos ? "[" : "",
-                         config_.api.host, config_.api.host.find(':') != std::string::npos ? "]" : "", api_->port(),
-                         config_.api.token.empty() ? "read-only: no token configured" : "writes need the token");
+                log_info("api", "{}", config_.api.token.empty() ? "read-only: no api token configured, writes are refused"
+                                                                : "writes need the api token");
             } catch (const std::exception& e) {
                 // DNS matters more than the API: keep answering, say so loudly.
                 log_error("api", "{}; serving DNS without the API", e.what());
@@ -934,7 +933,7 @@ private:
                 auto& h = health[e.index];
                 healthy += h.up();
                 eps += (eps.empty() ? "" : "; ") + std::string("endpoint ") + e.name + " " + core::to_string(h.state) +
-                       (h.drained ? " (drained)" : "") + (h.suspect ? " (suspect)" : "") +
+                       (h.drained ? " (out of every answer)" : "") + (h.suspect ? " (suspect)" : "") +
                        (h.reason.empty() ? "" : ": " + h.reason);
             }
             bool up = healthy > 0 && healthy >= pool.min_healthy;

@@ -48,21 +48,28 @@ std::optional<PersistedState> load_state(const std::string& path, std::string* e
             return std::nullopt;
         }
         PersistedState s;
-        for (auto& [k, v] : j.value("endpoints", json::object()).items())
+        // Named: a temporary from j.value() would die before a range-for over its items().
+        const json endpoints_json = j.value("endpoints", json::object());
+        const json overrides_json = j.value("overrides", json::object());
+        const json drains_json = j.value("drains", json::object());
+        const json services_json = j.value("services", json::object());
+        const json serials_json = j.value("serials", json::object());
+        const json zone_digests_json = j.value("zone_digests", json::object());
+        for (auto& [k, v] : endpoints_json.items())
             s.endpoints[k] = {v.at("state").get<std::string>() == "up" ? core::HealthState::Up : core::HealthState::Down,
                               v.value("since", int64_t(0)), v.value("reason", std::string())};
-        for (auto& [k, v] : j.value("overrides", json::object()).items()) {
+        for (auto& [k, v] : overrides_json.items()) {
             auto st = parse_override(v.at("state").get<std::string>());
             if (!st) continue;
             PersistedOverride o{*st, v.value("reason", std::string()), v.value("set", int64_t(0)), std::nullopt};
             if (v.contains("expires") && !v["expires"].is_null()) o.expires_ms = v["expires"].get<int64_t>();
             s.overrides[k] = o;
         }
-        for (auto& [k, v] : j.value("drains", json::object()).items()) s.drains[k] = v.get<int64_t>();
-        for (auto& [k, v] : j.value("services", json::object()).items())
+        for (auto& [k, v] : drains_json.items()) s.drains[k] = v.get<int64_t>();
+        for (auto& [k, v] : services_json.items())
             s.services[k] = {v.value("label", std::string()), v.value("active_pool", -1), v.value("released", false)};
-        for (auto& [k, v] : j.value("serials", json::object()).items()) s.serials[k] = v.get<uint32_t>();
-        for (auto& [k, v] : j.value("zone_digests", json::object()).items()) s.zone_digests[k] = v.get<std::string>();
+        for (auto& [k, v] : serials_json.items()) s.serials[k] = v.get<uint32_t>();
+        for (auto& [k, v] : zone_digests_json.items()) s.zone_digests[k] = v.get<std::string>();
         return s;
     } catch (const std::exception& e) {
         if (error) *error = std::string("not a valid state file: ") + e.what();

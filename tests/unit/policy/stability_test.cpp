@@ -133,3 +133,20 @@ TEST_CASE("ttl: evaluations after the first answer keep the service ttl when not
     CHECK_FALSE(ev.changed);
     CHECK(ev.decision.ttl == 30);
 }
+
+TEST_CASE("ttl: a persisted down pool ahead of the answer keeps the ttl short until probed") {
+    // A warm restart: the primary is down from the state file (not confirmed
+    // by a probe yet), the secondary has answered its first probe.
+    World w = two_regions();
+    w.down("primary", 0).down("primary", 1);
+    w.at("primary", 0).confirmed = false;
+    w.at("primary", 1).confirmed = false;
+    auto ev = w.eval();
+    CHECK(ev.decision.label == "failover:secondary");
+    CHECK(ev.decision.unstable);
+    CHECK(ev.decision.ttl == 5);
+    w.down("primary", 0).down("primary", 1);  // probes confirm the state
+    ev = w.eval();
+    CHECK_FALSE(ev.decision.unstable);
+    CHECK(ev.decision.ttl == 30);
+}
