@@ -261,7 +261,7 @@ struct alignas(64) WorkerCounters {
     static constexpr const char* kTypeNames[] = {"A", "NS", "CNAME", "SOA", "PTR", "MX", "TXT", "AAAA",
                                                  "SRV", "DS", "CAA", "ANY", "other"};
     std::atomic<uint64_t> udp{0}, tcp{0}, truncated{0}, dropped{0}, tcp_connections{0}, tcp_rejected{0};
-    std::atomic<uint64_t> tcp_client_rejected{0}, tcp_timeouts{0}, rrl_dropped{0}, rrl_slipped{0};
+    std::atomic<uint64_t> tcp_client_rejected{0}, tcp_client_evicted{0}, tcp_timeouts{0}, rrl_dropped{0}, rrl_slipped{0};
     std::atomic<uint64_t> rcode[17]{};
     std::atomic<uint64_t> qtype[std::size(kTypes) + 1]{};
     std::atomic<uint64_t> no_zone{0}, other_zone{0};
@@ -535,9 +535,19 @@ void on_connection(uv_stream_t* listener, int status) {
     }
     c->client_key = TcpClients::key_of(c->client.address);
     if (!w->clients->acquire(c->client_key, w->options->tcp_max_connections_per_client)) {
-        WorkerCounters::bump(w->counters.tcp_client_rejected);
-        close_connection(c);
-        return;
+        // Over the per-client cap: the client's oldest connection on this worker makes
+        // room (a stuck or abusive client evicts itself, a new query still gets in);
+        // with none here, the new connection is refused.
+        Connection* oldest = nullptr;
+        for (Connection* o = w->conns; o; o = o->next)  // newest first: the last match is the oldest
+            if (o->counted && o->client_key == c->client_key) oldest = o;
+        if (oldest) close_connection(oldest);
+        if (!oldest || !w->clients->acquire(c->client_key, w->options->tcp_max_connections_per_client)) {
+            WorkerCounters::bump(w->counters.tcp_client_rejected);
+            close_connection(c);
+            return;
+        }
+        WorkerCounters::bump(w->counters.tcp_client_evicted);
     }
     c->counted = true;
     c->client.tcp = true;
@@ -855,6 +865,7 @@ ServerStats Server::stats() const {
         st.tcp_connections += get(c.tcp_connections);
         st.tcp_rejected += get(c.tcp_rejected);
         st.tcp_client_rejected += get(c.tcp_client_rejected);
+        st.tcp_client_evicted += get(c.tcp_client_evicted);
         st.tcp_timeouts += get(c.tcp_timeouts);
         st.rrl_dropped += get(c.rrl_dropped);
         st.rrl_slipped += get(c.rrl_slipped);

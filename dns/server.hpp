@@ -30,7 +30,8 @@ struct ServerOptions {
     uint16_t udp_payload_size = 1232;     // the EDNS size we advertise and honour
     unsigned tcp_max_connections = 1000;  // per worker
     core::Millis tcp_idle_timeout{10000};  // counted from the last complete query (or accept)
-    // Open connections per client address (IPv6: per /64) over all workers; 0: no limit.
+    // Open connections per client address (IPv6: per /64) over all workers; 0: no
+    // limit. Over it, the client's oldest connection on the accepting worker is closed.
     unsigned tcp_max_connections_per_client = 32;
     // A query (length + message) must arrive within this time of its first byte,
     // or the connection is closed: a byte a second cannot hold a connection.
@@ -54,7 +55,8 @@ struct ServerStats {
     static constexpr double kLatencyBoundsUs[kLatencyBuckets - 1] = {5, 10, 25, 50, 100, 250, 1000};
     uint64_t udp_queries = 0, tcp_queries = 0, truncated = 0, dropped = 0;
     uint64_t tcp_connections = 0, tcp_rejected = 0;
-    uint64_t tcp_client_rejected = 0;  // over tcp_max_connections_per_client (not in tcp_rejected)
+    uint64_t tcp_client_rejected = 0;  // refused: over tcp_max_connections_per_client (not in tcp_rejected)
+    uint64_t tcp_client_evicted = 0;   // a client's oldest connection closed to admit its new one
     uint64_t tcp_timeouts = 0;         // closed by the idle or the query timeout
     uint64_t rrl_dropped = 0;          // UDP answers not sent (rate limited)
     uint64_t rrl_slipped = 0;          // rate limited answers sent truncated (TC=1) instead

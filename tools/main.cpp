@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include <unistd.h>
+
 #include "core/log.hpp"
 #include "tools/client_commands.hpp"
 #include "tools/daemon.hpp"
@@ -158,6 +160,13 @@ int main(int argc, char** argv) {
     if (std::string err; !tools::drop_privileges(cfg.privileges, &err)) {
         std::cerr << "signpost serve: cannot drop privileges: " << err << "; not running\n";
         return 1;
+    }
+    if (!cfg.privileges.user.empty() && !cfg.state_file.empty()) {
+        auto dir = std::filesystem::path(cfg.state_file).parent_path();
+        if (dir.empty()) dir = ".";
+        if (::access(dir.c_str(), W_OK | X_OK) != 0)
+            std::cerr << "signpost serve: warning: " << dir.string() << " is not writable by user '" << cfg.privileges.user
+                      << "': the state file " << cfg.state_file << " cannot be saved (use systemd's StateDirectory=)\n";
     }
     return tools::run_daemon(cfg);
 }

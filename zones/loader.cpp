@@ -1021,7 +1021,7 @@ private:
             if (auto list = strings(*n, ctx, "pools")) {
                 if (list->empty()) error(at(*n), ctx, "pools is empty; give at least one pool, in priority order");
                 for (auto& [p, w] : *list) {
-                    auto it = std::find_if(zone_.pools.begin(), zone_.pools.end(), [&](auto& x) { return x.name == p; });
+                    auto it = std::find_if(zone_.pools.begin(), zone_.pools.end(), [&name = p](auto& x) { return x.name == name; });
                     if (it == zone_.pools.end()) {
                         std::vector<std::string> defined;
                         for (auto& x : zone_.pools) defined.push_back(x.name);
