@@ -1,8 +1,10 @@
 #!/bin/bash
 # Sets up, builds and runs every test: unit tests and integration tests that
 # start the real build/signpost with real clients and peers on loopback.
-# Then runs the whole suite again under AddressSanitizer + UBSan.
+# Then runs each libFuzzer target for a bounded time (clang, build-fuzz/), then
+# the whole suite again under AddressSanitizer + UBSan.
 # Usage: scripts/test.sh [--no-sanitizers]
+# SIGNPOST_FUZZ_SECONDS: seconds per fuzz target (default 60; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,6 +13,38 @@ jobs=$(nproc 2>/dev/null || echo 2)
 echo "== release build and tests"
 bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j"$jobs"
+
+fuzz_seconds="${SIGNPOST_FUZZ_SECONDS:-60}"
+if [ "$fuzz_seconds" != 0 ]; then
+  echo "== fuzzing: each target for ${fuzz_seconds}s (libFuzzer + ASan + UBSan, clang)"
+  if ! command -v clang++ >/dev/null; then
+    echo "fuzzing needs clang++ and libclang-rt-14-dev (apt-get install clang libclang-rt-14-dev);" \
+         "set SIGNPOST_FUZZ_SECONDS=0 to skip" >&2
+    exit 1
+  fi
+  cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+    -DSIGNPOST_FUZZ=ON -DSIGNPOST_TESTS=OFF >/dev/null
+  fuzz_targets=()
+  for src in tests/fuzz/fuzz_*.cpp; do
+    t=${src#tests/fuzz/fuzz_}
+    fuzz_targets+=("${t%.cpp}")
+  done
+  cmake --build build-fuzz -j"$jobs" --target "${fuzz_targets[@]/#/fuzz_}"
+  mkdir -p build-fuzz/artifacts
+  for t in "${fuzz_targets[@]}"; do
+    # New inputs go to build-fuzz/corpus/<t> (the first directory); the repo's seeds
+    # and regressions are read, never written.
+    mkdir -p "build-fuzz/corpus/$t" "tests/fuzz/regressions/$t"
+    if ! "./build-fuzz/fuzz_$t" -max_total_time="$fuzz_seconds" -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="build-fuzz/artifacts/$t-" \
+        "build-fuzz/corpus/$t" "tests/fuzz/corpus/$t" "tests/fuzz/regressions/$t" >"build-fuzz/$t.log" 2>&1; then
+      tail -60 "build-fuzz/$t.log"
+      echo "fuzz_$t failed: the reproducer is in build-fuzz/artifacts/; keep it in tests/fuzz/regressions/$t/" >&2
+      exit 1
+    fi
+    grep -E "^Done|stat::number_of_executed_units" "build-fuzz/$t.log" | sed "s/^/fuzz_$t: /"
+  done
+fi
 
 if [ "${1:-}" != "--no-sanitizers" ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
