@@ -23,7 +23,7 @@ if [ "$fuzz_seconds" != 0 ]; then
     exit 1
   fi
   cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-    -DSIGNPOST_FUZZ=ON -DSIGNPOST_TESTS=OFF >/dev/null
+    -DSIGNPOST_FUZZ=ON -DSIGNPOST_TESTS=OFF -DSIGNPOST_BENCH=OFF >/dev/null
   fuzz_targets=()
   for src in tests/fuzz/fuzz_*.cpp; do
     t=${src#tests/fuzz/fuzz_}
@@ -48,7 +48,7 @@ fi
 
 if [ "${1:-}" != "--no-sanitizers" ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSIGNPOST_SANITIZE=ON >/dev/null
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSIGNPOST_SANITIZE=ON -DSIGNPOST_BENCH=OFF >/dev/null
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs"
