@@ -9,6 +9,8 @@ packages=(
   libldns-dev libuv1-dev libcurl4-openssl-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libmicrohttpd-dev
   # tests
   doctest-dev python3 bind9-dnsutils knot-dnsutils knot nsd openssl ca-certificates procps
+  # fuzzing (libFuzzer)
+  clang libclang-rt-14-dev
 )
 
 missing=()
