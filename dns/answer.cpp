@@ -44,16 +44,31 @@ struct WireName {
             if (l > 63) return false;
             if (std::size_t(len) + 1 + l > 255 || std::size_t(len) + 1 + l > avail) return false;
             if (l == 0) {
-                bytes[len] = 0;
                 len += 1;
-                return true;
+                break;
             }
             if (labels >= kMaxLabels - 1) return false;
             offsets[labels++] = uint8_t(len);
-            bytes[len] = l;
-            for (unsigned i = 1; i <= l; ++i) bytes[len + i] = lower(p[len + i]);
             len = uint16_t(len + 1 + l);
         }
+        // Lowercase eight bytes at a time; length bytes (< 64) are never in 'A'..'Z'.
+        std::size_t i = 0;
+        for (; i + 8 <= len; i += 8) {
+            uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            w = lower8(w);
+            std::memcpy(bytes + i, &w, 8);
+        }
+        for (; i < len; ++i) bytes[i] = lower(p[i]);
+        return true;
+    }
+    static uint64_t lower8(uint64_t w) noexcept {
+        constexpr uint64_t k7f = 0x7f7f7f7f7f7f7f7full, k80 = 0x8080808080808080ull;
+        uint64_t low = w & k7f;
+        uint64_t ge_a = low + 0x3f3f3f3f3f3f3f3full;  // bit 7 set when (b & 0x7f) >= 'A'
+        uint64_t gt_z = low + 0x2525252525252525ull;  // bit 7 set when (b & 0x7f) > 'Z'
+        uint64_t upper = ge_a & ~gt_z & ~w & k80;     // and b < 0x80
+        return w | (upper >> 2);
     }
     const uint8_t* suffix(int i) const noexcept { return bytes + (i < labels ? offsets[i] : len - 1); }
     std::size_t suffix_len(int i) const noexcept { return len - (i < labels ? offsets[i] : len - 1); }
@@ -214,7 +229,15 @@ public:
     void truncate(std::size_t at) noexcept {
         len_ = at;
         while (nentries_ > 0 && entries_[nentries_ - 1].offset >= at) --nentries_;
+        while (nptrs_ > 0 && ptrs_[nptrs_ - 1] >= at) --nptrs_;
     }
+    // Records where compression pointers are written (pre-rendering only).
+    void record_pointers(uint16_t* at, int max) noexcept {
+        ptrs_ = at;
+        maxptrs_ = max;
+        nptrs_ = 0;
+    }
+    int pointers() const noexcept { return ptr_overflow_ ? -1 : nptrs_; }
 
     // Registers the name at `at` (uncompressed up to its end, as the question is)
     // so that later names can point into it.
@@ -244,6 +267,10 @@ public:
             int target = find(n + pos, nlen - pos);
             if (target >= 0) {
                 if (!bytes(n, pos)) return false;
+                if (ptrs_) {
+                    if (nptrs_ < maxptrs_) ptrs_[nptrs_++] = uint16_t(len_);
+                    else ptr_overflow_ = true;
+                }
                 if (!u16(uint16_t(0xc000 | target))) {
                     len_ = start;
                     return false;
@@ -300,6 +327,9 @@ private:
     std::size_t len_ = 0;
     CompressionEntry entries_[kEntries];
     int nentries_ = 0;
+    uint16_t* ptrs_ = nullptr;
+    int nptrs_ = 0, maxptrs_ = 0;
+    bool ptr_overflow_ = false;
 };
 
 // Thread-local xorshift64*: picks variants; not for anything security-sensitive.
@@ -363,6 +393,11 @@ struct Context {
     std::size_t extra_len[kMaxAdditional] = {};
     bool extra_glue[kMaxAdditional] = {};  // NS targets: glue below a cut is allowed
     int nextra = 0;
+    // Pre-rendering: service `force_service` answers with `force_variant`; `unstable`
+    // is set when the answer depends on a random pick or on the client.
+    int32_t force_service = -1;
+    const policy::Variant* force_variant = nullptr;
+    bool unstable = false;
 
     void want_additional(const uint8_t* name, std::size_t len, bool glue) noexcept {
         if (nextra < kMaxAdditional) {
@@ -451,6 +486,7 @@ bool write_rrset(Context& c, Section sec, const uint8_t* owner, std::size_t owne
 
 // The decision a service answers this client with; updates the ECS scope.
 const detail::DecisionData& service_decision(Context& c, const detail::ServiceData& sd) noexcept {
+    if (sd.subnet_dependent) c.unstable = true;
     if (!sd.subnet_dependent || !c.use_subnet) return sd.fallback;
     const detail::DecisionData* chosen = &sd.fallback;
     unsigned scope = 0;
@@ -476,7 +512,13 @@ bool write_service(Context& c, Section sec, const uint8_t* owner, std::size_t ow
                    uint16_t type) noexcept {
     if (service < 0 || std::size_t(service) >= c.view.services_.size()) return false;
     auto& d = service_decision(c, c.view.services_[std::size_t(service)]);
-    const policy::Variant* v = pick_variant(d);
+    const policy::Variant* v;
+    if (service == c.force_service) {
+        v = c.force_variant;
+    } else {
+        v = pick_variant(d);
+        if (d.decision->variants.size() > 1) c.unstable = true;
+    }
     if (!v) return false;
     auto& addrs = type == rt::A ? v->v4 : v->v6;
     if (addrs.empty()) return false;
@@ -710,6 +752,198 @@ void write_opt(Writer& w, const Query& q, uint16_t our_size, uint16_t rcode, boo
     w.bytes(q.ecs_address, q.ecs_address_len);
 }
 
+// ---------------------------------------------------------------------------
+// Pre-rendering (View build time, control loop): the general renderer above writes
+// each common answer once into a scratch packet; what follows the question is kept.
+
+constexpr std::size_t kMaxBlob = 4096;  // larger answers stay on the general renderer
+constexpr int kMaxRelocs = 64;
+
+enum class RenderMode { Resolve, Negative };
+
+// Renders (qname, qtype) in zone z against a question of exactly qname; appends the
+// blob to the View and returns its index, or -1 when the answer is not reusable.
+int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const detail::ZoneData& z, const uint8_t* qname,
+                    std::size_t qlen, uint16_t qtype, RenderMode mode, int32_t force_service = -1,
+                    const policy::Variant* force_variant = nullptr) {
+    Query q;
+    if (!q.qname.set(qname, qlen)) return -1;
+    q.qtype = qtype;
+    q.qclass = kClassIn;
+    Writer w(scratch.data(), scratch.size());
+    uint8_t zero[12] = {};
+    w.bytes(zero, 12);
+    w.bytes(qname, qlen);
+    w.u16(qtype);
+    w.u16(kClassIn);
+    w.remember_name(12);
+    uint16_t ptrs[kMaxRelocs];
+    w.record_pointers(ptrs, kMaxRelocs);
+    std::size_t after_question = w.size();
+    Context c{view, q, w, core::IpAddress{}};
+    c.force_service = force_service;
+    c.force_variant = force_variant;
+    if (mode == RenderMode::Negative) {
+        c.zone = &z;
+        write_soa_authority(c);
+    } else {
+        resolve(c, z);
+        if (!c.overflow) write_additional(c);
+    }
+    std::size_t len = w.size() - after_question;
+    if (c.overflow || c.unstable || w.pointers() < 0 || len > kMaxBlob) return -1;
+    detail::Blob b;
+    b.off = uint32_t(view.arena_.size());
+    b.len = uint16_t(len);
+    b.an = c.ancount;
+    b.ns = c.nscount;
+    b.ar = c.arcount;
+    b.rcode = uint8_t(c.rcode);
+    b.aa = c.aa;
+    b.reloc = uint32_t(view.relocs_.size());
+    b.nreloc = uint16_t(w.pointers());
+    view.arena_.insert(view.arena_.end(), scratch.begin() + long(after_question), scratch.begin() + long(w.size()));
+    for (int i = 0; i < w.pointers(); ++i) view.relocs_.push_back(uint16_t(ptrs[i] - after_question));
+    view.blobs_.push_back(b);
+    return int32_t(view.blobs_.size() - 1);
+}
+
+}  // namespace
+
+namespace detail {
+
+void prerender(View& view) {
+    std::vector<uint8_t> scratch(65535);
+    for (auto& z : view.zones_) {
+        z.negative_blob = render_blob(view, scratch, z, reinterpret_cast<const uint8_t*>(z.origin.data()),
+                                      z.origin.size(), rt::SOA, RenderMode::Negative);
+        // *.<parent>: misses below the parent need the wildcard rules.
+        for (auto& n : z.nodes) {
+            if (n.name.size() > 2 && n.name[0] == 1 && n.name[1] == '*') {
+                auto* parent = z.find(reinterpret_cast<const uint8_t*>(n.name.data()) + 2, n.name.size() - 2);
+                if (parent) const_cast<VNode*>(parent)->fast_flags |= kWildChild;
+            }
+        }
+        for (auto& n : z.nodes) {
+            WireName name;
+            if (!name.set(reinterpret_cast<const uint8_t*>(n.name.data()), n.name.size())) continue;
+            Lookup l = lookup(z, name, rt::A);
+            if (l.node != &n) continue;  // occluded (below a cut): the general renderer
+            if (l.kind == Lookup::Delegation) {
+                int32_t b = render_blob(view, scratch, z, name.bytes, name.len, rt::A, RenderMode::Resolve);
+                if (b < 0) continue;
+                n.fast_first = uint32_t(b);
+                n.fast_flags |= kFastReady;
+                continue;
+            }
+            if (l.kind != Lookup::Exact || n.find(rt::CNAME)) continue;  // CNAME chains: general renderer
+            uint32_t first = uint32_t(view.fast_types_.size());
+            auto add = [&](uint16_t type) {
+                FastType ft;
+                ft.type = type;
+                if (n.service >= 0 && (type == rt::A || type == rt::AAAA)) {
+                    auto& sd = view.services_[std::size_t(n.service)];
+                    auto& vs = sd.fallback.decision->variants;
+                    if (!sd.subnet_dependent && vs.size() < 0xffff) {
+                        if (vs.empty()) {
+                            int32_t b = render_blob(view, scratch, z, name.bytes, name.len, type, RenderMode::Resolve,
+                                                    n.service, nullptr);
+                            if (b >= 0) {
+                                ft.count = 1;
+                                ft.blob = uint32_t(b);
+                            }
+                        } else {
+                            ft.service = n.service;
+                            ft.blob = uint32_t(view.blobs_.size());
+                            ft.count = uint16_t(vs.size());
+                            for (auto& v : vs) {
+                                if (render_blob(view, scratch, z, name.bytes, name.len, type, RenderMode::Resolve,
+                                                n.service, &v) < 0) {
+                                    ft.count = 0;  // left in the arena; rare
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                } else {
+                    int32_t b = render_blob(view, scratch, z, name.bytes, name.len, type, RenderMode::Resolve);
+                    if (b >= 0) {
+                        ft.count = 1;
+                        ft.blob = uint32_t(b);
+                    }
+                }
+                view.fast_types_.push_back(ft);
+            };
+            for (auto* s : n.rrsets)
+                if (n.service < 0 || (s->type != rt::A && s->type != rt::AAAA)) add(s->type);
+            if (n.service >= 0) {
+                add(rt::A);
+                add(rt::AAAA);
+            }
+            n.fast_first = first;
+            n.fast_count = uint16_t(view.fast_types_.size() - first);
+            if (z.negative_blob >= 0) n.fast_flags |= kFastReady;
+        }
+    }
+}
+
+}  // namespace detail
+
+namespace {
+
+// The fast path: a pre-rendered blob for this query, or false (general renderer).
+// `shift` is what its compression pointers move by.
+bool fast_lookup(const View& view, const detail::ZoneData& z, const Query& q, const detail::Blob*& blob,
+                 uint16_t& rcode, unsigned& shift) noexcept {
+    const detail::VNode* n = z.find(q.qname.bytes, q.qname.len);
+    if (n) {
+        if (!(n->fast_flags & detail::kFastReady)) return false;
+        shift = 0;
+        if (n->cut) {
+            blob = &view.blobs_[n->fast_first];
+            rcode = blob->rcode;
+            return true;
+        }
+        const detail::FastType* ft = view.fast_types_.data() + n->fast_first;
+        for (unsigned i = 0; i < n->fast_count; ++i, ++ft) {
+            if (ft->type != q.qtype) continue;
+            if (ft->count == 0) return false;
+            uint32_t b = ft->blob;
+            if (ft->service >= 0) {
+                auto& d = view.services_[std::size_t(ft->service)].fallback;
+                const policy::Variant* v = pick_variant(d);
+                if (!v) return false;
+                b += uint32_t(v - d.decision->variants.data());
+            }
+            blob = &view.blobs_[b];
+            rcode = blob->rcode;
+            return true;
+        }
+        blob = &view.blobs_[std::size_t(z.negative_blob)];  // NODATA
+        rcode = NoError;
+        shift = unsigned(q.qname.len - z.origin.size());
+        return true;
+    }
+    // No such name: the closest encloser decides (a cut above: referral; else NXDOMAIN).
+    int apex_index = q.qname.labels - z.origin_labels;
+    for (int i = 1; i <= apex_index; ++i) {
+        const detail::VNode* e = z.find(q.qname.suffix(i), q.qname.suffix_len(i));
+        if (!e) continue;
+        if (!(e->fast_flags & detail::kFastReady) || (e->fast_flags & detail::kWildChild)) return false;
+        if (e->cut) {
+            blob = &view.blobs_[e->fast_first];
+            rcode = blob->rcode;
+            shift = unsigned(q.qname.len - e->name.size());
+            return true;
+        }
+        blob = &view.blobs_[std::size_t(z.negative_blob)];
+        rcode = NxDomain;
+        shift = unsigned(q.qname.len - z.origin.size());
+        return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 std::size_t answer_query(const View& view, std::span<const uint8_t> query, const ClientInfo& client,
@@ -784,7 +1018,6 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
     }
     // Echo the question exactly as sent.
     if (!w.bytes(p + 12, q.question_end - 12)) return 0;
-    w.remember_name(12);
     r.question = true;
 
     Parse parsed = parse_rest(p, n, q);
@@ -851,6 +1084,33 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
     if (!zone) return done(Refused);
     if (meta) meta->zone_id = zone->stable_id;
 
+    // Common shapes: copy the pre-rendered answer behind the question.
+    if (!q.has_ecs && q.qtype != rt::ANY && q.qtype != rt::DS) {
+        const detail::Blob* blob = nullptr;
+        uint16_t rcode = NoError;
+        unsigned shift = 0;
+        if (fast_lookup(view, *zone, q, blob, rcode, shift) && w.size() + blob->len <= w.cap()) {
+            std::size_t at = w.size();
+            w.bytes(view.arena_.data() + blob->off, blob->len);
+            if (shift) {
+                uint8_t* b = w.data() + at;
+                const uint16_t* rl = view.relocs_.data() + blob->reloc;
+                for (unsigned i = 0; i < blob->nreloc; ++i) {
+                    uint8_t* ptr = b + rl[i];
+                    uint16_t v = uint16_t(rd16(ptr) + shift);
+                    ptr[0] = uint8_t(v >> 8);
+                    ptr[1] = uint8_t(v);
+                }
+            }
+            r.aa = blob->aa;
+            r.an = blob->an;
+            r.ns = blob->ns;
+            r.ar = blob->ar;
+            return done(rcode);
+        }
+    }
+
+    w.remember_name(12);
     Context c{view, q, w, client.address};
     if (q.has_ecs) {
         c.use_subnet = q.ecs_source > 0;

@@ -190,6 +190,7 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
         origins.emplace_back(zd.origin);
     }
     view->zone_index_.build(origins);
+    if (view->options_.prerender) detail::prerender(*view);
     return view;
 }
 

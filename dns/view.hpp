@@ -24,6 +24,9 @@ struct ViewOptions {
     // A stable id per catalog zone (index = position in Catalog::zones) that
     // survives reloads, so per-zone query counters keep counting; empty: the index.
     std::vector<uint32_t> zone_ids;
+    // Pre-render answers for the common shapes when the View is built (the fast
+    // path); false: every query goes through the general renderer (tests compare both).
+    bool prerender = true;
 };
 
 // Builds a new View for `catalog` where service i answers from `services[i]`

@@ -16,14 +16,31 @@
 
 namespace signpost::dns::detail {
 
-// FNV-1a over canonical wire bytes: cheap and good enough for owner names.
+// Hash of canonical wire bytes, eight bytes at a time (multiply-xorshift): runs on
+// every query, for the qname and its suffixes.
 inline uint64_t hash_bytes(const uint8_t* p, std::size_t n) noexcept {
-    uint64_t h = 1469598103934665603ull;
-    for (std::size_t i = 0; i < n; ++i) {
-        h ^= p[i];
-        h *= 1099511628211ull;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    while (n >= 8) {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        p += 8;
+        n -= 8;
     }
-    return h;
+    uint64_t w = 0;  // the last 1..7 bytes, read as two overlapping words
+    if (n >= 4) {
+        uint32_t a, b;
+        std::memcpy(&a, p, 4);
+        std::memcpy(&b, p + n - 4, 4);
+        w = (uint64_t(b) << 32) | a;
+    } else if (n > 0) {
+        w = uint64_t(p[0]) | (uint64_t(p[n / 2]) << 8) | (uint64_t(p[n - 1]) << 16);
+    }
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 29;
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 32);
 }
 
 // Open-addressing table from canonical wire name to a dense index. The keys are
@@ -67,12 +84,42 @@ struct ServiceData {
     bool subnet_dependent = false;
 };
 
+// Pre-rendered answers (the fast path). A Blob is everything after the question
+// of a reply rendered by the general renderer when the View was built; `relocs`
+// lists its compression pointers, which move by (qname length - rendered qname
+// length) when the blob is reused for a longer qname (NXDOMAIN, below a cut).
+struct Blob {
+    uint32_t off = 0;     // in View::arena_
+    uint16_t len = 0;
+    uint16_t an = 0, ns = 0, ar = 0;
+    uint8_t rcode = 0;
+    bool aa = false;
+    uint32_t reloc = 0;   // first entry in View::relocs_
+    uint16_t nreloc = 0;
+};
+// One query type at a node: `count` consecutive blobs from `blob`, one per variant
+// of `service` (picked per query by weight) or one when service < 0; count 0: the
+// general renderer answers this type (random or client-dependent data).
+struct FastType {
+    uint16_t type = 0;
+    uint16_t count = 0;
+    int32_t service = -1;
+    uint32_t blob = 0;
+};
+enum FastFlags : uint8_t {
+    kFastReady = 1,      // pre-rendered: types in fast_types, others NODATA from the zone's negative blob
+    kWildChild = 2,      // *.<this name> exists: misses below go to the general renderer
+};
+
 struct VNode {
     std::string name;                           // canonical wire
     std::vector<const zones::RRset*> rrsets;    // ordered by type; SOA only at the apex
     int32_t service = -1;                       // index into View::services_
     bool cut = false;                           // NS at a non-apex owner
     bool apex = false;
+    uint8_t fast_flags = 0;                     // FastFlags
+    uint16_t fast_count = 0;                    // FastType entries from fast_first
+    uint32_t fast_first = 0;                    // in View::fast_types_; at a cut: the referral blob
 
     const zones::RRset* find(uint16_t type) const noexcept {
         for (auto* s : rrsets)
@@ -91,12 +138,16 @@ struct ZoneData {
     NameIndex index;
     const zones::RRset* soa = nullptr;
     uint32_t negative_ttl = 0;  // min(SOA TTL, SOA minimum)
+    int32_t negative_blob = -1; // SOA in authority, rendered for qname = origin; -1: none
 
     const VNode* find(const uint8_t* wire, std::size_t len) const noexcept {
         int32_t i = index.find(wire, len);
         return i < 0 ? nullptr : &nodes[std::size_t(i)];
     }
 };
+
+// Pre-renders the fast path's answers (dns/answer.cpp); end of build_view.
+void prerender(View& view);
 
 }  // namespace signpost::dns::detail
 
@@ -112,6 +163,11 @@ public:
     std::vector<detail::ZoneData> zones_;
     detail::NameIndex zone_index_;                  // origin → zones_ index
     std::deque<zones::RRset> owned_;                // synthesized RRsets (SOA, state TXT)
+    // The fast path: pre-rendered answers (see detail::Blob).
+    std::vector<detail::FastType> fast_types_;
+    std::vector<detail::Blob> blobs_;
+    std::vector<uint8_t> arena_;
+    std::vector<uint16_t> relocs_;
 };
 
 }  // namespace signpost::dns

@@ -1,0 +1,176 @@
+// The fast path (answers pre-rendered when the View is built) against the general
+// renderer: the same replies for every name, type and query shape of a rich fixture.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "support.hpp"
+
+using namespace dnstest;
+
+namespace {
+
+namespace rt = signpost::zones::rrtype;
+
+struct Views {
+    std::shared_ptr<const signpost::zones::Catalog> catalog;
+    std::shared_ptr<const signpost::dns::View> fast, slow;
+    Views() {
+        ZoneSpec z("example.com");
+        z.ns("@", "ns1.example.com").ns("@", "ns2.example.com");
+        z.mx("@", 10, "mail.example.com");
+        z.a("ns1", "192.0.2.53").aaaa("ns2", "2001:db8::53");
+        z.a("mail", "192.0.2.25").aaaa("mail", "2001:db8::25");
+        z.txt("a.b.c", "deep");
+        z.cname("alias", "www.example.com");
+        z.txt("*.wild", "wild");
+        z.a("sub.wild", "192.0.2.7");
+        z.ns("sub", "ns.sub.example.com").ns("sub", "ns.other.net");
+        z.a("ns.sub", "192.0.2.100");
+        z.a("deep.sub", "192.0.2.101");
+        z.ns("nods", "ns.other.net");
+        z.ns("child", "ns1.example.com");
+        z.mx("mx", 10, "www.example.com");  // additional from a service owner
+        z.srv("_sip._tcp", 0, 5, 5060, "mail.example.com");
+        for (int i = 0; i < 40; ++i) z.txt("big", std::string(100, char('a' + i % 26)) + std::to_string(i));
+        z.service("site", {"www", "@"});
+        z.service("v4only", {"v4"});
+        z.service("empty", {"nothing"});
+        z.service("weighted", {"lb"});
+        ZoneSpec child("child.example.com");
+        child.ns("@", "ns1.example.com");
+        child.a("host", "198.51.100.1");
+        ZoneSpec org("example.org");
+        org.ns("@", "ns1.example.com");
+        org.service("geo", {"www"}, signpost::zones::PolicyKind::Subnet);
+        catalog = make_catalog({z, child, org});
+        std::vector<signpost::policy::Evaluation> evs;
+        evs.push_back(evaluation({variant({"192.0.2.10", "2001:db8::10"})}, "primary", "all endpoints up", 30));
+        evs.push_back(evaluation({variant({"192.0.2.11"})}));
+        evs.push_back(evaluation({}, "all-down", "every endpoint down", 20));
+        evs.push_back(evaluation({variant({"192.0.2.21"}, 3), variant({"192.0.2.22", "2001:db8::22"}, 1)}));
+        auto geo = evaluation({variant({"192.0.2.99"})}, "subnet", "default");
+        signpost::policy::SubnetRule eu;
+        eu.prefix = *signpost::core::IpPrefix::parse("198.51.100.0/24");
+        eu.decision = evaluation({variant({"192.0.2.1"})}, "eu").decision;
+        geo.subnets = {eu};
+        evs.push_back(geo);
+        fast = signpost::dns::build_view(catalog, evs, 1);
+        signpost::dns::ViewOptions off;
+        off.prerender = false;
+        slow = signpost::dns::build_view(catalog, evs, 1, off);
+    }
+};
+
+const Views& views() {
+    static Views v;
+    return v;
+}
+
+std::string describe(const Reply& r) {
+    std::string s = "rcode=" + std::to_string(r.rcode) + " aa=" + std::to_string(r.aa) + " tc=" +
+                    std::to_string(r.tc) + " opt=" + std::to_string(r.has_opt) + "/" + std::to_string(r.opt_udp_size);
+    for (auto* sec : {&r.question, &r.answer, &r.authority, &r.additional}) {
+        s += " |";
+        for (auto& rr : *sec) s += " " + rr;
+    }
+    return s;
+}
+
+const std::vector<std::string> kNames = {
+    "example.com",      "www.example.com",       "WwW.ExAmPlE.cOm",    "ns1.example.com",
+    "ns2.example.com",  "mail.example.com",      "c.example.com",      "b.c.example.com",
+    "a.b.c.example.com", "x.a.b.c.example.com",  "nope.example.com",   "deep.nope.example.com",
+    "alias.example.com", "foo.wild.example.com", "sub.wild.example.com", "x.sub.wild.example.com",
+    "*.wild.example.com", "sub.example.com",     "x.y.sub.example.com", "ns.sub.example.com",
+    "nods.example.com",  "a.nods.example.com",   "child.example.com",  "host.child.example.com",
+    "nx.child.example.com", "mx.example.com",    "_sip._tcp.example.com", "big.example.com",
+    "v4.example.com",    "nothing.example.com",  "lb.example.com",     "www.example.org",
+    "example.org",       "nx.example.org",       "www.example.net",
+};
+const std::vector<uint16_t> kTypes = {rt::A, rt::AAAA, rt::NS, rt::SOA, rt::MX, rt::TXT, rt::CNAME, rt::SRV, 99};
+
+}  // namespace
+
+TEST_CASE("fast path: every name and type answers as the general renderer does") {
+    auto& v = views();
+    int compared = 0;
+    for (auto& n : kNames)
+        for (uint16_t t : kTypes)
+            for (int shape = 0; shape < 3; ++shape) {
+                QueryOptions o;
+                o.edns = shape > 0;
+                o.udp_size = shape == 2 ? 512 : 1232;
+                auto query = make_query(n, t, o);
+                for (bool tcp : {false, true}) {
+                    Reply a = ask(*v.fast, query, tcp);
+                    Reply b = ask(*v.slow, query, tcp);
+                    if (n == "lb.example.com" && (t == rt::A || t == rt::AAAA)) continue;  // random pick
+                    CAPTURE(n);
+                    CAPTURE(t);
+                    CAPTURE(shape);
+                    CAPTURE(tcp);
+                    CHECK(a.ok);
+                    CHECK(describe(a) == describe(b));
+                    ++compared;
+                }
+            }
+    CHECK(compared > 1000);
+}
+
+TEST_CASE("fast path: an exact match copies the question as sent and points to it at offset 12") {
+    auto r = ask(*views().fast, make_query("WwW.ExAmPlE.cOm", rt::A));
+    REQUIRE(r.ok);
+    REQUIRE(r.answer.size() == 1);
+    // Question at 12, then QTYPE/QCLASS; the answer's owner is the pointer 0xc00c.
+    std::size_t q_end = 12 + 17 + 4;
+    REQUIRE(r.wire.size() > q_end + 2);
+    CHECK(std::string(r.wire.begin() + 13, r.wire.begin() + 16) == "WwW");
+    CHECK(r.wire[q_end] == 0xc0);
+    CHECK(r.wire[q_end + 1] == 12);
+}
+
+TEST_CASE("fast path: NXDOMAIN for names of any length moves the SOA owner's pointer") {
+    auto& v = views();
+    for (std::string n : {"a.example.com", "abcdefghij.example.com", "x.y.z.nope.example.com"}) {
+        auto r = ask(*v.fast, make_query(n, rt::A));
+        CAPTURE(n);
+        CHECK(r.rcode == 3);
+        REQUIRE(r.authority.size() == 1);
+        CHECK(r.authority[0].rfind("example.com. 300 IN SOA ns1.example.com. hostmaster.example.com.", 0) == 0);
+    }
+}
+
+TEST_CASE("fast path: weighted variants are picked per query by weight") {
+    auto& v = views();
+    int first = 0, second = 0;
+    for (int i = 0; i < 2000; ++i) {
+        auto r = ask(*v.fast, make_query("lb.example.com", rt::A));
+        REQUIRE(r.answer.size() == 1);
+        if (r.answer[0].find("192.0.2.21") != std::string::npos) ++first;
+        else if (r.answer[0].find("192.0.2.22") != std::string::npos) ++second;
+    }
+    CHECK(first + second == 2000);
+    CHECK(first > 1300);  // weight 3 of 4: ~1500
+    CHECK(second > 300);  // ~500
+    // The AAAA of a variant without IPv6 is NODATA with the TTL capped at the decision's.
+    bool nodata = false, v6 = false;
+    for (int i = 0; i < 200 && !(nodata && v6); ++i) {
+        auto r = ask(*v.fast, make_query("lb.example.com", rt::AAAA));
+        if (r.answer.empty()) nodata = r.rcode == 0 && r.authority.size() == 1 && r.authority[0].find(" 30 IN SOA") != std::string::npos;
+        else v6 = r.answer[0].find("2001:db8::22") != std::string::npos;
+    }
+    CHECK(nodata);
+    CHECK(v6);
+}
+
+TEST_CASE("fast path: a subnet service still answers by the client's address") {
+    auto& v = views();
+    auto in = ask(*v.fast, make_query("www.example.org", rt::A), false, "198.51.100.7");
+    auto out = ask(*v.fast, make_query("www.example.org", rt::A), false, "203.0.113.7");
+    REQUIRE(in.answer.size() == 1);
+    REQUIRE(out.answer.size() == 1);
+    CHECK(in.answer[0].find("192.0.2.1") != std::string::npos);
+    CHECK(out.answer[0].find("192.0.2.99") != std::string::npos);
+}
