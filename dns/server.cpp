@@ -211,6 +211,13 @@ public:
             return false;  // out of memory: refuse the connection rather than crash
         }
     }
+    // True when `key` holds more than `limit` connections (admitted over the cap while
+    // its connections were on other workers); the sweeps close the oldest ones.
+    bool over(uint64_t key, unsigned limit) noexcept {
+        std::lock_guard lock(mutex_);
+        auto it = counts_.find(key);
+        return it != counts_.end() && it->second > limit;
+    }
     void release(uint64_t key) noexcept {
         std::lock_guard lock(mutex_);
         auto it = counts_.find(key);
@@ -542,7 +549,10 @@ void on_connection(uv_stream_t* listener, int status) {
         for (Connection* o = w->conns; o; o = o->next)  // newest first: the last match is the oldest
             if (o->counted && o->client_key == c->client_key) oldest = o;
         if (oldest) close_connection(oldest);
-        if (!oldest || !w->clients->acquire(c->client_key, w->options->tcp_max_connections_per_client)) {
+        // None here: admit it up to twice the cap; the other workers' sweeps close
+        // that client's oldest connections until it is back under the cap.
+        unsigned limit = w->options->tcp_max_connections_per_client;
+        if (!w->clients->acquire(c->client_key, oldest ? limit : 2 * limit)) {
             WorkerCounters::bump(w->counters.tcp_client_rejected);
             close_connection(c);
             return;
@@ -676,13 +686,27 @@ void on_sweep(uv_timer_t* t) {
     uint64_t now = uv_now(&w->loop);
     uint64_t idle = uint64_t(w->options->tcp_idle_timeout.count());
     uint64_t query = uint64_t(w->options->tcp_query_timeout.count());
+    Connection* oldest = nullptr;
     for (Connection* c = w->conns; c;) {
         Connection* next = c->next;
         if (now - c->last_active >= idle || (c->frame_started != 0 && now - c->frame_started >= query)) {
             WorkerCounters::bump(w->counters.tcp_timeouts);
             close_connection(c);
+        } else {
+            oldest = c;
         }
         c = next;
+    }
+    // Clients over the per-client cap lose their oldest connections (oldest first).
+    if (unsigned limit = w->options->tcp_max_connections_per_client) {
+        for (Connection* c = oldest; c;) {
+            Connection* prev = c->prev;
+            if (c->counted && w->clients->over(c->client_key, limit)) {
+                WorkerCounters::bump(w->counters.tcp_client_evicted);
+                close_connection(c);
+            }
+            c = prev;
+        }
     }
 }
 
