@@ -480,6 +480,14 @@ private:
         m += "# HELP signpost_dns_tcp_connections_total TCP connections accepted and rejected over the cap.\n# TYPE signpost_dns_tcp_connections_total counter\n";
         m += "signpost_dns_tcp_connections_total{result=\"accepted\"} " + std::to_string(st.tcp_connections) + "\n";
         m += "signpost_dns_tcp_connections_total{result=\"rejected\"} " + std::to_string(st.tcp_rejected) + "\n";
+        m += "# HELP signpost_dns_tcp_client_limit_total Connections refused or evicted by the per-client TCP cap.\n# TYPE signpost_dns_tcp_client_limit_total counter\n";
+        m += "signpost_dns_tcp_client_limit_total{action=\"rejected\"} " + std::to_string(st.tcp_client_rejected) + "\n";
+        m += "signpost_dns_tcp_client_limit_total{action=\"evicted\"} " + std::to_string(st.tcp_client_evicted) + "\n";
+        m += "# HELP signpost_dns_tcp_timeouts_total TCP connections closed by the idle or the query timeout.\n# TYPE signpost_dns_tcp_timeouts_total counter\n";
+        m += "signpost_dns_tcp_timeouts_total " + std::to_string(st.tcp_timeouts) + "\n";
+        m += "# HELP signpost_dns_rrl_total UDP answers limited by response rate limiting: dropped or slipped (sent truncated).\n# TYPE signpost_dns_rrl_total counter\n";
+        m += "signpost_dns_rrl_total{action=\"dropped\"} " + std::to_string(st.rrl_dropped) + "\n";
+        m += "signpost_dns_rrl_total{action=\"slipped\"} " + std::to_string(st.rrl_slipped) + "\n";
         m += "# HELP signpost_dns_answer_seconds Time to build answers (UDP: per receive batch).\n# TYPE signpost_dns_answer_seconds histogram\n";
         uint64_t cumulative = 0;
         for (std::size_t i = 0; i < dns::ServerStats::kLatencyBuckets; ++i) {
