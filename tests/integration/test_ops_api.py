@@ -218,7 +218,7 @@ class TestNoToken(ApiScenario):
             self.assertEqual((status, body),
                              (403, {"error": "writes are disabled: set api.token in the server config"}))
         self.assertEqual(self.server.http("GET", "/v1/status")[0], 200)
-        self.assertIn("read-only: no token configured", self.server.stderr())
+        self.assertIn("read-only: no api token configured, writes are refused", self.server.stderr())
 
 
 class TestExplain(ApiScenario):
