@@ -21,6 +21,9 @@ PERF_DUR=5
 SCALE=1
 ZONES=10000
 NAMES_PER_ZONE=10
+# Queries in flight: below what a default 208 KiB receive buffer holds (~270
+# small datagrams), so a saturated server queues instead of dropping.
+WINDOW=200
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) ROUNDS=2; DUR=1; PERF_DUR=2; ZONES=1000 ;;
@@ -28,6 +31,7 @@ while [ $# -gt 0 ]; do
     --duration) DUR=$2; shift ;;
     --no-scale) SCALE=0 ;;
     --zones) ZONES=$2; shift ;;
+    --window) WINDOW=$2; shift ;;
     --build) BUILD=$2; shift ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "dns_bench: unknown option $1" >&2; exit 2 ;;
@@ -197,7 +201,7 @@ RESULTS=$TMP/results.tsv
 blast() {  # blast SERVER CASE ROUND
   local s=$1 c=$2 r=$3 pid=${PID[$1]} t0 t1 out
   t0=$(cpu_ticks "$pid")
-  out=$(taskset -c 1 "$BLAST" -s "127.0.0.1:${PORT[$s]}" -n "${QNAME[$c]}" -d "$DUR" -w 512 -b 32)
+  out=$(taskset -c 1 "$BLAST" -s "127.0.0.1:${PORT[$s]}" -n "${QNAME[$c]}" -d "$DUR" -w "$WINDOW" -b 32)
   t1=$(cpu_ticks "$pid")
   local ans; ans=$(kv "$out" answered)
   local cpu_us; cpu_us=$(awk -v d=$((t1 - t0)) -v a="$ans" -v t="$TCK" 'BEGIN {printf "%.2f", a ? d / t * 1e6 / a : 0}')
@@ -273,7 +277,7 @@ EOF
     local s=$1 pid=${PID[$1]} t0 t1 out
     SCALE_RSS[$s]=$(rss_kb "$pid")
     t0=$(cpu_ticks "$pid")
-    out=$(taskset -c 1 "$BLAST" -s "127.0.0.1:${PORT[$s]}" -f "$TMP/scale/names.txt" -d "$DUR" -w 512)
+    out=$(taskset -c 1 "$BLAST" -s "127.0.0.1:${PORT[$s]}" -f "$TMP/scale/names.txt" -d "$DUR" -w "$WINDOW")
     t1=$(cpu_ticks "$pid")
     SCALE_QPS[$s]=$(kv "$out" qps)
     SCALE_CPU[$s]=$(awk -v d=$((t1 - t0)) -v a="$(kv "$out" answered)" -v t="$TCK" 'BEGIN {printf "%.2f", a ? d / t * 1e6 / a : 0}')
@@ -291,7 +295,7 @@ EOF
     scale_measure signpost-scale
     # Reload under load: SIGHUP in the middle of a dnsblast run.
     touch "$TMP/scale/toml/zone0.example.toml"
-    taskset -c 1 "$BLAST" -s "127.0.0.1:${PORT[signpost-scale]}" -f "$TMP/scale/names.txt" -d $((DUR * 3)) -w 512 \
+    taskset -c 1 "$BLAST" -s "127.0.0.1:${PORT[signpost-scale]}" -f "$TMP/scale/names.txt" -d $((DUR * 3)) -w "$WINDOW" \
       >"$TMP/reload.out" &
     bp=$!; PIDS+=($bp)
     sleep "$DUR"

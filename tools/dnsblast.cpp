@@ -22,6 +22,7 @@ namespace {
 
 constexpr int kMaxBatch = 256;
 constexpr std::size_t kIds = 65536;
+constexpr std::size_t kOrder = std::size_t(1) << 21;  // sent queries awaiting answer or timeout
 
 uint64_t now_ns() {
     timespec ts;
@@ -217,7 +218,9 @@ int main(int argc, char** argv) {
     std::vector<uint16_t> free_ids(kIds);
     for (std::size_t i = 0; i < kIds; ++i) free_ids[i] = uint16_t(i);
     std::size_t free_head = 0, free_count = kIds;
-    std::vector<std::pair<uint16_t, uint32_t>> order(kIds);  // (id, seq) in send order
+    // (id, seq) in send order; answered entries leave when they reach the head, so it
+    // must hold everything sent within one timeout (2M: 2M queries/s at 1 s).
+    std::vector<std::pair<uint16_t, uint32_t>> order(kOrder);
     std::size_t order_head = 0, order_count = 0;
     auto release = [&](uint16_t id) {
         slots[id].busy = false;
@@ -261,12 +264,12 @@ int main(int argc, char** argv) {
                 --inflight;
                 release(id);
             }
-            order_head = (order_head + 1) % kIds;
+            order_head = (order_head + 1) % kOrder;
             --order_count;
         }
 
         // Fill the window.
-        while (sending && inflight < cwnd && free_count > 0 && order_count < kIds) {
+        while (sending && inflight < cwnd && free_count > 0 && order_count + std::size_t(batch) < kOrder) {
             int k = std::min({batch, cwnd - inflight, int(free_count)});
             if (count) k = int(std::min<uint64_t>(uint64_t(k), count - sent));
             if (k <= 0) break;
@@ -286,7 +289,7 @@ int main(int argc, char** argv) {
                 free_head = (free_head + 1) % kIds;
                 --free_count;
                 slots[id] = Slot{t, ++seq, true};
-                order[(order_head + order_count) % kIds] = {id, seq};
+                order[(order_head + order_count) % kOrder] = {id, seq};
                 ++order_count;
             }
             int r = ::sendmmsg(fd, smsg, unsigned(k), 0);
