@@ -22,6 +22,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/log.hpp"
 #include "dns/uv_handle.hpp"
 
 namespace signpost::dns {
@@ -166,6 +167,12 @@ Fd bound_socket(const SockAddr& addr, int type) {
     if (addr.family() == AF_INET6 &&
         ::setsockopt(fd.fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) != 0)
         throw BindError{errno};
+    if (type == SOCK_DGRAM) {
+        // A saturated worker must not drop bursts the kernel could have queued:
+        // the default ~208 KiB receive buffer holds only a few hundred queries.
+        int bytes = 4 << 20;
+        ::setsockopt(fd.fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);  // capped by net.core.rmem_max
+    }
     if (::bind(fd.fd, reinterpret_cast<const sockaddr*>(&addr.ss), addr.len) != 0) throw BindError{errno};
     return fd;
 }
@@ -307,11 +314,19 @@ uint64_t monotonic_ns() noexcept {
     return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
 }
 
+struct Worker;
+void log_network_error(Worker* w, const char* what, int err) noexcept;
+void log_query(Worker* w, const ClientInfo& client, const uint8_t* query, std::size_t qlen, const uint8_t* response,
+               std::size_t rlen) noexcept;
+
 struct Worker {
     const ServerOptions* options = nullptr;
     TcpClients* clients = nullptr;
     std::unique_ptr<RateLimiter> rrl;  // null: RRL off
     WorkerCounters counters;
+    // Network errors (send failures, refused accepts) are logged, at most a few a second.
+    core::LogRateLimiter error_log{5};
+    core::LogRateLimiter query_log{1000};
     uv_loop_t loop{};
     UvHandle<uv_async_t> async;
     UvHandle<uv_timer_t> sweep;
@@ -443,6 +458,7 @@ void process(Connection* c) noexcept {
         WorkerCounters::bump(w->counters.tcp);
         if (n > 0) {
             w->counters.count(meta, w->tcp_out.data() + 2, n);
+            if (w->options->query_log) log_query(w, c->client, c->rbuf.data() + off + 2, flen, w->tcp_out.data() + 2, n);
             w->counters.latency_ns(monotonic_ns() - t0, 1);
         } else {
             WorkerCounters::bump(w->counters.dropped);
@@ -518,6 +534,7 @@ void start_reading(Connection* c) noexcept {
 
 void on_connection(uv_stream_t* listener, int status) {
     auto* w = static_cast<Worker*>(listener->data);
+    if (status < 0) log_network_error(w, "TCP accept failed", -status);
     if (status < 0 || w->stopping.load(std::memory_order_relaxed)) return;
     auto* c = new Connection;
     c->worker = w;
@@ -630,6 +647,8 @@ void on_udp(uv_poll_t* h, int status, int) {
                 }
             }
             w->counters.count(meta, out, len);
+            if (w->options->query_log)
+                log_query(w, ci, w->rx.data() + std::size_t(i) * kUdpReceive, w->rmsgs[i].msg_len, out, len);
             w->siov[m] = {out, len};
             auto& sm = w->smsgs[m].msg_hdr;
             sm = msghdr{};
@@ -647,7 +666,11 @@ void on_udp(uv_poll_t* h, int status, int) {
             int r = ::sendmmsg(s->fd.fd, w->smsgs + sent, unsigned(m - sent), MSG_DONTWAIT);
             if (r < 0) {
                 if (errno == EINTR) continue;
-                if (errno == EAGAIN || errno == EWOULDBLOCK) break;  // socket full: drop the rest (UDP)
+                if (errno == EAGAIN || errno == EWOULDBLOCK) {  // socket full: drop the rest (UDP)
+                    log_network_error(w, "UDP send buffer full, answers dropped", errno);
+                    break;
+                }
+                log_network_error(w, "UDP send failed", errno);
                 ++sent;  // this datagram failed (e.g. unreachable); skip it
                 continue;
             }
@@ -655,6 +678,59 @@ void on_udp(uv_poll_t* h, int status, int) {
             sent += r;
         }
         if (n < kBatch) return;
+    }
+}
+
+uint64_t wall_ms() noexcept {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
+}
+
+void log_network_error(Worker* w, const char* what, int err) noexcept {
+    uint64_t suppressed = 0;
+    if (!w->error_log.allow(wall_ms(), suppressed)) return;
+    core::log_line(core::LogLevel::Warning, "dns",
+                   std::string(what) + ": " + std::strerror(err) +
+                       (suppressed ? " (" + std::to_string(suppressed) + " similar messages suppressed)" : ""));
+}
+
+// "query: 127.0.0.1 udp www.example.com. A NOERROR 61B" (off by default; rate limited).
+void log_query(Worker* w, const ClientInfo& client, const uint8_t* q, std::size_t qlen, const uint8_t* r,
+               std::size_t rlen) noexcept {
+    uint64_t suppressed = 0;
+    if (!w->query_log.allow(wall_ms(), suppressed)) return;
+    try {
+        std::string name;
+        std::size_t off = 12;
+        while (off < qlen && q[off] != 0 && q[off] < 64 && off + 1 + q[off] <= qlen) {
+            for (std::size_t k = 0; k < q[off]; ++k) {
+                char ch = char(q[off + 1 + k]);
+                if (ch == '.' || ch == '\\' || ch <= ' ' || ch > '~') {
+                    char esc[8];
+                    std::snprintf(esc, sizeof esc, "\\%03u", unsigned((unsigned char)ch));
+                    name += esc;
+                } else {
+                    name += ch;
+                }
+            }
+            name += '.';
+            off += 1 + q[off];
+        }
+        if (name.empty()) name = ".";
+        uint16_t qtype = off + 3 <= qlen ? uint16_t(q[off + 1] << 8 | q[off + 2]) : 0;
+        static const char* rcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED"};
+        unsigned rc = rlen >= 4 ? (r[3] & 0x0f) : 0;
+        std::string rcode = rc < 6 ? rcodes[rc] : "RCODE" + std::to_string(rc);
+        std::string type;
+        for (std::size_t t = 0; t < std::size(WorkerCounters::kTypes); ++t)
+            if (WorkerCounters::kTypes[t] == qtype) type = WorkerCounters::kTypeNames[t];
+        if (type.empty()) type = "TYPE" + std::to_string(qtype);
+        std::string line = client.address.to_string() + (client.tcp ? " tcp " : " udp ") + name + " " + type + " " +
+                           rcode + ((rlen >= 3 && (r[2] & 0x02)) ? " TC " : " ") + std::to_string(rlen) + "B";
+        if (suppressed) line += " (" + std::to_string(suppressed) + " query lines suppressed before this one)";
+        core::log_line(core::LogLevel::Info, "query", line);
+    } catch (...) {
     }
 }
 
@@ -771,6 +847,7 @@ Server::Server(ServerOptions options, std::shared_ptr<const View> initial) : imp
     for (unsigned i = 0; i < nworkers; ++i) {
         auto w = std::make_unique<Worker>();
         w->options = &impl_->options;
+        w->query_log = core::LogRateLimiter(std::max(1u, impl_->options.query_log_rate));
         w->clients = &impl_->clients;
         if (opt.rrl.enabled) w->rrl = std::make_unique<RateLimiter>(opt.rrl, std::random_device{}());
         w->view = initial;

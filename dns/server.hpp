@@ -37,6 +37,10 @@ struct ServerOptions {
     // or the connection is closed: a byte a second cannot hold a connection.
     core::Millis tcp_query_timeout{5000};
     RrlOptions rrl;  // response rate limiting, UDP only
+    // One log line per answered query ("query: 192.0.2.7 udp www.example.com. A NOERROR 61B"),
+    // at most query_log_rate lines per second per worker (the rest are counted and said).
+    bool query_log = false;
+    unsigned query_log_rate = 1000;
     // --- zone transfers hook (xfr/ owns the logic; the daemon installs it) ---
     // Called on the worker thread, only for queries with QTYPE AXFR (TCP) or
     // IXFR, and SOA queries with additional records (they may carry TSIG).

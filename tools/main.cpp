@@ -72,6 +72,8 @@ int main(int argc, char** argv) {
     serve->add_option("--state", state_file, "State file for warm restarts (health, overrides, drains, serials)");
     serve->add_option("--api", api_listen, "ADDR:PORT of the status/control API (default 127.0.0.1:8054)");
     serve->add_flag("--no-api", no_api, "Do not start the status/control API");
+    bool query_log = false;
+    serve->add_flag("--query-log", query_log, "Log every answered query (at most 1000 lines/s per worker)");
     std::string run_user, run_group;
     serve->add_option("--user", run_user, "Run as this user after start-up (start as root; keeps only the right to bind port 53)");
     serve->add_option("--group", run_group, "Run as this group (default: the user's primary group)");
@@ -125,6 +127,7 @@ int main(int argc, char** argv) {
     if (!log_level.empty()) cfg.log_level = log_level;
     if (!state_file.empty()) cfg.state_file = state_file;
     if (no_api) cfg.api_enabled = false;
+    if (query_log) cfg.dns.query_log = true;
     if (!run_user.empty()) cfg.privileges.user = run_user;
     if (!run_group.empty()) cfg.privileges.group = run_group;
     if (!api_listen.empty()) {

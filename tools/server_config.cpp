@@ -280,7 +280,7 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
                                                   "tcp_idle_timeout", "log_level", "state_file",
                                                   "watch_zones", "api", "tsig_keys", "secondaries", "xfr",
                                                   "tcp_max_connections_per_client", "tcp_query_timeout",
-                                                  "user", "group", "rrl", "limits"};
+                                                  "user", "group", "rrl", "limits", "query_log"};
     for (auto& [key, node] : root) {
         std::string k(key.str());
         if (!allowed.count(k)) {
@@ -289,7 +289,7 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
                                                "tcp_max_connections, tcp_idle_timeout, log_level, "
                                                "state_file, watch_zones, api, tsig_keys, secondaries, xfr, "
                                                "tcp_max_connections_per_client, tcp_query_timeout, user, group, "
-                                               "rrl, limits");
+                                               "rrl, limits, query_log");
             continue;
         }
         auto bad_type = [&](const char* want) {
@@ -342,6 +342,9 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
             load_rrl(path, node, cfg.dns.rrl, diags);
         } else if (k == "limits") {
             load_limits(path, node, cfg.limits, diags);
+        } else if (k == "query_log") {
+            if (auto v = node.value<bool>()) cfg.dns.query_log = *v;
+            else bad_type("true or false");
         } else if (k == "state_file") {
             if (auto v = node.value<std::string>()) cfg.state_file = *v;
             else bad_type("a string (a file path)");
