@@ -556,6 +556,8 @@ private:
                         (uv_handle_t*)&debounce_})
             if (!uv_is_closing(h)) uv_close(h, nullptr);
         if (watching_ && !uv_is_closing((uv_handle_t*)&fs_event_)) uv_close((uv_handle_t*)&fs_event_, nullptr);
+        if (notify_timer_started_ && !uv_is_closing((uv_handle_t*)&notify_timer_))
+            uv_close((uv_handle_t*)&notify_timer_, nullptr);
     }
 
     void start_serving(const char* why) {
@@ -859,6 +861,27 @@ private:
         vo.zone_ids = zone_ids();
         current_view_ = dns::build_view(catalog_, evaluations_, ++generation_, vo);
         if (server_) server_->publish(current_view_);
+        send_pending_notifies();
+    }
+
+    // NOTIFY goes out only once the new version is what every path answers: the
+    // transfer server has it (xfr_publish) and the workers have had a moment to
+    // swap in the new View (their swap is asynchronous). A secondary that polls
+    // the SOA at once must see the new serial, or it decides it is up to date.
+    void send_pending_notifies() {
+        if (pending_notifies_.empty() || stopping_) return;
+        if (!notify_timer_started_) {
+            uv_timer_init(&loop_, &notify_timer_);
+            notify_timer_.data = this;
+            notify_timer_started_ = true;
+        }
+        uv_timer_start(&notify_timer_, [](uv_timer_t* t) {
+            auto* self = static_cast<Daemon*>(t->data);
+            auto pending = std::move(self->pending_notifies_);
+            self->pending_notifies_.clear();
+            for (auto& [origin, soa] : pending)
+                if (self->notifier_) self->notifier_->notify(origin, soa);
+        }, 20, 0);
     }
 
     void reevaluate_and_publish() {
@@ -1056,7 +1079,7 @@ private:
             if (h.update(content)) {
                 log_info("xfr", "{}: serial {} ({} record(s){})", origin, h.current().serial,
                          content.records.size() + 1, h.versions().size() > 1 ? ", answers changed" : "");
-                if (notifier_) notifier_->notify(z.origin, h.current().soa);
+                if (notifier_) pending_notifies_.emplace_back(z.origin, h.current().soa);
                 state_dirty_ = true;
             }
             uint32_t serial = h.current().serial;
@@ -1154,6 +1177,9 @@ private:
     std::unique_ptr<api::ApiServer> api_;
     std::shared_ptr<xfr::TransferServer> xfr_server_;  // shared with the DNS workers' transfer handler
     std::unique_ptr<xfr::Notifier> notifier_;
+    uv_timer_t notify_timer_{};
+    bool notify_timer_started_ = false;
+    std::vector<std::pair<core::Name, xfr::Record>> pending_notifies_;  // sent once the new version is served
     std::map<std::string, xfr::ZoneHistory> histories_;  // origin → IXFR versions
     std::shared_ptr<const dns::View> current_view_;
     std::vector<policy::ServiceState> states_;
