@@ -12,6 +12,7 @@
 
 #include "core/log.hpp"
 #include "probes/curl_multi.hpp"
+#include "probes/uv_util.hpp"
 
 namespace signpost::hooks {
 
@@ -137,7 +138,7 @@ struct HookRunner::Impl::Delivery : probes::CurlTransfer {
         opts.exit_cb = [](uv_process_t* p, int64_t status, int term_signal) {
             auto* self = static_cast<Delivery*>(p->data);
             if (!self) {
-                uv_close(reinterpret_cast<uv_handle_t*>(p), [](uv_handle_t* h) { delete reinterpret_cast<uv_process_t*>(h); });
+                probes::close_and_delete(p);
                 return;
             }
             self->command_exited(status, term_signal);
@@ -154,12 +155,11 @@ struct HookRunner::Impl::Delivery : probes::CurlTransfer {
         req->data = stdin_pipe;
         if (uv_write(req, reinterpret_cast<uv_stream_t*>(stdin_pipe), &buf, 1, [](uv_write_t* r, int) {
                 auto* pipe = static_cast<uv_pipe_t*>(r->data);
-                if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(pipe)))
-                    uv_close(reinterpret_cast<uv_handle_t*>(pipe), [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
+                probes::close_and_delete(pipe);  // safe if already closing
                 delete r;
             }) != 0) {
             delete req;
-            uv_close(reinterpret_cast<uv_handle_t*>(stdin_pipe), [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
+            probes::close_and_delete(stdin_pipe);
         }
         stdin_pipe = nullptr;  // owned by the write callback now
         kill_timer = new uv_timer_t;
@@ -180,15 +180,15 @@ struct HookRunner::Impl::Delivery : probes::CurlTransfer {
 
     void close_command_handles() {
         if (kill_timer) {
-            uv_close(reinterpret_cast<uv_handle_t*>(kill_timer), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+            probes::close_and_delete(kill_timer);
             kill_timer = nullptr;
         }
         if (stdin_pipe) {
-            uv_close(reinterpret_cast<uv_handle_t*>(stdin_pipe), [](uv_handle_t* h) { delete reinterpret_cast<uv_pipe_t*>(h); });
+            probes::close_and_delete(stdin_pipe);
             stdin_pipe = nullptr;
         }
         if (process) {
-            uv_close(reinterpret_cast<uv_handle_t*>(process), [](uv_handle_t* h) { delete reinterpret_cast<uv_process_t*>(h); });
+            probes::close_and_delete(process);
             process = nullptr;
         }
     }
@@ -246,7 +246,7 @@ struct HookRunner::Impl::Delivery : probes::CurlTransfer {
         }
         close_command_handles();
         if (retry_timer) {
-            uv_close(reinterpret_cast<uv_handle_t*>(retry_timer), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+            probes::close_and_delete(retry_timer);
             retry_timer = nullptr;
         }
     }
@@ -263,7 +263,7 @@ void HookRunner::Impl::finish(Delivery* d) {
             uv_timer_init(loop, holder);
             uv_timer_start(holder, [](uv_timer_t* t) {
                 delete static_cast<Delivery*>(t->data);
-                uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
+                probes::close_and_delete(t);
             }, 0, 0);
             return;
         }
