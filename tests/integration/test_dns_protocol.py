@@ -282,7 +282,13 @@ class Hostile(st.ServerTestCase):
             conns = []
             while not stop.is_set() and len(conns) < 100:
                 try:
-                    c = st.tcp_connect(self.server.port, timeout=1.0)
+                    # The attacker is another client (127.0.0.2): the per-client TCP cap
+                    # evicts an address's oldest connection, so sharing 127.0.0.1 with
+                    # the queries below would evict them — by design.
+                    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    c.settimeout(1.0)
+                    c.bind(("127.0.0.2", 0))
+                    c.connect(("127.0.0.1", self.server.port))
                     c.sendall(b"\0\x30\0")  # a message that never completes
                     conns.append(c)
                 except OSError:
