@@ -45,6 +45,18 @@ std::string generic_text(std::string_view rdata) {
 std::optional<uint16_t> type_from_name(std::string_view mnemonic) {
     if (mnemonic.empty() || mnemonic.size() > 20) return std::nullopt;
     std::string s(mnemonic);
+    // "TYPEnnn" is parsed here: ldns would return any number as its enum, and a
+    // value outside the enum's range is undefined behaviour (found by fuzz_zone_loader).
+    if (s.size() > 4 && (s[0] == 'T' || s[0] == 't') && (s[1] == 'Y' || s[1] == 'y') && (s[2] == 'P' || s[2] == 'p') &&
+        (s[3] == 'E' || s[3] == 'e')) {
+        unsigned long v = 0;
+        for (std::size_t i = 4; i < s.size(); ++i) {
+            if (s[i] < '0' || s[i] > '9' || v > 65535) return std::nullopt;
+            v = v * 10 + unsigned(s[i] - '0');
+        }
+        if (v == 0 || v > 65535) return std::nullopt;
+        return uint16_t(v);
+    }
     ldns_rr_type t = ldns_get_rr_type_by_name(s.c_str());
     if (t == 0) return std::nullopt;
     return uint16_t(t);
