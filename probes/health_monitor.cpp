@@ -73,6 +73,7 @@ struct HealthMonitor::Impl {
     };
 
     uv_loop_t* loop;
+    MonitorOptions options;
     CurlMulti curl;
     uv_timer_t* scheduler = nullptr;
     uv_timer_t* flusher = nullptr;
@@ -92,7 +93,7 @@ struct HealthMonitor::Impl {
     bool stopped = false;
     std::mt19937_64 rng{std::random_device{}()};
 
-    explicit Impl(uv_loop_t* l) : loop(l), curl(l) {
+    Impl(uv_loop_t* l, MonitorOptions o) : loop(l), options(std::move(o)), curl(l) {
         for (uv_timer_t** t : {&scheduler, &flusher, &first_round_timer}) {
             *t = new uv_timer_t;
             uv_timer_init(loop, *t);
@@ -100,7 +101,7 @@ struct HealthMonitor::Impl {
         }
     }
 
-    ProbeEnv env() { return ProbeEnv{loop, &curl}; }
+    ProbeEnv env() { return ProbeEnv{loop, &curl, options.source_v4, options.source_v6}; }
 
     // --- scheduling
 
@@ -341,7 +342,8 @@ struct HealthMonitor::Impl {
 
 namespace signpost::probes {
 
-HealthMonitor::HealthMonitor(uv_loop_t* loop) : impl_(std::make_unique<Impl>(loop)) {}
+HealthMonitor::HealthMonitor(uv_loop_t* loop, MonitorOptions options)
+    : impl_(std::make_unique<Impl>(loop, std::move(options))) {}
 HealthMonitor::~HealthMonitor() { impl_->stop(); }
 
 void HealthMonitor::set_targets(std::vector<ProbeTarget> targets) { impl_->set_targets(std::move(targets)); }

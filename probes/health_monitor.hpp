@@ -57,11 +57,15 @@ struct HealthChange {
     core::EndpointHealth before, after;
 };
 
+struct MonitorOptions {
+    std::string source_v4, source_v6;  // local address probes connect from (empty: any)
+};
+
 class HealthMonitor {
 public:
     // Loop thread only, like every member. Time comes from the steady clock; the
     // state machine (health_tracker.hpp) takes injected time for unit tests.
-    explicit HealthMonitor(uv_loop_t* loop);
+    explicit HealthMonitor(uv_loop_t* loop, MonitorOptions options = {});
     ~HealthMonitor();
 
     // Replaces the target set. Targets whose key and checks are unchanged keep

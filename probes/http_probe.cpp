@@ -76,7 +76,7 @@ public:
     }
 
     // Returns an error text when the transfer could not be set up.
-    std::string setup(const std::string& address, const std::string& fallback_host) {
+    std::string setup(const std::string& address, const std::string& fallback_host, const std::string& source) {
         easy_ = curl_easy_init();
         if (!easy_) return "cannot create a curl handle";
         const bool tls = spec_.kind == core::CheckKind::Https;
@@ -99,6 +99,8 @@ public:
         }
         errbuf_[0] = '\0';
         curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
+        // "host!" makes curl bind to this address, never resolve or pick an interface by name.
+        if (!source.empty()) curl_easy_setopt(easy_, CURLOPT_INTERFACE, ("host!" + source).c_str());
         curl_easy_setopt(easy_, CURLOPT_PRIVATE, static_cast<CurlTransfer*>(this));
         curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, errbuf_);
         curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
@@ -249,7 +251,7 @@ Probe* start_http_probe(const ProbeEnv& env, const core::CheckSpec& spec, const 
     auto* p = new HttpProbe(*env.curl, spec, std::move(done));
     std::string error;
     try {
-        error = p->setup(address, host);
+        error = p->setup(address, host, env.source_for(address));
     } catch (...) {
         error = "cannot set up the request";
     }

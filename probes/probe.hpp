@@ -17,6 +17,13 @@ class CurlMulti;
 struct ProbeEnv {
     uv_loop_t* loop = nullptr;
     CurlMulti* curl = nullptr;  // needed by http/https only
+    // Local addresses probes leave from (empty: the kernel picks). Operators pin
+    // them for firewall allow-lists; each signpost instance of a cluster probes
+    // from its own address.
+    std::string source_v4, source_v6;
+    const std::string& source_for(const std::string& address) const {
+        return address.find(':') != std::string::npos ? source_v6 : source_v4;
+    }
 };
 
 using ProbeDone = std::function<void(ProbeResult)>;

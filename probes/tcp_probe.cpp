@@ -21,7 +21,7 @@ public:
         connect_.data = this;
     }
 
-    void start(const std::string& address) {
+    void start(const std::string& address, const std::string& source) {
         sockaddr_storage sa{};
         const int port = spec_.port;
         int rc = 0;
@@ -32,6 +32,14 @@ public:
         }
         if (rc != 0) return finish(ProbeResult{false, "bad address " + address});
         if (port == 0) return finish(ProbeResult{false, "tcp check needs a port"});
+        if (!source.empty()) {
+            sockaddr_storage local{};
+            rc = source.find(':') != std::string::npos
+                     ? uv_ip6_addr(source.c_str(), 0, reinterpret_cast<sockaddr_in6*>(&local))
+                     : uv_ip4_addr(source.c_str(), 0, reinterpret_cast<sockaddr_in*>(&local));
+            if (rc == 0) rc = uv_tcp_bind(&tcp_, reinterpret_cast<const sockaddr*>(&local), 0);
+            if (rc != 0) return finish(ProbeResult{false, "cannot bind source address " + source + ": " + uv_strerror(rc)});
+        }
         rc = uv_tcp_connect(&connect_, &tcp_, reinterpret_cast<const sockaddr*>(&sa), &TcpProbe::on_connect);
         if (rc != 0) return finish(ProbeResult{false, reason_for(rc)});
         uv_timer_start(&timer_, [](uv_timer_t* t) {
@@ -103,7 +111,7 @@ private:
 Probe* start_tcp_probe(const ProbeEnv& env, const core::CheckSpec& spec, const std::string& address,
                        const std::string&, ProbeDone done) {
     auto* p = new TcpProbe(env.loop, spec, std::move(done));
-    p->start(address);
+    p->start(address, env.source_for(address));
     return p;
 }
 
