@@ -51,6 +51,13 @@ public:
     virtual nlohmann::json status() {
         return {{"services", services()}, {"endpoints", endpoints()}, {"zones", zones()}, {"reload", nullptr}};
     }
+    // GET /v1/cluster: peers, their liveness, who probes what (a read).
+    virtual nlohmann::json cluster() { throw ApiError(404, "clustering is not configured: no [cluster] peers"); }
+    // GET /v1/cluster/verdicts: this instance's own probe verdicts, for its
+    // peers (needs the cluster token). Already serialised (cluster/wire.hpp).
+    virtual std::string cluster_verdicts() {
+        throw ApiError(404, "clustering is not configured: no [cluster] peers");
+    }
 };
 
 struct ApiOptions {
@@ -58,6 +65,7 @@ struct ApiOptions {
     uint16_t port = 8054;
     std::string token;                       // empty: writes are refused (403)
     std::vector<core::IpPrefix> read_allow;  // besides loopback, who may read without a token
+    std::string peer_token;                  // [cluster] token: what peers send for /v1/cluster/verdicts
     unsigned max_connections = 64;           // concurrent HTTP connections
     unsigned connection_timeout_seconds = 10;  // idle connections are closed after this
 };

@@ -21,7 +21,7 @@ Reply json_reply(const nlohmann::json& j) {
     return r;
 }
 
-enum class Access { Read, Write };
+enum class Access { Read, Write, Peer };
 
 struct Route {
     const char* path;
@@ -35,6 +35,7 @@ constexpr std::array routes{
     Route{"/v1/explain", "GET", Access::Read},     Route{"/metrics", "GET", Access::Read},
     Route{"/v1/overrides", "POST", Access::Write}, Route{"/v1/drain", "POST", Access::Write},
     Route{"/v1/release", "POST", Access::Write},   Route{"/v1/reload", "POST", Access::Write},
+    Route{"/v1/cluster", "GET", Access::Read},     Route{"/v1/cluster/verdicts", "GET", Access::Peer},
 };
 
 const Route* find_route(const std::string& path) {
@@ -179,6 +180,16 @@ std::optional<Reply> Router::admit(const RequestHead& head) const {
     }
 
     auto token = bearer_token(head.authorization);
+    if (route->access == Access::Peer) {
+        // Peers prove they belong with the cluster token, from any address.
+        if (options_.peer_token.empty()) return error_reply(404, "clustering is not configured: no [cluster] token");
+        if (!token || !constant_time_equal(*token, options_.peer_token)) {
+            auto r = error_reply(401, token ? "wrong cluster token" : "missing token: send 'Authorization: Bearer <cluster.token>'");
+            r.headers.emplace_back("WWW-Authenticate", "Bearer");
+            return r;
+        }
+        return std::nullopt;
+    }
     bool token_ok = !options_.token.empty() && token && constant_time_equal(*token, options_.token);
     if (route->access == Access::Write) {
         if (options_.token.empty()) return error_reply(403, "writes are disabled: set api.token in the server config");
@@ -258,7 +269,13 @@ Reply Router::dispatch(const RequestHead& head, const std::string& body) {
         auto j = parse_object(body);
         return json_reply(backend_.release(*string_field(j, "service", true)));
     }
-    if (p == "/v1/reload") return json_reply(backend_.reload());  // the body, if any, is ignored
+    if (p == "/v1/reload") return json_reply(backend_.reload());
+    if (p == "/v1/cluster") return json_reply(backend_.cluster());
+    if (p == "/v1/cluster/verdicts") {
+        Reply r;
+        r.body = backend_.cluster_verdicts();
+        return r;
+    }  // the body, if any, is ignored
     return error_reply(404, "no such route: " + p);
 }
 

@@ -16,6 +16,7 @@ check zones '#include *"(dns|policy|probes)/' "zones/ may only use core"
 check hooks '#include *"(dns|policy)/' "hooks/ delivers events; it never answers queries or decides policy"
 check api '#include *"(dns|policy|probes|zones|hooks)/' "api/ routes requests to a Backend; it owns no server state"
 check xfr '#include *"(probes|hooks|api|tools|dns)/' "xfr/ serves transfers from what the daemon publishes; it never probes or answers queries itself"
+check cluster '#include *"(dns|zones|policy|xfr|api|hooks|tools)/' "cluster/ trades endpoint verdicts by key; it knows no zones or answers"
 check dns '#include *"xfr/' "dns/ reaches transfers only through ServerOptions::transfer_handler"
 for h in $(find "$root" -name '*.hpp' -not -path "$root/zones/*" -not -path "$root/build*" -not -path "$root/tests/*"); do
   if grep -qE '#include *<toml\+\+/' "$h"; then echo "toml++ exposed in header $h"; fail=1; fi

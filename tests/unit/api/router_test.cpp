@@ -117,3 +117,39 @@ TEST_CASE("router: reads from remote peers are refused when no token is configur
     REQUIRE(w);
     CHECK(w->status == 403);
 }
+
+TEST_CASE("router: cluster verdicts need the cluster token from any address") {
+    NullBackend backend;
+    api::ApiOptions options;
+    options.token = "api-token";
+    options.peer_token = "peer-token";
+    api::Router router(options, backend);
+
+    SUBCASE("the cluster token from a remote peer") {
+        CHECK_FALSE(router.admit(head("GET", "/v1/cluster/verdicts", "198.51.100.7", "Bearer peer-token")));
+    }
+    SUBCASE("loopback without a token is not enough") {
+        auto r = router.admit(head("GET", "/v1/cluster/verdicts", "127.0.0.1"));
+        REQUIRE(r);
+        CHECK(r->status == 401);
+        CHECK(error_of(*r) == "missing token: send 'Authorization: Bearer <cluster.token>'");
+    }
+    SUBCASE("the api token is not the cluster token") {
+        auto r = router.admit(head("GET", "/v1/cluster/verdicts", "127.0.0.1", "Bearer api-token"));
+        REQUIRE(r);
+        CHECK(r->status == 401);
+        CHECK(error_of(*r) == "wrong cluster token");
+    }
+    SUBCASE("without clustering the route is 404") {
+        api::ApiOptions plain;
+        api::Router r2(plain, backend);
+        auto r = r2.admit(head("GET", "/v1/cluster/verdicts", "127.0.0.1", "Bearer x"));
+        REQUIRE(r);
+        CHECK(r->status == 404);
+    }
+    SUBCASE("the backend default says clustering is off") {
+        auto reply = router.handle(head("GET", "/v1/cluster/verdicts", "127.0.0.1", "Bearer peer-token"), "");
+        CHECK(reply.status == 404);
+        CHECK(error_of(reply) == "clustering is not configured: no [cluster] peers");
+    }
+}
