@@ -433,6 +433,35 @@ std::size_t udp_transfer(Worker* w, const uint8_t* q, std::size_t n, const Clien
 }
 // --- end zone transfers hook ---
 
+// --- explain hook (ServerOptions::explain_handler; the logic is in dns/explain_responder) ---
+// Cheap filter: a QUERY with one question of class CH, type TXT.
+bool explain_candidate(const uint8_t* q, std::size_t n) noexcept {
+    if (n < 12 || (q[2] & 0xf8) != 0 || q[4] != 0 || q[5] != 1) return false;
+    std::size_t off = 12;
+    while (off < n && q[off] != 0 && q[off] < 64) off += 1 + q[off];
+    return off + 5 <= n && q[off] == 0 && q[off + 1] == 0 && q[off + 2] == 16 && q[off + 3] == 0 && q[off + 4] == 3;
+}
+// True when the handler answered; TCP: one framed message appended to `out`.
+bool explain_query(Worker* w, const uint8_t* q, std::size_t n, const ClientInfo& ci, std::size_t udp_max,
+                   std::string& out) noexcept {
+    if (!w->options->explain_handler || !explain_candidate(q, n)) return false;
+    try {
+        return w->options->explain_handler(std::span<const uint8_t>(q, n), ci, udp_max, out);
+    } catch (...) {
+        return false;  // out of memory: the normal path answers (REFUSED)
+    }
+}
+// UDP: the handler's message copied to `out`; 0 when not handled.
+std::size_t udp_explain(Worker* w, const uint8_t* q, std::size_t n, const ClientInfo& ci, uint8_t* out,
+                        std::size_t cap) noexcept {
+    thread_local std::string buf;
+    buf.clear();
+    if (!explain_query(w, q, n, ci, cap, buf) || buf.size() > cap) return 0;
+    std::memcpy(out, buf.data(), buf.size());
+    return buf.size();
+}
+// --- end explain hook ---
+
 // Answers every complete frame in the read buffer while the write backlog allows.
 void process(Connection* c) noexcept {
     Worker* w = c->worker;
@@ -447,6 +476,17 @@ void process(Connection* c) noexcept {
         // Zone transfers (xfr/ through ServerOptions::transfer_handler): AXFR/IXFR, signed SOA.
         if (transfer_query(w, c->rbuf.data() + off + 2, flen, c->client, 0, c->pending)) {
             WorkerCounters::bump(w->counters.tcp);
+            off += 2 + flen;
+            continue;
+        }
+        if (std::size_t at = c->pending.size();  // explain (dns/explain_responder) answers CH TXT *.explain.signpost
+            explain_query(w, c->rbuf.data() + off + 2, flen, c->client, 0, c->pending)) {
+            WorkerCounters::bump(w->counters.tcp);
+            AnswerMeta em;
+            em.qtype = 16;
+            auto* r = reinterpret_cast<const uint8_t*>(c->pending.data()) + at + 2;
+            w->counters.count(em, r, c->pending.size() - at - 2);
+            if (w->options->query_log) log_query(w, c->client, c->rbuf.data() + off + 2, flen, r, c->pending.size() - at - 2);
             off += 2 + flen;
             continue;
         }
@@ -626,6 +666,9 @@ void on_udp(uv_poll_t* h, int status, int) {
             // Zone transfers hook (xfr/): IXFR and signed SOA over UDP; 0 when not one.
             std::size_t len = udp_transfer(w, w->rx.data() + std::size_t(i) * kUdpReceive, w->rmsgs[i].msg_len, ci,
                                            out, w->tx_slot);
+            if (len == 0 && (len = udp_explain(w, w->rx.data() + std::size_t(i) * kUdpReceive, w->rmsgs[i].msg_len,
+                                               ci, out, w->tx_slot)) > 0)
+                meta.qtype = 16;  // explain: CH TXT *.explain.signpost
             if (len == 0)
                 len = answer_query(*w->view, std::span<const uint8_t>(w->rx.data() + std::size_t(i) * kUdpReceive,
                                                                       w->rmsgs[i].msg_len),

@@ -50,6 +50,13 @@ struct ServerOptions {
     std::function<bool(std::span<const uint8_t> query, const ClientInfo& client, std::size_t udp_max,
                        std::string& out)>
         transfer_handler;
+    // --- explain hook (dns/explain_responder.hpp; the daemon installs it) ---
+    // Called on the worker thread, only for QUERYs with one question of class CH
+    // and type TXT. Same contract as transfer_handler; false or empty: the normal
+    // path answers (CH is REFUSED).
+    std::function<bool(std::span<const uint8_t> query, const ClientInfo& client, std::size_t udp_max,
+                       std::string& out)>
+        explain_handler;
 };
 
 // Query counters summed over the workers, for /metrics.

@@ -15,6 +15,8 @@
 #include "api/api_server.hpp"
 #include "core/log.hpp"
 #include "dns/describe.hpp"
+#include "dns/explain.hpp"
+#include "dns/explain_responder.hpp"
 #include "dns/server.hpp"
 #include "dns/view.hpp"
 #include "hooks/hook_runner.hpp"
@@ -133,6 +135,7 @@ public:
 
         uv_loop_init(&loop_);
         xfr_start();  // zone transfers: before the DNS server is created (installs its handler)
+        explain_start();  // explain over DNS: likewise
         monitor_ = std::make_unique<probes::HealthMonitor>(&loop_);
         hooks_ = std::make_unique<hooks::HookRunner>(&loop_);
         monitor_->on_change([this](std::span<const probes::HealthChange> changes) { on_health_change(changes); });
@@ -248,7 +251,7 @@ public:
                            {"state", core::to_string(h.state)},
                            {"confirmed", h.confirmed},
                            {"suspect", h.suspect},
-                           {"since", iso_time(to_unix_ms(h.since))},
+                           {"since", iso_time(endpoint_since_ms(ref.key, h))},
                            {"last_result", st ? st->last_result : ""},
                            {"latency_ms", st ? st->last_latency_ms : 0.0},
                            {"consecutive_ok", st ? st->consecutive_ok : 0},
@@ -290,43 +293,35 @@ public:
         std::string err;
         auto name = core::Name::from_text(name_text, core::Name(), &err);
         if (!name) throw api::ApiError(400, "'name' is not a domain name: " + err);
-        auto type = dns::rr_type_from_text(type_text.empty() ? "A" : type_text);
+        dns::ExplainQuery q;
+        q.name = *name;
+        q.type_text = type_text.empty() ? "A" : type_text;
+        auto type = dns::rr_type_from_text(q.type_text);
         if (!type) throw api::ApiError(400, "'type' is not a DNS type: " + type_text);
-        std::optional<core::IpPrefix> subnet;
-        core::IpAddress client = *core::IpAddress::parse("127.0.0.1");
+        q.qtype = *type;
+        q.client = *core::IpAddress::parse("127.0.0.1");
         if (!client_text.empty()) {
-            subnet = core::IpPrefix::parse(client_text);
-            if (!subnet) throw api::ApiError(400, "'client' must be an address or prefix, got '" + client_text + "'");
-            client = subnet->address;
+            q.subnet = core::IpPrefix::parse(client_text);
+            if (!q.subnet) throw api::ApiError(400, "'client' must be an address or prefix, got '" + client_text + "'");
+            q.client = q.subnet->address;
         }
         if (!current_view_) throw api::ApiError(503, "not serving yet: the first probe round is running");
-        auto query = dns::make_query(*name, *type, subnet);
-        std::vector<uint8_t> buf(65535);
-        dns::ClientInfo ci;
-        ci.address = client;
-        ci.tcp = true;
-        auto n = dns::answer_query(*current_view_, query, ci, buf);
-        buf.resize(n);
-        auto described = dns::describe_response(buf);
-
-        json path = json::array();
-        json out = {{"name", name->to_text()}, {"type", type_text.empty() ? "A" : type_text},
-                    {"client", client_text}};
-        const zones::Zone* zone = catalog_->find_zone(*name);
-        if (!zone) {
-            path.push_back("no served zone contains " + name->to_text() + ": REFUSED");
-        } else {
-            out["zone"] = origin_text(zone->origin);
-            path.push_back("zone " + origin_text(zone->origin));
-            explain_service(*zone, *name, client, out, path);
+        auto e = dns::explain(*catalog_, evaluations_, effective_health(), *current_view_, q);
+        json out = {{"name", e.name}, {"type", e.type}, {"client", client_text}};
+        if (!e.zone.empty()) out["zone"] = e.zone;
+        if (!e.service.empty()) {
+            out["service"] = e.service;
+            out["policy"] = e.policy;
+            out["label"] = e.label;
+            out["ttl"] = e.ttl;
         }
-        if (described) {
-            out["rcode"] = described->rcode;
-            out["answer"] = described->answer;
-            out["authority"] = described->authority;
-            out["additional"] = described->additional;
+        if (e.answered) {
+            out["rcode"] = e.rcode;
+            out["answer"] = e.answer;
+            out["authority"] = e.authority;
+            out["additional"] = e.additional;
         }
-        out["path"] = path;
+        out["path"] = e.path;
         return out;
     }
 
@@ -654,6 +649,13 @@ private:
         }
         std::erase_if(overrides_, [&](auto& kv) { return !keys.count(kv.first); });
         std::erase_if(drains_, [&](auto& kv) { return !keys.count(kv.first); });
+        // Counters of removed endpoints and services leave /metrics (a series per
+        // key ever served would grow forever); one that comes back starts at 0.
+        std::erase_if(transitions_, [&](auto& kv) { return !keys.count(kv.first); });
+        std::set<std::string> service_keys;
+        for (auto& svc : catalog_->services) service_keys.insert(svc.key);
+        std::erase_if(service_changes_, [&](auto& kv) { return !service_keys.count(kv.first); });
+        std::erase_if(restored_since_, [&](auto& kv) { return !keys.count(kv.first); });
         evaluations_.clear();
         monitor_->set_targets(probe_targets());
         apply_overrides();
@@ -861,6 +863,7 @@ private:
         vo.zone_ids = zone_ids();
         current_view_ = dns::build_view(catalog_, evaluations_, ++generation_, vo);
         if (server_) server_->publish(current_view_);
+        publish_explain_state(true);
         send_pending_notifies();
     }
 
@@ -887,6 +890,7 @@ private:
     void reevaluate_and_publish() {
         if (!server_) return;
         if (evaluate(nullptr)) publish();
+        else publish_explain_state(false);  // an override of an unused pool changes only what explain shows
     }
 
     std::string title(const zones::Service& s) const {
@@ -916,66 +920,6 @@ private:
         return out + (out.empty() ? "" : ", ") + "others → " + ev.decision.label;
     }
 
-    void explain_service(const zones::Zone& zone, const core::Name& name, const core::IpAddress& client, json& out,
-                         json& path) {
-        auto health = effective_health();
-        const zones::Service* svc = nullptr;
-        for (auto& s : zone.services)
-            for (auto& o : s.owners)
-                if (o == name) svc = &s;
-        if (!svc && !zone.find_node(name)) {
-            // Wildcard owners answer names that do not exist (RFC 4592, closest encloser).
-            for (core::Name n = name; !svc && n != zone.origin && !n.is_root();) {
-                n = n.parent();
-                auto wild = n.wildcard_child();
-                for (auto& s : zone.services)
-                    for (auto& o : s.owners)
-                        if (o == wild) svc = &s;
-                if (zone.find_node(n)) break;
-            }
-        }
-        if (!svc) {
-            path.push_back("no service owns " + name.to_text() + ": static data of the zone");
-            return;
-        }
-        auto& ev = evaluations_[svc->index];
-        out["service"] = catalog_->services[svc->index].key;
-        out["policy"] = zones::to_string(svc->policy);
-        const policy::Decision& d = policy::decision_for(ev, client);
-        out["label"] = d.label;
-        out["ttl"] = d.ttl;
-        path.push_back("service " + svc->name + " (" + zones::to_string(svc->policy) + ") owns " + name.to_text());
-        if (!ev.subnets.empty()) {
-            bool matched = false;
-            for (auto& r : ev.subnets)
-                if (r.prefix.contains(client)) {
-                    path.push_back("client " + client.to_string() + " is in " + r.prefix.to_string() + ": " +
-                                   r.decision.label);
-                    matched = true;
-                    break;
-                }
-            if (!matched) path.push_back("client " + client.to_string() + " matches no subnet: default order");
-        }
-        for (auto p : svc->pools) {
-            auto& pool = zone.pools[p];
-            std::size_t healthy = 0;
-            std::string eps;
-            for (auto& e : pool.endpoints) {
-                auto& h = health[e.index];
-                healthy += h.up();
-                eps += (eps.empty() ? "" : "; ") + std::string("endpoint ") + e.name + " " + core::to_string(h.state) +
-                       (h.drained ? " (out of every answer)" : "") + (h.suspect ? " (suspect)" : "") +
-                       (h.reason.empty() ? "" : ": " + h.reason);
-            }
-            bool up = healthy > 0 && healthy >= pool.min_healthy;
-            path.push_back("pool " + pool.name + ": " + (up ? "up" : "down") + " (" + std::to_string(healthy) + "/" +
-                           std::to_string(pool.endpoints.size()) + " healthy, needs " +
-                           std::to_string(std::max<uint32_t>(1, pool.min_healthy)) + "): " + eps);
-        }
-        path.push_back("decision " + d.label + " (" + d.reason + "), ttl " + std::to_string(d.ttl) +
-                       (d.unstable ? " (short: the answer is unstable)" : ""));
-    }
-
     void fire_hooks(const zones::Zone& zone, const zones::Service& service, const char* event,
                     const std::string& endpoint, const std::string& from, const std::string& to,
                     const std::string& reason) {
@@ -1000,6 +944,7 @@ private:
             bool flipped = c.before.state != c.after.state;
             if (flipped) {
                 ++transitions_[ref.key];
+                restored_since_.erase(ref.key);  // its state changed: since is now the probes'
                 state_dirty_ = true;
                 log_info("probes", "endpoint {}: {} → {} ({})", ref.key, core::to_string(c.before.state),
                          core::to_string(c.after.state), c.after.reason);
@@ -1017,6 +962,7 @@ private:
         }
         if (!server_) return;  // the first round decides the start state in one go
         if (evaluate(&affected)) publish();
+        else publish_explain_state(false);  // same answers, but explain shows health too
     }
 
     void on_tick() {
@@ -1024,6 +970,37 @@ private:
         expire_overrides();
         if (server_ && evaluate(nullptr)) publish();
         if (state_dirty_ && core::Clock::now() - last_save_ > std::chrono::seconds(1)) save_state_now();
+    }
+
+    // ---- explain over DNS (dns/explain_responder.hpp) ------------------------------
+
+    // Answers CH TXT *.explain.signpost on the DNS workers from the snapshots
+    // publish_explain_state() hands it; explain_allow = [] turns it off.
+    void explain_start() {
+        if (config_.explain_allow.empty()) {
+            log_info("dns", "explain over DNS disabled (explain_allow = [])");
+            return;
+        }
+        explain_ = std::make_shared<dns::ExplainResponder>(config_.explain_allow, config_.dns.udp_payload_size);
+        std::shared_ptr<const dns::ExplainResponder> responder = explain_;
+        config_.dns.explain_handler = [responder](std::span<const uint8_t> q, const dns::ClientInfo& ci,
+                                                  std::size_t udp_max, std::string& out) {
+            return responder->handle(q, ci, udp_max, out);
+        };
+    }
+
+    // A new immutable snapshot for the workers: the evaluations are copied only
+    // when a View is published (`with_evaluations`); health alone changes more often.
+    void publish_explain_state(bool with_evaluations) {
+        if (!explain_ || !current_view_) return;
+        if (with_evaluations || !explain_evaluations_)
+            explain_evaluations_ = std::make_shared<const std::vector<policy::Evaluation>>(evaluations_);
+        auto state = std::make_shared<dns::ExplainState>();
+        state->catalog = catalog_;
+        state->view = current_view_;
+        state->evaluations = explain_evaluations_;
+        state->health = effective_health();
+        explain_->publish(std::move(state));
     }
 
     // ---- zone transfers (xfr/): versions, serials, NOTIFY -------------------------
@@ -1113,7 +1090,10 @@ private:
             return false;
         }
         persisted_ = *st;
-        for (auto& [k, e] : st->endpoints) persisted_initial_[k] = e.state;
+        for (auto& [k, e] : st->endpoints) {
+            persisted_initial_[k] = e.state;
+            restored_since_[k] = {e.state, e.since_ms};
+        }
         for (auto& [k, o] : st->overrides) overrides_[k] = {o.state, o.reason, o.set_ms, o.expires_ms};
         for (auto& [k, since] : st->drains) drains_[k] = DrainInfo{since, core::Clock::now(), false};
         serials_ = st->serials;
@@ -1121,6 +1101,14 @@ private:
         log_info("daemon", "state file {}: {} endpoint(s), {} override(s), {} drain(s)", config_.state_file,
                  st->endpoints.size(), st->overrides.size(), st->drains.size());
         return !st->endpoints.empty();
+    }
+
+    // Since when the endpoint is in `h.state`, Unix ms: the state file's time while
+    // it is still in the state it had when we stopped (a restart is not a change).
+    int64_t endpoint_since_ms(const std::string& key, const core::EndpointHealth& h) const {
+        if (auto it = restored_since_.find(key); it != restored_since_.end() && it->second.first == h.state)
+            return it->second.second;
+        return to_unix_ms(h.since);
     }
 
     void restore_service_states() {
@@ -1148,7 +1136,7 @@ private:
                 }
                 continue;
             }
-            s.endpoints[key] = {h.state, to_unix_ms(h.since), h.reason};
+            s.endpoints[key] = {h.state, endpoint_since_ms(key, h), h.reason};
         }
         for (auto& [k, o] : overrides_) s.overrides[k] = {o.state, o.reason, o.set_ms, o.expires_ms};
         for (auto& [k, d] : drains_) s.drains[k] = d.since_ms;
@@ -1187,6 +1175,10 @@ private:
     std::map<std::string, OverrideInfo> overrides_;
     std::map<std::string, DrainInfo> drains_;
     std::map<std::string, core::HealthState> persisted_initial_;
+    // Endpoint key → (state, since Unix ms) from the state file, until the state changes.
+    std::map<std::string, std::pair<core::HealthState, int64_t>> restored_since_;
+    std::shared_ptr<dns::ExplainResponder> explain_;  // shared with the DNS workers' explain handler
+    std::shared_ptr<const std::vector<policy::Evaluation>> explain_evaluations_;  // as of the last View
     PersistedState persisted_;
     std::map<std::string, uint32_t> serials_;
     std::map<std::string, std::string> digests_;

@@ -280,7 +280,8 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
                                                   "tcp_idle_timeout", "log_level", "state_file",
                                                   "watch_zones", "api", "tsig_keys", "secondaries", "xfr",
                                                   "tcp_max_connections_per_client", "tcp_query_timeout",
-                                                  "user", "group", "rrl", "limits", "query_log"};
+                                                  "user", "group", "rrl", "limits", "query_log",
+                                                  "explain_allow"};
     for (auto& [key, node] : root) {
         std::string k(key.str());
         if (!allowed.count(k)) {
@@ -289,7 +290,7 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
                                                "tcp_max_connections, tcp_idle_timeout, log_level, "
                                                "state_file, watch_zones, api, tsig_keys, secondaries, xfr, "
                                                "tcp_max_connections_per_client, tcp_query_timeout, user, group, "
-                                               "rrl, limits, query_log");
+                                               "rrl, limits, query_log, explain_allow");
             continue;
         }
         auto bad_type = [&](const char* want) {
@@ -345,6 +346,21 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
         } else if (k == "query_log") {
             if (auto v = node.value<bool>()) cfg.dns.query_log = *v;
             else bad_type("true or false");
+        } else if (k == "explain_allow") {
+            auto* arr = node.as_array();
+            if (!arr) {
+                bad_type("an array of prefixes such as [\"127.0.0.0/8\", \"::1/128\"] ([] turns explain over DNS off)");
+                continue;
+            }
+            cfg.explain_allow.clear();
+            for (auto& item : *arr) {
+                auto v = item.value<std::string>();
+                auto pfx = v ? core::IpPrefix::parse(*v) : std::nullopt;
+                if (!pfx)
+                    diags.error(where(path, item), "'explain_allow': not a prefix: expected \"192.0.2.0/24\" or "
+                                                   "\"2001:db8::/32\"");
+                else cfg.explain_allow.push_back(*pfx);
+            }
         } else if (k == "state_file") {
             if (auto v = node.value<std::string>()) cfg.state_file = *v;
             else bad_type("a string (a file path)");

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/api_server.hpp"
+#include "core/address.hpp"
 #include "core/diagnostics.hpp"
 #include "dns/server.hpp"
 #include "tools/privileges.hpp"
@@ -26,6 +27,9 @@ struct ServerConfig {
     xfr::XfrOptions xfr;           // [[tsig_keys]], [[secondaries]], [xfr]: zone transfers and NOTIFY
     PrivilegeConfig privileges;    // `user`, `group`: who to run as after start-up
     zones::Limits limits;          // [limits]: caps on what the zones directory may bring in
+    // Who may ask CH TXT NAME.explain.signpost (explain over DNS); empty: nobody (off).
+    std::vector<core::IpPrefix> explain_allow = {*core::IpPrefix::parse("127.0.0.0/8"),
+                                                 *core::IpPrefix::parse("::1/128")};
 };
 
 // Reads a TOML server config; errors carry file:line:col.

@@ -1,0 +1,220 @@
+// Explain over DNS: a slow path for operators (allocates, uses ldns through
+// explain()); only allowed clients reach it, everything else takes the normal path.
+#include "dns/explain_responder.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace signpost::dns {
+
+namespace {
+
+constexpr uint16_t kTypeTxt = 16, kTypeOpt = 41, kClassCh = 3, kEcsOption = 8;
+
+uint16_t rd16(const uint8_t* p) noexcept { return uint16_t((p[0] << 8) | p[1]); }
+void put16(std::string& o, uint16_t v) {
+    o.push_back(char(v >> 8));
+    o.push_back(char(v));
+}
+
+// What the responder needs from a query; filled by parse(), which rejects
+// anything the normal path should answer (or refuse) instead.
+struct ExplainRequest {
+    std::size_t question_end = 0;  // offset just after QCLASS
+    std::string qname_wire;        // as sent (case kept); Name::from_wire lowercases
+    bool has_opt = false;
+    uint16_t udp_size = 512;
+    bool has_ecs = false;
+    uint16_t ecs_family = 0;
+    uint8_t ecs_source = 0;
+    std::string ecs_address;  // (source + 7) / 8 bytes
+};
+
+bool parse(const uint8_t* p, std::size_t n, ExplainRequest& r) {
+    if (n < 12 || (p[2] & 0x80) || ((p[2] >> 3) & 0x0f) != 0) return false;  // a QUERY
+    if (rd16(p + 4) != 1 || rd16(p + 6) != 0 || rd16(p + 8) != 0) return false;
+    std::size_t off = 12;
+    for (;;) {
+        if (off >= n || p[off] > 63) return false;  // no compression in a question
+        uint8_t l = p[off];
+        off += 1 + l;
+        if (off - 12 > 255) return false;
+        if (l == 0) break;
+    }
+    if (off + 4 > n || rd16(p + off) != kTypeTxt || rd16(p + off + 2) != kClassCh) return false;
+    r.qname_wire.assign(reinterpret_cast<const char*>(p + 12), off - 12);
+    r.question_end = off + 4;
+    off = r.question_end;
+    for (unsigned i = 0, ar = rd16(p + 10); i < ar; ++i) {
+        bool root_owner = off < n && p[off] == 0;
+        if (!root_owner) return false;  // only OPT (root owner) is expected; TSIG etc.: normal path
+        off += 1;
+        if (off + 10 > n) return false;
+        uint16_t type = rd16(p + off), cls = rd16(p + off + 2), rdlen = rd16(p + off + 8);
+        uint8_t version = p[off + 5];
+        off += 10;
+        if (off + rdlen > n || type != kTypeOpt || r.has_opt || version != 0) return false;
+        r.has_opt = true;
+        r.udp_size = std::max<uint16_t>(512, cls);
+        for (std::size_t o = off; o < off + rdlen;) {
+            if (o + 4 > off + rdlen) return false;
+            uint16_t code = rd16(p + o), len = rd16(p + o + 2);
+            o += 4;
+            if (o + len > off + rdlen) return false;
+            if (code == kEcsOption) {
+                if (r.has_ecs || len < 4) return false;
+                uint16_t family = rd16(p + o);
+                uint8_t source = p[o + 2], scope = p[o + 3];
+                unsigned max_bits = family == 1 ? 32 : family == 2 ? 128 : 0;
+                if (max_bits == 0 || source > max_bits || scope != 0 || len - 4u != (source + 7u) / 8u) return false;
+                r.has_ecs = true;
+                r.ecs_family = family;
+                r.ecs_source = source;
+                r.ecs_address.assign(reinterpret_cast<const char*>(p + o + 4), len - 4u);
+            }
+            o += len;
+        }
+        off += rdlen;
+    }
+    return off == n;
+}
+
+// One TXT record: owner compressed to the question's name, class CH, TTL 0;
+// the line split into character-strings of at most 255 bytes.
+void append_txt(std::string& out, std::string_view line) {
+    put16(out, 0xc00c);
+    put16(out, kTypeTxt);
+    put16(out, kClassCh);
+    put16(out, 0);
+    put16(out, 0);  // TTL 0: an explanation is true only now
+    std::size_t strings = std::max<std::size_t>(1, (line.size() + 254) / 255);
+    put16(out, uint16_t(line.size() + strings));
+    for (std::size_t i = 0; i < strings; ++i) {
+        auto part = line.substr(std::min(line.size(), i * 255), 255);
+        out.push_back(char(part.size()));
+        out.append(part);
+    }
+}
+
+std::size_t txt_size(std::size_t line_bytes) {
+    return 12 + std::max<std::size_t>(1, (line_bytes + 254) / 255) + line_bytes;
+}
+
+}  // namespace
+
+ExplainResponder::ExplainResponder(std::vector<core::IpPrefix> allow, uint16_t udp_payload_size)
+    : allow_(std::move(allow)), udp_payload_size_(std::max<uint16_t>(512, udp_payload_size)) {}
+
+void ExplainResponder::publish(std::shared_ptr<const ExplainState> state) {
+    state_.store(std::move(state), std::memory_order_release);
+}
+
+bool ExplainResponder::handle(std::span<const uint8_t> query, const ClientInfo& client, std::size_t udp_max,
+                              std::string& out) const {
+    bool allowed = std::any_of(allow_.begin(), allow_.end(), [&](auto& p) { return p.contains(client.address); });
+    if (!allowed) return false;
+    ExplainRequest req;
+    if (!parse(query.data(), query.size(), req)) return false;
+    auto qname = core::Name::from_wire(req.qname_wire);
+    if (!qname) return false;
+    auto parsed = parse_explain_name(*qname);
+    if (!parsed) return false;  // another CH question: REFUSED as before
+
+    std::vector<std::string> lines;
+    if (!parsed->error.empty()) {
+        lines.push_back("error: " + parsed->error);
+    } else if (auto state = state_.load(std::memory_order_acquire); !state || !state->catalog || !state->view ||
+                                                                     !state->evaluations) {
+        lines.push_back("error: not serving yet: the first probe round is running");
+    } else {
+        ExplainQuery q;
+        q.name = parsed->name;
+        q.qtype = parsed->qtype;
+        q.type_text = parsed->type_text;
+        q.client = client.address;
+        // The client subnet (dig +subnet=...) asks for that subnet's answer.
+        if (req.has_ecs && req.ecs_source > 0) {
+            core::IpPrefix subnet;
+            subnet.address.v6 = req.ecs_family == 2;
+            std::memcpy(subnet.address.bytes.data(), req.ecs_address.data(), req.ecs_address.size());
+            if (req.ecs_source % 8)  // host bits zero, as IpPrefix expects
+                subnet.address.bytes[req.ecs_address.size() - 1] &= uint8_t(0xff00u >> (req.ecs_source % 8));
+            subnet.length = req.ecs_source;
+            q.subnet = subnet;
+            q.client = subnet.address;
+        }
+        lines = explanation_lines(explain(*state->catalog, *state->evaluations, state->health, *state->view, q), q);
+    }
+    // Numbered, so every record differs (an RRset holds no duplicates) and the
+    // order survives a resolver that shuffles records.
+    std::size_t width = std::max<std::size_t>(2, std::to_string(lines.size()).size());
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        std::string no = std::to_string(i + 1);
+        lines[i] = std::string(width - no.size(), '0') + no + " " + lines[i];
+        if (lines[i].size() > kMaxLineBytes) lines[i] = lines[i].substr(0, kMaxLineBytes - 6) + " (cut)";
+    }
+
+    std::size_t opt_size = req.has_opt ? 11 + (req.has_ecs ? 8 + req.ecs_address.size() : 0) : 0;
+    std::size_t limit = client.tcp ? 65535 : std::min<std::size_t>(udp_max, req.has_opt ? req.udp_size : 512);
+    std::size_t fixed = req.question_end + opt_size;
+    if (fixed > limit) return false;
+    std::string records;
+    std::size_t count = 0;
+    bool truncated = false;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        // Over TCP, keep room for a last line that says how many were left out.
+        std::size_t room = limit - fixed - (client.tcp ? txt_size(80) : 0);
+        if (records.size() + txt_size(lines[i].size()) > room) {
+            truncated = true;
+            if (client.tcp) {
+                append_txt(records, std::to_string(lines.size() - i) + " more lines cut: a DNS message holds 65535 bytes");
+                ++count;
+            }
+            break;
+        }
+        append_txt(records, lines[i]);
+        ++count;
+    }
+    bool tc = truncated && !client.tcp;  // UDP: nothing rather than part; the client retries over TCP
+    if (tc) {
+        records.clear();
+        count = 0;
+    }
+
+    std::string msg;
+    msg.reserve(fixed + records.size() + 2);
+    msg.append(reinterpret_cast<const char*>(query.data()), 2);        // ID
+    msg.push_back(char(0x80 | 0x04 | (tc ? 0x02 : 0) | (query[2] & 0x01)));  // QR AA [TC] RD
+    msg.push_back(0);                                                  // NOERROR
+    put16(msg, 1);
+    put16(msg, uint16_t(count));
+    put16(msg, 0);
+    put16(msg, req.has_opt ? 1 : 0);
+    msg.append(reinterpret_cast<const char*>(query.data() + 12), req.question_end - 12);
+    msg += records;
+    if (req.has_opt) {
+        msg.push_back(0);
+        put16(msg, kTypeOpt);
+        put16(msg, udp_payload_size_);
+        put16(msg, 0);
+        put16(msg, 0);
+        if (req.has_ecs) {
+            // The answer is for exactly the subnet asked about (RFC 7871 scope).
+            put16(msg, uint16_t(8 + req.ecs_address.size()));
+            put16(msg, kEcsOption);
+            put16(msg, uint16_t(4 + req.ecs_address.size()));
+            put16(msg, req.ecs_family);
+            msg.push_back(char(req.ecs_source));
+            msg.push_back(char(req.ecs_source));
+            msg += req.ecs_address;
+        } else {
+            put16(msg, 0);
+        }
+    }
+    if (client.tcp) put16(out, uint16_t(msg.size()));
+    else out.clear();
+    out += msg;
+    return true;
+}
+
+}  // namespace signpost::dns
