@@ -2,7 +2,8 @@
 HTTP primary on 127.0.0.10 to 127.0.0.11, stops on SIGTERM, and starts again
 with the same --state while the primary's /health hangs (so no probe round
 could decide quickly). The very first answer is already the secondary, with
-the short TTL until probes confirm it; overrides survive; the zone's SOA serial
+the short TTL until probes confirm it; overrides survive, and so does each
+endpoint's `since` until its state changes; the zone's SOA serial
 never goes backwards, even when the file's modification time does."""
 import json
 import os
@@ -65,6 +66,7 @@ class TestWarmRestart(unittest.TestCase):
         # Stable again (unstable_for 1 s): the full TTL.
         st.wait_until(lambda: one.dig("www.example.com").answer[0].ttl == 30, timeout=5, what="ttl 30")
         serial_before = soa_serial(one)
+        since = {k: one.endpoint(k)["since"] for k in (PRIMARY, SECONDARY)}
         one.stop(signal.SIGTERM)
         self.assertIn("SIGTERM received, stopping", one.stderr())
         saved = json.loads(self.state.read_text())
@@ -89,6 +91,8 @@ class TestWarmRestart(unittest.TestCase):
         self.assertEqual(ep["state"], "down")
         self.assertIn("warm restart from the state file", two.stderr())
         self.assertEqual(two.endpoint(SECONDARY)["override"], pinned, "the override did not survive")
+        # A restart is not a state change: `since` is still when each state began.
+        self.assertEqual({k: two.endpoint(k)["since"] for k in since}, since, "since reset by the restart")
         self.assertGreaterEqual(soa_serial(two), serial_before, "the serial went backwards")
         self.assertEqual(soa_serial(two), serial_before, "unchanged data changed the serial")
         # Once probes confirm (the hanging primary times out, the secondary answers),
@@ -96,6 +100,8 @@ class TestWarmRestart(unittest.TestCase):
         st.wait_until(lambda: all(e["confirmed"] for e in two.status()["endpoints"]), timeout=10,
                       what="every endpoint confirmed by a probe")
         self.assertEqual(two.endpoint(PRIMARY)["state"], "down")
+        self.assertEqual({k: two.endpoint(k)["since"] for k in since}, since,
+                         "a probe confirming the persisted state changed since")
         st.wait_until(lambda: two.dig("www.example.com").answer[0].ttl == 30, timeout=5,
                       what="the full TTL once confirmed")
         self.assertEqual(two.dig("www.example.com").rdatas("answer", "A"), [S])
@@ -114,6 +120,12 @@ class TestWarmRestart(unittest.TestCase):
         serial_after = soa_serial(three)
         self.assertGreater(serial_after, serial_before, "changed data must raise the serial")
         self.assertEqual(three.endpoint(SECONDARY)["override"], pinned)
+        self.assertEqual({k: three.endpoint(k)["since"] for k in since}, since, "since lost by a second restart")
+        # A real change moves since on.
+        self.regions[0].set("200")
+        st.wait_until(lambda: three.endpoint(PRIMARY)["state"] == "up", timeout=10, what="primary up again")
+        self.assertGreater(three.endpoint(PRIMARY)["since"], since[PRIMARY])
+        self.assertEqual(three.endpoint(SECONDARY)["since"], since[SECONDARY])
         three.stop(signal.SIGTERM)
 
     def test_drains_and_pool_overrides_survive_a_restart(self):
