@@ -316,6 +316,13 @@ class TestProbesAcrossReload(unittest.TestCase):
         st.wait_until(lambda: self.server.endpoint("example.com/gone/127.0.0.12")["state"] == "up", timeout=10,
                       what="pool gone up")
         self.assertEqual(fresh.requests(), [], "127.0.0.13 is in no pool yet")
+        # The leaving endpoint and service get counters (a flip, an answer change)
+        # that must leave /metrics with them.
+        gone.set("500")
+        counters = ('signpost_endpoint_transitions_total{endpoint="example.com/gone/127.0.0.12"}',
+                    'signpost_service_changes_total{service="example.com/leaving"}')
+        for key in counters:
+            st.wait_until(lambda: self.server.metrics().get(key, 0) >= 1, timeout=10, what=key)
         self.zones.write("example.com.toml", fixture("probes_v2.toml", self.port))
         before_primary = len(primary.requests())
         p = self.server.cli("reload")
@@ -337,6 +344,8 @@ class TestProbesAcrossReload(unittest.TestCase):
         for fam in ("signpost_endpoint_up", "signpost_probe_checks_total"):
             self.assertNotIn(f'{fam}{{endpoint="example.com/gone/127.0.0.12"}}', m)
         self.assertNotIn('signpost_service_pool{service="example.com/leaving",label="primary"}', m)
+        for key in counters:
+            self.assertNotIn(key, m, "a removed object's counter stays in /metrics")
         self.assertEqual(self.server.query("leaving.example.com").rcode_name, "NXDOMAIN")
         time.sleep(max(0.0, reloaded + 1.2 - time.monotonic()))  # settle: an in-flight probe lands
         settled = len(gone.requests())
