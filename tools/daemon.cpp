@@ -22,6 +22,9 @@
 #include "hooks/hook_runner.hpp"
 #include "policy/policy.hpp"
 #include "probes/health_monitor.hpp"
+#include <fmt/ranges.h>
+
+#include "tools/cluster_member.hpp"
 #include "tools/state_store.hpp"
 #include "xfr/notifier.hpp"
 #include "xfr/transfer_server.hpp"
@@ -136,10 +139,18 @@ public:
         uv_loop_init(&loop_);
         xfr_start();  // zone transfers: before the DNS server is created (installs its handler)
         explain_start();  // explain over DNS: likewise
-        monitor_ = std::make_unique<probes::HealthMonitor>(&loop_);
+        monitor_ = std::make_unique<probes::HealthMonitor>(&loop_, config_.probes);
+        if (config_.cluster.enabled()) {
+            // Polls leave from the probes' source address: one address per instance to allow.
+            cluster_ = std::make_unique<ClusterMember>(&loop_, config_.cluster, config_.probes.source_v4);
+            cluster_->on_change([this] { on_cluster_inputs(); });
+        }
         hooks_ = std::make_unique<hooks::HookRunner>(&loop_);
         monitor_->on_change([this](std::span<const probes::HealthChange> changes) { on_health_change(changes); });
-        monitor_->on_first_round([this] { start_serving("first probe round complete"); });
+        monitor_->on_first_round([this] {
+            first_round_done_ = true;
+            maybe_start_serving();
+        });
 
         install_signal(sigterm_, SIGTERM);
         install_signal(sigint_, SIGINT);
@@ -249,6 +260,7 @@ public:
                            {"address", ep.address.to_string()},
                            {"check_address", ep.check_address.to_string()},
                            {"state", core::to_string(h.state)},
+                           {"reason", h.reason},  // why: the probes' result, a quorum's tally, an override
                            {"confirmed", h.confirmed},
                            {"suspect", h.suspect},
                            {"since", iso_time(endpoint_since_ms(ref.key, h))},
@@ -376,6 +388,18 @@ public:
         return j;
     }
 
+    json cluster() override {
+        if (!cluster_) return api::Backend::cluster();
+        std::vector<core::EndpointHealth> own;
+        return cluster_->status(local_verdicts(own));
+    }
+
+    std::string cluster_verdicts() override {
+        if (!cluster_) return api::Backend::cluster_verdicts();
+        std::vector<core::EndpointHealth> own;
+        return cluster_->verdicts(local_verdicts(own));
+    }
+
     json release(const std::string& key) override {
         for (std::size_t i = 0; i < catalog_->services.size(); ++i) {
             if (catalog_->services[i].key != key) continue;
@@ -444,6 +468,15 @@ public:
         gauge("signpost_service_changes_total", "Service answer changes (pool moves).", "counter");
         for (auto& [k, n] : service_changes_)
             m += "signpost_service_changes_total{service=\"" + escape_label(k) + "\"} " + std::to_string(n) + "\n";
+        if (cluster_) {
+            gauge("signpost_cluster_peer_up", "1 while the peer answers: its verdicts count in the quorum.", "gauge");
+            auto st = cluster();
+            for (auto& p : st["peers"])
+                m += "signpost_cluster_peer_up{peer=\"" + escape_label(p["id"].get<std::string>()) + "\"} " +
+                     (p["live"].get<bool>() ? "1" : "0") + "\n";
+            gauge("signpost_cluster_probed_here", "Endpoints this instance probes itself.", "gauge");
+            m += "signpost_cluster_probed_here " + std::to_string(st["probed_here"].size()) + "\n";
+        }
         if (server_) m += dns_metrics(server_->stats());
         return m;
     }
@@ -545,6 +578,7 @@ private:
         if (server_) server_->stop();
         server_.reset();
         if (monitor_) monitor_->stop();
+        if (cluster_) cluster_->stop();
         if (hooks_) hooks_->stop();
         if (notifier_) notifier_->close();
         for (auto* h : {(uv_handle_t*)&sigterm_, (uv_handle_t*)&sigint_, (uv_handle_t*)&sighup_, (uv_handle_t*)&tick_,
@@ -699,11 +733,21 @@ private:
 
     // ---- probes, overrides, drains ---------------------------------------------
 
-    std::vector<probes::ProbeTarget> probe_targets() const {
+    std::vector<probes::ProbeTarget> probe_targets() {
         std::vector<probes::ProbeTarget> out;
         out.reserve(catalog_->endpoints.size());
+        probed_.assign(catalog_->endpoints.size(), true);
         for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i) {
             auto& ref = catalog_->endpoints[i];
+            if (cluster_ && !cluster_->probes(ref.key)) {
+                probed_[i] = false;
+                takeover_initial_.erase(ref.key);
+                continue;
+            }
+            // Taking an endpoint over from a peer: start from the cluster's
+            // verdict, not from "down until proven up", so nothing flips.
+            if (cluster_ && !probed_keys_.count(ref.key))
+                if (auto st = cluster_->last_state(ref.key)) takeover_initial_[ref.key] = *st;
             auto& zone = catalog_->zones[ref.zone];
             auto& ep = catalog_->endpoint(core::EndpointIndex(i));
             probes::ProbeTarget t;
@@ -718,10 +762,13 @@ private:
                 auto spec = it->second;
                 // Until its first result, an endpoint is what it was when we stopped.
                 if (persisted != persisted_initial_.end()) spec.initial = persisted->second;
+                if (auto tk = takeover_initial_.find(ref.key); tk != takeover_initial_.end()) spec.initial = tk->second;
                 t.checks.push_back(std::move(spec));
             }
             out.push_back(std::move(t));
         }
+        probed_keys_.clear();
+        for (auto& t : out) probed_keys_.insert(t.key);
         return out;
     }
 
@@ -764,7 +811,18 @@ private:
         auto span = monitor_->health();
         std::vector<core::EndpointHealth> out(span.begin(), span.end());
         if (out.size() < catalog_->endpoints.size()) out.resize(catalog_->endpoints.size());
+        if (cluster_) {
+            std::vector<core::EndpointHealth> own;
+            auto local = local_verdicts(own);
+            cluster_->combine(local, out);
+        }
         for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i) {
+            // An operator's word is this instance's, and wins over every vantage point.
+            if (auto* o = override_for(catalog_->endpoints[i]); cluster_ && o && o->state != core::Override::Auto) {
+                out[i].state = o->state == core::Override::ForceUp ? core::HealthState::Up : core::HealthState::Down;
+                out[i].reason = std::string("forced ") + (o->state == core::Override::ForceUp ? "up" : "down") +
+                                " by operator";
+            }
             // An operator's "down" is not a probe that may be wrong: even the
             // all-down answer leaves it out.
             if (auto* o = override_for(catalog_->endpoints[i]); o && o->state == core::Override::ForceDown)
@@ -937,6 +995,16 @@ private:
 
     void on_health_change(std::span<const probes::HealthChange> changes) {
         if (!catalog_ || stopping_) return;
+        if (cluster_) {
+            // This instance's probes are one vote: the quorum decides what flips.
+            for (auto& c : changes)
+                if (c.index < catalog_->endpoints.size() && c.before.state != c.after.state)
+                    log_info("probes", "endpoint {}: {} → {} here ({}); the cluster's quorum decides",
+                             catalog_->endpoints[c.index].key, core::to_string(c.before.state),
+                             core::to_string(c.after.state), c.after.reason);
+            on_cluster_inputs();
+            return;
+        }
         std::set<std::size_t> affected;
         for (auto& c : changes) {
             if (c.index >= catalog_->endpoints.size()) continue;
@@ -963,6 +1031,80 @@ private:
         if (!server_) return;  // the first round decides the start state in one go
         if (evaluate(&affected)) publish();
         else publish_explain_state(false);  // same answers, but explain shows health too
+    }
+
+    // ---- cluster (tools/cluster_member.hpp) ---------------------------------------
+
+    // This instance's own verdict per endpoint, operator overrides left out (a
+    // peer must hear what our probes see). `storage` keeps what the spans point to.
+    std::vector<LocalVerdict> local_verdicts(std::vector<core::EndpointHealth>& storage) const {
+        auto span = monitor_->health();
+        const std::size_t n = catalog_->endpoints.size();
+        storage.assign(n, {});
+        for (std::size_t i = 0; i < n && i < span.size(); ++i) storage[i] = span[i];
+        if (!overrides_.empty()) {
+            // Overridden endpoints: rebuild the probes' own verdict from their checks.
+            for (auto& st : monitor_->status()) {
+                if (st.override_state == core::Override::Auto || st.index >= n) continue;
+                auto& h = storage[st.index];
+                h.state = core::HealthState::Up;
+                h.confirmed = !st.checks.empty();
+                for (auto& c : st.checks) {
+                    if (c.state == core::HealthState::Down) h.state = core::HealthState::Down;
+                    h.confirmed &= c.confirmed;
+                }
+                h.reason = st.last_result;
+            }
+        }
+        std::vector<LocalVerdict> out(n);
+        for (std::size_t i = 0; i < n; ++i)
+            out[i] = {&catalog_->endpoints[i].key, i < probed_.size() && probed_[i], &storage[i]};
+        return out;
+    }
+
+    void maybe_start_serving() {
+        if (server_ || !first_round_done_) return;
+        if (cluster_ && !cluster_->settled()) return;  // peers' verdicts first, or their timeout
+        start_serving(cluster_ ? "first probe round complete, peers heard from" : "first probe round complete");
+    }
+
+    // Peers' verdicts or liveness changed, or this instance's probes did.
+    void on_cluster_inputs() {
+        if (!catalog_ || stopping_) return;
+        if (!server_) {
+            maybe_start_serving();
+            return;
+        }
+        // Who probes what follows who is alive.
+        std::vector<bool> want(catalog_->endpoints.size());
+        for (std::size_t i = 0; i < want.size(); ++i) want[i] = cluster_->probes(catalog_->endpoints[i].key);
+        if (want != probed_) {
+            monitor_->set_targets(probe_targets());
+            apply_overrides();
+            auto live = cluster_->live_instances();
+            log_info("cluster", "probing {} of {} endpoint(s) here; live instances: {}",
+                     std::count(probed_.begin(), probed_.end(), true), probed_.size(), fmt::join(live, ", "));
+        }
+        auto health = effective_health();
+        for (std::size_t i = 0; i < catalog_->endpoints.size() && i < health.size(); ++i) {
+            auto& ref = catalog_->endpoints[i];
+            auto [it, fresh] = cluster_states_.try_emplace(ref.key, health[i].state);
+            if (fresh || it->second == health[i].state) continue;
+            auto before = it->second;
+            it->second = health[i].state;
+            ++transitions_[ref.key];
+            state_dirty_ = true;
+            auto& zone = catalog_->zones[ref.zone];
+            for (auto& s : zone.services) {
+                bool uses = false;
+                for (auto p : s.pools) uses |= (p == ref.pool);
+                if (uses)
+                    fire_hooks(zone, s, "endpoint", ref.key, core::to_string(before), core::to_string(health[i].state),
+                               health[i].reason);
+            }
+        }
+        if (evaluate(nullptr)) publish();
+        else publish_explain_state(false);
     }
 
     void on_tick() {
@@ -1160,6 +1302,12 @@ private:
     bool watching_ = false;
     std::shared_ptr<const zones::Catalog> catalog_;
     std::unique_ptr<probes::HealthMonitor> monitor_;
+    std::unique_ptr<ClusterMember> cluster_;           // null without [cluster]
+    std::vector<bool> probed_;                         // by endpoint index: this instance probes it
+    std::set<std::string> probed_keys_;
+    std::map<std::string, core::HealthState> takeover_initial_;  // endpoints taken over from a peer
+    std::map<std::string, core::HealthState> cluster_states_;    // last combined state, for transitions
+    bool first_round_done_ = false;
     std::unique_ptr<hooks::HookRunner> hooks_;
     std::unique_ptr<dns::Server> server_;
     std::unique_ptr<api::ApiServer> api_;

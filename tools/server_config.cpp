@@ -16,6 +16,135 @@ core::SourceLocation where(const std::string& file, const toml::node& n) {
     return {file, n.source().begin.line, n.source().begin.column};
 }
 
+// ---- [probes] and [cluster] (see docs/cluster.md) ----
+
+std::optional<core::Millis> duration_value(const toml::node& n) {
+    if (auto s = n.value<std::string>()) return core::parse_duration(*s);
+    if (auto i = n.value<int64_t>(); i && *i >= 0) return core::Millis(*i * 1000);
+    return std::nullopt;
+}
+
+void load_probes(const std::string& path, const toml::node& node, probes::MonitorOptions& out,
+                 core::Diagnostics& diags) {
+    auto* t = node.as_table();
+    if (!t) {
+        diags.error(where(path, node), "'probes' must be a table: [probes] source = [\"192.0.2.1\", \"2001:db8::1\"]");
+        return;
+    }
+    for (auto& [pk, pn] : *t) {
+        std::string a(pk.str());
+        if (a != "source") {
+            diags.error(where(path, pn), "unknown key 'probes." + a + "'; allowed: source");
+            continue;
+        }
+        auto* arr = pn.as_array();
+        if (!arr) {
+            diags.error(where(path, pn), "'probes.source' must be an array of addresses, at most one IPv4 and one IPv6");
+            continue;
+        }
+        for (auto& item : *arr) {
+            auto v = item.value<std::string>();
+            auto addr = v ? core::IpAddress::parse(*v) : std::nullopt;
+            if (!addr) {
+                diags.error(where(path, item), "'probes.source': not an address: expected \"192.0.2.1\" or \"2001:db8::1\"");
+                continue;
+            }
+            std::string& slot = addr->v6 ? out.source_v6 : out.source_v4;
+            if (!slot.empty())
+                diags.error(where(path, item), std::string("'probes.source': a second ") + (addr->v6 ? "IPv6" : "IPv4") +
+                                                   " address; give at most one per family");
+            else slot = addr->to_string();
+        }
+    }
+}
+
+void load_cluster(const std::string& path, const toml::node& node, cluster::ClusterOptions& out,
+                  core::Diagnostics& diags) {
+    auto* t = node.as_table();
+    if (!t) {
+        diags.error(where(path, node), "'cluster' must be a table: [cluster] id, token, quorum, probers, ... and [[cluster.peers]]");
+        return;
+    }
+    static const char* allowed = "id, token, token_file, quorum, probers, poll_interval, peer_timeout, peers";
+    for (auto& [ck, cn] : *t) {
+        std::string a(ck.str());
+        auto bad = [&](const std::string& want) { diags.error(where(path, cn), "'cluster." + a + "' must be " + want); };
+        if (a == "id") {
+            auto v = cn.value<std::string>();
+            if (!v || v->empty() || v->size() > 63) bad("a non-empty name of at most 63 characters, unique in the cluster");
+            else out.id = *v;
+        } else if (a == "token") {
+            auto v = cn.value<std::string>();
+            if (!v || v->size() < 16) bad("a string of at least 16 characters, the same on every instance");
+            else out.token = *v;
+        } else if (a == "token_file") {
+            auto v = cn.value<std::string>();
+            std::ifstream in(v ? *v : std::string());
+            std::string tok;
+            if (!v || !in || !std::getline(in, tok) || tok.size() < 16)
+                diags.error(where(path, cn), "'cluster.token_file': cannot read a token of at least 16 characters from " +
+                                                 (v ? *v : std::string("(not a string)")));
+            else out.token = tok;
+        } else if (a == "quorum" || a == "probers") {
+            auto v = cn.value<int64_t>();
+            if (!v || *v < 0 || *v > 64) bad("an integer 0..64 (0: " + std::string(a == "quorum" ? "a majority" : "every instance") + ")");
+            else (a == "quorum" ? out.quorum : out.probers) = unsigned(*v);
+        } else if (a == "poll_interval" || a == "peer_timeout") {
+            auto d = duration_value(cn);
+            if (!d || d->count() < 50 || d->count() > 600000) bad("a duration from 50ms to 10m, e.g. \"500ms\"");
+            else (a == "poll_interval" ? out.poll_interval : out.peer_timeout) = *d;
+        } else if (a == "peers") {
+            auto* arr = cn.as_array();
+            if (!arr) {
+                bad("an array of tables: [[cluster.peers]] id = \"ns2\", url = \"http://192.0.2.2:8054\"");
+                continue;
+            }
+            for (auto& item : *arr) {
+                auto* pt = item.as_table();
+                if (!pt) {
+                    diags.error(where(path, item), "'cluster.peers': each peer is a table with id and url");
+                    continue;
+                }
+                cluster::PeerConfig peer;
+                for (auto& [pk, pn] : *pt) {
+                    std::string b(pk.str());
+                    auto v = pn.value<std::string>();
+                    if (b == "id" && v && !v->empty()) peer.id = *v;
+                    else if (b == "url" && v && (v->starts_with("http://") || v->starts_with("https://"))) peer.url = *v;
+                    else if (b == "id" || b == "url")
+                        diags.error(where(path, pn), "'cluster.peers." + b + "' must be " +
+                                                         (b == "id" ? "the peer's cluster.id" : "its API URL, e.g. \"http://192.0.2.2:8054\""));
+                    else diags.error(where(path, pn), "unknown key 'cluster.peers." + b + "'; allowed: id, url");
+                }
+                if (peer.id.empty() || peer.url.empty()) {
+                    diags.error(where(path, item), "'cluster.peers': a peer needs both id and url");
+                    continue;
+                }
+                for (auto& other : out.peers)
+                    if (other.id == peer.id) diags.error(where(path, item), "'cluster.peers': peer '" + peer.id + "' is listed twice");
+                out.peers.push_back(peer);
+            }
+        } else {
+            diags.error(where(path, cn), "unknown key 'cluster." + a + "'; allowed: " + allowed);
+        }
+    }
+    const auto at = where(path, node);
+    if (out.id.empty()) diags.error(at, "[cluster] needs 'id', this instance's name");
+    if (out.token.empty()) diags.error(at, "[cluster] needs 'token' (or token_file): peers must authenticate");
+    if (out.peers.empty()) diags.error(at, "[cluster] needs at least one [[cluster.peers]]");
+    for (auto& p : out.peers)
+        if (p.id == out.id) diags.error(at, "[cluster] lists itself ('" + p.id + "') among its peers");
+    const std::size_t instances = out.peers.size() + 1;
+    if (out.quorum > instances)
+        diags.error(at, "[cluster] quorum " + std::to_string(out.quorum) + " is more than the " +
+                            std::to_string(instances) + " instances: nothing could ever go down");
+    if (out.probers && out.quorum > out.probers)
+        diags.error(at, "[cluster] quorum " + std::to_string(out.quorum) + " needs at least as many probers (" +
+                            std::to_string(out.probers) + "): each endpoint would have too few votes");
+    if (out.peer_timeout < out.poll_interval * 2)
+        diags.error(at, "[cluster] peer_timeout must be at least twice poll_interval, or one slow poll marks a peer dead");
+}
+
 // ---- zone transfers: [[tsig_keys]], [[secondaries]], [xfr] (see docs/secondaries.md) ----
 
 bool is_base64(const std::string& s) {
@@ -281,7 +410,7 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
                                                   "watch_zones", "api", "tsig_keys", "secondaries", "xfr",
                                                   "tcp_max_connections_per_client", "tcp_query_timeout",
                                                   "user", "group", "rrl", "limits", "query_log",
-                                                  "explain_allow"};
+                                                  "explain_allow", "probes", "cluster"};
     for (auto& [key, node] : root) {
         std::string k(key.str());
         if (!allowed.count(k)) {
@@ -290,7 +419,7 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
                                                "tcp_max_connections, tcp_idle_timeout, log_level, "
                                                "state_file, watch_zones, api, tsig_keys, secondaries, xfr, "
                                                "tcp_max_connections_per_client, tcp_query_timeout, user, group, "
-                                               "rrl, limits, query_log, explain_allow");
+                                               "rrl, limits, query_log, explain_allow, probes, cluster");
             continue;
         }
         auto bad_type = [&](const char* want) {
@@ -419,6 +548,10 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
                     diags.error(where(path, an), "unknown key 'api." + a + "'; allowed: enabled, listen, token, token_file, read_allow");
                 }
             }
+        } else if (k == "probes") {
+            load_probes(path, node, cfg.probes, diags);
+        } else if (k == "cluster") {
+            load_cluster(path, node, cfg.cluster, diags);
         } else if (k == "tsig_keys" || k == "secondaries" || k == "xfr") {
             parse_xfr_key(path, k, node, cfg, diags);
         } else if (k == "log_level") {
@@ -429,6 +562,7 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
         }
     }
     check_xfr_keys(path, root, cfg, diags);
+    cfg.api.peer_token = cfg.cluster.token;  // peers read /v1/cluster/verdicts with it
     if (diags.has_errors()) return std::nullopt;
     return cfg;
 }

@@ -7,9 +7,11 @@
 #include <vector>
 
 #include "api/api_server.hpp"
+#include "cluster/options.hpp"
 #include "core/address.hpp"
 #include "core/diagnostics.hpp"
 #include "dns/server.hpp"
+#include "probes/health_monitor.hpp"
 #include "tools/privileges.hpp"
 #include "zones/loader.hpp"
 #include "xfr/options.hpp"
@@ -27,6 +29,8 @@ struct ServerConfig {
     xfr::XfrOptions xfr;           // [[tsig_keys]], [[secondaries]], [xfr]: zone transfers and NOTIFY
     PrivilegeConfig privileges;    // `user`, `group`: who to run as after start-up
     zones::Limits limits;          // [limits]: caps on what the zones directory may bring in
+    probes::MonitorOptions probes; // [probes] source: the local addresses probes leave from
+    cluster::ClusterOptions cluster;  // [cluster]: instances that share verdicts (docs/cluster.md)
     // Who may ask CH TXT NAME.explain.signpost (explain over DNS); empty: nobody (off).
     std::vector<core::IpPrefix> explain_allow = {*core::IpPrefix::parse("127.0.0.0/8"),
                                                  *core::IpPrefix::parse("::1/128")};

@@ -11,6 +11,7 @@ stdout once listening. The behaviour of every request is read from --mode-file
   close      read the request, reset the connection (RST)
   slow       answer 200 after --slow-seconds
   garbage    send a line that is not HTTP, then close
+  MODE@A,B   MODE for requests from client addresses A and B only, 200 for the rest
 
 --tls-cert/--tls-key serve HTTPS. --log appends "METHOD PATH HOST UA" per request.
 Stop it with SIGTERM (by PID).
@@ -78,6 +79,10 @@ def main():
                     f.write("%s %s %s %s\n" % (self.command, self.path, self.headers.get("Host"),
                                                self.headers.get("User-Agent")))
             m = mode()
+            if "@" in m:  # "500@127.0.0.21,127.0.0.22": only these clients see 500, the rest 200
+                m, _, who = m.partition("@")
+                if self.client_address[0] not in who.split(","):
+                    m = "200"
             if m == "200":
                 self.answer(200, "OK")
             elif m == "500":
