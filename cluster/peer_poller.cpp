@@ -73,7 +73,7 @@ struct PeerPoller::Impl {
                 p.live = false;
                 p.verdicts = {};
                 changed = true;
-                core::log_warning("cluster", "peer {} ({}) stopped answering {} ago ({}); left out of the quorum",
+                core::log_warning("cluster", "peer {} ({}) has not answered for {} ({}); left out of the quorum",
                                   p.config.id, p.config.url, core::format_duration(options.peer_timeout),
                                   p.last_error.empty() ? "no answer" : p.last_error);
             }

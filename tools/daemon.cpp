@@ -147,6 +147,10 @@ public:
         }
         hooks_ = std::make_unique<hooks::HookRunner>(&loop_);
         monitor_->on_change([this](std::span<const probes::HealthChange> changes) { on_health_change(changes); });
+        // Peers read our verdicts while we all do our first probe round: an
+        // instance that waited for its peers' APIs before opening its own would
+        // wait for everyone's peer_timeout.
+        if (cluster_) start_api();
         monitor_->on_first_round([this] {
             first_round_done_ = true;
             maybe_start_serving();
@@ -603,7 +607,11 @@ private:
         std::string where;
         for (auto& a : server_->bound()) where += (where.empty() ? "" : ", ") + a.to_string();
         log_info("daemon", "ready ({}): serving {} zone(s) on {} (udp+tcp)", why, catalog_->zones.size(), where);
-        if (config_.api_enabled) {
+        start_api();
+    }
+
+    void start_api() {
+        if (config_.api_enabled && !api_ && !stopping_) {
             try {
                 api_ = std::make_unique<api::ApiServer>(&loop_, config_.api, *this);
                 log_info("api", "{}", config_.api.token.empty() ? "read-only: no api token configured, writes are refused"
