@@ -885,6 +885,11 @@ void prerender(View& view) {
             if (z.negative_blob >= 0) n.fast_flags |= kFastReady;
         }
     }
+    // The vectors grew by doubling; a View lives until the next change.
+    view.fast_types_.shrink_to_fit();
+    view.blobs_.shrink_to_fit();
+    view.arena_.shrink_to_fit();
+    view.relocs_.shrink_to_fit();
 }
 
 }  // namespace detail
@@ -1064,14 +1069,14 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
     // The most specific zone containing qname.
     const detail::ZoneData* zone = nullptr;
     for (int i = 0; i <= q.qname.labels; ++i) {
-        int32_t zi = view.zone_index_.find(q.qname.suffix(i), q.qname.suffix_len(i));
+        int32_t zi = view.find_zone(q.qname.suffix(i), q.qname.suffix_len(i));
         if (zi >= 0) {
             zone = &view.zones_[std::size_t(zi)];
             // DS lives on the parent side of a cut (RFC 4035 §3.1.4.1): at a child
             // apex, answer from the parent zone when we serve it too.
             if (i == 0 && q.qtype == rt::DS) {
                 for (int j = 1; j <= q.qname.labels; ++j) {
-                    int32_t pi = view.zone_index_.find(q.qname.suffix(j), q.qname.suffix_len(j));
+                    int32_t pi = view.find_zone(q.qname.suffix(j), q.qname.suffix_len(j));
                     if (pi >= 0) {
                         zone = &view.zones_[std::size_t(pi)];
                         break;

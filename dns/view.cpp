@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "dns/view_impl.hpp"
 
@@ -21,7 +22,7 @@ void NameIndex::build(const std::vector<std::string_view>& keys) {
         uint64_t h = hash_bytes(reinterpret_cast<const uint8_t*>(key.data()), key.size());
         std::size_t i = h & mask_;
         while (slots_[i].value >= 0) i = (i + 1) & mask_;
-        slots_[i] = Slot{h, key, int32_t(k)};
+        slots_[i] = Slot{uint32_t(h >> 32), int32_t(k)};
     }
 }
 
@@ -45,6 +46,8 @@ detail::DecisionData make_decision(const policy::Decision& d) {
     return out;
 }
 
+// Builds one zone's nodes. RRsets are gathered as (node, RRset) pairs and laid
+// out in View::node_rrsets_ at the end, so a node owns no vector of its own.
 class ZoneBuilder {
 public:
     ZoneBuilder(View& view, const zones::Zone& zone) : view_(view) {
@@ -53,55 +56,51 @@ public:
         data_.origin_labels = zone.origin.label_count();
     }
 
-    detail::VNode& node(const core::Name& name) {
+    // The node at `name`, created with its ancestors up to the apex (empty
+    // non-terminals) unless `ancestors` is false. `stable_name` is a string that
+    // lives as long as the View (the catalog's), or null: the View keeps a copy.
+    uint32_t node(const core::Name& name, const std::string* stable_name = nullptr, bool ancestors = true) {
         auto it = where_.find(name.wire());
-        if (it != where_.end()) return data_.nodes[it->second];
-        // Ancestors up to the apex exist too (empty non-terminals).
-        if (name.wire() != data_.origin && !name.is_root()) node(name.parent());
-        where_.emplace(name.wire(), data_.nodes.size());
+        if (it != where_.end()) return it->second;
+        if (ancestors && name.wire() != data_.origin && !name.is_root()) node(name.parent());
+        if (!stable_name) stable_name = &view_.owned_names_.emplace_back(name.wire());
+        uint32_t index = uint32_t(data_.nodes.size());
+        where_.emplace(*stable_name, index);
         detail::VNode n;
-        n.name = name.wire();
-        data_.nodes.push_back(std::move(n));
-        return data_.nodes.back();
+        n.name = *stable_name;
+        data_.nodes.push_back(n);
+        return index;
     }
 
     detail::ZoneData build() {
         const zones::Zone& zone = *data_.zone;
-        auto& apex = node(zone.origin);
-        (void)apex;
+        data_.nodes.reserve(zone.nodes.size() + zone.services.size() + 1);
+        where_.reserve(zone.nodes.size() + zone.services.size() + 1);
+        uint32_t apex = zone.nodes.find(zone.origin) != zone.nodes.end()
+                            ? node(zone.origin, &zone.nodes.find(zone.origin)->first.wire())
+                            : node(zone.origin);
+        // The catalog's names first, so that only empty non-terminals need a copy.
+        for (auto& [name, n] : zone.nodes)
+            if (name.is_subdomain_of(zone.origin)) node(name, &name.wire(), false);
         for (auto& [name, n] : zone.nodes) {
             if (!name.is_subdomain_of(zone.origin)) continue;
-            auto& vn = node(name);
+            if (name != zone.origin) node(name.parent());  // empty non-terminals above it
+            uint32_t vn = node(name);
             for (auto& rrset : n.rrsets) {
                 if (rrset.type == zones::rrtype::SOA) continue;  // the zone's Soa is the one source
                 if (rrset.rdatas.empty()) continue;
-                vn.rrsets.push_back(&rrset);
+                sets_.emplace_back(vn, &rrset);
             }
         }
-        // The SOA from zones::Soa.
-        {
-            auto& soa = zone.soa;
-            zones::RRset s;
-            s.type = zones::rrtype::SOA;
-            s.ttl = soa.ttl;
-            std::string rd = soa.mname.wire() + soa.rname.wire();
-            put32(rd, soa.serial);
-            put32(rd, soa.refresh);
-            put32(rd, soa.retry);
-            put32(rd, soa.expire);
-            put32(rd, soa.minimum);
-            s.rdatas.push_back(std::move(rd));
-            view_.owned_.push_back(std::move(s));
-            data_.soa = &view_.owned_.back();
-            data_.negative_ttl = std::min(soa.ttl, soa.minimum);
-            node(zone.origin).rrsets.push_back(data_.soa);
-        }
+        data_.soa = soa_rrset(zone);
+        data_.negative_ttl = std::min(zone.soa.ttl, zone.soa.minimum);
+        sets_.emplace_back(apex, data_.soa);
         // Services: owners answer A/AAAA; a state TXT at <service>._signpost.<origin>.
         for (auto& svc : zone.services) {
             if (svc.index >= view_.services_.size()) continue;
             for (auto& owner : svc.owners) {
                 if (!owner.is_subdomain_of(zone.origin)) continue;
-                node(owner).service = int32_t(svc.index);
+                data_.nodes[node(owner)].service = int32_t(svc.index);
             }
             auto state_name = core::Name::from_text(svc.name + "._signpost", zone.origin);
             if (!state_name) continue;
@@ -117,25 +116,59 @@ public:
             }
             txt.rdatas.push_back(std::move(rd));
             view_.owned_.push_back(std::move(txt));
-            auto& tn = node(*state_name);
-            tn.rrsets.erase(std::remove_if(tn.rrsets.begin(), tn.rrsets.end(),
-                                           [](auto* s) { return s->type == zones::rrtype::TXT; }),
-                            tn.rrsets.end());
-            tn.rrsets.push_back(&view_.owned_.back());
+            uint32_t tn = node(*state_name);
+            // The state TXT replaces a static TXT at that name.
+            sets_.erase(std::remove_if(sets_.begin(), sets_.end(),
+                                       [&](auto& p) { return p.first == tn && p.second->type == zones::rrtype::TXT; }),
+                        sets_.end());
+            sets_.emplace_back(tn, &view_.owned_.back());
+        }
+        // Each node's RRsets ordered by type, in the order they were added for one type.
+        std::stable_sort(sets_.begin(), sets_.end(), [](auto& a, auto& b) {
+            return a.first != b.first ? a.first < b.first : a.second->type < b.second->type;
+        });
+        auto& all = view_.node_rrsets_;  // reserved by build_view: pointers into it stay valid
+        for (std::size_t i = 0; i < sets_.size();) {
+            std::size_t first = all.size();
+            uint32_t n = sets_[i].first;
+            for (; i < sets_.size() && sets_[i].first == n; ++i) all.push_back(sets_[i].second);
+            data_.nodes[n].rrsets = {all.data() + first, all.size() - first};
         }
         for (auto& n : data_.nodes) {
-            std::stable_sort(n.rrsets.begin(), n.rrsets.end(),
-                             [](auto* a, auto* b) { return a->type < b->type; });
             n.apex = n.name == data_.origin;
             n.cut = !n.apex && n.find(zones::rrtype::NS) != nullptr;
         }
+        data_.nodes.shrink_to_fit();
         return std::move(data_);
     }
 
 private:
+    // The zone's SOA from zones::Soa: the catalog's apex SOA when it says the
+    // same (the usual case: no copy), otherwise one the View keeps.
+    const zones::RRset* soa_rrset(const zones::Zone& zone) {
+        auto& soa = zone.soa;
+        std::string rd = soa.mname.wire() + soa.rname.wire();
+        put32(rd, soa.serial);
+        put32(rd, soa.refresh);
+        put32(rd, soa.retry);
+        put32(rd, soa.expire);
+        put32(rd, soa.minimum);
+        if (auto* apex = zone.find_node(zone.origin)) {
+            auto* s = apex->find(zones::rrtype::SOA);
+            if (s && s->ttl == soa.ttl && s->rdatas.size() == 1 && s->rdatas[0] == rd) return s;
+        }
+        zones::RRset s;
+        s.type = zones::rrtype::SOA;
+        s.ttl = soa.ttl;
+        s.rdatas.push_back(std::move(rd));
+        view_.owned_.push_back(std::move(s));
+        return &view_.owned_.back();
+    }
+
     View& view_;
     detail::ZoneData data_;
-    std::unordered_map<std::string, std::size_t> where_;
+    std::unordered_map<std::string_view, uint32_t> where_;  // name -> index in data_.nodes
+    std::vector<std::pair<uint32_t, const zones::RRset*>> sets_;  // (node, RRset)
 };
 
 }  // namespace
@@ -172,19 +205,28 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
         sd.subnet_dependent = !sd.subnets.empty();
     }
 
+    // Every node's RRset pointers in one vector that never reallocates (VNodes
+    // point into it): at most each catalog RRset, an SOA per zone, a TXT per service.
+    std::size_t max_rrsets = 0;
+    for (auto& z : cat.zones) {
+        for (auto& [name, n] : z.nodes) max_rrsets += n.rrsets.size();
+        max_rrsets += 1 + z.services.size();
+    }
+    view->node_rrsets_.reserve(max_rrsets);
+    view->zones_.reserve(cat.zones.size());
+    std::unordered_set<std::string_view> origins_seen;
+    origins_seen.reserve(cat.zones.size());
     for (std::size_t zi = 0; zi < cat.zones.size(); ++zi) {
         auto& z = cat.zones[zi];
         // Two zones with one origin: the first wins (the loader rejects this anyway).
-        bool dup = false;
-        for (auto& existing : view->zones_) dup = dup || existing.origin == z.origin.wire();
-        if (dup) continue;
+        if (!origins_seen.insert(z.origin.wire()).second) continue;
         view->zones_.push_back(ZoneBuilder(*view, z).build());
         view->zones_.back().stable_id = zi < options.zone_ids.size() ? int32_t(options.zone_ids[zi]) : int32_t(zi);
     }
     std::vector<std::string_view> origins;
+    std::vector<std::string_view> keys;
     for (auto& zd : view->zones_) {
-        std::vector<std::string_view> keys;
-        keys.reserve(zd.nodes.size());
+        keys.clear();
         for (auto& n : zd.nodes) keys.emplace_back(n.name);
         zd.index.build(keys);
         origins.emplace_back(zd.origin);

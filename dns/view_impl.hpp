@@ -6,6 +6,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,26 +44,30 @@ inline uint64_t hash_bytes(const uint8_t* p, std::size_t n) noexcept {
     return h ^ (h >> 32);
 }
 
-// Open-addressing table from canonical wire name to a dense index. The keys are
-// views into strings owned elsewhere in the View (which never moves them after build).
+// Open-addressing table from canonical wire name to a dense index. It stores no
+// keys (8 bytes a slot): the caller's key_of(index) gives the name stored at an
+// index, a std::string_view into memory the View never moves after build.
 class NameIndex {
 public:
     void build(const std::vector<std::string_view>& keys);
     // -1 when absent.
-    int32_t find(const uint8_t* wire, std::size_t len) const noexcept {
+    template <class KeyOf>
+    int32_t find(const uint8_t* wire, std::size_t len, KeyOf key_of) const noexcept {
         if (slots_.empty()) return -1;
         uint64_t h = hash_bytes(wire, len);
+        uint32_t tag = uint32_t(h >> 32);
         for (std::size_t i = h & mask_;; i = (i + 1) & mask_) {
             const Slot& s = slots_[i];
             if (s.value < 0) return -1;
-            if (s.hash == h && s.key.size() == len && std::memcmp(s.key.data(), wire, len) == 0) return s.value;
+            if (s.tag != tag) continue;
+            std::string_view key = key_of(s.value);
+            if (key.size() == len && std::memcmp(key.data(), wire, len) == 0) return s.value;
         }
     }
 
 private:
     struct Slot {
-        uint64_t hash = 0;
-        std::string_view key;
+        uint32_t tag = 0;  // the hash's high half; the low bits pick the slot
         int32_t value = -1;
     };
     std::vector<Slot> slots_;
@@ -111,9 +116,12 @@ enum FastFlags : uint8_t {
     kWildChild = 2,      // *.<this name> exists: misses below go to the general renderer
 };
 
+// One owner name of a zone. No allocation of its own: the name is the catalog
+// node's (or View::owned_names_ for names the catalog lacks), the RRset list a
+// slice of View::node_rrsets_.
 struct VNode {
-    std::string name;                           // canonical wire
-    std::vector<const zones::RRset*> rrsets;    // ordered by type; SOA only at the apex
+    std::string_view name;                      // canonical wire
+    std::span<const zones::RRset* const> rrsets;  // ordered by type; SOA only at the apex
     int32_t service = -1;                       // index into View::services_
     bool cut = false;                           // NS at a non-apex owner
     bool apex = false;
@@ -132,7 +140,7 @@ struct VNode {
 struct ZoneData {
     const zones::Zone* zone = nullptr;
     int32_t stable_id = -1;  // ViewOptions::zone_ids, for per-zone counters
-    std::string origin;  // canonical wire
+    std::string_view origin;  // canonical wire, the catalog zone's
     int origin_labels = 0;
     std::vector<VNode> nodes;
     NameIndex index;
@@ -141,7 +149,7 @@ struct ZoneData {
     int32_t negative_blob = -1; // SOA in authority, rendered for qname = origin; -1: none
 
     const VNode* find(const uint8_t* wire, std::size_t len) const noexcept {
-        int32_t i = index.find(wire, len);
+        int32_t i = index.find(wire, len, [this](int32_t k) noexcept { return nodes[std::size_t(k)].name; });
         return i < 0 ? nullptr : &nodes[std::size_t(i)];
     }
 };
@@ -162,7 +170,14 @@ public:
     std::vector<detail::ServiceData> services_;     // indexed by Service::index
     std::vector<detail::ZoneData> zones_;
     detail::NameIndex zone_index_;                  // origin → zones_ index
+
+    // The zone whose origin is exactly `wire`, or -1.
+    int32_t find_zone(const uint8_t* wire, std::size_t len) const noexcept {
+        return zone_index_.find(wire, len, [this](int32_t k) noexcept { return zones_[std::size_t(k)].origin; });
+    }
     std::deque<zones::RRset> owned_;                // synthesized RRsets (SOA, state TXT)
+    std::deque<std::string> owned_names_;           // VNode names the catalog has no node for
+    std::vector<const zones::RRset*> node_rrsets_;  // every VNode::rrsets, node after node
     // The fast path: pre-rendered answers (see detail::Blob).
     std::vector<detail::FastType> fast_types_;
     std::vector<detail::Blob> blobs_;

@@ -495,10 +495,10 @@ private:
         RRset set;
         set.type = type;
         set.ttl = ttl;
-        set.where = at(value);
+        set.where = source(at(value));
         for (auto& r : rdatas) {
             if (std::find(set.rdatas.begin(), set.rdatas.end(), r) != set.rdatas.end()) {
-                warning(set.where, ctx, "duplicate record ignored");
+                warning(set.where.location(), ctx, "duplicate record ignored");
                 continue;
             }
             set.rdatas.push_back(std::move(r));
@@ -521,15 +521,15 @@ private:
                 if (std::find(old.set.rdatas.begin(), old.set.rdatas.end(), r) == old.set.rdatas.end())
                     old.set.rdatas.push_back(r);
             if (set.ttl != old.set.ttl) {
-                d_.warning(set.where, ctx + ": records of one RRset have different TTLs (" + std::to_string(old.set.ttl) +
+                d_.warning(set.where.location(), ctx + ": records of one RRset have different TTLs (" + std::to_string(old.set.ttl) +
                                           " and " + std::to_string(set.ttl) + "); using the lower");
                 old.set.ttl = std::min(old.set.ttl, set.ttl);
             }
             return;
         }
         auto& w = old.set.where;
-        error(set.where, ctx,
-              detail::type_to_name(set.type) + " records for '" + owner.to_text() + "' are already given at " + w.file +
+        error(set.where.location(), ctx,
+              detail::type_to_name(set.type) + " records for '" + owner.to_text() + "' are already given at " + w.file() +
                   ":" + std::to_string(w.line) + "; give each name and type once");
     }
 
@@ -593,7 +593,7 @@ private:
             set.type = r.type;
             set.ttl = r.ttl;
             set.rdatas.push_back(r.rdata);
-            set.where = w;
+            set.where = source(w);
             add_set(r.owner, text, std::move(set), true, ctx);
         }
     }
@@ -1176,7 +1176,7 @@ private:
             std::string text = owner_text_.count(owner) ? owner_text_[owner] : owner.to_relative_text(origin_);
             std::string ctx = zctx_ + " record '" + text + "'";
             if (auto c = by_type.find(rrtype::CNAME); c != by_type.end()) {
-                auto& w = c->second.set.where;
+                auto w = c->second.set.where.location();
                 if (owner == origin_) error(w, ctx + " CNAME", "a CNAME is not allowed at the zone apex (it would hide the SOA and NS)");
                 std::vector<std::string> others;
                 for (auto& [type, ps] : by_type)
@@ -1193,7 +1193,7 @@ private:
                     auto it = by_type.find(type);
                     if (it == by_type.end()) continue;
                     auto& sw = service_owner_where_[owner];
-                    error(it->second.set.where, ctx + " " + detail::type_to_name(type),
+                    error(it->second.set.where.location(), ctx + " " + detail::type_to_name(type),
                           "the name is answered by service '" + svc->second + "' (" + sw.file + ":" +
                               std::to_string(sw.line) + "); static A, AAAA and CNAME records may not share a name with a service");
                 }
@@ -1209,7 +1209,7 @@ private:
                 auto t = sets_.find(*target);
                 bool has_addr = t != sets_.end() && (t->second.count(rrtype::A) || t->second.count(rrtype::AAAA));
                 if (!has_addr)
-                    warning(ns->second.set.where, ctx + " NS",
+                    warning(ns->second.set.where.location(), ctx + " NS",
                             "target '" + target->to_text() + "' is inside the zone but has no A or AAAA record (glue); add [records." +
                                 dq(target->to_relative_text(origin_)) + "] A = \"...\"");
             }
@@ -1243,13 +1243,29 @@ private:
         soa_set.type = rrtype::SOA;
         soa_set.ttl = soa.ttl;
         soa_set.rdatas.push_back(std::move(rd));
-        soa_set.where = soa_where_;
+        soa_set.where = source(soa_where_);
         sets_[origin_][rrtype::SOA] = PendingSet{std::move(soa_set), false};
+        // sets_ is ordered by name, as the table is; its RRsets move, nothing is copied.
+        std::vector<NodeTable::value_type> nodes;
+        nodes.reserve(sets_.size());
         for (auto& [owner, by_type] : sets_) {
-            Node& node = zone_.nodes[owner];
-            node.name = owner;
+            Node node;
+            node.rrsets.reserve(by_type.size());
             for (auto& [type, ps] : by_type) node.rrsets.push_back(std::move(ps.set));
+            nodes.emplace_back(owner, std::move(node));
         }
+        sets_.clear();
+        zone_.nodes.assign(std::move(nodes));
+    }
+
+    // The record's location with the file's path shared by every record of the file.
+    RecordSource source(const SourceLocation& where) {
+        if (!last_file_name_ || *last_file_name_ != where.file) {
+            auto& shared = file_names_[where.file];
+            if (!shared) shared = std::make_shared<const std::string>(where.file);
+            last_file_name_ = shared;
+        }
+        return {last_file_name_, where.line, where.column};
     }
 
     void set_probe_hosts() {
@@ -1283,6 +1299,8 @@ private:
     std::optional<detail::MasterRecord> include_soa_;
     std::map<core::Name, std::string> service_owner_;
     std::map<core::Name, SourceLocation> service_owner_where_;
+    std::map<std::string, std::shared_ptr<const std::string>> file_names_;  // see source()
+    std::shared_ptr<const std::string> last_file_name_;
 };
 
 std::optional<ParsedZone> parse_zone(std::string_view text, const std::string& file, core::Diagnostics& d) {

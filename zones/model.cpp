@@ -32,17 +32,63 @@ const char* to_string(Failback f) noexcept {
     return "auto";
 }
 
+const std::string& RecordSource::file() const noexcept {
+    static const std::string unknown;
+    return file_name ? *file_name : unknown;
+}
+
+core::SourceLocation RecordSource::location() const { return {file(), line, column}; }
+
+const std::vector<NodeTable::value_type>& NodeTable::entries() const noexcept {
+    static const std::vector<value_type> none;
+    return entries_ ? *entries_ : none;
+}
+
+std::vector<NodeTable::value_type>& NodeTable::unshared() {
+    if (!entries_) entries_ = std::make_shared<std::vector<value_type>>();
+    else if (entries_.use_count() > 1) entries_ = std::make_shared<std::vector<value_type>>(*entries_);
+    return *entries_;
+}
+
+NodeTable::const_iterator NodeTable::find(const core::Name& name) const noexcept {
+    auto& e = entries();
+    auto it = std::lower_bound(e.begin(), e.end(), name, [](const value_type& v, const core::Name& n) { return v.first < n; });
+    return it != e.end() && it->first == name ? it : e.end();
+}
+
+Node& NodeTable::operator[](const core::Name& name) {
+    auto& e = unshared();
+    auto it = std::lower_bound(e.begin(), e.end(), name, [](const value_type& v, const core::Name& n) { return v.first < n; });
+    if (it == e.end() || it->first != name) it = e.insert(it, value_type{name, Node{}});
+    return it->second;
+}
+
+Node* NodeTable::find_mutable(const core::Name& name) {
+    if (find(name) == end()) return nullptr;
+    return &(*this)[name];
+}
+
+void NodeTable::assign(std::vector<value_type> entries) {
+    entries_ = std::make_shared<std::vector<value_type>>(std::move(entries));
+}
+
 void set_serial(Zone& zone, uint32_t serial) {
     zone.soa.serial = serial;
-    auto it = zone.nodes.find(zone.origin);
-    if (it == zone.nodes.end()) return;
-    for (auto& set : it->second.rrsets) {
+    // Unchanged: leave a table shared with other copies of the zone as it is.
+    auto apex = zone.nodes.find(zone.origin);
+    if (apex == zone.nodes.end()) return;
+    auto* current = apex->second.find(rrtype::SOA);
+    if (!current || current->rdatas.empty() || current->rdatas.front().size() < 20) return;
+    char wire[4];
+    for (int i = 0; i < 4; ++i) wire[i] = char((serial >> (24 - 8 * i)) & 0xff);
+    auto& rd = current->rdatas.front();
+    if (std::equal(wire, wire + 4, rd.end() - 20)) return;
+    for (auto& set : zone.nodes.find_mutable(zone.origin)->rrsets) {
         if (set.type != rrtype::SOA || set.rdatas.empty()) continue;
-        auto& rd = set.rdatas.front();
-        if (rd.size() < 20) continue;
+        auto& r = set.rdatas.front();
+        if (r.size() < 20) continue;
         // SERIAL is the first of the five 32-bit fields that end the rdata.
-        std::size_t off = rd.size() - 20;
-        for (int i = 0; i < 4; ++i) rd[off + i] = char((serial >> (24 - 8 * i)) & 0xff);
+        std::copy(wire, wire + 4, r.end() - 20);
     }
 }
 
@@ -53,13 +99,10 @@ std::string static_digest(const Zone& zone) {
         auto* b = static_cast<const unsigned char*>(p);
         for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
     };
-    std::vector<const Node*> nodes;
-    for (auto& [name, node] : zone.nodes) nodes.push_back(&node);
-    std::sort(nodes.begin(), nodes.end(), [](auto* a, auto* b) { return a->name < b->name; });
-    for (auto* n : nodes) {
-        mix(n->name.wire().data(), n->name.wire().size());
+    for (auto& [name, node] : zone.nodes) {  // sorted by name
+        mix(name.wire().data(), name.wire().size());
         std::vector<const RRset*> sets;
-        for (auto& s : n->rrsets) sets.push_back(&s);
+        for (auto& s : node.rrsets) sets.push_back(&s);
         std::sort(sets.begin(), sets.end(), [](auto* a, auto* b) { return a->type < b->type; });
         for (auto* s : sets) {
             mix(&s->type, sizeof s->type);

@@ -6,7 +6,8 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <unordered_map>
+#include <unordered_map>  // not used here; files that include this header rely on it
+#include <utility>
 #include <vector>
 
 #include "core/address.hpp"
@@ -25,6 +26,17 @@ inline constexpr uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, MX = 15, 
                           CAA = 257, IXFR = 251, AXFR = 252, ANY = 255;
 }
 
+// Where a record was defined, for diagnostics. Every record of one file shares
+// one copy of the file's path (100,000 records must not hold 100,000 paths).
+struct RecordSource {
+    std::shared_ptr<const std::string> file_name;  // null: unknown
+    uint32_t line = 0;  // 1-based; 0 = unknown
+    uint32_t column = 0;
+
+    const std::string& file() const noexcept;
+    core::SourceLocation location() const;
+};
+
 // All records of one owner and type. Rdata is uncompressed wire format, exactly
 // as it goes on the wire except that names may be compressed when rendering
 // the well-known types (NS, CNAME, SOA, PTR, MX).
@@ -32,11 +44,11 @@ struct RRset {
     uint16_t type = 0;
     uint32_t ttl = 0;
     std::vector<std::string> rdatas;  // one entry per record, no duplicates
-    core::SourceLocation where;
+    RecordSource where;
 };
 
+// The RRsets of one owner name; the name is its key in the zone's NodeTable.
 struct Node {
-    core::Name name;
     std::vector<RRset> rrsets;  // at most one per type
 
     const RRset* find(uint16_t type) const noexcept {
@@ -46,6 +58,36 @@ struct Node {
     }
 };
 
+// Every owner name of a zone with its RRsets, sorted by canonical name. Copies
+// of a Zone share one table (a Catalog copy, e.g. to change serials, costs no
+// record data); a change to a shared table copies it first. Catalogs are
+// immutable once published, so only the control loop ever changes a table, and
+// only one that no other thread can reach yet.
+class NodeTable {
+public:
+    using value_type = std::pair<core::Name, Node>;
+    using const_iterator = std::vector<value_type>::const_iterator;
+
+    const_iterator begin() const noexcept { return entries().begin(); }
+    const_iterator end() const noexcept { return entries().end(); }
+    std::size_t size() const noexcept { return entries().size(); }
+    bool empty() const noexcept { return entries().empty(); }
+    // Binary search; end() when absent.
+    const_iterator find(const core::Name& name) const noexcept;
+
+    // The node at `name`, inserted empty when absent (sorted insert: for tests and
+    // small edits; a loader builds the whole table with assign()).
+    Node& operator[](const core::Name& name);
+    // The node at `name` for changing it, or nullptr when absent.
+    Node* find_mutable(const core::Name& name);
+    // Replaces the table; `entries` must be sorted by name without duplicates.
+    void assign(std::vector<value_type> entries);
+
+private:
+    const std::vector<value_type>& entries() const noexcept;
+    std::vector<value_type>& unshared();  // copies a shared table first
+    std::shared_ptr<std::vector<value_type>> entries_;
+};
 struct Soa {
     core::Name mname;
     core::Name rname;
@@ -127,7 +169,7 @@ struct Zone {
     uint32_t default_ttl = 3600;
     Soa soa;
     // Every owner name with static data (apex included), keyed by canonical name.
-    std::unordered_map<core::Name, Node, core::NameHash> nodes;
+    NodeTable nodes;
     std::map<std::string, core::CheckSpec> checks;
     std::vector<Pool> pools;
     std::vector<Service> services;

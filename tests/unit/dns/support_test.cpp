@@ -33,12 +33,11 @@ ZoneSpec::ZoneSpec(const std::string& origin, uint32_t soa_ttl, uint32_t soa_min
     zone.soa.serial = 2024010101;
     zone.soa.ttl = soa_ttl;
     zone.soa.minimum = soa_minimum;
-    zone.nodes[zone.origin].name = zone.origin;
+    zone.nodes[zone.origin];  // the apex exists even without records
 }
 ZoneSpec& ZoneSpec::rr(const std::string& owner, uint16_t type, uint32_t ttl, std::string rdata) {
     auto n = *core::Name::from_text(owner, zone.origin);
     auto& node = zone.nodes[n];
-    node.name = n;
     for (auto& s : node.rrsets) {
         if (s.type == type) {
             s.rdatas.push_back(std::move(rdata));

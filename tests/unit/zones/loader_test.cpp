@@ -155,7 +155,7 @@ TEST_CASE("loader: the full schema fixture fills every part of the model") {
         auto* a = rrset(z, "legacy", zones::rrtype::A);
         REQUIRE(a);
         CHECK(a->ttl == 1800);
-        CHECK(a->where.file == kFixtures + "/zones/full/example.com.zone");
+        CHECK(a->where.file() == kFixtures + "/zones/full/example.com.zone");
         CHECK(a->where.line == 3);
         CHECK(rrset(z, "ftp", zones::rrtype::CNAME)->ttl == 300);
         CHECK(rrset(z, "reverse", zones::rrtype::PTR));
