@@ -44,6 +44,10 @@ struct CheckSpec {
     std::string ca_file;
     int cert_warning_days = 0;   // 0: no warning
     bool follow_redirects = false;
+    // Reuse one connection (and TLS session) across this check's probes of an
+    // endpoint instead of a fresh connection per probe: far cheaper, but a
+    // probe no longer proves that the endpoint accepts new connections.
+    bool keepalive = false;
 
     // exec: argv; the endpoint's address is passed in $SIGNPOST_ADDRESS
     std::vector<std::string> command;

@@ -21,6 +21,9 @@ CurlMulti::CurlMulti(uv_loop_t* loop) : loop_(loop) {
     timer_ = new uv_timer_t;
     uv_timer_init(loop_, timer_);
     timer_->data = this;
+    soon_ = new uv_idle_t;
+    uv_idle_init(loop_, soon_);
+    soon_->data = this;
     curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::on_socket);
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
     curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::on_timer);
@@ -32,6 +35,10 @@ CurlMulti::~CurlMulti() { close(); }
 CURLMcode CurlMulti::add(CURL* easy) noexcept {
     if (!multi_) return CURLM_BAD_HANDLE;
     return curl_multi_add_handle(multi_, easy);
+}
+
+void CurlMulti::set_max_connections(long n) noexcept {
+    if (multi_) curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, n);
 }
 
 void CurlMulti::remove(CURL* easy) noexcept {
@@ -48,6 +55,10 @@ void CurlMulti::close() noexcept {
     if (timer_) {
         close_and_delete(timer_);
         timer_ = nullptr;
+    }
+    if (soon_) {
+        close_and_delete(soon_);
+        soon_ = nullptr;
     }
 }
 
@@ -93,11 +104,23 @@ int CurlMulti::on_socket(CURL*, curl_socket_t fd, int what, void* userp, void* s
 
 int CurlMulti::on_timer(CURLM*, long timeout_ms, void* userp) {
     auto* self = static_cast<CurlMulti*>(userp);
-    if (!self->timer_) return 0;
+    if (!self->timer_ || !self->soon_) return 0;
     if (timeout_ms < 0) {
         uv_timer_stop(self->timer_);
+        uv_idle_stop(self->soon_);
+    } else if (timeout_ms == 0) {
+        // "Call soon": on the next loop iteration, after the loop has polled
+        // sockets, and never from inside this callback. A 0 ms timer would not
+        // do: libuv 1.44 runs a timer that is due again within the same timer
+        // pass, and curl asks for 0 again while anything is due by its own
+        // clock, so at thousands of transfers the loop would never poll.
+        uv_timer_stop(self->timer_);
+        uv_idle_start(self->soon_, [](uv_idle_t* h) {
+            uv_idle_stop(h);
+            static_cast<CurlMulti*>(h->data)->action(CURL_SOCKET_TIMEOUT, 0);
+        });
     } else {
-        // 0 means "call soon": never call socket_action from inside this callback.
+        uv_idle_stop(self->soon_);
         uv_timer_start(self->timer_, [](uv_timer_t* t) {
             static_cast<CurlMulti*>(t->data)->action(CURL_SOCKET_TIMEOUT, 0);
         }, static_cast<uint64_t>(timeout_ms), 0);

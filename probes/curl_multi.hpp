@@ -1,5 +1,6 @@
 // libcurl's multi-socket API driven by a libuv loop: one uv_poll_t per socket
-// curl asks about, one uv_timer_t for curl's timeout. No threads, no polling loop.
+// curl asks about, one uv_timer_t for curl's timeout (a uv_idle_t when curl
+// asks for 0 ms). No threads, no polling loop.
 #pragma once
 
 #include <unordered_set>
@@ -28,6 +29,9 @@ public:
     CURLMcode add(CURL* easy) noexcept;
     // Cancels a transfer: no callback. The caller then frees the easy handle.
     void remove(CURL* easy) noexcept;
+    // Idle connections kept for reuse (CURLMOPT_MAXCONNECTS); past it curl closes
+    // the least recently used one. Default: 4 × the transfers added at a time.
+    void set_max_connections(long n) noexcept;
     // Frees the multi handle and closes every uv handle. Remove transfers first.
     void close() noexcept;
 
@@ -41,6 +45,7 @@ private:
     uv_loop_t* loop_;
     CURLM* multi_ = nullptr;
     uv_timer_t* timer_ = nullptr;
+    uv_idle_t* soon_ = nullptr;  // curl's "timeout 0": run on the next loop iteration
     std::unordered_set<Socket*> sockets_;
 };
 

@@ -12,6 +12,8 @@
 #include <random>
 #include <unordered_map>
 
+#include <sys/resource.h>
+
 #include <uv.h>
 
 #include "probes/curl_multi.hpp"
@@ -47,11 +49,27 @@ struct HealthMonitor::Impl {
     struct Endpoint;
 
     struct CheckRun {
+        Impl* owner = nullptr;
         Endpoint* endpoint = nullptr;
         std::size_t check = 0;  // index into endpoint->tracker.checks()
         uint64_t id = 0;
         uint64_t generation = 0;
+        bool queued = false;    // the heap holds an entry of this generation
+        TimePoint queued_at{};  // ... due then
+        std::size_t pool = kNoPool;  // keepalive http: index into pools
+        std::unique_ptr<Prober> prober;
         std::vector<std::pair<uint64_t, Probe*>> probes;  // running, by sequence number
+    };
+
+    // Kept-alive connections are spread over several curl multi handles: curl
+    // 7.88 walks every cached connection of a multi handle each time a transfer
+    // is removed from it, so one cache of 5,000 connections would cost O(N) per
+    // probe. Each pool serves up to kRunsPerPool keepalive checks.
+    static constexpr std::size_t kNoPool = static_cast<std::size_t>(-1);
+    static constexpr std::size_t kRunsPerPool = 64;
+    struct Pool {
+        std::unique_ptr<CurlMulti> multi;
+        std::size_t runs = 0;
     };
 
     struct Endpoint {
@@ -74,7 +92,8 @@ struct HealthMonitor::Impl {
 
     uv_loop_t* loop;
     MonitorOptions options;
-    CurlMulti curl;
+    CurlMulti curl;          // fresh-connection http probes (and hooks-style one-offs)
+    std::vector<Pool> pools; // keepalive http probes
     uv_timer_t* scheduler = nullptr;
     uv_timer_t* flusher = nullptr;
     uv_timer_t* first_round_timer = nullptr;
@@ -108,8 +127,18 @@ struct HealthMonitor::Impl {
     void push(CheckRun& run) {
         ++run.generation;
         const auto& tracker = run.endpoint->tracker.checks()[run.check];
-        heap.push(Due{tracker.next_due(), run.id, run.generation});
+        run.queued = true;
+        run.queued_at = tracker.next_due();
+        heap.push(Due{run.queued_at, run.id, run.generation});
     }
+
+    // Re-queues `run` unless the heap already holds its current due time.
+    void requeue(CheckRun& run) {
+        const auto& tracker = run.endpoint->tracker.checks()[run.check];
+        if (!run.queued || tracker.next_due() != run.queued_at) push(run);
+    }
+
+    TimePoint armed_for{};  // due time the scheduler timer is set for (when active)
 
     void arm() {
         if (stopped) return;
@@ -123,13 +152,21 @@ struct HealthMonitor::Impl {
             uv_timer_stop(scheduler);
             return;
         }
-        const auto wait = heap.top().at - Clock::now();
+        // Most results leave the earliest due time as it was: keep the timer.
+        if (heap.top().at == armed_for && uv_is_active(reinterpret_cast<uv_handle_t*>(scheduler))) return;
+        armed_for = heap.top().at;
+        const auto wait = armed_for - Clock::now();
         const auto ms = std::max<int64_t>(0, std::chrono::ceil<Millis>(wait).count());
-        uv_update_time(loop);
+        // libuv counts the timeout from the loop's cached time, which may be old.
+        // Add the lag instead of calling uv_update_time(): that would make every
+        // timer due by now run again in this same pass (libuv 1.44 keeps running
+        // due timers), and at thousands of probes per second the timer phase
+        // would never end and sockets would never be read.
+        const uint64_t lag = uv_hrtime() / 1000000 - std::min<uint64_t>(uv_now(loop), uv_hrtime() / 1000000);
         uv_timer_start(scheduler, [](uv_timer_t* t) {
             auto* self = static_cast<Impl*>(t->data);
             guarded("scheduler", [&] { self->run_due(); });
-        }, static_cast<uint64_t>(ms), 0);
+        }, static_cast<uint64_t>(ms) + lag, 0);
     }
 
     void run_due() {
@@ -140,6 +177,7 @@ struct HealthMonitor::Impl {
             auto it = runs.find(due.id);
             if (it == runs.end() || it->second->generation != due.generation) continue;
             CheckRun& run = *it->second;
+            run.queued = false;
             auto& tracker = run.endpoint->tracker.checks()[run.check];
             if (!tracker.may_start()) continue;  // a finishing probe reschedules it
             const TimePoint start = Clock::now();
@@ -156,21 +194,17 @@ struct HealthMonitor::Impl {
     }
 
     void launch(CheckRun& run, uint64_t seq) {
-        Endpoint& ep = *run.endpoint;
-        const core::CheckSpec& spec = ep.tracker.checks()[run.check].spec();
-        const uint64_t id = run.id;
-        // start_probe never delivers synchronously, so recording it afterwards is safe.
-        Probe* p = start_probe(env(), spec, ep.target.address, ep.target.host,
-                               [this, id, seq](ProbeResult r) { on_result(id, seq, std::move(r)); });
+        // A prober never delivers synchronously, so recording the probe afterwards
+        // is safe. The run outlives its probes: remove() cancels them first. Two
+        // words of capture keep std::function from allocating.
+        CheckRun* r = &run;
+        Probe* p = run.prober->start([r, seq](ProbeResult result) { r->owner->on_result(*r, seq, std::move(result)); });
         run.probes.emplace_back(seq, p);
     }
 
-    void on_result(uint64_t id, uint64_t seq, ProbeResult r) {
+    void on_result(CheckRun& run, uint64_t seq, ProbeResult r) {
         ++finished;
-        auto it = runs.find(id);
-        if (it == runs.end()) return;
-        CheckRun& run = *it->second;
-        // The probe frees itself after this call: forget it.
+        // The probe is done with after this call: forget it.
         auto& ps = run.probes;
         ps.erase(std::remove_if(ps.begin(), ps.end(), [&](const auto& e) { return e.first == seq; }), ps.end());
         const TimePoint now = Clock::now();
@@ -179,7 +213,7 @@ struct HealthMonitor::Impl {
             run.endpoint->tracker.update(now);
             mark_dirty(*run.endpoint);  // reasons change too, not only states
         }
-        push(run);
+        requeue(run);
         arm();
     }
 
@@ -188,6 +222,52 @@ struct HealthMonitor::Impl {
         run.probes.clear();
         run.endpoint->tracker.checks()[run.check].cancel_all();
     }
+
+    // --- keepalive pools and the open-file limit
+
+    std::size_t take_pool_slot() {
+        for (std::size_t i = 0; i < pools.size(); ++i) {
+            if (pools[i].runs < kRunsPerPool) {
+                ++pools[i].runs;
+                return i;
+            }
+        }
+        Pool pool;
+        pool.multi = std::make_unique<CurlMulti>(loop);
+        // Room for every check of the pool plus the extra connections of
+        // overlapping probes while a change is suspected.
+        pool.multi->set_max_connections(static_cast<long>(kRunsPerPool * 2));
+        pool.runs = 1;
+        pools.push_back(std::move(pool));
+        return pools.size() - 1;
+    }
+
+    // Each kept-alive connection holds a descriptor between probes. Raises the
+    // soft RLIMIT_NOFILE (never past the hard one) when they would not fit.
+    std::size_t file_limit_warned_for = 0;
+    void ensure_file_limit() {
+        std::size_t kept = 0;
+        for (const auto& pool : pools) kept += pool.runs;
+        if (kept == 0) return;
+        const rlim_t want = static_cast<rlim_t>(kept + kFileReserve);
+        rlimit rl{};
+        if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want) return;
+        const rlim_t before = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? want : std::min(rl.rlim_max, want);
+        if (rl.rlim_cur > before && setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            std::fprintf(stderr, "probes: raised the open-file limit from %llu to %llu for %zu kept-alive connections\n",
+                         static_cast<unsigned long long>(before), static_cast<unsigned long long>(rl.rlim_cur), kept);
+        }
+        if (rl.rlim_cur < want && file_limit_warned_for != kept) {
+            file_limit_warned_for = kept;
+            std::fprintf(stderr,
+                         "probes: warning: the open-file limit (%llu, hard %llu) is too low for %zu kept-alive "
+                         "connections plus %zu for everything else; raise LimitNOFILE / ulimit -n\n",
+                         static_cast<unsigned long long>(rl.rlim_cur), static_cast<unsigned long long>(rl.rlim_max),
+                         kept, kFileReserve);
+        }
+    }
+    static constexpr std::size_t kFileReserve = 1024;  // listeners, DNS/API connections, fresh probes
 
     // --- batches
 
@@ -201,7 +281,6 @@ struct HealthMonitor::Impl {
 
     void schedule_flush() {
         if (stopped || uv_is_active(reinterpret_cast<uv_handle_t*>(flusher))) return;
-        uv_update_time(loop);
         uv_timer_start(flusher, [](uv_timer_t* t) {
             auto* self = static_cast<Impl*>(t->data);
             guarded("health publication", [&] { self->flush(); });
@@ -269,9 +348,17 @@ struct HealthMonitor::Impl {
             auto ep = std::make_unique<Endpoint>(std::move(t), now, delays);
             for (std::size_t i = 0; i < ep->target.checks.size(); ++i) {
                 auto run = std::make_unique<CheckRun>();
+                run->owner = this;
                 run->endpoint = ep.get();
                 run->check = i;
                 run->id = next_run_id++;
+                const core::CheckSpec& spec = ep->tracker.checks()[i].spec();  // lives as long as the endpoint
+                ProbeEnv probe_env = env();
+                if (spec.keepalive && (spec.kind == core::CheckKind::Http || spec.kind == core::CheckKind::Https)) {
+                    run->pool = take_pool_slot();
+                    probe_env.curl = pools[run->pool].multi.get();
+                }
+                run->prober = make_prober(probe_env, spec, ep->target.address, ep->target.host);
                 runs[run->id] = run.get();
                 push(*run);  // due now: new targets start right away
                 ep->runs.push_back(std::move(run));
@@ -280,6 +367,7 @@ struct HealthMonitor::Impl {
         }
         for (auto& [key, ep] : endpoints) remove(*ep);  // whatever is left was removed or changed
         endpoints = std::move(next);
+        ensure_file_limit();
 
         std::size_t size = 0;
         for (auto& [key, ep] : endpoints) size = std::max<std::size_t>(size, ep->target.index + 1);
@@ -311,6 +399,9 @@ struct HealthMonitor::Impl {
     void remove(Endpoint& ep) {
         for (auto& run : ep.runs) {
             cancel(*run);
+            run->prober.reset();
+            if (run->pool != kNoPool) --pools[run->pool].runs;
+            run->pool = kNoPool;
             runs.erase(run->id);
         }
         if (ep.dirty) dirty.erase(std::remove(dirty.begin(), dirty.end(), &ep), dirty.end());
@@ -330,6 +421,7 @@ struct HealthMonitor::Impl {
         for (auto& [key, ep] : endpoints) remove(*ep);
         stopped = true;
         curl.close();
+        for (auto& pool : pools) pool.multi->close();
         close_and_delete(scheduler);
         close_and_delete(flusher);
         close_and_delete(first_round_timer);

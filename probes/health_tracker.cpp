@@ -33,7 +33,12 @@ uint64_t CheckTracker::start(TimePoint now) {
     ++starts_;
     Millis delay = suspect_ ? spec_.fast_interval : spec_.interval;
     if (starts_ == 1 && second_delay_ > Millis{0}) delay = std::min(second_delay_, spec_.interval);
-    next_due_ = now + delay;
+    // Keep the cadence: count from when this probe was planned, so a late start
+    // does not shift the schedule (thousands of checks would otherwise drift
+    // into clumps behind every busy moment of the loop). A start an interval
+    // late or more, or an early one, counts from now.
+    const bool slightly_late = now >= next_due_ && now - next_due_ < delay;
+    next_due_ = (slightly_late ? next_due_ : now) + delay;
     return seq;
 }
 

@@ -8,15 +8,38 @@
 
 namespace signpost::probes {
 
-Probe* start_probe(const ProbeEnv& env, const core::CheckSpec& spec, const std::string& address,
-                   const std::string& host, ProbeDone done) {
+namespace {
+
+// tcp and exec: a new probe object per probe (a socket or a process each time anyway).
+class SimpleProber final : public Prober {
+public:
+    using Start = Probe* (*)(const ProbeEnv&, const core::CheckSpec&, const std::string&, const std::string&, ProbeDone);
+    SimpleProber(Start start, const ProbeEnv& env, const core::CheckSpec& spec, std::string address, std::string host)
+        : start_(start), env_(env), spec_(spec), address_(std::move(address)), host_(std::move(host)) {}
+    Probe* start(ProbeDone done) override { return start_(env_, spec_, address_, host_, std::move(done)); }
+
+private:
+    Start start_;
+    ProbeEnv env_;
+    const core::CheckSpec& spec_;
+    std::string address_, host_;
+};
+
+}  // namespace
+
+std::unique_ptr<Prober> make_prober(const ProbeEnv& env, const core::CheckSpec& spec, const std::string& address,
+                                    const std::string& host) {
     switch (spec.kind) {
         case core::CheckKind::Http:
-        case core::CheckKind::Https: return start_http_probe(env, spec, address, host, std::move(done));
-        case core::CheckKind::Tcp: return start_tcp_probe(env, spec, address, host, std::move(done));
-        case core::CheckKind::Exec: return start_exec_probe(env, spec, address, host, std::move(done));
+        case core::CheckKind::Https: return make_http_prober(env, spec, address, host);
+        case core::CheckKind::Tcp: return std::make_unique<SimpleProber>(&start_tcp_probe, env, spec, address, host);
+        case core::CheckKind::Exec: return std::make_unique<SimpleProber>(&start_exec_probe, env, spec, address, host);
     }
-    return start_failed_probe(env, ProbeResult{false, "unknown check kind"}, std::move(done));
+    return std::make_unique<SimpleProber>(
+        [](const ProbeEnv& e, const core::CheckSpec&, const std::string&, const std::string&, ProbeDone done) {
+            return start_failed_probe(e, ProbeResult{false, "unknown check kind"}, std::move(done));
+        },
+        env, spec, address, host);
 }
 
 std::string timeout_reason(core::Millis timeout) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "core/check_spec.hpp"
@@ -36,16 +37,27 @@ public:
     virtual void cancel() noexcept = 0;
 };
 
-// Starts one probe of `spec` against `address` (IPv4/IPv6 text); `host` is the
-// Host header / SNI when the spec sets none. `done` is called exactly once, on
-// the loop and never from inside this call, unless the probe is cancelled first.
-// `spec` must outlive the probe (or the probe must be cancelled before).
-Probe* start_probe(const ProbeEnv& env, const core::CheckSpec& spec, const std::string& address,
-                   const std::string& host, ProbeDone done);
+// Everything one check of one endpoint keeps between its probes: the prepared
+// request and reusable handles (http keeps its curl easy handles, so a probe
+// costs no set-up and no allocation). One per (endpoint, check); loop thread only.
+// Cancel its running probes before destroying it.
+class Prober {
+public:
+    virtual ~Prober() = default;
+    // Starts one probe. `done` is called exactly once, on the loop and never from
+    // inside this call, unless the probe is cancelled first.
+    virtual Probe* start(ProbeDone done) = 0;
+};
 
-// The kinds (one registry: kind → starter). Each lives in its own file.
-Probe* start_http_probe(const ProbeEnv&, const core::CheckSpec&, const std::string& address,
-                        const std::string& host, ProbeDone);
+// The registry (kind → prober). `address` is IPv4/IPv6 text; `host` is the Host
+// header / SNI when the spec sets none. `spec` must outlive the prober; so must
+// env.curl (the multi handle http probes run on).
+std::unique_ptr<Prober> make_prober(const ProbeEnv& env, const core::CheckSpec& spec, const std::string& address,
+                                    const std::string& host);
+
+// The kinds, each in its own file. tcp and exec start a new probe object each time.
+std::unique_ptr<Prober> make_http_prober(const ProbeEnv&, const core::CheckSpec&, const std::string& address,
+                                         const std::string& host);
 Probe* start_tcp_probe(const ProbeEnv&, const core::CheckSpec&, const std::string& address,
                        const std::string& host, ProbeDone);
 Probe* start_exec_probe(const ProbeEnv&, const core::CheckSpec&, const std::string& address,

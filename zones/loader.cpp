@@ -130,7 +130,7 @@ const std::vector<std::string> kSoaKeys = {"mname", "rname", "serial", "refresh"
 const std::vector<std::string> kCheckKeys = {
     "kind", "interval", "timeout", "fast_interval", "rise", "fall", "initial", "method", "path", "port", "host",
     "expect_status", "body_contains", "headers", "tls_verify", "ca_file", "cert_warning_days", "follow_redirects",
-    "command"};
+    "keepalive", "command"};
 const std::vector<std::string> kPoolKeys = {"endpoints", "checks", "check", "min_healthy", "weight", "subnets"};
 const std::vector<std::string> kEndpointKeys = {"address", "name", "check_address"};
 const std::vector<std::string> kServiceKeys = {"names",     "policy",   "pools",     "ttl",
@@ -760,6 +760,8 @@ private:
             if (auto v = integer(*n, ctx, "cert_warning_days", 0, 3650)) c.cert_warning_days = int(*v);
         if (auto* n = t->get("follow_redirects"))
             if (auto v = boolean(*n, ctx, "follow_redirects")) c.follow_redirects = *v;
+        if (auto* n = t->get("keepalive"))
+            if (auto v = boolean(*n, ctx, "keepalive")) c.keepalive = *v;
         if (auto* n = t->get("command")) {
             if (auto* arr = n->as_array(); arr && !arr->empty()) {
                 for (auto& e : *arr) {
@@ -785,7 +787,7 @@ private:
             std::vector<std::string> applies = {"kind", "interval", "timeout", "fast_interval", "rise", "fall", "initial"};
             if (*kind == "http" || *kind == "https")
                 applies.insert(applies.end(), {"method", "path", "port", "host", "expect_status", "body_contains",
-                                               "headers", "follow_redirects"});
+                                               "headers", "follow_redirects", "keepalive"});
             if (*kind == "https") applies.insert(applies.end(), {"tls_verify", "ca_file", "cert_warning_days"});
             if (*kind == "tcp") applies.push_back("port");
             if (*kind == "exec") applies.push_back("command");

@@ -176,6 +176,28 @@ TEST_CASE("schedule: second probe is spread by the given delay") {
     CHECK(c.next_due() == at(1370));
 }
 
+TEST_CASE("schedule: a late start keeps the cadence; a start an interval late or more restarts it") {
+    CheckTracker c(spec(), T0);
+    c.start(T0);
+    CHECK(c.next_due() == at(1000));
+    SUBCASE("40 ms late: the next probe is still due at 2000") {
+        c.start(at(1040));
+        CHECK(c.next_due() == at(2000));
+        c.start(at(2001));
+        CHECK(c.next_due() == at(3000));
+    }
+    SUBCASE("one interval late: the schedule counts from the start") {
+        c.start(at(2000));
+        CHECK(c.next_due() == at(3000));
+        c.start(at(4500));
+        CHECK(c.next_due() == at(5500));
+    }
+    SUBCASE("early (a caller may start before due): counts from the start") {
+        c.start(at(900));
+        CHECK(c.next_due() == at(1900));
+    }
+}
+
 TEST_CASE("schedule: refused endpoint goes down within interval + 2 fast intervals") {
     CheckTracker c(spec(2, 3), T0);
     probe(c, ok());                   // t=0 up
