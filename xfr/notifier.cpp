@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 
 #include <cstring>
+#include <ctime>
 #include <random>
 
 #include "core/log.hpp"
@@ -56,17 +57,14 @@ uv_udp_t* Notifier::socket_for(int family) {
     s = new uv_udp_t;
     uv_udp_init(loop_, s);
     s->data = this;
-    sockaddr_storage any{};
-    if (family == AF_INET6) {
-        auto* a = reinterpret_cast<sockaddr_in6*>(&any);
-        a->sin6_family = AF_INET6;
-        a->sin6_addr = in6addr_any;
-    } else {
-        auto* a = reinterpret_cast<sockaddr_in*>(&any);
-        a->sin_family = AF_INET;
-        a->sin_addr.s_addr = htonl(INADDR_ANY);
-    }
-    int rc = uv_udp_bind(s, reinterpret_cast<const sockaddr*>(&any), 0);
+    sockaddr_storage local{};
+    const std::string& source = family == AF_INET6 ? options_.notify_source_v6 : options_.notify_source_v4;
+    int rc = 0;
+    if (family == AF_INET6)
+        rc = uv_ip6_addr(source.empty() ? "::" : source.c_str(), 0, reinterpret_cast<sockaddr_in6*>(&local));
+    else
+        rc = uv_ip4_addr(source.empty() ? "0.0.0.0" : source.c_str(), 0, reinterpret_cast<sockaddr_in*>(&local));
+    if (rc == 0) rc = uv_udp_bind(s, reinterpret_cast<const sockaddr*>(&local), 0);
     if (rc == 0)
         rc = uv_udp_recv_start(
             s,
@@ -79,7 +77,8 @@ uv_udp_t* Notifier::socket_for(int family) {
                 if (!self || n <= 0 || !from) return;
                 self->on_recv(reinterpret_cast<const uint8_t*>(buf->base), std::size_t(n), from);
             });
-    if (rc != 0) core::log_error("xfr", "NOTIFY socket: {}", uv_strerror(rc));
+    if (rc != 0)
+        core::log_error("xfr", "NOTIFY socket{}: {}", source.empty() ? std::string() : " from " + source, uv_strerror(rc));
     return s;
 }
 
@@ -141,6 +140,7 @@ void Notifier::send(Pending& p) {
     if (p.key) {
         std::string mac;
         bytes = tsig_sign(p.message, *p.key, mac);
+        p.request_mac = mac;
         if (bytes.empty()) {
             core::log_error("xfr", "NOTIFY {} to {}: cannot sign with key {}", p.zone, p.target, p.key->name);
             bytes = p.message;
@@ -195,7 +195,7 @@ void Notifier::on_timer() {
         }
         if (p.tries >= tries) {
             ++stats_.given_up;
-            core::log_warning("xfr", "NOTIFY {} serial {} to {}: no answer after {} tries; the secondary will "
+            core::log_warning("xfr", "NOTIFY {} serial {} to {}: no valid answer after {} tries; the secondary will "
                               "find the change at its next SOA refresh", p.zone, p.serial, p.target, p.tries);
             it = pending_.erase(it);
             continue;
@@ -224,6 +224,20 @@ void Notifier::on_recv(const uint8_t* d, std::size_t n, const sockaddr* from) {
             same = std::memcmp(&a->sin6_addr, &b->sin6_addr, 16) == 0 && a->sin6_port == b->sin6_port;
         }
         if (!same) continue;
+        if (p.key) {
+            // A signed NOTIFY expects a signed answer (RFC 8945 §5.3): anything
+            // else may be forged and must not stop the retries.
+            uint64_t now = uint64_t(std::time(nullptr));
+            auto v = tsig_verify(std::span<const uint8_t>(d, n), options_, now, p.request_mac);
+            if (v.status != TsigStatus::Ok || v.key_name != p.key->name) {
+                ++stats_.bad_responses;
+                core::log_warning("xfr", "NOTIFY {} serial {} to {}: answer ignored: TSIG {} (key {} expected); retrying",
+                                  p.zone, p.serial, p.target,
+                                  v.status == TsigStatus::Ok ? "signed with " + v.key_name : std::string(to_string(v.status)),
+                                  p.key->name);
+                return;
+            }
+        }
         if (rcode != 0) {
             core::log_warning("xfr", "NOTIFY {} serial {} to {}: answered with rcode {}; retrying", p.zone, p.serial,
                               p.target, rcode);

@@ -32,6 +32,7 @@ public:
 
     struct Stats {
         uint64_t sent = 0, acknowledged = 0, given_up = 0;
+        uint64_t bad_responses = 0;  // a signed NOTIFY answered without a valid TSIG: ignored
     };
     Stats stats() const noexcept { return stats_; }
 
@@ -42,6 +43,7 @@ private:
         sockaddr_storage addr{};
         const TsigKey* key = nullptr;
         std::vector<uint8_t> message;  // unsigned NOTIFY
+        std::string request_mac;       // MAC of the last signed try: the response must sign over it
         uint16_t id = 0;
         uint32_t serial = 0;
         unsigned tries = 0;

@@ -34,6 +34,9 @@ struct XfrOptions {
     unsigned notify_tries = 5;         // NOTIFY attempts per change and secondary
     unsigned notify_first_retry_ms = 1000;  // doubled after each unanswered try
     std::size_t message_size = 16384;  // target size of one AXFR/IXFR message (≤ 65535)
+    // Where NOTIFY leaves from (empty: the kernel's choice). Secondaries accept
+    // NOTIFY by source address; a multi-homed primary must pick the one they know.
+    std::string notify_source_v4, notify_source_v6;
 
     const TsigKey* find_key(const std::string& name) const;  // name absolute or not, any case
 };
