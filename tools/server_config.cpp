@@ -16,6 +16,29 @@ core::SourceLocation where(const std::string& file, const toml::node& n) {
     return {file, n.source().begin.line, n.source().begin.column};
 }
 
+// "source = [ADDR, ...]": at most one IPv4 and one IPv6 address to send from.
+void load_sources(const std::string& path, const std::string& key, const toml::node& node, std::string& v4,
+                  std::string& v6, core::Diagnostics& diags) {
+    auto* arr = node.as_array();
+    if (!arr) {
+        diags.error(where(path, node), "'" + key + "' must be an array of addresses, at most one IPv4 and one IPv6");
+        return;
+    }
+    for (auto& item : *arr) {
+        auto v = item.value<std::string>();
+        auto addr = v ? core::IpAddress::parse(*v) : std::nullopt;
+        if (!addr) {
+            diags.error(where(path, item), "'" + key + "': not an address: expected \"192.0.2.1\" or \"2001:db8::1\"");
+            continue;
+        }
+        std::string& slot = addr->v6 ? v6 : v4;
+        if (!slot.empty())
+            diags.error(where(path, item), "'" + key + "': a second " + (addr->v6 ? "IPv6" : "IPv4") +
+                                               " address; give at most one per family");
+        else slot = addr->to_string();
+    }
+}
+
 // ---- [probes] and [cluster] (see docs/cluster.md) ----
 
 std::optional<core::Millis> duration_value(const toml::node& n) {
@@ -37,24 +60,7 @@ void load_probes(const std::string& path, const toml::node& node, probes::Monito
             diags.error(where(path, pn), "unknown key 'probes." + a + "'; allowed: source");
             continue;
         }
-        auto* arr = pn.as_array();
-        if (!arr) {
-            diags.error(where(path, pn), "'probes.source' must be an array of addresses, at most one IPv4 and one IPv6");
-            continue;
-        }
-        for (auto& item : *arr) {
-            auto v = item.value<std::string>();
-            auto addr = v ? core::IpAddress::parse(*v) : std::nullopt;
-            if (!addr) {
-                diags.error(where(path, item), "'probes.source': not an address: expected \"192.0.2.1\" or \"2001:db8::1\"");
-                continue;
-            }
-            std::string& slot = addr->v6 ? out.source_v6 : out.source_v4;
-            if (!slot.empty())
-                diags.error(where(path, item), std::string("'probes.source': a second ") + (addr->v6 ? "IPv6" : "IPv4") +
-                                                   " address; give at most one per family");
-            else slot = addr->to_string();
-        }
+        load_sources(path, "probes.source", pn, out.source_v4, out.source_v6, diags);
     }
 }
 
@@ -167,7 +173,7 @@ void parse_xfr_key(const std::string& path, const std::string& k, const toml::no
     if (k == "xfr") {
         auto* t = node.as_table();
         if (!t) {
-            diags.error(where(path, node), "'xfr' must be a table: [xfr] history, notify_tries, message_size");
+            diags.error(where(path, node), "'xfr' must be a table: [xfr] history, notify_tries, message_size, notify_source");
             return;
         }
         for (auto& [xk, xn] : *t) {
@@ -180,11 +186,13 @@ void parse_xfr_key(const std::string& path, const std::string& k, const toml::no
             } else if (a == "notify_tries") {
                 if (!v || *v < 1 || *v > 20) bad("an integer 1..20");
                 else cfg.xfr.notify_tries = unsigned(*v);
+            } else if (a == "notify_source") {
+                load_sources(path, "xfr.notify_source", xn, cfg.xfr.notify_source_v4, cfg.xfr.notify_source_v6, diags);
             } else if (a == "message_size") {
                 if (!v || *v < 512 || *v > 65535) bad("an integer 512..65535 (bytes per transfer message)");
                 else cfg.xfr.message_size = std::size_t(*v);
             } else {
-                diags.error(where(path, xn), "unknown key 'xfr." + a + "'; allowed: history, notify_tries, message_size");
+                diags.error(where(path, xn), "unknown key 'xfr." + a + "'; allowed: history, notify_tries, message_size, notify_source");
             }
         }
         return;
