@@ -200,5 +200,47 @@ class TestSplitProbing(ClusterScenario):
                 self.assertEqual(answer_of(m), [P])
 
 
+class TestClusterConfig(unittest.TestCase):
+    def serve_with(self, text):
+        zones = st.ZoneDir({"example.com.toml": failover_zone(8080)})
+        conf = st.ZoneDir({"server.toml": text})
+        try:
+            return st.run_cli("serve", "--config", conf.path / "server.toml", "--zones", zones.path,
+                              "--listen", f"127.0.0.1:{st.free_port()}", timeout=10)
+        finally:
+            zones.cleanup()
+            conf.cleanup()
+
+    def test_bad_cluster_sections_stop_the_start_with_file_line_col(self):
+        cases = [
+            ('[cluster]\nid = "ns1"\ntoken = "short"\n[[cluster.peers]]\nid = "ns2"\nurl = "http://127.0.0.2:8054"\n',
+             r"server\.toml:3:9: error: 'cluster.token' must be a string of at least 16 characters"),
+            ('[cluster]\nid = "ns1"\ntoken = "0123456789abcdef"\n',
+             r"server\.toml:1:1: error: \[cluster\] needs at least one \[\[cluster.peers\]\]"),
+            ('[cluster]\nid = "ns1"\ntoken = "0123456789abcdef"\nquorum = 3\n'
+             '[[cluster.peers]]\nid = "ns2"\nurl = "http://127.0.0.2:8054"\n',
+             r"quorum 3 is more than the 2 instances"),
+            ('[cluster]\nid = "ns1"\ntoken = "0123456789abcdef"\nquorum = 2\nprobers = 1\n'
+             '[[cluster.peers]]\nid = "ns2"\nurl = "http://127.0.0.2:8054"\n'
+             '[[cluster.peers]]\nid = "ns3"\nurl = "http://127.0.0.3:8054"\n',
+             r"quorum 2 needs at least as many probers \(1\)"),
+            ('[cluster]\nid = "ns1"\ntoken = "0123456789abcdef"\n'
+             '[[cluster.peers]]\nid = "ns2"\nurl = "ftp://127.0.0.2"\n',
+             r"server\.toml:6:7: error: 'cluster.peers.url' must be its API URL"),
+            ('[cluster]\nid = "ns1"\ntoken = "0123456789abcdef"\npeer_timeout = "100ms"\n'
+             '[[cluster.peers]]\nid = "ns2"\nurl = "http://127.0.0.2:8054"\n',
+             r"peer_timeout must be at least twice poll_interval"),
+            ('[probes]\nsource = ["127.0.0.2", "127.0.0.3"]\n',
+             r"server\.toml:2:24: error: 'probes.source': a second IPv4 address"),
+            ('[xfr]\nnotify_source = ["nope"]\n',
+             r"server\.toml:2:18: error: 'xfr.notify_source': not an address"),
+        ]
+        for text, want in cases:
+            with self.subTest(want=want):
+                p = self.serve_with(text)
+                self.assertEqual(p.returncode, 1, p.stderr)
+                self.assertRegex(p.stderr, want)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
