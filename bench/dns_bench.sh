@@ -2,7 +2,7 @@
 # DNS benchmark: signpost side by side with gdnsd (simplefo failover) and Knot DNS,
 # each pinned to core 0, the load generator to core 1. Prints figures, asserts nothing.
 #
-#   bench/dns_bench.sh [--quick] [--rounds N] [--duration S] [--no-scale] [--build DIR]
+#   bench/dns_bench.sh [--quick] [--rounds N] [--duration S] [--no-scale|--scale-only] [--build DIR]
 #
 # (a) saturation with <build>/dnsblast (tools/dnsblast.cpp) in paired rounds (signpost, gdnsd, knot,
 #     alternating) for a failover name, a static name and an NXDOMAIN name: medians;
@@ -10,6 +10,7 @@
 # (c) scale: 10,000 zones / 100,000 names (load time, RSS, CPU per query) and a
 #     SIGHUP reload of that set under load.
 # --quick: 2 rounds of 1 s, dnsperf 2 s, 1,000 zones in the scale case.
+# --scale-only: only (c), signpost and Knot (memory and load time, about a minute).
 # Every process it starts is stopped by PID on exit; every loop is bounded.
 set -euo pipefail
 
@@ -19,6 +20,7 @@ ROUNDS=5
 DUR=3
 PERF_DUR=5
 SCALE=1
+SCALE_ONLY=0
 ZONES=10000
 NAMES_PER_ZONE=10
 # Queries in flight: below what a default 208 KiB receive buffer holds (~270
@@ -30,10 +32,11 @@ while [ $# -gt 0 ]; do
     --rounds) ROUNDS=$2; shift ;;
     --duration) DUR=$2; shift ;;
     --no-scale) SCALE=0 ;;
+    --scale-only) SCALE_ONLY=1 ;;
     --zones) ZONES=$2; shift ;;
     --window) WINDOW=$2; shift ;;
     --build) BUILD=$2; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "dns_bench: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -133,6 +136,11 @@ rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 TCK=$(getconf CLK_TCK)
 kv() { tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k {print $2}'; }
 
+RESULTS=$TMP/results.tsv
+: >"$RESULTS"
+declare -A PORT PID
+
+if [ $SCALE_ONLY = 0 ]; then
 # --- the two regions -----------------------------------------------------------
 HPORT=$(free_port)
 python3 "$ROOT/examples/failover/region.py" primary 127.0.0.10 "$HPORT" "$TMP/primary.down" &
@@ -140,7 +148,6 @@ PIDS+=($!)
 python3 "$ROOT/examples/failover/region.py" secondary 127.0.0.11 "$HPORT" "$TMP/secondary.down" &
 PIDS+=($!)
 
-declare -A PORT PID
 SERVERS=()
 
 # --- signpost ------------------------------------------------------------------
@@ -196,8 +203,6 @@ log "machine load before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 # --- (a) saturation, paired rounds --------------------------------------------
 declare -A QNAME=([failover]=www.example.com [static]=www.example.net [nxdomain]=nothing.example.net)
 CASES=(failover static nxdomain)
-RESULTS=$TMP/results.tsv
-: >"$RESULTS"
 blast() {  # blast SERVER CASE ROUND
   local s=$1 c=$2 r=$3 pid=${PID[$1]} t0 t1 out
   t0=$(cpu_ticks "$pid")
@@ -240,6 +245,7 @@ if [ $HAVE_DNSPERF = 1 ]; then
 fi
 for s in "${SERVERS[@]}"; do printf 'rss\t-\t%s\t1\t%s\t0\t0\t0\t0\n' "$s" "$(hwm_kb "${PID[$s]}")" >>"$RESULTS"; done
 for s in "${SERVERS[@]}"; do stop_pid "${PID[$s]}"; done
+fi  # SCALE_ONLY = 0
 
 # --- (c) scale: ZONES zones x NAMES_PER_ZONE names --------------------------------
 if [ $SCALE = 1 ]; then
@@ -272,10 +278,11 @@ with open(root + "/names.txt", "w") as f:
 EOF
   LAST=host0.zone$((ZONES - 1)).example
 
-  declare -A LOAD_S SCALE_RSS SCALE_CPU SCALE_QPS
+  declare -A LOAD_S SCALE_RSS SCALE_LOAD_HWM SCALE_CPU SCALE_QPS
   scale_measure() {  # scale_measure SERVER: load time, RSS, CPU per query
     local s=$1 pid=${PID[$1]} t0 t1 out
     SCALE_RSS[$s]=$(rss_kb "$pid")
+    SCALE_LOAD_HWM[$s]=$(hwm_kb "$pid")  # the peak of the load itself (temporaries included)
     t0=$(cpu_ticks "$pid")
     out=$(taskset -c 1 "$BLAST" -s "127.0.0.1:${PORT[$s]}" -f "$TMP/scale/names.txt" -d "$DUR" -w "$WINDOW")
     t1=$(cpu_ticks "$pid")
@@ -327,6 +334,7 @@ fi
 echo
 echo "# dns_bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# servers pinned to core 0, load generator to core 1; $ROUNDS paired rounds of ${DUR}s; medians"
+if [ -s "$RESULTS" ]; then  # empty with --scale-only
 python3 - "$RESULTS" <<'EOF'
 import sys, statistics as st
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
@@ -360,11 +368,17 @@ if any(r[0] == "dnsperf" for r in rows):
     line("  server CPU us/answer", [med("dnsperf", "mixed", s, 8) for s in servers])
 line("peak RSS kB (VmHWM)", [med("rss", "-", s, 4) for s in servers])
 EOF
+fi
 if [ $SCALE = 1 ]; then
   echo "scale: $ZONES zones x $NAMES_PER_ZONE names ($((ZONES * NAMES_PER_ZONE)) names)"
   printf '%-34s%12s%12s\n' "" signpost knot
   printf '%-34s%12s%12s\n' "  load time s (until last zone answers)" "${LOAD_S[signpost-scale]:--}" "${LOAD_S[knot-scale]:--}"
-  printf '%-34s%12s%12s\n' "  RSS kB after load" "${SCALE_RSS[signpost-scale]:--}" "${SCALE_RSS[knot-scale]:--}"
+  printf '%-34s%12s%12s\n' "  RSS kB after load (VmRSS)" "${SCALE_RSS[signpost-scale]:--}" "${SCALE_RSS[knot-scale]:--}"
+  printf '%-34s%12s%12s\n' "  peak RSS kB of the load (VmHWM)" "${SCALE_LOAD_HWM[signpost-scale]:--}" "${SCALE_LOAD_HWM[knot-scale]:--}"
+  if [ -n "${SCALE_RSS[knot-scale]:-}" ] && [ -n "${SCALE_RSS[signpost-scale]:-}" ]; then
+    awk -v s="${SCALE_RSS[signpost-scale]}" -v k="${SCALE_RSS[knot-scale]}" -v sl="${LOAD_S[signpost-scale]}" \
+        -v kl="${LOAD_S[knot-scale]}" 'BEGIN {printf "  signpost/knot: RSS %.2f, load time %.2f (target: both <= 1.5)\n", s / k, sl / kl}'
+  fi
   printf '%-34s%12s%12s\n' "  answers/s (names over the set)" "${SCALE_QPS[signpost-scale]:--}" "${SCALE_QPS[knot-scale]:--}"
   printf '%-34s%12s%12s\n' "  server CPU us/answer" "${SCALE_CPU[signpost-scale]:--}" "${SCALE_CPU[knot-scale]:--}"
   echo "  signpost peak RSS kB incl. reload: ${SCALE_HWM_signpost:--}"

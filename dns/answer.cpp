@@ -814,6 +814,17 @@ namespace detail {
 
 void prerender(View& view) {
     std::vector<uint8_t> scratch(65535);
+    // Room for the usual count (a type per RRset, A and AAAA per service owner, a
+    // negative blob per zone, a referral per cut), so 100,000 names do not grow
+    // these vectors by doubling; several variants per service may still grow them.
+    std::size_t types = 0, blobs = 0;
+    for (auto& z : view.zones_) {
+        blobs += 1;
+        for (auto& n : z.nodes) types += n.rrsets.size() + (n.service >= 0 ? 2 : 0) + (n.cut ? 1 : 0);
+    }
+    blobs += types;
+    view.fast_types_.reserve(types);
+    view.blobs_.reserve(blobs);
     for (auto& z : view.zones_) {
         z.negative_blob = render_blob(view, scratch, z, reinterpret_cast<const uint8_t*>(z.origin.data()),
                                       z.origin.size(), rt::SOA, RenderMode::Negative);

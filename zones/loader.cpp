@@ -1360,6 +1360,7 @@ LoadResult finish(std::vector<ParsedZone> parsed, core::Diagnostics diags, const
     r.diagnostics = std::move(diags);
     if (r.diagnostics.has_errors()) return r;
     auto cat = std::make_shared<Catalog>();
+    cat->zones.reserve(parsed.size());
     for (auto& pz : parsed) cat->zones.push_back(std::move(pz.zone));
     for (std::size_t z = 0; z < cat->zones.size(); ++z) {
         Zone& zone = cat->zones[z];
