@@ -105,6 +105,7 @@ Choice choose_pool(const Context& ctx, std::span<const std::size_t> order, int c
                         take = i;
                         break;
                     }
+                    if (!st.suspect_up) ctx.waits_on_time = true;  // the hold-down runs out by itself
                     if (held.empty()) {
                         held = "pool " + st.pool->name + (st.suspect_up ? " up but suspect" : " up for " + say_duration(st.up_for)) +
                                ", hold-down " + say_duration(svc.hold_down) + " before leaving " + cur_name;

@@ -32,7 +32,9 @@ Evaluator evaluator_for(zones::PolicyKind k) {
 // Sets ttl and unstable; returns whether an answered pool has a suspect endpoint still up.
 bool settle(const Context& ctx, Draft& d, core::TimePoint since) {
     const auto& svc = ctx.service;
-    bool unstable = d.decision.all_down || ctx.now - since < svc.unstable_for;
+    bool in_window = ctx.now - since < svc.unstable_for;
+    if (in_window) ctx.waits_on_time = true;  // the TTL goes back up when the window closes
+    bool unstable = d.decision.all_down || in_window;
     bool warn = false;
     for (std::size_t pos : d.basis) {
         auto& st = ctx.pools[pos];
@@ -83,6 +85,7 @@ Evaluation evaluate(const zones::Zone& zone, const zones::Service& service,
         if (settle(ctx, r.draft, changed_at)) ev.early_warning = true;
         ev.subnets.push_back({r.prefix, std::move(r.draft.decision)});
     }
+    ev.time_dependent = ctx.waits_on_time;
     return ev;
 }
 

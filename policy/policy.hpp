@@ -58,6 +58,9 @@ struct Evaluation {
     ServiceState state;               // pass back in next time
     bool changed = false;             // label differs from the previous state
     bool early_warning = false;       // the active pool has a suspect endpoint
+    // The answer (or its TTL or reason) may change with time alone: evaluate
+    // again on the next tick. Otherwise only a health change can move it.
+    bool time_dependent = false;
 };
 
 // `health` is indexed by core::EndpointIndex (the catalog's endpoint list).

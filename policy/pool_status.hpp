@@ -32,6 +32,11 @@ struct Context {
     const ServiceState& previous;
     uint64_t seed;
     std::vector<PoolStatus> pools;  // one per Service::pools position
+    // Set while evaluating when the outcome depends on the clock as well as on
+    // health (a hold-down running, an unstable window open): the caller must
+    // evaluate again later even if no probe result arrives. Mutable because
+    // the rules that notice it see the Context as const.
+    mutable bool waits_on_time = false;
 
     Context(const zones::Zone& z, const zones::Service& s, std::span<const core::EndpointHealth> h,
             core::TimePoint n, const ServiceState& p, uint64_t sd);

@@ -796,7 +796,8 @@ private:
         }
     }
 
-    void expire_overrides() {
+    // True when an override ran out (every service must then be evaluated again).
+    bool expire_overrides() {
         auto now = unix_ms_now();
         bool any = false;
         for (auto it = overrides_.begin(); it != overrides_.end();) {
@@ -812,6 +813,7 @@ private:
             apply_overrides();
             state_dirty_ = true;
         }
+        return any;
     }
 
     // Probe health with drains applied: a drained endpoint is out of every answer.
@@ -1117,8 +1119,17 @@ private:
 
     void on_tick() {
         if (stopping_) return;
-        expire_overrides();
-        if (server_ && evaluate(nullptr)) publish();
+        bool all = expire_overrides();
+        if (server_) {
+            // Health changes are evaluated as they arrive; the tick only serves
+            // answers that move with time alone (a hold-down running out, an
+            // unstable window closing). Evaluating all 10,000 services four
+            // times a second cost a tenth of a core for nothing.
+            std::set<std::size_t> timed;
+            for (std::size_t i = 0; i < evaluations_.size(); ++i)
+                if (evaluations_[i].time_dependent) timed.insert(i);
+            if (evaluate(all ? nullptr : &timed)) publish();
+        }
         if (state_dirty_ && core::Clock::now() - last_save_ > std::chrono::seconds(1)) save_state_now();
     }
 

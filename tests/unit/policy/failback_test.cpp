@@ -174,3 +174,15 @@ TEST_CASE("failback: a previous state naming a pool by label survives a reorder 
     w.state.active_pool = 0;  // stale index, e.g. after a reload; the label wins
     CHECK(w.after(1s).decision.label == "failover:secondary");
 }
+
+TEST_CASE("failback: a running hold-down marks the evaluation time dependent until it is over") {
+    World w = failed_over(Failback::HoldDown);
+    w.service().hold_down = 30s;
+    w.service().unstable_for = 1s;  // keep the unstable window out of the way
+    CHECK_FALSE(w.after(5s).time_dependent);  // primary down: only a probe can change this
+    w.up("primary");
+    CHECK(w.after(10s).time_dependent);  // held: 20 s to go, with no probe result needed
+    auto ev = w.after(20s);
+    CHECK(ev.decision.label == "primary");
+    CHECK(w.after(5s).time_dependent == false);
+}

@@ -150,3 +150,12 @@ TEST_CASE("ttl: a persisted down pool ahead of the answer keeps the ttl short un
     CHECK_FALSE(ev.decision.unstable);
     CHECK(ev.decision.ttl == 30);
 }
+
+TEST_CASE("ttl: an open unstable window marks the evaluation time dependent") {
+    World w = two_regions();
+    CHECK_FALSE(w.settled().time_dependent);  // the first answer is not a move
+    w.down("primary", 0).down("primary", 1);
+    CHECK(w.after(1s).time_dependent);        // the TTL rises again when the window closes
+    CHECK(w.after(30s).time_dependent);
+    CHECK_FALSE(w.after(30s).time_dependent);
+}
