@@ -25,6 +25,7 @@
 #include <fmt/ranges.h>
 
 #include "tools/cluster_member.hpp"
+#include "tools/metrics_text.hpp"
 #include "tools/state_store.hpp"
 #include "xfr/notifier.hpp"
 #include "xfr/transfer_server.hpp"
@@ -89,18 +90,6 @@ int64_t to_unix_ms(core::TimePoint t) {
     return unix_ms_now() - delta;
 }
 
-std::string escape_label(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '"' || c == '\\') out.push_back('\\');
-        if (c == '\n') {
-            out += "\\n";
-            continue;
-        }
-        out.push_back(c);
-    }
-    return out;
-}
 
 struct OverrideInfo {
     core::Override state = core::Override::Auto;
@@ -481,59 +470,11 @@ public:
             gauge("signpost_cluster_probed_here", "Endpoints this instance probes itself.", "gauge");
             m += "signpost_cluster_probed_here " + std::to_string(st["probed_here"].size()) + "\n";
         }
-        if (server_) m += dns_metrics(server_->stats());
+        if (server_) m += dns_metrics(server_->stats(), zone_names_);
         return m;
     }
 
 private:
-    std::string dns_metrics(const dns::ServerStats& st) {
-        static const char* rcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
-                                       "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11",
-                                       "RCODE12", "RCODE13", "RCODE14", "RCODE15", "BADVERS"};
-        std::string m;
-        m += "# HELP signpost_dns_queries_total Queries received, by transport.\n# TYPE signpost_dns_queries_total counter\n";
-        m += "signpost_dns_queries_total{transport=\"udp\"} " + std::to_string(st.udp_queries) + "\n";
-        m += "signpost_dns_queries_total{transport=\"tcp\"} " + std::to_string(st.tcp_queries) + "\n";
-        m += "# HELP signpost_dns_responses_total Responses sent, by rcode.\n# TYPE signpost_dns_responses_total counter\n";
-        for (auto& [rc, n] : st.by_rcode)
-            m += "signpost_dns_responses_total{rcode=\"" + std::string(rcodes[rc]) + "\"} " + std::to_string(n) + "\n";
-        m += "# HELP signpost_dns_responses_by_type_total Responses sent, by query type.\n# TYPE signpost_dns_responses_by_type_total counter\n";
-        for (auto& [t, n] : st.by_qtype)
-            m += "signpost_dns_responses_by_type_total{type=\"" + t + "\"} " + std::to_string(n) + "\n";
-        m += "# HELP signpost_dns_responses_by_zone_total Responses sent, by zone (\"\" = no served zone).\n# TYPE signpost_dns_responses_by_zone_total counter\n";
-        for (auto& [id, n] : st.by_zone) {
-            std::string zone = id < 0 ? std::string() : (std::size_t(id) < zone_names_.size() ? zone_names_[id] : "other");
-            m += "signpost_dns_responses_by_zone_total{zone=\"" + escape_label(zone) + "\"} " + std::to_string(n) + "\n";
-        }
-        m += "# HELP signpost_dns_truncated_total UDP responses truncated (TC=1).\n# TYPE signpost_dns_truncated_total counter\n";
-        m += "signpost_dns_truncated_total " + std::to_string(st.truncated) + "\n";
-        m += "# HELP signpost_dns_dropped_total Packets not answered (QR=1, garbage, source port 0).\n# TYPE signpost_dns_dropped_total counter\n";
-        m += "signpost_dns_dropped_total " + std::to_string(st.dropped) + "\n";
-        m += "# HELP signpost_dns_tcp_connections_total TCP connections accepted and rejected over the cap.\n# TYPE signpost_dns_tcp_connections_total counter\n";
-        m += "signpost_dns_tcp_connections_total{result=\"accepted\"} " + std::to_string(st.tcp_connections) + "\n";
-        m += "signpost_dns_tcp_connections_total{result=\"rejected\"} " + std::to_string(st.tcp_rejected) + "\n";
-        m += "# HELP signpost_dns_tcp_client_limit_total Connections refused or evicted by the per-client TCP cap.\n# TYPE signpost_dns_tcp_client_limit_total counter\n";
-        m += "signpost_dns_tcp_client_limit_total{action=\"rejected\"} " + std::to_string(st.tcp_client_rejected) + "\n";
-        m += "signpost_dns_tcp_client_limit_total{action=\"evicted\"} " + std::to_string(st.tcp_client_evicted) + "\n";
-        m += "# HELP signpost_dns_tcp_timeouts_total TCP connections closed by the idle or the query timeout.\n# TYPE signpost_dns_tcp_timeouts_total counter\n";
-        m += "signpost_dns_tcp_timeouts_total " + std::to_string(st.tcp_timeouts) + "\n";
-        m += "# HELP signpost_dns_rrl_total UDP answers limited by response rate limiting: dropped or slipped (sent truncated).\n# TYPE signpost_dns_rrl_total counter\n";
-        m += "signpost_dns_rrl_total{action=\"dropped\"} " + std::to_string(st.rrl_dropped) + "\n";
-        m += "signpost_dns_rrl_total{action=\"slipped\"} " + std::to_string(st.rrl_slipped) + "\n";
-        m += "# HELP signpost_dns_answer_seconds Time to build answers (UDP: per receive batch).\n# TYPE signpost_dns_answer_seconds histogram\n";
-        uint64_t cumulative = 0;
-        for (std::size_t i = 0; i < dns::ServerStats::kLatencyBuckets; ++i) {
-            cumulative += st.latency_buckets[i];
-            std::string le = i + 1 < dns::ServerStats::kLatencyBuckets
-                                 ? fmt::format("{:g}", dns::ServerStats::kLatencyBoundsUs[i] / 1e6)
-                                 : std::string("+Inf");
-            m += "signpost_dns_answer_seconds_bucket{le=\"" + le + "\"} " + std::to_string(cumulative) + "\n";
-        }
-        m += "signpost_dns_answer_seconds_sum " + fmt::format("{:.9f}", st.latency_sum_us / 1e6) + "\n";
-        m += "signpost_dns_answer_seconds_count " + std::to_string(cumulative) + "\n";
-        return m;
-    }
-
     // Stable per-zone ids across reloads, so per-zone counters keep counting.
     std::vector<uint32_t> zone_ids() {
         std::vector<uint32_t> ids;
