@@ -152,8 +152,11 @@ int main(int argc, char** argv) {
                         percentile(lateness, 0.99), done ? cpu * 1e6 / done : 0.0, 100.0 * cpu / wall, up, n,
                         percentile(lateness, 1.0));
             std::fflush(stdout);
-            std::fprintf(stderr, "  loop: %llu iterations, longest busy stretch %.1f ms, %.0f ms in poll\n",
-                         static_cast<unsigned long long>(ls.iterations), ls.longest_ms, ls.poll_ms);
+            rusage ru{};
+            getrusage(RUSAGE_SELF, &ru);
+            std::fprintf(stderr, "  loop: %llu iterations, longest busy stretch %.1f ms, %.0f ms in poll; "
+                         "process: %ld major faults, %ld involuntary context switches\n",
+                         static_cast<unsigned long long>(ls.iterations), ls.longest_ms, ls.poll_ms, ru.ru_majflt, ru.ru_nivcsw);
             if (std::getenv("PROBE_BENCH_VERBOSE")) {
                 std::fprintf(stderr, "  p99 lateness per second (ms):");
                 for (auto& v : per_second) std::fprintf(stderr, " %.0f", percentile(v, 0.99));

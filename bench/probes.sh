@@ -2,6 +2,8 @@
 # Probe throughput benchmark: N local HTTP endpoints at a 1 s interval, fresh
 # connections vs keep-alive, side by side. Figures only, not a test.
 # usage: bench/probes.sh [seconds=30] [build dir=build-probes-rel] [sizes="100 1000 5000"]
+#        MODES="keepalive fresh" (default both; keepalive first: the TIME_WAIT sockets
+#        a fresh run leaves behind make the next run's first connections slower) PRIORITY=-10 PROBER_CPU=0 RESPONDER_CPU=1
 # Builds probe_bench and probe_responder (Release); the responder (one epoll
 # thread, 127.1.0.1.. on one port) runs pinned to CPU 1 and probe_bench (the
 # probe loop) to CPU 0, so the measurement is of the prober. CPU per 1,000
@@ -14,6 +16,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-30}
 build=${2:-$root/build-probes-rel}
 sizes=${3:-100 1000 5000}
+modes=${MODES:-keepalive fresh}
 prober_cpu=${PROBER_CPU:-0}
 priority=${PRIORITY:--10}
 responder_cpu=${RESPONDER_CPU:-1}
@@ -44,7 +47,7 @@ echo
 echo "| connections | endpoints | checks/s (achieved / planned) | lateness p50 / p99 | CPU per 1,000 checks | prober CPU busy | endpoints up | lateness max |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for n in $sizes; do
-  for mode in fresh keepalive; do
+  for mode in $modes; do
     flag=; [[ $mode == keepalive ]] && flag=--keepalive
     ( pinned "$prober_cpu" "$build/probe_bench" --port "$port" --endpoints "$n" --seconds "$secs" $flag )
   done

@@ -36,9 +36,14 @@ uint64_t CheckTracker::start(TimePoint now) {
     // Keep the cadence: count from when this probe was planned, so a late start
     // does not shift the schedule (thousands of checks would otherwise drift
     // into clumps behind every busy moment of the loop). A start an interval
-    // late or more, or an early one, counts from now.
-    const bool slightly_late = now >= next_due_ && now - next_due_ < delay;
-    next_due_ = (slightly_late ? next_due_ : now) + delay;
+    // late or more skips the missed beats but keeps the phase; an early start
+    // counts from now.
+    if (now < next_due_) {
+        next_due_ = now + delay;
+    } else {
+        const auto missed = (now - next_due_) / delay;  // whole intervals
+        next_due_ += delay * (missed + 1);
+    }
     return seq;
 }
 

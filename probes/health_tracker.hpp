@@ -38,7 +38,7 @@ public:
     bool may_start() const noexcept { return in_flight_.size() < max_in_flight_; }
     // Records a probe start at `now` (normally >= next_due()); returns its sequence
     // number. The next probe is due one interval after this one's planned time
-    // (after `now` when it started early or an interval late or more).
+    // (whole missed intervals skipped; after `now` when it started early).
     uint64_t start(core::TimePoint now);
     std::size_t in_flight() const noexcept { return in_flight_.size(); }
     std::size_t max_in_flight() const noexcept { return max_in_flight_; }

@@ -185,6 +185,7 @@ private:
     curl_slist* connect_to_ = nullptr;
     std::vector<std::unique_ptr<HttpProbe>> probes_;  // every probe of this check, idle or running
     std::vector<HttpProbe*> idle_;
+    bool cert_known_ = false, cert_warning_ = false;  // from the latest handshake seen
 };
 
 std::string HttpProbe::configure() {
@@ -354,10 +355,14 @@ ProbeResult HttpProbe::evaluate(CURLcode code) {
     long status = 0;
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
     if (spec.kind == core::CheckKind::Https && spec.cert_warning_days > 0) {
-        // A reused connection has no new handshake: the handle keeps the chain
-        // of its last one, which is the chain of the connection it reuses.
+        // curl reports the chain only for a transfer that made the handshake;
+        // a reused connection (keepalive) carries the verdict of its handshake.
         double days = 0;
-        if (days_until_expiry(easy_, days) && days < spec.cert_warning_days) r.cert_warning = true;
+        if (days_until_expiry(easy_, days)) {
+            owner_.cert_known_ = true;
+            owner_.cert_warning_ = days < spec.cert_warning_days;
+        }
+        r.cert_warning = owner_.cert_known_ && owner_.cert_warning_;
     }
     if (!expected(status)) {
         if (status >= 300 && status < 400) {
