@@ -140,6 +140,17 @@ RESULTS=$TMP/results.tsv
 : >"$RESULTS"
 declare -A PORT PID
 
+start_knot() {  # start_knot NAME ZONE_DIR ZONES_YAML
+  local name=$1 dir=$TMP/$1
+  mkdir -p "$dir/run/db"
+  PORT[$name]=$(free_port)
+  sed -e "s/@DNS_PORT@/${PORT[$name]}/" -e "s|@RUN_DIR@|$dir/run|" -e "s|@ZONE_DIR@|$2|" \
+      "$ROOT/bench/configs/knot/knot.conf" | awk -v f="$3" '/^@ZONES@$/ {while ((getline l < f) > 0) print l; next} {print}' \
+      >"$dir/knot.conf"
+  taskset -c 0 knotd -c "$dir/knot.conf" 2>"$TMP/$name.log" &
+  PID[$name]=$!; PIDS+=($!)
+}
+
 if [ $SCALE_ONLY = 0 ]; then
 # --- the two regions -----------------------------------------------------------
 HPORT=$(free_port)
@@ -178,16 +189,6 @@ if [ $HAVE_GDNSD = 1 ]; then
 fi
 
 # --- Knot DNS (static zones) ---------------------------------------------------
-start_knot() {  # start_knot NAME ZONE_DIR ZONES_YAML
-  local name=$1 dir=$TMP/$1
-  mkdir -p "$dir/run/db"
-  PORT[$name]=$(free_port)
-  sed -e "s/@DNS_PORT@/${PORT[$name]}/" -e "s|@RUN_DIR@|$dir/run|" -e "s|@ZONE_DIR@|$2|" \
-      "$ROOT/bench/configs/knot/knot.conf" | awk -v f="$3" '/^@ZONES@$/ {while ((getline l < f) > 0) print l; next} {print}' \
-      >"$dir/knot.conf"
-  taskset -c 0 knotd -c "$dir/knot.conf" 2>"$TMP/$name.log" &
-  PID[$name]=$!; PIDS+=($!)
-}
 if [ $HAVE_KNOT = 1 ]; then
   mkdir -p "$TMP/knot-zones"
   cp "$ROOT/bench/configs/knot/"*.zone "$TMP/knot-zones/"
@@ -333,8 +334,8 @@ fi
 # --- report ----------------------------------------------------------------------
 echo
 echo "# dns_bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# servers pinned to core 0, load generator to core 1; $ROUNDS paired rounds of ${DUR}s; medians"
 if [ -s "$RESULTS" ]; then  # empty with --scale-only
+echo "# servers pinned to core 0, load generator to core 1; $ROUNDS paired rounds of ${DUR}s; medians"
 python3 - "$RESULTS" <<'EOF'
 import sys, statistics as st
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]

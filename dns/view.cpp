@@ -116,12 +116,16 @@ public:
             }
             txt.rdatas.push_back(std::move(rd));
             view_.owned_.push_back(std::move(txt));
-            uint32_t tn = node(*state_name);
-            // The state TXT replaces a static TXT at that name.
+            state_txt_[node(*state_name)] = &view_.owned_.back();
+        }
+        // A state TXT replaces any static TXT at its name (one pass, not one per service).
+        if (!state_txt_.empty()) {
             sets_.erase(std::remove_if(sets_.begin(), sets_.end(),
-                                       [&](auto& p) { return p.first == tn && p.second->type == zones::rrtype::TXT; }),
+                                       [&](auto& p) {
+                                           return p.second->type == zones::rrtype::TXT && state_txt_.count(p.first);
+                                       }),
                         sets_.end());
-            sets_.emplace_back(tn, &view_.owned_.back());
+            for (auto& [n, txt] : state_txt_) sets_.emplace_back(n, txt);
         }
         // Each node's RRsets ordered by type, in the order they were added for one type.
         std::stable_sort(sets_.begin(), sets_.end(), [](auto& a, auto& b) {
@@ -169,6 +173,7 @@ private:
     detail::ZoneData data_;
     std::unordered_map<std::string_view, uint32_t> where_;  // name -> index in data_.nodes
     std::vector<std::pair<uint32_t, const zones::RRset*>> sets_;  // (node, RRset)
+    std::unordered_map<uint32_t, const zones::RRset*> state_txt_;  // node -> its service's state TXT
 };
 
 }  // namespace

@@ -674,6 +674,18 @@ TEST_CASE("answer: each service has a state TXT at <service>._signpost.<origin>"
     CHECK(q("_signpost.example.com", rt::TXT).rcode == 0);  // empty non-terminal
 }
 
+TEST_CASE("answer: a state TXT replaces a static TXT at its name, other types stay") {
+    ZoneSpec z("example.com");
+    z.ns("@", "ns1.example.com").a("ns1", "192.0.2.53");
+    z.txt("site._signpost", "static").a("site._signpost", "192.0.2.7");
+    z.service("site", {"www"});
+    auto view = signpost::dns::build_view(make_catalog({z}), {{evaluation({variant({"192.0.2.10"})})}}, 1);
+    CHECK(ask(*view, make_query("site._signpost.example.com", rt::TXT)).answer ==
+          Strings{"site._signpost.example.com. 30 IN TXT \"primary\" \"all endpoints up\""});
+    CHECK(ask(*view, make_query("site._signpost.example.com", rt::A)).answer ==
+          Strings{"site._signpost.example.com. 300 IN A 192.0.2.7"});
+}
+
 TEST_CASE("answer: ECS selects the longest matching subnet rule and echoes the scope") {
     auto ecs4 = [](std::string addr3, uint8_t source) { return ecs_option(1, source, 0, std::move(addr3)); };
     SUBCASE("matching the /24 rule") {
