@@ -23,6 +23,7 @@
 #include "policy/policy.hpp"
 #include "probes/health_monitor.hpp"
 #include <fmt/ranges.h>
+#include <malloc.h>
 
 #include "tools/cluster_member.hpp"
 #include "tools/metrics_text.hpp"
@@ -121,6 +122,7 @@ public:
         }
         bool warm = restore_state();
         catalog_ = with_serials(*loaded.catalog);
+        loaded = {};  // the served copy is all we keep: the loader's would live as long as run()
         note_reload(true, {});
         log_info("zones", "loaded {} zone(s), {} service(s), {} endpoint(s) from {}", catalog_->zones.size(),
                  catalog_->services.size(), catalog_->endpoints.size(), config_.zones_dir);
@@ -534,10 +536,16 @@ private:
             uv_close((uv_handle_t*)&notify_timer_, nullptr);
     }
 
+    // A load or reload frees the previous generation's many small blocks (once
+    // the workers have let go of the old View); glibc keeps them unless asked
+    // (100k names: 158 -> 133 MB after a reload). Done from the tick, 2 s on.
+    void return_freed_memory() { trim_at_ = core::Clock::now() + std::chrono::seconds(2); }
+
     void start_serving(const char* why) {
         if (server_ || stopping_) return;
         evaluate(nullptr);
         publish();
+        return_freed_memory();
         try {
             server_ = std::make_unique<dns::Server>(config_.dns, current_view_);
         } catch (const std::exception& e) {
@@ -647,6 +655,7 @@ private:
             evaluate(nullptr);
             publish();
         }
+        return_freed_memory();
         state_dirty_ = true;
         log_info("zones", "reloaded {} zone(s), {} service(s), {} endpoint(s)", catalog_->zones.size(),
                  catalog_->services.size(), catalog_->endpoints.size());
@@ -1072,6 +1081,10 @@ private:
             if (evaluate(all ? nullptr : &timed)) publish();
         }
         if (state_dirty_ && core::Clock::now() - last_save_ > std::chrono::seconds(1)) save_state_now();
+        if (trim_at_ && core::Clock::now() >= *trim_at_) {
+            trim_at_.reset();
+            malloc_trim(0);
+        }
     }
 
     // ---- explain over DNS (dns/explain_responder.hpp) ------------------------------
@@ -1268,6 +1281,7 @@ private:
     std::map<std::string, core::HealthState> takeover_initial_;  // endpoints taken over from a peer
     std::map<std::string, core::HealthState> cluster_states_;    // last combined state, for transitions
     bool first_round_done_ = false;
+    std::optional<core::TimePoint> trim_at_;  // when to hand freed memory back (after a load)
     std::unique_ptr<hooks::HookRunner> hooks_;
     std::unique_ptr<dns::Server> server_;
     std::unique_ptr<api::ApiServer> api_;
