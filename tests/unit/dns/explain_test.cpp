@@ -77,7 +77,7 @@ struct FailedOver {
         ExplainQuery q;
         q.name = dnstest::name(name);
         q.qtype = qtype;
-        q.type_text = qtype == 1 ? "A" : "AAAA";
+        q.type_text = qtype == 1 ? std::string("A") : std::string("AAAA");
         q.client = ip(client);
         if (subnet) {
             q.subnet = prefix(*subnet);

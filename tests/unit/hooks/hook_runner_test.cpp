@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -22,6 +23,14 @@ using namespace signpost;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// A command that exits without reading its stdin makes the runner's write fail
+// with EPIPE; the daemon ignores SIGPIPE (tools/main.cpp) and so must this
+// test binary, or the signal kills it.
+const bool sigpipe_ignored = [] {
+    std::signal(SIGPIPE, SIG_IGN);
+    return true;
+}();
 
 hooks::HookEvent event() {
     hooks::HookEvent e;
