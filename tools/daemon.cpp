@@ -1078,7 +1078,8 @@ private:
             std::set<std::size_t> timed;
             for (std::size_t i = 0; i < evaluations_.size(); ++i)
                 if (evaluations_[i].time_dependent) timed.insert(i);
-            if (evaluate(all ? nullptr : &timed)) publish();
+            // Drains need the tick too: "drained" comes when the last TTL ran out.
+            if ((all || !timed.empty() || !drains_.empty()) && evaluate(all ? nullptr : &timed)) publish();
         }
         if (state_dirty_ && core::Clock::now() - last_save_ > std::chrono::seconds(1)) save_state_now();
         if (trim_at_ && core::Clock::now() >= *trim_at_) {
