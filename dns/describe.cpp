@@ -1,6 +1,7 @@
 #include "dns/describe.hpp"
 
 #include "core/ldns_wrap.hpp"
+#include "zones/model.hpp"
 
 namespace signpost::dns {
 
@@ -75,23 +76,7 @@ std::optional<DescribedResponse> describe_response(const std::vector<uint8_t>& w
 }
 
 std::optional<uint16_t> rr_type_from_text(const std::string& text) {
-    const std::string& s = text;
-    if (s.empty() || s.size() > 20) return std::nullopt;
-    // "TYPEnnn" is parsed here: ldns would return any number as its enum, and a
-    // value outside the enum's range is undefined behaviour (found by fuzz_zone_loader).
-    if (s.size() > 4 && (s[0] == 'T' || s[0] == 't') && (s[1] == 'Y' || s[1] == 'y') && (s[2] == 'P' || s[2] == 'p') &&
-        (s[3] == 'E' || s[3] == 'e')) {
-        unsigned long v = 0;
-        for (std::size_t i = 4; i < s.size(); ++i) {
-            if (s[i] < '0' || s[i] > '9' || v > 65535) return std::nullopt;
-            v = v * 10 + unsigned(s[i] - '0');
-        }
-        if (v == 0 || v > 65535) return std::nullopt;
-        return uint16_t(v);
-    }
-    ldns_rr_type t = ldns_get_rr_type_by_name(text.c_str());
-    if (t == 0) return std::nullopt;
-    return uint16_t(t);
+    return zones::type_from_mnemonic(text);  // one parser of type mnemonics and TYPEnnn
 }
 
 }  // namespace signpost::dns

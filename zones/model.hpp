@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>  // not used here; files that include this header rely on it
 #include <utility>
 #include <vector>
@@ -210,5 +212,9 @@ struct Catalog {
         return zones[r.zone].pools[r.pool].endpoints[r.endpoint];
     }
 };
+
+// "A", "mx", "TYPE65534" -> the type number (nullopt when unknown): the one
+// parser of type mnemonics, for the loader and for queries typed by people (explain).
+std::optional<uint16_t> type_from_mnemonic(std::string_view mnemonic);
 
 }  // namespace signpost::zones

@@ -220,3 +220,7 @@ bool read_master_file(const std::string& path, const core::Name& origin, uint32_
 }
 
 }  // namespace signpost::zones::detail
+
+namespace signpost::zones {
+std::optional<uint16_t> type_from_mnemonic(std::string_view mnemonic) { return detail::type_from_name(mnemonic); }
+}  // namespace signpost::zones
