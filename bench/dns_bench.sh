@@ -2,11 +2,14 @@
 # DNS benchmark: signpost side by side with gdnsd (simplefo failover) and Knot DNS,
 # each pinned to core 0, the load generator to core 1. Prints figures, asserts nothing.
 #
-#   bench/dns_bench.sh [--quick] [--rounds N] [--duration S] [--no-scale|--scale-only] [--build DIR]
+#   bench/dns_bench.sh [--quick] [--rounds N] [--duration S] [--perf-rounds N] [--no-scale|--scale-only] [--build DIR]
 #
 # (a) saturation with <build>/dnsblast (tools/dnsblast.cpp) in paired rounds (signpost, gdnsd, knot,
 #     alternating) for a failover name, a static name and an NXDOMAIN name: medians;
-# (b) dnsperf at a fixed 100k queries/s;
+# (b) a fixed 100k queries/s, in --perf-rounds paired rounds (default 3; --rounds 0 skips (a)):
+#     dnsperf (one packet per syscall: at 100k/s its own core is ~95 % busy, so its
+#     latencies include its own queueing), and dnsblast -r (open loop, latency to the
+#     kernel's receive timestamp of each answer: p50/p99/p99.9/max of the server);
 # (c) scale: 10,000 zones / 100,000 names (load time, RSS, CPU per query) and a
 #     SIGHUP reload of that set under load.
 # --quick: 2 rounds of 1 s, dnsperf 2 s, 1,000 zones in the scale case.
@@ -19,6 +22,7 @@ BUILD=$ROOT/build-bench
 ROUNDS=5
 DUR=3
 PERF_DUR=5
+PERF_ROUNDS=3
 SCALE=1
 SCALE_ONLY=0
 ZONES=10000
@@ -31,12 +35,13 @@ while [ $# -gt 0 ]; do
     --quick) ROUNDS=2; DUR=1; PERF_DUR=2; ZONES=1000 ;;
     --rounds) ROUNDS=$2; shift ;;
     --duration) DUR=$2; shift ;;
+    --perf-rounds) PERF_ROUNDS=$2; shift ;;
     --no-scale) SCALE=0 ;;
     --scale-only) SCALE_ONLY=1 ;;
     --zones) ZONES=$2; shift ;;
     --window) WINDOW=$2; shift ;;
     --build) BUILD=$2; shift ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "dns_bench: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -154,9 +159,9 @@ start_knot() {  # start_knot NAME ZONE_DIR ZONES_YAML
 if [ $SCALE_ONLY = 0 ]; then
 # --- the two regions -----------------------------------------------------------
 HPORT=$(free_port)
-python3 "$ROOT/examples/failover/region.py" primary 127.0.0.10 "$HPORT" "$TMP/primary.down" &
+python3 "$ROOT/examples/failover/region.py" primary 127.0.0.10 "$HPORT" "$TMP/primary.down" 2>"$TMP/primary.log" &
 PIDS+=($!)
-python3 "$ROOT/examples/failover/region.py" secondary 127.0.0.11 "$HPORT" "$TMP/secondary.down" &
+python3 "$ROOT/examples/failover/region.py" secondary 127.0.0.11 "$HPORT" "$TMP/secondary.down" 2>"$TMP/secondary.log" &
 PIDS+=($!)
 
 SERVERS=()
@@ -227,7 +232,10 @@ done
 # --- (b) dnsperf at 100k/s -------------------------------------------------------
 if [ $HAVE_DNSPERF = 1 ]; then
   for c in "${CASES[@]}"; do echo "${QNAME[$c]} A"; done >"$TMP/dnsperf.txt"
-  for s in "${SERVERS[@]}"; do
+  for pr in $(seq "$PERF_ROUNDS"); do
+  order=("${SERVERS[@]}")
+  if [ $((pr % 2)) = 0 ]; then order=($(printf '%s\n' "${SERVERS[@]}" | tac)); fi
+  for s in "${order[@]}"; do
     pid=${PID[$s]}
     t0=$(cpu_ticks "$pid")
     # -b 4096: dnsperf's default receive buffer overflows at 100k/s and its "lost"
@@ -242,11 +250,31 @@ if [ $HAVE_DNSPERF = 1 ]; then
     avg=$(awk '/Average Latency/ {printf "%.1f", $4 * 1e6}' <<<"$out")
     max=$(awk '/Average Latency/ {gsub(/[(),]/, ""); printf "%.1f", $8 * 1e6}' <<<"$out")
     cpu_us=$(awk -v d=$((t1 - t0)) -v a="${done_q:-0}" -v t="$TCK" 'BEGIN {printf "%.2f", a ? d / t * 1e6 / a : 0}')
-    printf 'dnsperf\tmixed\t%s\t1\t%s\t%s\t%s\t%s\t%s\n' "$s" "${qps:-0}" "${lost:-0}" "${avg:-0}" "${max:-0}" \
+    printf 'dnsperf\tmixed\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$pr" "${qps:-0}" "${lost:-0}" "${avg:-0}" "${max:-0}" \
       "$cpu_us" >>"$RESULTS"
-    log "dnsperf $s: completed=$done_q lost=$lost qps=$qps avg_us=$avg max_us=$max cpu_us/answer=$cpu_us"
+    log "dnsperf round $pr $s: completed=$done_q lost=$lost qps=$qps avg_us=$avg max_us=$max cpu_us/answer=$cpu_us"
+  done
   done
 fi
+# Open loop at the same rate with dnsblast: the kernel's receive timestamps time the
+# server, not the client's queue.
+for pr in $(seq "$PERF_ROUNDS"); do
+  order=("${SERVERS[@]}")
+  if [ $((pr % 2)) = 0 ]; then order=($(printf '%s\n' "${SERVERS[@]}" | tac)); fi
+  for s in "${order[@]}"; do
+    pid=${PID[$s]}
+    t0=$(cpu_ticks "$pid")
+    out=$(taskset -c 1 "$BLAST" -s "127.0.0.1:${PORT[$s]}" -n "${QNAME[failover]}" -n "${QNAME[static]}" \
+            -n "${QNAME[nxdomain]}" -d "$PERF_DUR" -r 100000 -b 8)
+    t1=$(cpu_ticks "$pid")
+    ans=$(kv "$out" answered)
+    cpu_us=$(awk -v d=$((t1 - t0)) -v a="$ans" -v t="$TCK" 'BEGIN {printf "%.2f", a ? d / t * 1e6 / a : 0}')
+    printf 'rate\tmixed\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$pr" "$(kv "$out" qps)" "$(kv "$out" lost)" \
+      "$(kv "$out" avg_us)" "$(kv "$out" max_us)" "$cpu_us" "$(kv "$out" p50_us)" "$(kv "$out" p99_us)" \
+      "$(kv "$out" p999_us)" >>"$RESULTS"
+    log "open loop 100k/s round $pr $s: $out cpu_us/answer=$cpu_us"
+  done
+done
 for s in "${SERVERS[@]}"; do printf 'rss\t-\t%s\t1\t%s\t0\t0\t0\t0\n' "$s" "$(hwm_kb "${PID[$s]}")" >>"$RESULTS"; done
 for s in "${SERVERS[@]}"; do stop_pid "${PID[$s]}"; done
 fi  # SCALE_ONLY = 0
@@ -357,6 +385,7 @@ def line(label, vals, ratio_of=None):
     print("%-34s%s%s" % (label, "".join(cells), extra))
 print("%-34s%s" % ("", "".join("%12s" % s for s in servers)))
 for case in ("failover", "static", "nxdomain"):
+    if not any(r[0] == "blast" and r[1] == case for r in rows): continue
     print("saturation, %s:" % case)
     line("  answers/s (median)", [med("blast", case, s, 4) for s in servers], True)
     line("  lost (median)", [med("blast", case, s, 5) for s in servers])
@@ -370,6 +399,16 @@ if any(r[0] == "dnsperf" for r in rows):
     line("  avg latency us", [med("dnsperf", "mixed", s, 6) for s in servers])
     line("  max latency us", [med("dnsperf", "mixed", s, 7) for s in servers])
     line("  server CPU us/answer", [med("dnsperf", "mixed", s, 8) for s in servers])
+if any(r[0] == "rate" for r in rows):
+    print("dnsblast -r 100000 (open loop, kernel receive timestamps; the three names round robin):")
+    line("  answers/s", [med("rate", "mixed", s, 4) for s in servers])
+    line("  lost", [med("rate", "mixed", s, 5) for s in servers])
+    line("  avg latency us", [med("rate", "mixed", s, 6) for s in servers])
+    line("  p50 latency us", [med("rate", "mixed", s, 9) for s in servers])
+    line("  p99 latency us", [med("rate", "mixed", s, 10) for s in servers])
+    line("  p99.9 latency us", [med("rate", "mixed", s, 11) for s in servers])
+    line("  max latency us", [med("rate", "mixed", s, 7) for s in servers])
+    line("  server CPU us/answer", [med("rate", "mixed", s, 8) for s in servers])
 line("peak RSS kB (VmHWM)", [med("rss", "-", s, 4) for s in servers])
 EOF
 fi

@@ -1,9 +1,14 @@
 // dnsblast: a batched UDP load generator for measuring DNS servers on loopback.
-// Keeps a window of queries in flight (sendmmsg/recvmmsg), matches answers by ID
-// on a connected socket; refuses non-loopback targets. A benchmark tool, not a test.
+// Closed loop (default): keeps a window of queries in flight (sendmmsg/recvmmsg).
+// Open loop (-r RATE): sends at a fixed rate whatever the answers do, and times
+// each answer by the kernel's receive timestamp (SO_TIMESTAMPNS), so a busy client
+// does not add its own queueing to the server's latency (dnsperf at 100k/s on one
+// core of a small VM measures mostly itself). Matches answers by ID on a
+// connected socket; refuses non-loopback targets. A benchmark tool, not a test.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,11 +28,24 @@ namespace {
 constexpr int kMaxBatch = 256;
 constexpr std::size_t kIds = 65536;
 constexpr std::size_t kOrder = std::size_t(1) << 21;  // sent queries awaiting answer or timeout
+constexpr std::size_t kHistogramUs = 2000000;          // latency histogram: 1 us buckets up to 2 s
 
+// CLOCK_REALTIME: the clock of the kernel's SO_TIMESTAMPNS receive stamps.
 uint64_t now_ns() {
     timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_REALTIME, &ts);
     return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+// The kernel's receive time of a datagram (SCM_TIMESTAMPNS), or 0.
+uint64_t received_ns(const msghdr& m) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(const_cast<msghdr*>(&m), c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            timespec ts;
+            std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+        }
+    return 0;
 }
 
 [[noreturn]] void usage(const char* why) {
@@ -44,8 +62,11 @@ uint64_t now_ns() {
                  "                 from one batch by one query per answer (slow start)\n"
                  "  -b BATCH       queries per sendmmsg/recvmmsg (default 32, max 256)\n"
                  "  -t MS          an unanswered query counts as lost after MS (default 1000)\n"
+                 "  -r RATE        open loop: send RATE queries/s (up to -b per sendmmsg) whatever the\n"
+                 "                 answers do; the window (-w, default 60000 here) only caps queries in flight\n"
                  "  -e             add an EDNS OPT record (UDP size 1232)\n"
-                 "output: one line of key=value figures on stdout\n");
+                 "output: one line of key=value figures on stdout; latency is measured from the send\n"
+                 "to the kernel's receive timestamp of the answer (p50/p99/p999 from a 1 us histogram)\n");
     std::exit(2);
 }
 
@@ -111,7 +132,8 @@ int main(int argc, char** argv) {
     std::vector<std::pair<std::string, uint16_t>> names;
     double duration = 5;
     uint64_t count = 0;
-    int window = 512, batch = 32, timeout_ms = 1000;
+    int window = 0, batch = 32, timeout_ms = 1000;
+    double rate = 0;
     bool edns = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -145,6 +167,7 @@ int main(int argc, char** argv) {
         else if (a == "-w") window = std::atoi(next().c_str());
         else if (a == "-b") batch = std::atoi(next().c_str());
         else if (a == "-t") timeout_ms = std::atoi(next().c_str());
+        else if (a == "-r") rate = std::atof(next().c_str());
         else if (a == "-e") edns = true;
         else if (a == "-h" || a == "--help") usage(nullptr);
         else usage(("unknown option " + a).c_str());
@@ -152,7 +175,9 @@ int main(int argc, char** argv) {
     if (server.empty()) usage("give the server with -s ADDR:PORT");
     if (names.empty()) usage("give at least one name (-n or -f)");
     if (!(duration > 0 && duration <= 3600)) usage("-d must be in (0, 3600]");
+    if (window == 0) window = rate > 0 ? 60000 : 512;
     if (window < 1 || window > 60000) usage("-w must be 1..60000");
+    if (rate < 0 || rate > 2e6) usage("-r must be 0..2000000");
     if (batch < 1 || batch > kMaxBatch) usage("-b must be 1..256");
     if (timeout_ms < 1 || timeout_ms > 60000) usage("-t must be 1..60000");
 
@@ -206,6 +231,13 @@ int main(int argc, char** argv) {
     int buf = 4 << 20;
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    int on = 1;
+    if (::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0) {
+        std::perror("dnsblast: SO_TIMESTAMPNS");
+        return 1;
+    }
+    // Sleeps until the next send are short (tens of us): no 50 us timer slack.
+    ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
     // Connected: the kernel delivers only datagrams from the server's address and port.
     if (::connect(fd, reinterpret_cast<sockaddr*>(&ss), sslen) != 0) {
         std::perror("dnsblast: connect");
@@ -233,16 +265,20 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> sbuf(std::size_t(kMaxBatch) * maxpkt), rbuf(std::size_t(kMaxBatch) * 4096);
     mmsghdr smsg[kMaxBatch]{}, rmsg[kMaxBatch]{};
     iovec siov[kMaxBatch]{}, riov[kMaxBatch]{};
+    constexpr std::size_t kControl = CMSG_SPACE(sizeof(timespec)) + 64;
+    std::vector<uint8_t> control(std::size_t(kMaxBatch) * kControl);
+    std::vector<uint32_t> histogram(kHistogramUs + 1);  // the last bucket: 2 s and more
 
     uint64_t sent = 0, answered = 0, lost = 0, send_errors = 0, unmatched = 0, truncated = 0;
+    uint64_t offered = 0, skipped = 0;  // open loop: queries due, and those the full window kept back
     uint64_t rcodes[16]{};
     uint64_t lat_sum = 0, lat_max = 0;
     uint32_t seq = 0;
     std::size_t next_name = 0;
     int inflight = 0;
-    // Slow start: the window opens by one query per answer, so the first burst
-    // does not overflow the server's receive buffer.
-    int cwnd = std::min(window, batch);
+    // Slow start (closed loop): the window opens by one query per answer, so the
+    // first burst does not overflow the server's receive buffer.
+    int cwnd = rate > 0 ? window : std::min(window, batch);
     const uint64_t start = now_ns();
     const uint64_t send_deadline = start + uint64_t(duration * 1e9);
     const uint64_t timeout = uint64_t(timeout_ms) * 1000000ull;
@@ -268,10 +304,17 @@ int main(int argc, char** argv) {
             --order_count;
         }
 
-        // Fill the window.
+        // Fill the window (closed loop), or send what is due (open loop). A query the
+        // window has no room for is not sent later: the rate stays the offered rate.
+        uint64_t due = rate > 0 ? uint64_t(double(now - start) * rate / 1e9) + 1 : 0;
+        if (rate > 0 && sending && due > offered && inflight >= cwnd) {
+            skipped += due - offered;  // the server let the window fill: these count as lost
+            offered = due;
+        }
         while (sending && inflight < cwnd && free_count > 0 && order_count + std::size_t(batch) < kOrder) {
             int k = std::min({batch, cwnd - inflight, int(free_count)});
             if (count) k = int(std::min<uint64_t>(uint64_t(k), count - sent));
+            if (rate > 0) k = int(std::min<uint64_t>(uint64_t(k), due > offered ? due - offered : 0));
             if (k <= 0) break;
             uint64_t t = now_ns();
             for (int i = 0; i < k; ++i) {
@@ -302,25 +345,38 @@ int main(int argc, char** argv) {
                 release(uint16_t((b[0] << 8) | b[1]));
             }
             sent += uint64_t(ok);
+            offered += uint64_t(ok);
             inflight += ok;
             if (ok < k) break;
         }
 
-        // Receive what is there; wait briefly when nothing is.
+        // Receive what is there; wait briefly when nothing is (open loop: until the
+        // next batch is due).
         for (int i = 0; i < batch; ++i) {
             riov[i] = {rbuf.data() + std::size_t(i) * 4096, 4096};
             rmsg[i].msg_hdr = msghdr{};
             rmsg[i].msg_hdr.msg_iov = &riov[i];
             rmsg[i].msg_hdr.msg_iovlen = 1;
+            rmsg[i].msg_hdr.msg_control = control.data() + std::size_t(i) * kControl;
+            rmsg[i].msg_hdr.msg_controllen = kControl;
         }
         int n = ::recvmmsg(fd, rmsg, unsigned(batch), MSG_DONTWAIT, nullptr);
         if (n <= 0) {
             pollfd pfd{fd, POLLIN, 0};
-            ::poll(&pfd, 1, inflight >= cwnd || !sending ? 10 : 0);
+            if (rate > 0 && sending) {
+                uint64_t next = start + uint64_t(double(offered + uint64_t(batch)) * 1e9 / rate);
+                uint64_t t = now_ns();
+                timespec wait{0, long(next > t ? std::min<uint64_t>(next - t, 10000000) : 0)};
+                ::ppoll(&pfd, 1, &wait, nullptr);
+            } else {
+                ::poll(&pfd, 1, inflight >= cwnd || !sending ? 10 : 0);
+            }
             continue;
         }
-        uint64_t t = now_ns();
+        uint64_t t_user = now_ns();
         for (int i = 0; i < n; ++i) {
+            uint64_t t = received_ns(rmsg[i].msg_hdr);
+            if (t == 0) t = t_user;
             const uint8_t* b = static_cast<const uint8_t*>(riov[i].iov_base);
             if (rmsg[i].msg_len < 12 || !(b[2] & 0x80)) {
                 ++unmatched;
@@ -331,9 +387,10 @@ int main(int argc, char** argv) {
                 ++unmatched;  // late (already counted lost) or never sent
                 continue;
             }
-            uint64_t lat = t - slots[id].sent_ns;
+            uint64_t lat = t > slots[id].sent_ns ? t - slots[id].sent_ns : 0;
             lat_sum += lat;
             lat_max = std::max(lat_max, lat);
+            ++histogram[std::min<uint64_t>(lat / 1000, kHistogramUs)];
             ++answered;
             ++rcodes[b[3] & 0x0f];
             if (b[2] & 0x02) ++truncated;
@@ -341,20 +398,27 @@ int main(int argc, char** argv) {
             release(id);
             if (cwnd < window) ++cwnd;
         }
-        last_answer = t;
+        last_answer = t_user;
     }
-    lost += uint64_t(inflight);
+    lost += uint64_t(inflight) + skipped;
     ::close(fd);
 
     double secs = double(std::max(last_answer, start + 1) - start) / 1e9;
-    double send_secs = std::min(double(now_ns() - start), duration * 1e9) / 1e9;
-    (void)send_secs;
-    std::printf("sent=%llu answered=%llu lost=%llu qps=%.0f avg_us=%.1f max_us=%.1f noerror=%llu nxdomain=%llu "
-                "other_rcode=%llu truncated=%llu unmatched=%llu send_errors=%llu seconds=%.3f\n",
+    auto percentile = [&](double p) -> double {
+        if (answered == 0) return 0;
+        uint64_t want = uint64_t(double(answered) * p), seen = 0;
+        for (std::size_t us = 0; us <= kHistogramUs; ++us)
+            if ((seen += histogram[us]) > want) return double(us);
+        return double(kHistogramUs);
+    };
+    std::printf("sent=%llu answered=%llu lost=%llu qps=%.0f avg_us=%.1f p50_us=%.0f p99_us=%.0f p999_us=%.0f "
+                "max_us=%.1f noerror=%llu nxdomain=%llu "
+                "other_rcode=%llu truncated=%llu unmatched=%llu send_errors=%llu not_sent=%llu seconds=%.3f\n",
                 (unsigned long long)sent, (unsigned long long)answered, (unsigned long long)lost,
                 double(answered) / secs, answered ? double(lat_sum) / double(answered) / 1000.0 : 0.0,
+                percentile(0.50), percentile(0.99), percentile(0.999),
                 double(lat_max) / 1000.0, (unsigned long long)rcodes[0], (unsigned long long)rcodes[3],
                 (unsigned long long)(answered - rcodes[0] - rcodes[3]), (unsigned long long)truncated,
-                (unsigned long long)unmatched, (unsigned long long)send_errors, secs);
+                (unsigned long long)unmatched, (unsigned long long)send_errors, (unsigned long long)skipped, secs);
     return 0;
 }

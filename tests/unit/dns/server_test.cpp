@@ -187,8 +187,16 @@ TEST_CASE("server: answers UDP and TCP then takes new views and closes its port 
             fresh = 0;
     }
     CHECK(fresh == 20);
+    // Each UDP receiver counts its own queries; stats() sums them with the TCP ones.
+    auto stats = server.stats();
+    CHECK(stats.udp_queries >= 41);
+    CHECK(stats.tcp_queries == 3);
 
+    // stop() wakes the receivers blocked in recvmmsg at once (shutdown), not at
+    // their one-second receive timeout.
+    auto stop_started = std::chrono::steady_clock::now();
     server.stop();
+    CHECK(std::chrono::steady_clock::now() - stop_started < 900ms);
     server.stop();  // idempotent
     CHECK(tcp_connect(port) < 0);
     CHECK(udp_query(port, make_query("www.example.com", 1), 200).empty());
