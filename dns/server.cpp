@@ -180,6 +180,17 @@ Fd bound_socket(const SockAddr& addr, int type) {
         // stop() wakes a blocked receiver with shutdown(); the timeout is the backstop.
         timeval wake{1, 0};
         ::setsockopt(fd.fd, SOL_SOCKET, SO_RCVTIMEO, &wake, sizeof wake);
+        // No path MTU discovery on answers (as BIND, Knot and NSD): a spoofed ICMP
+        // "fragmentation needed" must not be able to make the kernel fragment our
+        // answers at a tiny MTU, which is what fragment-injection cache poisoning
+        // needs. Answers are capped by udp_payload_size (1232) anyway.
+        if (addr.family() == AF_INET) {
+            int omit = IP_PMTUDISC_OMIT;
+            ::setsockopt(fd.fd, IPPROTO_IP, IP_MTU_DISCOVER, &omit, sizeof omit);
+        } else {
+            int omit = IPV6_PMTUDISC_OMIT;
+            ::setsockopt(fd.fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &omit, sizeof omit);
+        }
     }
     if (::bind(fd.fd, reinterpret_cast<const sockaddr*>(&addr.ss), addr.len) != 0) throw BindError{errno};
     return fd;
