@@ -81,6 +81,7 @@ std::string ListenAddress::to_string() const {
 namespace {
 
 constexpr int kBatch = 32;
+constexpr int kUdpReceiveBuffer = 4 << 20;  // bytes asked for per UDP socket
 constexpr std::size_t kUdpReceive = 4096;          // larger queries are dropped
 constexpr std::size_t kTcpMaxPending = 256 * 1024;  // stop reading while this much is unsent
 constexpr std::size_t kTcpReadMax = 2 + 65535 + 4096;
@@ -175,8 +176,10 @@ Fd bound_socket(const SockAddr& addr, int type) {
     if (type == SOCK_DGRAM) {
         // A saturated worker must not drop bursts the kernel could have queued:
         // the default ~208 KiB receive buffer holds only a few hundred queries.
-        int bytes = 4 << 20;
-        ::setsockopt(fd.fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);  // capped by net.core.rmem_max
+        // SO_RCVBUFFORCE (root, CAP_NET_ADMIN) passes net.core.rmem_max; without it
+        // the size is capped there, and the server says so once it has started.
+        if (::setsockopt(fd.fd, SOL_SOCKET, SO_RCVBUFFORCE, &kUdpReceiveBuffer, sizeof kUdpReceiveBuffer) != 0)
+            ::setsockopt(fd.fd, SOL_SOCKET, SO_RCVBUF, &kUdpReceiveBuffer, sizeof kUdpReceiveBuffer);
         // stop() wakes a blocked receiver with shutdown(); the timeout is the backstop.
         timeval wake{1, 0};
         ::setsockopt(fd.fd, SOL_SOCKET, SO_RCVTIMEO, &wake, sizeof wake);
@@ -958,6 +961,18 @@ Server::Server(ServerOptions options, std::shared_ptr<const View> initial) : imp
         sockets.push_back(std::move(s));
     }
 
+    // The kernel reports twice what it grants (it counts its bookkeeping too).
+    if (!sockets.empty() && !sockets[0].udp.empty()) {
+        int granted = 0;
+        socklen_t len = sizeof granted;
+        if (::getsockopt(sockets[0].udp[0].fd, SOL_SOCKET, SO_RCVBUF, &granted, &len) == 0 &&
+            granted / 2 < kUdpReceiveBuffer)
+            core::log_line(core::LogLevel::Info, "dns",
+                           "UDP receive buffers are " + std::to_string(granted / 2 / 1024) + " KiB, not the " +
+                               std::to_string(kUdpReceiveBuffer / 1024) +
+                               " KiB asked for (net.core.rmem_max caps them): bursts are dropped sooner; "
+                               "sysctl -w net.core.rmem_max=" + std::to_string(kUdpReceiveBuffer) + " raises the cap");
+    }
     impl_->published.view = initial;
     for (unsigned i = 0; i < nworkers; ++i) {
         auto w = std::make_unique<Worker>();
