@@ -8,6 +8,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The probes' HTTPS keep-alive tests (tests/integration/probes/tls_*) link
+# OpenSSL; without libssl-dev the build leaves them out.
+if ! dpkg-query -W -f='${Status}' libssl-dev 2>/dev/null | grep -q "install ok installed"; then
+  echo "test.sh: installing libssl-dev" >&2
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libssl-dev >/dev/null
+fi
 jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== release build and tests"
