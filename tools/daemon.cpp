@@ -1,6 +1,7 @@
 // The daemon's control loop. Owns everything that changes (catalog, health,
 // overrides, drains, service states) and hands immutable Views to the DNS
-// workers. Implements the status/control API's Backend on the same thread.
+// workers. Implements the status/control API's Backend on the same thread;
+// tools/api_views renders what the API shows from the state looked up here.
 #include "tools/daemon.hpp"
 
 #include <uv.h>
@@ -25,6 +26,7 @@
 #include <fmt/ranges.h>
 #include <malloc.h>
 
+#include "tools/api_views.hpp"
 #include "tools/cluster_member.hpp"
 #include "tools/metrics_text.hpp"
 #include "tools/state_store.hpp"
@@ -68,21 +70,6 @@ bool answers_address(const policy::Decision& d, const core::IpAddress& a) {
             if (x == a) return true;
     }
     return false;
-}
-
-std::string origin_text(const core::Name& n) {
-    std::string s = n.to_text();
-    if (s.size() > 1 && s.back() == '.') s.pop_back();
-    return s;
-}
-
-std::string iso_time(int64_t unix_ms) {
-    std::time_t t = std::time_t(unix_ms / 1000);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 // Steady-clock instants as wall-clock Unix milliseconds, for people and the state file.
@@ -180,42 +167,7 @@ public:
     // ---- api::Backend -------------------------------------------------------
 
     json services() override {
-        json out = json::array();
-        auto health = effective_health();
-        for (std::size_t i = 0; i < catalog_->services.size(); ++i) {
-            auto& ref = catalog_->services[i];
-            auto& zone = catalog_->zones[ref.zone];
-            auto& svc = zone.services[ref.service];
-            const policy::Evaluation* ev = i < evaluations_.size() ? &evaluations_[i] : nullptr;
-            json owners = json::array();
-            for (auto& o : svc.owners) owners.push_back(o.to_text());
-            json pools = json::array();
-            for (auto p : svc.pools) {
-                auto& pool = zone.pools[p];
-                std::size_t healthy = 0;
-                for (auto& e : pool.endpoints)
-                    if (e.index < health.size() && health[e.index].up()) ++healthy;
-                pools.push_back({{"name", pool.name},
-                                 {"up", healthy > 0 && healthy >= pool.min_healthy},
-                                 {"healthy", healthy},
-                                 {"endpoints", pool.endpoints.size()}});
-            }
-            out.push_back({{"key", ref.key},
-                           {"zone", origin_text(zone.origin)},
-                           {"name", svc.name},
-                           {"owners", owners},
-                           {"policy", zones::to_string(svc.policy)},
-                           {"label", ev ? ev->decision.label : ""},
-                           {"reason", ev ? ev->decision.reason : ""},
-                           {"since", i < states_.size() ? iso_time(to_unix_ms(states_[i].since)) : ""},
-                           {"ttl", ev ? ev->decision.ttl : svc.ttl},
-                           {"all_down", ev && ev->decision.all_down},
-                           {"unstable", ev && ev->decision.unstable},
-                           {"failback", zones::to_string(svc.failback)},
-                           {"released", i < states_.size() && states_[i].released},
-                           {"pools", pools}});
-        }
-        return out;
+        return services_json(*catalog_, evaluations_, states_, effective_health(), to_unix_ms);
     }
 
     json endpoints() override {
@@ -226,74 +178,22 @@ public:
         auto health = effective_health();
         for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i) {
             auto& ref = catalog_->endpoints[i];
-            auto& zone = catalog_->zones[ref.zone];
-            auto& ep = catalog_->endpoint(core::EndpointIndex(i));
-            auto* st = by_key.count(ref.key) ? by_key[ref.key] : nullptr;
-            auto& h = health[i];
-            json ov = {{"state", "auto"}, {"reason", ""}, {"expires", nullptr}};
-            if (auto* o = override_for(ref)) {
-                ov = {{"state", to_string(o->state)},
-                      {"reason", o->reason},
-                      {"expires", o->expires_ms ? json(iso_time(*o->expires_ms)) : json(nullptr)}};
-            }
-            json drain = {{"draining", false}, {"drained", false}, {"since", nullptr}};
+            EndpointFacts facts;
+            facts.since_ms = endpoint_since_ms(ref.key, health[i]);
+            if (auto it = by_key.find(ref.key); it != by_key.end()) facts.status = it->second;
+            if (auto* o = override_for(ref))
+                facts.override_in_force = EndpointFacts::Override{o->state, o->reason, o->expires_ms};
             if (auto it = drains_.find(ref.key); it != drains_.end())
-                drain = {{"draining", true}, {"drained", it->second.drained}, {"since", iso_time(it->second.since_ms)}};
-            json checks = json::array();
-            if (st)
-                for (auto& c : st->checks)
-                    checks.push_back({{"name", c.name},
-                                      {"kind", core::to_string(c.kind)},
-                                      {"state", core::to_string(c.state)},
-                                      {"last_result", c.last_result},
-                                      {"latency_ms", c.last_latency_ms},
-                                      {"cert_warning", c.cert_warning}});
-            out.push_back({{"key", ref.key},
-                           {"zone", origin_text(zone.origin)},
-                           {"pool", zone.pools[ref.pool].name},
-                           {"name", ep.name},
-                           {"address", ep.address.to_string()},
-                           {"check_address", ep.check_address.to_string()},
-                           {"state", core::to_string(h.state)},
-                           {"reason", h.reason},  // why: the probes' result, a quorum's tally, an override
-                           {"confirmed", h.confirmed},
-                           {"suspect", h.suspect},
-                           {"since", iso_time(endpoint_since_ms(ref.key, h))},
-                           {"last_result", st ? st->last_result : ""},
-                           {"latency_ms", st ? st->last_latency_ms : 0.0},
-                           {"consecutive_ok", st ? st->consecutive_ok : 0},
-                           {"consecutive_fail", st ? st->consecutive_fail : 0},
-                           {"checks_run", st ? st->checks_run : 0},
-                           {"cert_warning", st && st->cert_warning},
-                           {"override", ov},
-                           {"drain", drain},
-                           {"checks", checks}});
+                facts.drain = EndpointFacts::Drain{it->second.since_ms, it->second.drained};
+            out.push_back(endpoint_json(*catalog_, core::EndpointIndex(i), health[i], facts));
         }
         return out;
     }
 
-    json zones() override {
-        json out = json::array();
-        for (auto& z : catalog_->zones) {
-            std::size_t records = 0;
-            for (auto& [n, node] : z.nodes)
-                for (auto& s : node.rrsets) records += s.rdatas.size();
-            out.push_back({{"origin", origin_text(z.origin)},
-                           {"file", z.file},
-                           {"serial", z.soa.serial},
-                           {"records", records},
-                           {"services", z.services.size()},
-                           {"last_reload", iso_time(reload_at_ms_)}});
-        }
-        return out;
-    }
+    json zones() override { return zones_json(*catalog_, reload_at_ms_); }
 
     json status() override {
-        return {{"services", services()},
-                {"endpoints", endpoints()},
-                {"zones", zones()},
-                {"reload", {{"ok", reload_ok_}, {"at", iso_time(reload_at_ms_)}, {"errors", reload_errors_}}},
-                {"generation", generation_}};
+        return status_json(services(), endpoints(), zones(), reload_ok_, reload_at_ms_, reload_errors_, generation_);
     }
 
     json explain(const std::string& name_text, const std::string& type_text, const std::string& client_text) override {
@@ -314,22 +214,7 @@ public:
         }
         if (!current_view_) throw api::ApiError(503, "not serving yet: the first probe round is running");
         auto e = dns::explain(*catalog_, evaluations_, effective_health(), *current_view_, q);
-        json out = {{"name", e.name}, {"type", e.type}, {"client", client_text}};
-        if (!e.zone.empty()) out["zone"] = e.zone;
-        if (!e.service.empty()) {
-            out["service"] = e.service;
-            out["policy"] = e.policy;
-            out["label"] = e.label;
-            out["ttl"] = e.ttl;
-        }
-        if (e.answered) {
-            out["rcode"] = e.rcode;
-            out["answer"] = e.answer;
-            out["authority"] = e.authority;
-            out["additional"] = e.additional;
-        }
-        out["path"] = e.path;
-        return out;
+        return explanation_json(e, client_text);
     }
 
     json set_override(const api::OverrideRequest& r) override {

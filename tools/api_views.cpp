@@ -1,0 +1,159 @@
+#include "tools/api_views.hpp"
+
+#include <ctime>
+
+#include "tools/state_store.hpp"
+
+namespace signpost::tools {
+
+using nlohmann::json;
+
+namespace {
+
+std::string iso_time(int64_t unix_ms) {
+    std::time_t t = std::time_t(unix_ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+}  // namespace
+
+std::string origin_text(const core::Name& n) {
+    std::string s = n.to_text();
+    if (s.size() > 1 && s.back() == '.') s.pop_back();
+    return s;
+}
+
+json services_json(const zones::Catalog& catalog, std::span<const policy::Evaluation> evaluations,
+                   std::span<const policy::ServiceState> states, std::span<const core::EndpointHealth> health,
+                   const ToUnixMs& to_unix_ms) {
+    json out = json::array();
+    for (std::size_t i = 0; i < catalog.services.size(); ++i) {
+        auto& ref = catalog.services[i];
+        auto& zone = catalog.zones[ref.zone];
+        auto& svc = zone.services[ref.service];
+        const policy::Evaluation* ev = i < evaluations.size() ? &evaluations[i] : nullptr;
+        json owners = json::array();
+        for (auto& o : svc.owners) owners.push_back(o.to_text());
+        json pools = json::array();
+        for (auto p : svc.pools) {
+            auto& pool = zone.pools[p];
+            std::size_t healthy = 0;
+            for (auto& e : pool.endpoints)
+                if (e.index < health.size() && health[e.index].up()) ++healthy;
+            pools.push_back({{"name", pool.name},
+                             {"up", healthy > 0 && healthy >= pool.min_healthy},
+                             {"healthy", healthy},
+                             {"endpoints", pool.endpoints.size()}});
+        }
+        out.push_back({{"key", ref.key},
+                       {"zone", origin_text(zone.origin)},
+                       {"name", svc.name},
+                       {"owners", owners},
+                       {"policy", zones::to_string(svc.policy)},
+                       {"label", ev ? ev->decision.label : ""},
+                       {"reason", ev ? ev->decision.reason : ""},
+                       {"since", i < states.size() ? iso_time(to_unix_ms(states[i].since)) : ""},
+                       {"ttl", ev ? ev->decision.ttl : svc.ttl},
+                       {"all_down", ev && ev->decision.all_down},
+                       {"unstable", ev && ev->decision.unstable},
+                       {"failback", zones::to_string(svc.failback)},
+                       {"released", i < states.size() && states[i].released},
+                       {"pools", pools}});
+    }
+    return out;
+}
+
+json endpoint_json(const zones::Catalog& catalog, core::EndpointIndex index, const core::EndpointHealth& h,
+                   const EndpointFacts& facts) {
+    auto& ref = catalog.endpoints[index];
+    auto& zone = catalog.zones[ref.zone];
+    auto& ep = catalog.endpoint(index);
+    auto* st = facts.status;
+    json ov = {{"state", "auto"}, {"reason", ""}, {"expires", nullptr}};
+    if (auto& o = facts.override_in_force) {
+        ov = {{"state", to_string(o->state)},
+              {"reason", o->reason},
+              {"expires", o->expires_ms ? json(iso_time(*o->expires_ms)) : json(nullptr)}};
+    }
+    json drain = {{"draining", false}, {"drained", false}, {"since", nullptr}};
+    if (auto& d = facts.drain) drain = {{"draining", true}, {"drained", d->drained}, {"since", iso_time(d->since_ms)}};
+    json checks = json::array();
+    if (st)
+        for (auto& c : st->checks)
+            checks.push_back({{"name", c.name},
+                              {"kind", core::to_string(c.kind)},
+                              {"state", core::to_string(c.state)},
+                              {"last_result", c.last_result},
+                              {"latency_ms", c.last_latency_ms},
+                              {"cert_warning", c.cert_warning}});
+    return {{"key", ref.key},
+            {"zone", origin_text(zone.origin)},
+            {"pool", zone.pools[ref.pool].name},
+            {"name", ep.name},
+            {"address", ep.address.to_string()},
+            {"check_address", ep.check_address.to_string()},
+            {"state", core::to_string(h.state)},
+            {"reason", h.reason},  // why: the probes' result, a quorum's tally, an override
+            {"confirmed", h.confirmed},
+            {"suspect", h.suspect},
+            {"since", iso_time(facts.since_ms)},
+            {"last_result", st ? st->last_result : ""},
+            {"latency_ms", st ? st->last_latency_ms : 0.0},
+            {"consecutive_ok", st ? st->consecutive_ok : 0},
+            {"consecutive_fail", st ? st->consecutive_fail : 0},
+            {"checks_run", st ? st->checks_run : 0},
+            {"cert_warning", st && st->cert_warning},
+            {"override", ov},
+            {"drain", drain},
+            {"checks", checks}};
+}
+
+json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms) {
+    json out = json::array();
+    for (auto& z : catalog.zones) {
+        std::size_t records = 0;
+        for (auto& [n, node] : z.nodes)
+            for (auto& s : node.rrsets) records += s.rdatas.size();
+        out.push_back({{"origin", origin_text(z.origin)},
+                       {"file", z.file},
+                       {"serial", z.soa.serial},
+                       {"records", records},
+                       {"services", z.services.size()},
+                       {"last_reload", iso_time(reload_at_ms)}});
+    }
+    return out;
+}
+
+json status_json(json services, json endpoints, json zones, bool reload_ok, int64_t reload_at_ms,
+                 const std::vector<std::string>& reload_errors, uint64_t generation) {
+    return {{"services", std::move(services)},
+            {"endpoints", std::move(endpoints)},
+            {"zones", std::move(zones)},
+            {"reload", {{"ok", reload_ok}, {"at", iso_time(reload_at_ms)}, {"errors", reload_errors}}},
+            {"generation", generation}};
+}
+
+json explanation_json(const dns::Explanation& e, const std::string& client_text) {
+    json out = {{"name", e.name}, {"type", e.type}, {"client", client_text}};
+    if (!e.zone.empty()) out["zone"] = e.zone;
+    if (!e.service.empty()) {
+        out["service"] = e.service;
+        out["policy"] = e.policy;
+        out["label"] = e.label;
+        out["ttl"] = e.ttl;
+    }
+    if (e.answered) {
+        out["rcode"] = e.rcode;
+        out["answer"] = e.answer;
+        out["authority"] = e.authority;
+        out["additional"] = e.additional;
+    }
+    out["path"] = e.path;
+    return out;
+}
+
+}  // namespace signpost::tools

@@ -1,0 +1,70 @@
+// What the status/control API shows: the JSON documents of GET /services,
+// /endpoints, /zones, /status and /explain, rendered from the daemon's state.
+// Pure: no clocks, no I/O, no daemon; the caller looks the state up and passes it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/health.hpp"
+#include "core/name.hpp"
+#include "dns/explain.hpp"
+#include "policy/policy.hpp"
+#include "probes/health_monitor.hpp"
+#include "zones/model.hpp"
+
+namespace signpost::tools {
+
+// A zone's origin as keys, metrics and the API spell it: "example.com" (no final dot).
+std::string origin_text(const core::Name& origin);
+
+// Steady-clock instants as wall-clock Unix milliseconds: passed in, so rendering reads no clock.
+using ToUnixMs = std::function<int64_t(core::TimePoint)>;
+
+// GET /services: one object per catalog service, in catalog order. `evaluations`
+// and `states` are indexed like catalog.services and may be shorter (not evaluated
+// yet); `health` is the effective health (overrides and drains applied).
+nlohmann::json services_json(const zones::Catalog& catalog, std::span<const policy::Evaluation> evaluations,
+                             std::span<const policy::ServiceState> states,
+                             std::span<const core::EndpointHealth> health, const ToUnixMs& to_unix_ms);
+
+// What an endpoint's object shows beyond the catalog and its health: the daemon
+// looks these up (the probes' status by key, the override in force, the drain).
+struct EndpointFacts {
+    int64_t since_ms = 0;                            // in its current state since (Unix ms)
+    const probes::EndpointStatus* status = nullptr;  // null: the probes have no status for it
+    struct Override {
+        core::Override state = core::Override::Auto;
+        std::string reason;
+        std::optional<int64_t> expires_ms;  // Unix ms; none: until changed
+    };
+    std::optional<Override> override_in_force;  // the endpoint's own, else its pool's
+    struct Drain {
+        int64_t since_ms = 0;  // Unix ms
+        bool drained = false;  // out of every answer for longer than the highest TTL served
+    };
+    std::optional<Drain> drain;
+};
+
+// One object of GET /endpoints: the endpoint at `index` in catalog.endpoints.
+nlohmann::json endpoint_json(const zones::Catalog& catalog, core::EndpointIndex index,
+                             const core::EndpointHealth& health, const EndpointFacts& facts);
+
+// GET /zones: one object per zone; every zone was loaded by the last good reload.
+nlohmann::json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms);
+
+// GET /status: the three lists with the last reload's outcome and the View generation.
+nlohmann::json status_json(nlohmann::json services, nlohmann::json endpoints, nlohmann::json zones, bool reload_ok,
+                           int64_t reload_at_ms, const std::vector<std::string>& reload_errors,
+                           uint64_t generation);
+
+// GET /explain: `client_text` is echoed as the client asked it ("" for none).
+nlohmann::json explanation_json(const dns::Explanation& e, const std::string& client_text);
+
+}  // namespace signpost::tools
