@@ -262,9 +262,10 @@ void HttpProbe::cancel() noexcept {
 }
 
 // A kept-alive connection the server closed just as we reused it fails without
-// a byte of answer. curl retries that itself for GET but not for HEAD; either
-// way one more attempt on a fresh connection, within what is left of the
-// timeout, gives the endpoint's real answer.
+// a byte of answer. curl 7.88 retries that for GET only, and gives up for good
+// after 5 such retries on one handle ("Connection died, tried 5 times"), so we
+// do it ourselves, for GET and HEAD: one more attempt on a fresh connection,
+// within what is left of the timeout, gives the endpoint's real answer.
 bool HttpProbe::retry_on_fresh_connection(CURLcode code) noexcept {
     if (!owner_.spec_.keepalive || retried_) return false;
     if (code != CURLE_GOT_NOTHING && code != CURLE_SEND_ERROR && code != CURLE_RECV_ERROR) return false;
