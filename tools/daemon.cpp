@@ -77,6 +77,8 @@ int64_t to_unix_ms(core::TimePoint t) {
     auto delta = std::chrono::duration_cast<std::chrono::milliseconds>(core::Clock::now() - t).count();
     return unix_ms_now() - delta;
 }
+// And back, for times read from the state file.
+core::TimePoint from_unix_ms(int64_t ms) { return core::Clock::now() - std::chrono::milliseconds(unix_ms_now() - ms); }
 
 
 struct OverrideInfo {
@@ -97,7 +99,7 @@ public:
     explicit Daemon(const ServerConfig& config) : config_(config) {}
 
     int run() {
-        auto loaded = zones::load_path(config_.zones_dir);
+        auto loaded = zones::load_path(config_.zones_dir, config_.limits);
         log_diagnostics(loaded.diagnostics);
         if (!loaded.catalog) {
             log_error("zones", "{} error(s) in {}; not serving", loaded.diagnostics.error_count(), config_.zones_dir);
@@ -493,7 +495,7 @@ private:
     bool do_reload(const char* trigger) {
         log_info("daemon", "{}: reloading {}", trigger, config_.zones_dir);
         ++reloads_;
-        auto loaded = zones::load_path(config_.zones_dir);
+        auto loaded = zones::load_path(config_.zones_dir, config_.limits);
         log_diagnostics(loaded.diagnostics);
         if (!loaded.catalog || loaded.catalog->zones.empty()) {
             ++reload_failures_;
@@ -1119,7 +1121,9 @@ private:
             states_[i].label = it->second.label;
             states_[i].active_pool = it->second.active_pool;
             states_[i].released = it->second.released;
-            states_[i].since = core::Clock::now();
+            // Only shown (status, API): the unstable window runs on moved_at, which a
+            // restart leaves unset, so an old `since` cannot shorten it.
+            states_[i].since = it->second.since_ms > 0 ? from_unix_ms(it->second.since_ms) : core::Clock::now();
         }
     }
 
@@ -1142,7 +1146,8 @@ private:
         for (auto& [k, o] : overrides_) s.overrides[k] = {o.state, o.reason, o.set_ms, o.expires_ms};
         for (auto& [k, d] : drains_) s.drains[k] = d.since_ms;
         for (std::size_t i = 0; i < catalog_->services.size() && i < states_.size(); ++i)
-            s.services[catalog_->services[i].key] = {states_[i].label, states_[i].active_pool, states_[i].released};
+            s.services[catalog_->services[i].key] = {states_[i].label, states_[i].active_pool, states_[i].released,
+                                                     to_unix_ms(states_[i].since)};
         s.serials = serials_;
         s.zone_digests = digests_;
         std::string err;

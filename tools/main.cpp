@@ -157,7 +157,6 @@ int main(int argc, char** argv) {
     core::set_log_level(level);
     // A closed stdout or a dead peer must not kill the daemon.
     std::signal(SIGPIPE, SIG_IGN);
-    zones::set_limits(cfg.limits);
     // Hardening: leave root before anything runs (probes, hooks, exec checks), keeping
     // only CAP_NET_BIND_SERVICE so the DNS listeners can still bind port 53 later.
     if (std::string err; !tools::drop_privileges(cfg.privileges, &err)) {

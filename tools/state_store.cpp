@@ -67,7 +67,8 @@ std::optional<PersistedState> load_state(const std::string& path, std::string* e
         }
         for (auto& [k, v] : drains_json.items()) s.drains[k] = v.get<int64_t>();
         for (auto& [k, v] : services_json.items())
-            s.services[k] = {v.value("label", std::string()), v.value("active_pool", -1), v.value("released", false)};
+            s.services[k] = {v.value("label", std::string()), v.value("active_pool", -1), v.value("released", false),
+                             v.value("since", int64_t(0))};
         for (auto& [k, v] : serials_json.items()) s.serials[k] = v.get<uint32_t>();
         for (auto& [k, v] : zone_digests_json.items()) s.zone_digests[k] = v.get<std::string>();
         return s;
@@ -92,7 +93,8 @@ bool save_state(const std::string& path, const PersistedState& s, std::string* e
     j["overrides"] = ovs;
     j["drains"] = s.drains;
     json svs = json::object();
-    for (auto& [k, v] : s.services) svs[k] = {{"label", v.label}, {"active_pool", v.active_pool}, {"released", v.released}};
+    for (auto& [k, v] : s.services)
+        svs[k] = {{"label", v.label}, {"active_pool", v.active_pool}, {"released", v.released}, {"since", v.since_ms}};
     j["services"] = svs;
     j["serials"] = s.serials;
     j["zone_digests"] = s.zone_digests;

@@ -27,6 +27,7 @@ struct PersistedService {
     std::string label;
     int active_pool = -1;
     bool released = false;
+    int64_t since_ms = 0;  // Unix milliseconds the answer has been `label`; 0: unknown (older files)
 };
 struct PersistedState {
     std::map<std::string, PersistedEndpoint> endpoints;   // by endpoint key

@@ -1336,8 +1336,6 @@ void check_limits(const std::vector<ParsedZone>& parsed, const Limits& lim, core
     }
 }
 
-Limits g_limits;
-
 bool too_big(std::size_t bytes, const std::string& file, const Limits& lim, core::Diagnostics& d) {
     if (!lim.max_file_bytes || bytes <= lim.max_file_bytes) return false;
     d.error({file, 0, 0}, "zone file is " + std::to_string(bytes) + " bytes, more than the limit of " +
@@ -1394,10 +1392,8 @@ std::optional<std::string> read_file(const std::string& path, core::Diagnostics&
 
 }  // namespace
 
-void set_limits(const Limits& l) { g_limits = l; }
-const Limits& limits() { return g_limits; }
 
-LoadResult load_text(std::string_view toml_text, const std::string& file) { return load_text(toml_text, file, g_limits); }
+LoadResult load_text(std::string_view toml_text, const std::string& file) { return load_text(toml_text, file, Limits{}); }
 
 LoadResult load_text(std::string_view toml_text, const std::string& file, const Limits& lim) {
     t_limits = &lim;
@@ -1411,7 +1407,7 @@ LoadResult load_text(std::string_view toml_text, const std::string& file, const 
     return finish(std::move(zones), std::move(d), lim);
 }
 
-LoadResult load_path(const std::string& path) { return load_path(path, g_limits); }
+LoadResult load_path(const std::string& path) { return load_path(path, Limits{}); }
 
 LoadResult load_path(const std::string& path, const Limits& lim) {
     t_limits = &lim;

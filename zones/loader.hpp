@@ -19,17 +19,13 @@ struct Limits {
     std::size_t max_file_bytes = 64u << 20;       // one TOML zone file
 };
 
-// The limits load_path and load_text apply. Process-wide: set once at start-up
-// (server config [limits]) before any load; not to be changed while loads run.
-void set_limits(const Limits& limits);
-const Limits& limits();
-
 struct LoadResult {
     std::shared_ptr<const Catalog> catalog;  // null when any diagnostic is an error
     core::Diagnostics diagnostics;           // errors and warnings, all of them
 };
 
 // Loads every "*.toml" file of a directory (one zone each), or a single file.
+// Without `limits`: the defaults above (the daemon passes its [limits]).
 LoadResult load_path(const std::string& path);
 LoadResult load_path(const std::string& path, const Limits& limits);
 // Parses one zone from TOML text; `file` names it in diagnostics and resolves includes.

@@ -5,6 +5,7 @@
 # slipped while 127.0.0.3 is answered), and dropping root to `nobody`.
 import os
 import select
+import signal
 import socket
 import struct
 import time
@@ -301,6 +302,40 @@ class RateLimiting(ConfiguredServer):
         full, tc = self.flood("127.0.0.9", 300)
         self.assertEqual(tc, 0)
         self.assertGreater(full, 250, f"only {full} of 300 answered for an allow-listed client")
+
+
+class ZoneLimits(st.unittest.TestCase):
+    """[limits] in the server config bound the first load and every reload."""
+
+    EXTRA_ZONE = """
+        origin = "extra.test"
+        [soa]
+        mname = "ns1.extra.test."
+        rname = "hostmaster.extra.test."
+        [records."@"]
+        NS = ["ns1"]
+        [records.ns1]
+        A = "192.0.2.77"
+    """
+
+    def test_max_zones_refuses_a_reload_over_it_and_a_start_over_it(self):
+        with st.ZoneDir(copy_from=FIXTURES / "basic") as zones, \
+                st.ZoneDir({"server.toml": "[limits]\nmax_zones = 3\n"}) as cfg:
+            config = str(cfg.path / "server.toml")
+            with st.Signpost(zones.path, extra_args=("--config", config, "--no-api"),
+                             label="signpost [limits]") as srv:
+                self.assertEqual(len(srv.query(WWW, "A").answer), 2)
+                zones.write("extra.test.toml", self.EXTRA_ZONE)
+                srv.send_signal(signal.SIGHUP)
+                st.wait_until(lambda: "4 zones to load, more than the limit of 3" in srv.stderr(), timeout=10,
+                              what="the reload refused by [limits] max_zones")
+                # The running data stays: the old zones answer, the new one is not served.
+                self.assertEqual(len(srv.query(WWW, "A").answer), 2)
+                self.assertEqual(srv.query("ns1.extra.test", "A").rcode_name, "REFUSED")
+            r = st.run_cli("serve", "--zones", zones.path, "--listen", "127.0.0.1:0", "--no-api",
+                           "--config", config, timeout=20)
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("4 zones to load, more than the limit of 3", r.stderr)
 
 
 class Privileges(st.unittest.TestCase):

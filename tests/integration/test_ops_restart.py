@@ -24,6 +24,13 @@ SECONDARY = "example.com/secondary/127.0.0.11"
 EXTRA = 'unstable_for = "1s"\n'
 
 
+def service_since(server):
+    """The failover service's `since` (when its answer became what it is), Unix seconds."""
+    from datetime import datetime
+    svc = next(v for v in server.status()["services"] if v["key"] == "example.com/site")
+    return datetime.strptime(svc["since"], "%Y-%m-%dT%H:%M:%SZ").timestamp()
+
+
 def soa_serial(server):
     r = server.dig("example.com", "SOA")
     return int(r.rdatas("answer", "SOA")[0].split()[2])
@@ -67,6 +74,7 @@ class TestWarmRestart(unittest.TestCase):
         st.wait_until(lambda: one.dig("www.example.com").answer[0].ttl == 30, timeout=5, what="ttl 30")
         serial_before = soa_serial(one)
         since = {k: one.endpoint(k)["since"] for k in (PRIMARY, SECONDARY)}
+        answer_since = service_since(one)
         one.stop(signal.SIGTERM)
         self.assertIn("SIGTERM received, stopping", one.stderr())
         saved = json.loads(self.state.read_text())
@@ -74,6 +82,8 @@ class TestWarmRestart(unittest.TestCase):
         self.assertEqual(saved["overrides"][SECONDARY]["state"], "up", saved)
         self.assertEqual([f.name for f in self.dir.iterdir()], ["state.json"], "a temporary file was left")
 
+        # Two seconds down, so that a `since` reset to the restart would show.
+        time.sleep(2)
         # Run 2: the primary hangs now; its first probe cannot finish for a second.
         self.regions[0].set("hang")
         two = self.start(2)
@@ -93,6 +103,9 @@ class TestWarmRestart(unittest.TestCase):
         self.assertEqual(two.endpoint(SECONDARY)["override"], pinned, "the override did not survive")
         # A restart is not a state change: `since` is still when each state began.
         self.assertEqual({k: two.endpoint(k)["since"] for k in since}, since, "since reset by the restart")
+        # The service's answer has not moved either (the file keeps ms; the API shows
+        # whole seconds, and the steady-clock round trip may cross one).
+        self.assertLessEqual(abs(service_since(two) - answer_since), 1, "the service's since reset by the restart")
         self.assertGreaterEqual(soa_serial(two), serial_before, "the serial went backwards")
         self.assertEqual(soa_serial(two), serial_before, "unchanged data changed the serial")
         # Once probes confirm (the hanging primary times out, the secondary answers),

@@ -103,12 +103,15 @@ TEST_CASE("limits: too many zones in a directory is an error naming the limit") 
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("limits: the process-wide limits are what load_path uses by default") {
-    zones::Limits saved = zones::limits();
-    zones::Limits lim;
-    lim.max_file_bytes = 10;
-    zones::set_limits(lim);
-    CHECK_FALSE(zones::load_text(kZone, "zones/example.com.toml").catalog);
-    zones::set_limits(saved);
+TEST_CASE("limits: a load's limits are its own and the short forms use the defaults") {
+    zones::Limits tight;
+    tight.max_file_bytes = 10;
+    CHECK_FALSE(zones::load_text(kZone, "zones/example.com.toml", tight).catalog);
+    // Nothing carries over to the next load: limits are an argument, not process state.
     CHECK(zones::load_text(kZone, "zones/example.com.toml").catalog);
+    zones::Limits defaults;
+    CHECK(defaults.max_zones == 10000);
+    CHECK(defaults.max_records_per_zone == 1000000);
+    CHECK(defaults.max_endpoints == 10000);
+    CHECK(defaults.max_file_bytes == std::size_t(64) << 20);
 }
