@@ -1,6 +1,7 @@
 // Response rate limiting (RRL, as in BIND and Knot): caps the UDP responses per
 // client prefix per second so the server cannot be used to amplify a reflection
-// attack. A fixed-size table per worker; no allocation, no locks, no syscalls per query.
+// attack. A fixed-size table per UDP receiver thread (per worker and listen
+// address); no allocation, no locks, no syscalls per query.
 #pragma once
 
 #include <cstddef>
@@ -20,7 +21,7 @@ struct RrlOptions {
     uint32_t window = 5;        // seconds of debt a flooding prefix builds up before it is forgiven (1..3600)
     uint8_t ipv4_prefix = 24;   // clients are grouped by this prefix length (8..32)
     uint8_t ipv6_prefix = 56;   // (16..128)
-    uint32_t table_size = 16384;  // entries per worker (rounded up to a power of two, 64..16777216)
+    uint32_t table_size = 16384;  // entries per table (rounded up to a power of two, 64..16777216)
     // Never limited. Loopback by default: local tools and monitoring are trusted.
     std::vector<core::IpPrefix> allow = default_allow();
 

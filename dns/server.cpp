@@ -82,6 +82,7 @@ namespace {
 
 constexpr int kBatch = 32;
 constexpr int kUdpReceiveBuffer = 4 << 20;  // bytes asked for per UDP socket
+constexpr long kUdpIdleWakeUs = 200000;      // SO_RCVTIMEO of the UDP receivers
 constexpr std::size_t kUdpReceive = 4096;          // larger queries are dropped
 constexpr std::size_t kTcpMaxPending = 256 * 1024;  // stop reading while this much is unsent
 constexpr std::size_t kTcpReadMax = 2 + 65535 + 4096;
@@ -180,19 +181,24 @@ Fd bound_socket(const SockAddr& addr, int type) {
         // the size is capped there, and the server says so once it has started.
         if (::setsockopt(fd.fd, SOL_SOCKET, SO_RCVBUFFORCE, &kUdpReceiveBuffer, sizeof kUdpReceiveBuffer) != 0)
             ::setsockopt(fd.fd, SOL_SOCKET, SO_RCVBUF, &kUdpReceiveBuffer, sizeof kUdpReceiveBuffer);
-        // stop() wakes a blocked receiver with shutdown(); the timeout is the backstop.
-        timeval wake{1, 0};
+        // An idle receiver wakes this often to let go of its View (so a replaced
+        // View is freed within this time, however often the daemon publishes);
+        // stop() wakes it at once with shutdown().
+        timeval wake{0, kUdpIdleWakeUs};
         ::setsockopt(fd.fd, SOL_SOCKET, SO_RCVTIMEO, &wake, sizeof wake);
-        // No path MTU discovery on answers (as BIND, Knot and NSD): a spoofed ICMP
-        // "fragmentation needed" must not be able to make the kernel fragment our
+        // No path MTU discovery on answers (as BIND, Knot, NSD and gdnsd): a spoofed
+        // ICMP "fragmentation needed" must not be able to make the kernel fragment
         // answers at a tiny MTU, which is what fragment-injection cache poisoning
-        // needs. Answers are capped by udp_payload_size (1232) anyway.
+        // needs. Answers up to udp_payload_size (default 1232) fit every path; a
+        // larger setting is fragmented by the kernel: IPv4 at the interface MTU
+        // (routers may fragment further), IPv6 at 1280, which every IPv6 link carries.
         if (addr.family() == AF_INET) {
             int omit = IP_PMTUDISC_OMIT;
             ::setsockopt(fd.fd, IPPROTO_IP, IP_MTU_DISCOVER, &omit, sizeof omit);
         } else {
-            int omit = IPV6_PMTUDISC_OMIT;
+            int omit = IPV6_PMTUDISC_OMIT, min_mtu = 1280;
             ::setsockopt(fd.fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &omit, sizeof omit);
+            ::setsockopt(fd.fd, IPPROTO_IPV6, IPV6_MTU, &min_mtu, sizeof min_mtu);
         }
     }
     if (::bind(fd.fd, reinterpret_cast<const sockaddr*>(&addr.ss), addr.len) != 0) throw BindError{errno};
@@ -707,8 +713,14 @@ void receive_udp(UdpReceiver* r) noexcept {
         int n = ::recvmmsg(r->fd.fd, r->rmsgs, kBatch, MSG_WAITFORONE, nullptr);
         int err = n < 0 ? errno : 0;
         if (w->stopping.load(std::memory_order_relaxed)) return;  // shutdown() woke us
-        // Also on the idle timeout: an idle receiver lets go of a replaced View
-        // within a second, so a reload's memory is handed back without traffic.
+        if (n < 0 && (err == EAGAIN || err == EWOULDBLOCK)) {
+            // Idle for kUdpIdleWakeUs: hold no View while idle, so every replaced
+            // View is freed within that time without traffic (the next batch takes
+            // the current one).
+            r->view.reset();
+            r->view_generation = ~uint64_t(0);
+            continue;
+        }
         if (uint64_t g = r->published->generation.load(std::memory_order_acquire); g != r->view_generation) {
             std::shared_ptr<const View> old;
             {
@@ -719,13 +731,13 @@ void receive_udp(UdpReceiver* r) noexcept {
             old.reset();  // the old View is freed here, outside the lock
         }
         if (n < 0) {
-            if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) continue;  // idle second
+            if (err == EINTR) continue;
             log_network_error(w, "UDP receive failed", err);
             timespec pause{0, 10000000};  // e.g. ENOMEM: do not spin
             ::nanosleep(&pause, nullptr);
             continue;
         }
-        if (!r->view) continue;
+        if (!r->view) continue;  // nothing published yet
         int m = 0;
         uint64_t t0 = monotonic_ns();
         uint64_t now_ms = t0 / 1000000;
@@ -1029,14 +1041,19 @@ Server::Server(ServerOptions options, std::shared_ptr<const View> initial) : imp
         }
         impl_->workers.push_back(std::move(w));
     }
-    for (auto& w : impl_->workers) {
-        Worker* wp = w.get();
-        wp->thread = std::thread([wp] {
-            uv_run(&wp->loop, UV_RUN_DEFAULT);
-            wp->view.reset();
-            uv_loop_close(&wp->loop);
-        });
-        for (auto& r : wp->receivers) r->thread = std::thread(receive_udp, r.get());
+    try {
+        for (auto& w : impl_->workers) {
+            Worker* wp = w.get();
+            wp->thread = std::thread([wp] {
+                uv_run(&wp->loop, UV_RUN_DEFAULT);
+                wp->view.reset();
+                uv_loop_close(&wp->loop);
+            });
+            for (auto& r : wp->receivers) r->thread = std::thread(receive_udp, r.get());
+        }
+    } catch (...) {
+        stop();  // a thread could not start (e.g. RLIMIT_NPROC): stop and join the started ones
+        throw;
     }
 }
 

@@ -1,5 +1,6 @@
-// The DNS listeners: one worker thread per core, each with its own libuv loop,
-// serving UDP and TCP on every listen address from the current View.
+// The DNS listeners: one worker per core, each with its own sockets on every
+// listen address: a receiver thread per UDP socket, and a libuv loop thread for
+// TCP; all answer from the current View.
 #pragma once
 
 #include <cstdint>
@@ -42,7 +43,7 @@ struct ServerOptions {
     bool query_log = false;
     unsigned query_log_rate = 1000;
     // --- zone transfers hook (xfr/ owns the logic; the daemon installs it) ---
-    // Called on the worker thread, only for queries with QTYPE AXFR (TCP) or
+    // Called on any worker's threads, concurrently (it must be thread-safe), only for queries with QTYPE AXFR (TCP) or
     // IXFR, and SOA queries with additional records (they may carry TSIG).
     // Returns true when it answered: `out` holds framed messages (2-byte length
     // each) for TCP, or one message of at most `udp_max` bytes for UDP. False:
@@ -51,7 +52,7 @@ struct ServerOptions {
                        std::string& out)>
         transfer_handler;
     // --- explain hook (dns/explain_responder.hpp; the daemon installs it) ---
-    // Called on the worker thread, only for QUERYs with one question of class CH
+    // Called on any worker's threads, concurrently (it must be thread-safe), only for QUERYs with one question of class CH
     // and type TXT. Same contract as transfer_handler; false or empty: the normal
     // path answers (CH is REFUSED).
     std::function<bool(std::span<const uint8_t> query, const ClientInfo& client, std::size_t udp_max,

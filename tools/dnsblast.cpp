@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -30,8 +31,14 @@ constexpr std::size_t kIds = 65536;
 constexpr std::size_t kOrder = std::size_t(1) << 21;  // sent queries awaiting answer or timeout
 constexpr std::size_t kHistogramUs = 2000000;          // latency histogram: 1 us buckets up to 2 s
 
-// CLOCK_REALTIME: the clock of the kernel's SO_TIMESTAMPNS receive stamps.
+// Deadlines, pacing and timeouts: CLOCK_MONOTONIC (a clock step cannot break them).
 uint64_t now_ns() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+// Latency only: CLOCK_REALTIME is the clock of the kernel's SO_TIMESTAMPNS stamps.
+uint64_t realtime_ns() {
     timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
@@ -120,7 +127,8 @@ bool make_query(const std::string& name, uint16_t type, bool edns, std::vector<u
 }
 
 struct Slot {
-    uint64_t sent_ns = 0;
+    uint64_t sent_ns = 0;    // monotonic: for the timeout
+    uint64_t sent_real = 0;  // realtime: for the latency
     uint32_t seq = 0;
     bool busy = false;
 };
@@ -287,7 +295,7 @@ int main(int argc, char** argv) {
 
     for (;;) {
         uint64_t now = now_ns();
-        if (sending && (now >= send_deadline || (count && sent >= count))) sending = false;
+        if (sending && (now >= send_deadline || (count && (rate > 0 ? offered : sent) >= count))) sending = false;
         if (!sending && inflight == 0) break;
         if (!sending && now >= send_deadline + timeout + 1000000000ull) break;  // hard stop
 
@@ -307,16 +315,13 @@ int main(int argc, char** argv) {
         // Fill the window (closed loop), or send what is due (open loop). A query the
         // window has no room for is not sent later: the rate stays the offered rate.
         uint64_t due = rate > 0 ? uint64_t(double(now - start) * rate / 1e9) + 1 : 0;
-        if (rate > 0 && sending && due > offered && inflight >= cwnd) {
-            skipped += due - offered;  // the server let the window fill: these count as lost
-            offered = due;
-        }
+        if (count) due = std::min(due, count);
         while (sending && inflight < cwnd && free_count > 0 && order_count + std::size_t(batch) < kOrder) {
             int k = std::min({batch, cwnd - inflight, int(free_count)});
             if (count) k = int(std::min<uint64_t>(uint64_t(k), count - sent));
             if (rate > 0) k = int(std::min<uint64_t>(uint64_t(k), due > offered ? due - offered : 0));
             if (k <= 0) break;
-            uint64_t t = now_ns();
+            uint64_t t = now_ns(), t_real = realtime_ns();
             for (int i = 0; i < k; ++i) {
                 auto& pkt = packets[next_name];
                 next_name = (next_name + 1) % packets.size();
@@ -331,7 +336,7 @@ int main(int argc, char** argv) {
                 smsg[i].msg_hdr.msg_iovlen = 1;
                 free_head = (free_head + 1) % kIds;
                 --free_count;
-                slots[id] = Slot{t, ++seq, true};
+                slots[id] = Slot{t, t_real, ++seq, true};
                 order[(order_head + order_count) % kOrder] = {id, seq};
                 ++order_count;
             }
@@ -348,6 +353,12 @@ int main(int argc, char** argv) {
             offered += uint64_t(ok);
             inflight += ok;
             if (ok < k) break;
+        }
+        // Open loop: what was due and did not go out now (window full, send buffer
+        // full, ID ring full) is not sent later in a burst: it counts as not sent (lost).
+        if (rate > 0 && sending && due > offered) {
+            skipped += due - offered;
+            offered = due;
         }
 
         // Receive what is there; wait briefly when nothing is (open loop: until the
@@ -373,10 +384,10 @@ int main(int argc, char** argv) {
             }
             continue;
         }
-        uint64_t t_user = now_ns();
+        uint64_t t_user = now_ns(), t_user_real = realtime_ns();
         for (int i = 0; i < n; ++i) {
             uint64_t t = received_ns(rmsg[i].msg_hdr);
-            if (t == 0) t = t_user;
+            if (t == 0) t = t_user_real;
             const uint8_t* b = static_cast<const uint8_t*>(riov[i].iov_base);
             if (rmsg[i].msg_len < 12 || !(b[2] & 0x80)) {
                 ++unmatched;
@@ -387,7 +398,7 @@ int main(int argc, char** argv) {
                 ++unmatched;  // late (already counted lost) or never sent
                 continue;
             }
-            uint64_t lat = t > slots[id].sent_ns ? t - slots[id].sent_ns : 0;
+            uint64_t lat = t > slots[id].sent_real ? t - slots[id].sent_real : 0;
             lat_sum += lat;
             lat_max = std::max(lat_max, lat);
             ++histogram[std::min<uint64_t>(lat / 1000, kHistogramUs)];
@@ -404,11 +415,12 @@ int main(int argc, char** argv) {
     ::close(fd);
 
     double secs = double(std::max(last_answer, start + 1) - start) / 1e9;
+    // Nearest rank over the answered queries (lost ones have no latency).
     auto percentile = [&](double p) -> double {
         if (answered == 0) return 0;
-        uint64_t want = uint64_t(double(answered) * p), seen = 0;
+        uint64_t rank = std::max<uint64_t>(1, uint64_t(std::ceil(double(answered) * p))), seen = 0;
         for (std::size_t us = 0; us <= kHistogramUs; ++us)
-            if ((seen += histogram[us]) > want) return double(us);
+            if ((seen += histogram[us]) >= rank) return double(us);
         return double(kHistogramUs);
     };
     std::printf("sent=%llu answered=%llu lost=%llu qps=%.0f avg_us=%.1f p50_us=%.0f p99_us=%.0f p999_us=%.0f "
