@@ -158,10 +158,12 @@ start_knot() {  # start_knot NAME ZONE_DIR ZONES_YAML
 
 if [ $SCALE_ONLY = 0 ]; then
 # --- the two regions -----------------------------------------------------------
+# On the load generator's core: answering probes (signpost's and gdnsd's, both
+# every second) must not take the server core from the server under test.
 HPORT=$(free_port)
-python3 "$ROOT/examples/failover/region.py" primary 127.0.0.10 "$HPORT" "$TMP/primary.down" 2>"$TMP/primary.log" &
+taskset -c 1 python3 "$ROOT/examples/failover/region.py" primary 127.0.0.10 "$HPORT" "$TMP/primary.down" 2>"$TMP/primary.log" &
 PIDS+=($!)
-python3 "$ROOT/examples/failover/region.py" secondary 127.0.0.11 "$HPORT" "$TMP/secondary.down" 2>"$TMP/secondary.log" &
+taskset -c 1 python3 "$ROOT/examples/failover/region.py" secondary 127.0.0.11 "$HPORT" "$TMP/secondary.down" 2>"$TMP/secondary.log" &
 PIDS+=($!)
 
 SERVERS=()
