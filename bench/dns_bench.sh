@@ -136,6 +136,12 @@ EOF
 }
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# cpu_per_answer TICKS0 TICKS1 ANSWERED: server CPU microseconds per answer.
+cpu_per_answer() { awk -v d=$(($2 - $1)) -v a="${3:-0}" -v t="$TCK" 'BEGIN {printf "%.2f", a ? d / t * 1e6 / a : 0}'; }
+# paired_order ROUND: the servers, reversed every other round so drift favours none.
+paired_order() {
+  if [ $(($1 % 2)) = 0 ]; then printf '%s\n' "${SERVERS[@]}" | tac; else printf '%s\n' "${SERVERS[@]}"; fi
+}
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 TCK=$(getconf CLK_TCK)
@@ -216,18 +222,14 @@ blast() {  # blast SERVER CASE ROUND
   t0=$(cpu_ticks "$pid")
   out=$(taskset -c 1 "$BLAST" -s "127.0.0.1:${PORT[$s]}" -n "${QNAME[$c]}" -d "$DUR" -w "$WINDOW" -b 32)
   t1=$(cpu_ticks "$pid")
-  local ans; ans=$(kv "$out" answered)
-  local cpu_us; cpu_us=$(awk -v d=$((t1 - t0)) -v a="$ans" -v t="$TCK" 'BEGIN {printf "%.2f", a ? d / t * 1e6 / a : 0}')
+  local cpu_us; cpu_us=$(cpu_per_answer "$t0" "$t1" "$(kv "$out" answered)")
   printf 'blast\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$s" "$r" "$(kv "$out" qps)" "$(kv "$out" lost)" \
     "$(kv "$out" avg_us)" "$(kv "$out" max_us)" "$cpu_us" >>"$RESULTS"
   log "round $r $c $s: $out cpu_us/answer=$cpu_us"
 }
 for r in $(seq "$ROUNDS"); do
   for c in "${CASES[@]}"; do
-    # Alternate the order per round so that drift does not favour one server.
-    order=("${SERVERS[@]}")
-    if [ $((r % 2)) = 0 ]; then order=($(printf '%s\n' "${SERVERS[@]}" | tac)); fi
-    for s in "${order[@]}"; do blast "$s" "$c" "$r"; done
+    for s in $(paired_order "$r"); do blast "$s" "$c" "$r"; done
   done
 done
 
@@ -235,42 +237,38 @@ done
 if [ $HAVE_DNSPERF = 1 ]; then
   for c in "${CASES[@]}"; do echo "${QNAME[$c]} A"; done >"$TMP/dnsperf.txt"
   for pr in $(seq "$PERF_ROUNDS"); do
-  order=("${SERVERS[@]}")
-  if [ $((pr % 2)) = 0 ]; then order=($(printf '%s\n' "${SERVERS[@]}" | tac)); fi
-  for s in "${order[@]}"; do
-    pid=${PID[$s]}
-    t0=$(cpu_ticks "$pid")
-    # -b 4096: dnsperf's default receive buffer overflows at 100k/s and its "lost"
-    # queries were answers the kernel dropped at the client (the server had
-    # received and answered every query; /proc/net/snmp RcvbufErrors = lost).
-    out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "${PORT[$s]}" -d "$TMP/dnsperf.txt" -l "$PERF_DUR" -Q 100000 \
-            -q 1000 -t 2 -b 4096 2>&1 || true)
-    t1=$(cpu_ticks "$pid")
-    done_q=$(awk '/Queries completed:/ {print $3}' <<<"$out")
-    lost=$(awk '/Queries lost:/ {print $3}' <<<"$out")
-    qps=$(awk '/Queries per second:/ {print $4}' <<<"$out")
-    avg=$(awk '/Average Latency/ {printf "%.1f", $4 * 1e6}' <<<"$out")
-    max=$(awk '/Average Latency/ {gsub(/[(),]/, ""); printf "%.1f", $8 * 1e6}' <<<"$out")
-    cpu_us=$(awk -v d=$((t1 - t0)) -v a="${done_q:-0}" -v t="$TCK" 'BEGIN {printf "%.2f", a ? d / t * 1e6 / a : 0}')
-    printf 'dnsperf\tmixed\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$pr" "${qps:-0}" "${lost:-0}" "${avg:-0}" "${max:-0}" \
-      "$cpu_us" >>"$RESULTS"
-    log "dnsperf round $pr $s: completed=$done_q lost=$lost qps=$qps avg_us=$avg max_us=$max cpu_us/answer=$cpu_us"
-  done
+    for s in $(paired_order "$pr"); do
+      pid=${PID[$s]}
+      t0=$(cpu_ticks "$pid")
+      # -b 4096: dnsperf's default receive buffer overflows at 100k/s and its "lost"
+      # queries were answers the kernel dropped at the client (the server had
+      # received and answered every query; /proc/net/snmp RcvbufErrors = lost).
+      out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "${PORT[$s]}" -d "$TMP/dnsperf.txt" -l "$PERF_DUR" -Q 100000 \
+              -q 1000 -t 2 -b 4096 2>&1 || true)
+      t1=$(cpu_ticks "$pid")
+      done_q=$(awk '/Queries completed:/ {print $3}' <<<"$out")
+      lost=$(awk '/Queries lost:/ {print $3}' <<<"$out")
+      qps=$(awk '/Queries per second:/ {print $4}' <<<"$out")
+      avg=$(awk '/Average Latency/ {printf "%.1f", $4 * 1e6}' <<<"$out")
+      max=$(awk '/Average Latency/ {gsub(/[(),]/, ""); printf "%.1f", $8 * 1e6}' <<<"$out")
+      cpu_us=$(cpu_per_answer "$t0" "$t1" "$done_q")
+      printf 'dnsperf\tmixed\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$pr" "${qps:-0}" "${lost:-0}" "${avg:-0}" "${max:-0}" \
+        "$cpu_us" >>"$RESULTS"
+      log "dnsperf round $pr $s: completed=$done_q lost=$lost qps=$qps avg_us=$avg max_us=$max cpu_us/answer=$cpu_us"
+    done
   done
 fi
+
 # Open loop at the same rate with dnsblast: the kernel's receive timestamps time the
 # server, not the client's queue.
 for pr in $(seq "$PERF_ROUNDS"); do
-  order=("${SERVERS[@]}")
-  if [ $((pr % 2)) = 0 ]; then order=($(printf '%s\n' "${SERVERS[@]}" | tac)); fi
-  for s in "${order[@]}"; do
+  for s in $(paired_order "$pr"); do
     pid=${PID[$s]}
     t0=$(cpu_ticks "$pid")
     out=$(taskset -c 1 "$BLAST" -s "127.0.0.1:${PORT[$s]}" -n "${QNAME[failover]}" -n "${QNAME[static]}" \
             -n "${QNAME[nxdomain]}" -d "$PERF_DUR" -r 100000 -b 8)
     t1=$(cpu_ticks "$pid")
-    ans=$(kv "$out" answered)
-    cpu_us=$(awk -v d=$((t1 - t0)) -v a="$ans" -v t="$TCK" 'BEGIN {printf "%.2f", a ? d / t * 1e6 / a : 0}')
+    cpu_us=$(cpu_per_answer "$t0" "$t1" "$(kv "$out" answered)")
     printf 'rate\tmixed\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$pr" "$(kv "$out" qps)" "$(kv "$out" lost)" \
       "$(kv "$out" avg_us)" "$(kv "$out" max_us)" "$cpu_us" "$(kv "$out" p50_us)" "$(kv "$out" p99_us)" \
       "$(kv "$out" p999_us)" >>"$RESULTS"
@@ -321,7 +319,7 @@ EOF
     out=$(taskset -c 1 "$BLAST" -s "127.0.0.1:${PORT[$s]}" -f "$TMP/scale/names.txt" -d "$DUR" -w "$WINDOW")
     t1=$(cpu_ticks "$pid")
     SCALE_QPS[$s]=$(kv "$out" qps)
-    SCALE_CPU[$s]=$(awk -v d=$((t1 - t0)) -v a="$(kv "$out" answered)" -v t="$TCK" 'BEGIN {printf "%.2f", a ? d / t * 1e6 / a : 0}')
+    SCALE_CPU[$s]=$(cpu_per_answer "$t0" "$t1" "$(kv "$out" answered)")
     log "scale $s: load ${LOAD_S[$s]} s, RSS ${SCALE_RSS[$s]} kB, $out"
   }
 
@@ -386,31 +384,18 @@ def line(label, vals, ratio_of=None):
         extra = "  " + "  ".join("%s/%s=%.2f" % ("signpost", s, vals[0] / v) for s, v in zip(servers[1:], vals[1:]) if v)
     print("%-34s%s%s" % (label, "".join(cells), extra))
 print("%-34s%s" % ("", "".join("%12s" % s for s in servers)))
+# (label, column of the results row); the first one also gets the ratios.
+BASIC = [("answers/s", 4), ("lost", 5), ("avg latency us", 6), ("max latency us", 7), ("server CPU us/answer", 8)]
+RATE = BASIC[:3] + [("p50 latency us", 9), ("p99 latency us", 10), ("p99.9 latency us", 11)] + BASIC[3:]
+def section(title, kind, case, fields, ratios=False):
+    if not any(r[0] == kind and r[1] == case for r in rows): return
+    print(title)
+    for i, (label, col) in enumerate(fields):
+        line("  " + label, [med(kind, case, s, col) for s in servers], True if ratios and i == 0 else None)
 for case in ("failover", "static", "nxdomain"):
-    if not any(r[0] == "blast" and r[1] == case for r in rows): continue
-    print("saturation, %s:" % case)
-    line("  answers/s (median)", [med("blast", case, s, 4) for s in servers], True)
-    line("  lost (median)", [med("blast", case, s, 5) for s in servers])
-    line("  avg latency us", [med("blast", case, s, 6) for s in servers])
-    line("  max latency us", [med("blast", case, s, 7) for s in servers])
-    line("  server CPU us/answer", [med("blast", case, s, 8) for s in servers])
-if any(r[0] == "dnsperf" for r in rows):
-    print("dnsperf -Q 100000 (the three names round robin):")
-    line("  answers/s", [med("dnsperf", "mixed", s, 4) for s in servers])
-    line("  lost", [med("dnsperf", "mixed", s, 5) for s in servers])
-    line("  avg latency us", [med("dnsperf", "mixed", s, 6) for s in servers])
-    line("  max latency us", [med("dnsperf", "mixed", s, 7) for s in servers])
-    line("  server CPU us/answer", [med("dnsperf", "mixed", s, 8) for s in servers])
-if any(r[0] == "rate" for r in rows):
-    print("dnsblast -r 100000 (open loop, kernel receive timestamps; the three names round robin):")
-    line("  answers/s", [med("rate", "mixed", s, 4) for s in servers])
-    line("  lost", [med("rate", "mixed", s, 5) for s in servers])
-    line("  avg latency us", [med("rate", "mixed", s, 6) for s in servers])
-    line("  p50 latency us", [med("rate", "mixed", s, 9) for s in servers])
-    line("  p99 latency us", [med("rate", "mixed", s, 10) for s in servers])
-    line("  p99.9 latency us", [med("rate", "mixed", s, 11) for s in servers])
-    line("  max latency us", [med("rate", "mixed", s, 7) for s in servers])
-    line("  server CPU us/answer", [med("rate", "mixed", s, 8) for s in servers])
+    section("saturation, %s (medians):" % case, "blast", case, BASIC, ratios=True)
+section("dnsperf -Q 100000 (the three names round robin):", "dnsperf", "mixed", BASIC)
+section("dnsblast -r 100000 (open loop, kernel receive timestamps; the three names round robin):", "rate", "mixed", RATE)
 line("peak RSS kB (VmHWM)", [med("rss", "-", s, 4) for s in servers])
 EOF
 fi

@@ -390,12 +390,15 @@ struct UdpReceiver {
 };
 
 struct Worker {
-    const ServerOptions* options = nullptr;
-    TcpClients* clients = nullptr;
+    Worker(const ServerOptions& o, TcpClients& c)
+        : options(&o), clients(&c), query_log(std::max(1u, o.query_log_rate)) {}
+
+    const ServerOptions* options;
+    TcpClients* clients;
     WorkerCounters counters;  // TCP; each UDP receiver counts its own
     // Network errors (send failures, refused accepts) are logged, at most a few a second.
     SharedLogLimit error_log{5};
-    std::unique_ptr<SharedLogLimit> query_log = std::make_unique<SharedLogLimit>(1000);
+    SharedLogLimit query_log;
     uv_loop_t loop{};
     UvHandle<uv_async_t> async;
     UvHandle<uv_timer_t> sweep;
@@ -828,7 +831,7 @@ void log_network_error(Worker* w, const char* what, int err) noexcept {
 void log_query(Worker* w, const ClientInfo& client, const uint8_t* q, std::size_t qlen, const uint8_t* r,
                std::size_t rlen) noexcept {
     uint64_t suppressed = 0;
-    if (!w->query_log->allow(wall_ms(), suppressed)) return;
+    if (!w->query_log.allow(wall_ms(), suppressed)) return;
     try {
         std::string name;
         std::size_t off = 12;
@@ -987,10 +990,7 @@ Server::Server(ServerOptions options, std::shared_ptr<const View> initial) : imp
     }
     impl_->published.view = initial;
     for (unsigned i = 0; i < nworkers; ++i) {
-        auto w = std::make_unique<Worker>();
-        w->options = &impl_->options;
-        w->query_log = std::make_unique<SharedLogLimit>(std::max(1u, impl_->options.query_log_rate));
-        w->clients = &impl_->clients;
+        auto w = std::make_unique<Worker>(impl_->options, impl_->clients);
         w->view = initial;
         w->tcp_out.resize(2 + 65535);
         int rc = uv_loop_init(&w->loop);

@@ -31,18 +31,16 @@ constexpr std::size_t kIds = 65536;
 constexpr std::size_t kOrder = std::size_t(1) << 21;  // sent queries awaiting answer or timeout
 constexpr std::size_t kHistogramUs = 2000000;          // latency histogram: 1 us buckets up to 2 s
 
+uint64_t ns_of(const timespec& ts) { return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec); }
+uint64_t clock_ns(clockid_t clock) {
+    timespec ts;
+    clock_gettime(clock, &ts);
+    return ns_of(ts);
+}
 // Deadlines, pacing and timeouts: CLOCK_MONOTONIC (a clock step cannot break them).
-uint64_t now_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
+uint64_t now_ns() { return clock_ns(CLOCK_MONOTONIC); }
 // Latency only: CLOCK_REALTIME is the clock of the kernel's SO_TIMESTAMPNS stamps.
-uint64_t realtime_ns() {
-    timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
-}
+uint64_t realtime_ns() { return clock_ns(CLOCK_REALTIME); }
 
 // The kernel's receive time of a datagram (SCM_TIMESTAMPNS), or 0.
 uint64_t received_ns(const msghdr& m) {
@@ -50,7 +48,7 @@ uint64_t received_ns(const msghdr& m) {
         if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
             timespec ts;
             std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-            return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+            return ns_of(ts);
         }
     return 0;
 }
@@ -278,7 +276,7 @@ int main(int argc, char** argv) {
     std::vector<uint32_t> histogram(kHistogramUs + 1);  // the last bucket: 2 s and more
 
     uint64_t sent = 0, answered = 0, lost = 0, send_errors = 0, unmatched = 0, truncated = 0;
-    uint64_t offered = 0, skipped = 0;  // open loop: queries due, and those the full window kept back
+    uint64_t offered = 0, not_sent = 0;  // open loop: queries due so far, and those that could not go out
     uint64_t rcodes[16]{};
     uint64_t lat_sum = 0, lat_max = 0;
     uint32_t seq = 0;
@@ -312,8 +310,7 @@ int main(int argc, char** argv) {
             --order_count;
         }
 
-        // Fill the window (closed loop), or send what is due (open loop). A query the
-        // window has no room for is not sent later: the rate stays the offered rate.
+        // Fill the window (closed loop), or send what is due (open loop).
         uint64_t due = rate > 0 ? uint64_t(double(now - start) * rate / 1e9) + 1 : 0;
         if (count) due = std::min(due, count);
         while (sending && inflight < cwnd && free_count > 0 && order_count + std::size_t(batch) < kOrder) {
@@ -357,7 +354,7 @@ int main(int argc, char** argv) {
         // Open loop: what was due and did not go out now (window full, send buffer
         // full, ID ring full) is not sent later in a burst: it counts as not sent (lost).
         if (rate > 0 && sending && due > offered) {
-            skipped += due - offered;
+            not_sent += due - offered;
             offered = due;
         }
 
@@ -411,7 +408,7 @@ int main(int argc, char** argv) {
         }
         last_answer = t_user;
     }
-    lost += uint64_t(inflight) + skipped;
+    lost += uint64_t(inflight) + not_sent;
     ::close(fd);
 
     double secs = double(std::max(last_answer, start + 1) - start) / 1e9;
@@ -431,6 +428,6 @@ int main(int argc, char** argv) {
                 percentile(0.50), percentile(0.99), percentile(0.999),
                 double(lat_max) / 1000.0, (unsigned long long)rcodes[0], (unsigned long long)rcodes[3],
                 (unsigned long long)(answered - rcodes[0] - rcodes[3]), (unsigned long long)truncated,
-                (unsigned long long)unmatched, (unsigned long long)send_errors, (unsigned long long)skipped, secs);
+                (unsigned long long)unmatched, (unsigned long long)send_errors, (unsigned long long)not_sent, secs);
     return 0;
 }

@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "support.hpp"
+
 namespace itest {
 
 class KeepAliveServer {
@@ -33,15 +35,9 @@ public:
     };
 
     KeepAliveServer() {
-        listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in sa{};
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (listener_ < 0 || bind(listener_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || listen(listener_, 64) != 0)
-            throw std::runtime_error("keep-alive server: cannot listen");
-        socklen_t len = sizeof sa;
-        getsockname(listener_, reinterpret_cast<sockaddr*>(&sa), &len);
-        port_ = ntohs(sa.sin_port);
+        auto l = listen_tcp("127.0.0.1");
+        listener_ = l.fd;
+        port_ = l.port;
         thread_ = std::thread([this] { run(); });
     }
     ~KeepAliveServer() {

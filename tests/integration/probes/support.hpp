@@ -1,11 +1,15 @@
 // Test support for the probes integration binary: child processes stopped by
-// PID, temporary directories, and a libuv loop driven until a deadline.
+// PID, temporary directories, loopback listeners, and a libuv loop driven until
+// a deadline.
 #pragma once
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +31,26 @@ namespace itest {
 
 using Ms = std::chrono::milliseconds;
 using SteadyClock = std::chrono::steady_clock;
+
+// A listening TCP socket on `address` (IPv4, loopback) and a port the kernel
+// picked; `flags` are added to socket()'s type (e.g. SOCK_NONBLOCK). Throws.
+struct Listener {
+    int fd = -1;
+    uint16_t port = 0;
+};
+inline Listener listen_tcp(const std::string& address, int flags = 0) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    if (inet_pton(AF_INET, address.c_str(), &sa.sin_addr) != 1) throw std::runtime_error("bad address " + address);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || listen(fd, 64) != 0) {
+        if (fd >= 0) close(fd);
+        throw std::runtime_error("cannot listen on " + address);
+    }
+    socklen_t len = sizeof sa;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+    return {fd, ntohs(sa.sin_port)};
+}
 
 class TempDir {
 public:

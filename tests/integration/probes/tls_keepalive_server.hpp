@@ -45,17 +45,9 @@ public:
     // Listens on `address` (IPv4, loopback) with the certificate chain and key in PEM files.
     TlsKeepAliveServer(const std::string& address, const std::string& cert_file, const std::string& key_file) {
         use_certificate(cert_file, key_file);
-        listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        sockaddr_in sa{};
-        sa.sin_family = AF_INET;
-        if (inet_pton(AF_INET, address.c_str(), &sa.sin_addr) != 1) throw std::runtime_error("bad address " + address);
-        if (listener_ < 0 || bind(listener_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0 || listen(listener_, 64) != 0) {
-            if (listener_ >= 0) close(listener_);
-            throw std::runtime_error("TLS keep-alive server: cannot listen on " + address);
-        }
-        socklen_t len = sizeof sa;
-        getsockname(listener_, reinterpret_cast<sockaddr*>(&sa), &len);
-        port_ = ntohs(sa.sin_port);
+        auto l = listen_tcp(address, SOCK_NONBLOCK);
+        listener_ = l.fd;
+        port_ = l.port;
         thread_ = std::thread([this] { run(); });
     }
     ~TlsKeepAliveServer() {
