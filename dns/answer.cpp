@@ -332,9 +332,12 @@ private:
     bool ptr_overflow_ = false;
 };
 
-// Thread-local xorshift64*: picks variants; not for anything security-sensitive.
+// Thread-local xorshift64*: the random number behind each variant pick; not for
+// anything security-sensitive. seed_variant_random() makes it reproducible.
+thread_local uint64_t random_state = 0;
+
 uint64_t next_random() noexcept {
-    thread_local uint64_t state = 0;
+    uint64_t& state = random_state;
     if (state == 0) state = 0x9e3779b97f4a7c15ull ^ reinterpret_cast<uintptr_t>(&state);
     state ^= state >> 12;
     state ^= state << 25;
@@ -342,35 +345,12 @@ uint64_t next_random() noexcept {
     return state * 2685821657736338717ull;
 }
 
+// The variant of `d` this query answers with (policy::pick_variant), or null: NODATA.
 const policy::Variant* pick_variant(const detail::DecisionData& d) noexcept {
     auto& vs = d.decision->variants;
-    if (vs.empty()) return nullptr;
-    if (vs.size() == 1) return &vs[0];
-    if (d.total_weight == 0) return &vs[next_random() % vs.size()];
-    uint64_t r = next_random() % d.total_weight;
-    for (auto& v : vs) {
-        if (r < v.weight) return &v;
-        r -= v.weight;
-    }
-    return &vs.back();
-}
-
-// Number of leading bits a and b share (same family), up to `max`.
-unsigned common_bits(const core::IpAddress& a, const core::IpAddress& b, unsigned max) noexcept {
-    unsigned bits = 0;
-    for (unsigned i = 0; i < 16 && bits < max; ++i) {
-        uint8_t x = a.bytes[i] ^ b.bytes[i];
-        if (x == 0) {
-            bits += 8;
-            continue;
-        }
-        while (!(x & 0x80)) {
-            ++bits;
-            x = uint8_t(x << 1);
-        }
-        break;
-    }
-    return std::min(bits, max);
+    if (vs.size() <= 1) return vs.empty() ? nullptr : &vs[0];
+    std::size_t i = policy::pick_variant(d.cumulative, next_random());
+    return i < vs.size() ? &vs[i] : nullptr;
 }
 
 // ---------------------------------------------------------------------------
@@ -484,27 +464,13 @@ bool write_rrset(Context& c, Section sec, const uint8_t* owner, std::size_t owne
     return write_rrset(c, sec, owner, owner_len, s, s.ttl);
 }
 
-// The decision a service answers this client with; updates the ECS scope.
+// The decision a service answers this client with (policy::match_subnet); updates the ECS scope.
 const detail::DecisionData& service_decision(Context& c, const detail::ServiceData& sd) noexcept {
     if (sd.subnet_dependent) c.unstable = true;
     if (!sd.subnet_dependent || !c.use_subnet) return sd.fallback;
-    const detail::DecisionData* chosen = &sd.fallback;
-    unsigned scope = 0;
-    unsigned max_bits = c.client.v6 ? 128 : 32;
-    for (auto& rule : sd.subnets) {
-        if (rule.prefix.address.v6 != c.client.v6) continue;
-        if (chosen == &sd.fallback && rule.prefix.contains(c.client)) {
-            chosen = &rule.data;
-            scope = std::max<unsigned>(scope, rule.prefix.length);
-        } else if (!rule.prefix.contains(c.client)) {
-            // The answer must not be reused for clients that a rule would match:
-            // the scope must be long enough to exclude every non-matching rule.
-            unsigned common = common_bits(c.client, rule.prefix.address, max_bits);
-            scope = std::max(scope, std::min(common + 1, max_bits));
-        }
-    }
-    c.ecs_scope = uint8_t(std::max<unsigned>(c.ecs_scope, scope));
-    return *chosen;
+    policy::SubnetMatch m = policy::match_subnet(sd.prefixes, c.client);
+    c.ecs_scope = std::max(c.ecs_scope, m.scope);
+    return m.rule < sd.rules.size() ? sd.rules[m.rule] : sd.fallback;
 }
 
 // Address records of a service; returns false (NODATA) when the family is empty.
@@ -753,27 +719,28 @@ void write_opt(Writer& w, const Query& q, uint16_t our_size, uint16_t rcode, boo
 }
 
 // ---------------------------------------------------------------------------
-// Pre-rendering (View build time, control loop): the general renderer above writes
-// each common answer once into a scratch packet; what follows the question is kept.
+// Pre-rendering (View build time, control loop; driven by dns/prerender.cpp): the
+// general renderer above writes each common answer once into a scratch packet;
+// what follows the question is kept.
 
 constexpr std::size_t kMaxBlob = 4096;  // larger answers stay on the general renderer
 constexpr int kMaxRelocs = 64;
 
-enum class RenderMode { Resolve, Negative };
+}  // namespace
 
-// Renders (qname, qtype) in zone z against a question of exactly qname; appends the
-// blob to the View and returns its index, or -1 when the answer is not reusable.
-int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const detail::ZoneData& z, const uint8_t* qname,
-                    std::size_t qlen, uint16_t qtype, RenderMode mode, int32_t force_service = -1,
-                    const policy::Variant* force_variant = nullptr) {
+namespace detail {
+
+int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const ZoneData& z, std::string_view qname,
+                    uint16_t qtype, RenderMode mode, int32_t force_service, const policy::Variant* force_variant) {
+    auto* qwire = reinterpret_cast<const uint8_t*>(qname.data());
     Query q;
-    if (!q.qname.set(qname, qlen)) return -1;
+    if (!q.qname.set(qwire, qname.size())) return -1;
     q.qtype = qtype;
     q.qclass = kClassIn;
     Writer w(scratch.data(), scratch.size());
     uint8_t zero[12] = {};
     w.bytes(zero, 12);
-    w.bytes(qname, qlen);
+    w.bytes(qwire, qname.size());
     w.u16(qtype);
     w.u16(kClassIn);
     w.remember_name(12);
@@ -792,7 +759,7 @@ int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const detail::Zon
     }
     std::size_t len = w.size() - after_question;
     if (c.overflow || c.unstable || w.pointers() < 0 || len > kMaxBlob) return -1;
-    detail::Blob b;
+    Blob b;
     b.off = uint32_t(view.arena_.size());
     b.len = uint16_t(len);
     b.an = c.ancount;
@@ -808,99 +775,13 @@ int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const detail::Zon
     return int32_t(view.blobs_.size() - 1);
 }
 
-}  // namespace
-
-namespace detail {
-
-void prerender(View& view) {
-    std::vector<uint8_t> scratch(65535);
-    // Room for the usual count (a type per RRset, A and AAAA per service owner, a
-    // negative blob per zone, a referral per cut), so 100,000 names do not grow
-    // these vectors by doubling; several variants per service may still grow them.
-    std::size_t types = 0, blobs = 0;
-    for (auto& z : view.zones_) {
-        blobs += 1;
-        for (auto& n : z.nodes) types += n.rrsets.size() + (n.service >= 0 ? 2 : 0) + (n.cut ? 1 : 0);
-    }
-    blobs += types;
-    view.fast_types_.reserve(types);
-    view.blobs_.reserve(blobs);
-    for (auto& z : view.zones_) {
-        z.negative_blob = render_blob(view, scratch, z, reinterpret_cast<const uint8_t*>(z.origin.data()),
-                                      z.origin.size(), rt::SOA, RenderMode::Negative);
-        // *.<parent>: misses below the parent need the wildcard rules.
-        for (auto& n : z.nodes) {
-            if (n.name.size() > 2 && n.name[0] == 1 && n.name[1] == '*') {
-                auto* parent = z.find(reinterpret_cast<const uint8_t*>(n.name.data()) + 2, n.name.size() - 2);
-                if (parent) const_cast<VNode*>(parent)->fast_flags |= kWildChild;
-            }
-        }
-        for (auto& n : z.nodes) {
-            WireName name;
-            if (!name.set(reinterpret_cast<const uint8_t*>(n.name.data()), n.name.size())) continue;
-            Lookup l = lookup(z, name, rt::A);
-            if (l.node != &n) continue;  // occluded (below a cut): the general renderer
-            if (l.kind == Lookup::Delegation) {
-                int32_t b = render_blob(view, scratch, z, name.bytes, name.len, rt::A, RenderMode::Resolve);
-                if (b < 0) continue;
-                n.fast_first = uint32_t(b);
-                n.fast_flags |= kFastReady;
-                continue;
-            }
-            if (l.kind != Lookup::Exact || n.find(rt::CNAME)) continue;  // CNAME chains: general renderer
-            uint32_t first = uint32_t(view.fast_types_.size());
-            auto add = [&](uint16_t type) {
-                FastType ft;
-                ft.type = type;
-                if (n.service >= 0 && (type == rt::A || type == rt::AAAA)) {
-                    auto& sd = view.services_[std::size_t(n.service)];
-                    auto& vs = sd.fallback.decision->variants;
-                    if (!sd.subnet_dependent && vs.size() < 0xffff) {
-                        if (vs.empty()) {
-                            int32_t b = render_blob(view, scratch, z, name.bytes, name.len, type, RenderMode::Resolve,
-                                                    n.service, nullptr);
-                            if (b >= 0) {
-                                ft.count = 1;
-                                ft.blob = uint32_t(b);
-                            }
-                        } else {
-                            ft.service = n.service;
-                            ft.blob = uint32_t(view.blobs_.size());
-                            ft.count = uint16_t(vs.size());
-                            for (auto& v : vs) {
-                                if (render_blob(view, scratch, z, name.bytes, name.len, type, RenderMode::Resolve,
-                                                n.service, &v) < 0) {
-                                    ft.count = 0;  // left in the arena; rare
-                                    break;
-                                }
-                            }
-                        }
-                    }
-                } else {
-                    int32_t b = render_blob(view, scratch, z, name.bytes, name.len, type, RenderMode::Resolve);
-                    if (b >= 0) {
-                        ft.count = 1;
-                        ft.blob = uint32_t(b);
-                    }
-                }
-                view.fast_types_.push_back(ft);
-            };
-            for (auto* s : n.rrsets)
-                if (n.service < 0 || (s->type != rt::A && s->type != rt::AAAA)) add(s->type);
-            if (n.service >= 0) {
-                add(rt::A);
-                add(rt::AAAA);
-            }
-            n.fast_first = first;
-            n.fast_count = uint16_t(view.fast_types_.size() - first);
-            if (z.negative_blob >= 0) n.fast_flags |= kFastReady;
-        }
-    }
-    // The vectors grew by doubling; a View lives until the next change.
-    view.fast_types_.shrink_to_fit();
-    view.blobs_.shrink_to_fit();
-    view.arena_.shrink_to_fit();
-    view.relocs_.shrink_to_fit();
+NodeReach node_reach(const ZoneData& z, const VNode& n) noexcept {
+    WireName name;
+    if (!name.set(reinterpret_cast<const uint8_t*>(n.name.data()), n.name.size())) return NodeReach::Other;
+    Lookup l = lookup(z, name, rt::A);
+    if (l.node != &n) return NodeReach::Other;  // occluded (below a cut)
+    if (l.kind == Lookup::Delegation) return NodeReach::Delegation;
+    return l.kind == Lookup::Exact ? NodeReach::Exact : NodeReach::Other;
 }
 
 }  // namespace detail
@@ -961,6 +842,8 @@ bool fast_lookup(const View& view, const detail::ZoneData& z, const Query& q, co
 }
 
 }  // namespace
+
+void seed_variant_random(uint64_t seed) noexcept { random_state = seed ? seed : 0x9e3779b97f4a7c15ull; }
 
 std::size_t answer_query(const View& view, std::span<const uint8_t> query, const ClientInfo& client,
                          std::span<uint8_t> out, AnswerMeta* meta) noexcept {

@@ -47,20 +47,16 @@ void explain_service(const zones::Catalog& catalog, const zones::Zone& zone, con
         return;
     }
     auto& ev = evaluations[svc.index];
-    const policy::Decision& d = policy::decision_for(ev, q.client);
+    // The rule the answer path takes for this client (policy::match_subnet).
+    std::size_t rule = policy::subnet_rule_for(ev, q.client);
+    const policy::Decision& d = rule < ev.subnets.size() ? ev.subnets[rule].decision : ev.decision;
     out.label = d.label;
     out.ttl = d.ttl;
-    if (!ev.subnets.empty()) {
-        bool matched = false;
-        for (auto& r : ev.subnets)
-            if (r.prefix.contains(q.client)) {
-                out.path.push_back("client " + q.client.to_string() + " is in " + r.prefix.to_string() + ": " +
-                                   r.decision.label);
-                matched = true;
-                break;
-            }
-        if (!matched) out.path.push_back("client " + q.client.to_string() + " matches no subnet: default order");
-    }
+    if (rule < ev.subnets.size())
+        out.path.push_back("client " + q.client.to_string() + " is in " + ev.subnets[rule].prefix.to_string() + ": " +
+                           d.label);
+    else if (!ev.subnets.empty())
+        out.path.push_back("client " + q.client.to_string() + " matches no subnet: default order");
     for (auto p : svc.pools) {
         auto& pool = zone.pools[p];
         std::size_t healthy = 0;

@@ -42,7 +42,7 @@ void put32(std::string& s, uint32_t v) {
 detail::DecisionData make_decision(const policy::Decision& d) {
     detail::DecisionData out;
     out.decision = &d;
-    for (auto& v : d.variants) out.total_weight += v.weight;
+    out.cumulative = policy::cumulative_weights(d);
     return out;
 }
 
@@ -204,10 +204,16 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
         auto& ev = view->evaluations_[i];
         auto& sd = view->services_[i];
         sd.fallback = make_decision(ev.decision);
-        for (auto& rule : ev.subnets) sd.subnets.push_back({rule.prefix, make_decision(rule.decision)});
-        std::stable_sort(sd.subnets.begin(), sd.subnets.end(),
-                         [](auto& a, auto& b) { return a.prefix.length > b.prefix.length; });
-        sd.subnet_dependent = !sd.subnets.empty();
+        // Most specific first, as the policy orders them (kept for hand-built evaluations).
+        std::vector<const policy::SubnetRule*> rules;
+        for (auto& rule : ev.subnets) rules.push_back(&rule);
+        std::stable_sort(rules.begin(), rules.end(),
+                         [](auto* a, auto* b) { return a->prefix.length > b->prefix.length; });
+        for (auto* rule : rules) {
+            sd.prefixes.push_back(rule->prefix);
+            sd.rules.push_back(make_decision(rule->decision));
+        }
+        sd.subnet_dependent = !sd.prefixes.empty();
     }
 
     // Every node's RRset pointers in one vector that never reallocates (VNodes

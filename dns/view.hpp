@@ -55,6 +55,11 @@ struct AnswerMeta {
 std::size_t answer_query(const View& view, std::span<const uint8_t> query, const ClientInfo& client,
                          std::span<uint8_t> out, AnswerMeta* meta = nullptr) noexcept;
 
+// Seeds the calling thread's generator for the per-query variant pick (weighted
+// and multivalue answers), so that a test's run of answers is reproducible.
+// Workers need not call it: an unseeded thread seeds itself.
+void seed_variant_random(uint64_t seed) noexcept;
+
 uint64_t view_generation(const View& view) noexcept;
 
 }  // namespace signpost::dns

@@ -74,19 +74,16 @@ private:
     std::size_t mask_ = 0;
 };
 
-// Per service decision with precomputed weights.
+// A decision in the form the per-query choice reads (policy/choice.hpp).
 struct DecisionData {
     const policy::Decision* decision = nullptr;
-    uint64_t total_weight = 0;  // 0: pick uniformly
-};
-struct SubnetData {
-    core::IpPrefix prefix;
-    DecisionData data;
+    std::vector<uint64_t> cumulative;  // policy::cumulative_weights(*decision)
 };
 struct ServiceData {
-    DecisionData fallback;
-    std::vector<SubnetData> subnets;  // longest prefix first
-    bool subnet_dependent = false;
+    DecisionData fallback;                // clients matching no subnet rule
+    std::vector<core::IpPrefix> prefixes;  // subnet rules, most specific first
+    std::vector<DecisionData> rules;       // rules[i] answers clients of prefixes[i]
+    bool subnet_dependent = false;         // !prefixes.empty()
 };
 
 // Pre-rendered answers (the fast path). A Blob is everything after the question
@@ -154,8 +151,25 @@ struct ZoneData {
     }
 };
 
-// Pre-renders the fast path's answers (dns/answer.cpp); end of build_view.
+// Pre-renders the fast path's answers (dns/prerender.cpp); end of build_view.
 void prerender(View& view);
+
+// The general renderer's part in pre-rendering (dns/answer.cpp). Control loop only.
+enum class RenderMode { Resolve, Negative };
+// Renders (qname, qtype) in zone z against a question of exactly `qname`
+// (canonical wire); appends the blob to the View and returns its index, or -1
+// when the answer is not reusable (too large, random, client-dependent).
+// Service `force_service` answers with `force_variant` (nullptr: NODATA).
+int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const ZoneData& z, std::string_view qname,
+                    uint16_t qtype, RenderMode mode, int32_t force_service = -1,
+                    const policy::Variant* force_variant = nullptr);
+// How the general renderer's lookup (RFC 1034 §4.3.2) reaches node `n` by its own name.
+enum class NodeReach {
+    Exact,       // the node answers its own name
+    Delegation,  // the node is a zone cut: a referral
+    Other,       // occluded below a cut: only the general renderer answers
+};
+NodeReach node_reach(const ZoneData& z, const VNode& n) noexcept;
 
 }  // namespace signpost::dns::detail
 

@@ -89,24 +89,15 @@ Evaluation evaluate(const zones::Zone& zone, const zones::Service& service,
     return ev;
 }
 
-const Decision& decision_for(const Evaluation& evaluation, const core::IpAddress& client) noexcept {
-    for (auto& rule : evaluation.subnets)
-        if (rule.prefix.contains(client)) return rule.decision;
-    return evaluation.decision;
+std::size_t subnet_rule_for(const Evaluation& evaluation, const core::IpAddress& client) noexcept {
+    return match_subnet(evaluation.subnets, [](const SubnetRule& r) -> const core::IpPrefix& { return r.prefix; },
+                        client)
+        .rule;
 }
 
-std::size_t pick_variant(const Decision& decision, uint64_t r) noexcept {
-    const auto& vs = decision.variants;
-    if (vs.size() <= 1) return 0;  // 0 == size() when empty
-    uint64_t total = 0;
-    for (auto& v : vs) total += v.weight;
-    if (total == 0) return std::size_t(r % vs.size());
-    uint64_t x = r % total;
-    for (std::size_t i = 0; i < vs.size(); ++i) {
-        if (x < vs[i].weight) return i;
-        x -= vs[i].weight;
-    }
-    return vs.size() - 1;
+const Decision& decision_for(const Evaluation& evaluation, const core::IpAddress& client) noexcept {
+    std::size_t rule = subnet_rule_for(evaluation, client);
+    return rule < evaluation.subnets.size() ? evaluation.subnets[rule].decision : evaluation.decision;
 }
 
 }  // namespace signpost::policy

@@ -11,6 +11,7 @@
 #include "core/address.hpp"
 #include "core/duration.hpp"
 #include "core/health.hpp"
+#include "policy/choice.hpp"
 #include "zones/model.hpp"
 
 namespace signpost::policy {
@@ -68,13 +69,16 @@ Evaluation evaluate(const zones::Zone& zone, const zones::Service& service,
                     std::span<const core::EndpointHealth> health, core::TimePoint now,
                     const ServiceState& previous, uint64_t seed);
 
-// The decision that applies to `client`: the first subnet rule containing it,
-// else `evaluation.decision`. Runs per query: no allocation, no locks.
+// The subnet rule that applies to `client`: the index of the first rule in
+// `evaluation.subnets` containing it (most specific first), or subnets.size()
+// when none does. policy::match_subnet (choice.hpp) is the one implementation.
+// Runs per query: no allocation, no locks.
+std::size_t subnet_rule_for(const Evaluation& evaluation, const core::IpAddress& client) noexcept;
+
+// The decision that applies to `client`: that rule's, else `evaluation.decision`.
 const Decision& decision_for(const Evaluation& evaluation, const core::IpAddress& client) noexcept;
 
-// Picks a variant of `decision` by weight from a uniformly random `r`; returns
-// its index, or decision.variants.size() when there is none (NODATA).
-// Runs per query: no allocation, no locks.
-std::size_t pick_variant(const Decision& decision, uint64_t r) noexcept;
+// Picking a variant per query: policy::pick_variant over policy::cumulative_weights
+// (choice.hpp), the form the answer path keeps.
 
 }  // namespace signpost::policy

@@ -1,5 +1,7 @@
-// Multivalue policy: up to max_addresses healthy addresses, as seeded shuffles.
+// Multivalue policy: up to max_addresses healthy addresses, as the rotations of a
+// seeded shuffle (tests/unit/dns/distribution_test.cpp counts the answers).
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "policy_fixture.hpp"
@@ -29,7 +31,7 @@ TEST_CASE("multivalue: at most max_addresses per family, only healthy ones, no d
     CHECK(ev.decision.label == "multivalue");
     CHECK(ev.decision.reason ==
           "pools up: eu, us");
-    REQUIRE(ev.decision.variants.size() == 8);
+    REQUIRE(ev.decision.variants.size() == 6);  // a multiple of 6 IPv4 and 2 IPv6 addresses
     const std::set<std::string> healthy{"192.0.2.2", "192.0.2.3", "192.0.2.4", "198.51.100.1", "198.51.100.2",
                                         "198.51.100.3"};
     for (auto& v : ev.decision.variants) {
@@ -51,7 +53,66 @@ TEST_CASE("multivalue: fewer healthy addresses than max_addresses gives all of t
         CHECK(v4.size() == 8);
         orders.insert(v4);
     }
-    CHECK(orders.size() > 1);
+    CHECK(orders.size() == 8);
+}
+
+TEST_CASE("multivalue: the variants are the rotations of one shuffle, each address first once") {
+    World w = many(8);
+    auto ev = w.eval();
+    auto& vs = ev.decision.variants;
+    REQUIRE(vs.size() == 8);  // 8 IPv4 addresses, 2 IPv6
+    std::map<std::string, int> first4, first6;
+    for (std::size_t i = 0; i < vs.size(); ++i) {
+        CAPTURE(i);
+        first4[vs[i].v4.at(0).to_string()]++;
+        first6[vs[i].v6.at(0).to_string()]++;
+        // The same cyclic order in every variant: variant i is variant 0 rotated.
+        auto rotated = texts(vs[0].v4);
+        std::rotate(rotated.begin(), rotated.begin() + long(i), rotated.end());
+        CHECK(texts(vs[i].v4) == rotated);
+    }
+    CHECK(first4.size() == 8);
+    for (auto& [a, n] : first4) CHECK(n == 1);
+    CHECK(first6 == std::map<std::string, int>{{"2001:db8::1", 4}, {"2001:db8::2", 4}});
+}
+
+TEST_CASE("multivalue: families of different sizes get a common multiple of variants") {
+    World w;
+    w.pool("eu", {"192.0.2.1", "192.0.2.2", "192.0.2.3", "2001:db8::1", "2001:db8::2", "2001:db8::3", "2001:db8::4"});
+    w.service(zones::PolicyKind::Multivalue).max_addresses = 2;
+    auto ev = w.eval();
+    auto& vs = ev.decision.variants;
+    REQUIRE(vs.size() == 12);
+    std::map<std::string, int> first4, first6, in4;
+    for (auto& v : vs) {
+        REQUIRE(v.v4.size() == 2);
+        REQUIRE(v.v6.size() == 2);
+        first4[v.v4[0].to_string()]++;
+        first6[v.v6[0].to_string()]++;
+        for (auto& a : v.v4) in4[a.to_string()]++;
+    }
+    for (auto& [a, n] : first4) CHECK(n == 4);
+    for (auto& [a, n] : first6) CHECK(n == 3);
+    for (auto& [a, n] : in4) CHECK(n == 8);  // in 2 of every 3 answers
+    CHECK(first4.size() == 3);
+    CHECK(first6.size() == 4);
+}
+
+TEST_CASE("multivalue: the variant count is bounded; many addresses still take turns first") {
+    World w;
+    std::vector<std::string> addrs;
+    for (int i = 1; i <= 200; ++i) addrs.push_back("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256));
+    w.pool("eu", addrs);
+    w.service(zones::PolicyKind::Multivalue).max_addresses = 8;
+    auto ev = w.eval();
+    auto& vs = ev.decision.variants;
+    CHECK(vs.size() == 64);
+    std::set<std::string> firsts;
+    for (auto& v : vs) {
+        CHECK(v.v4.size() == 8);
+        firsts.insert(v.v4.at(0).to_string());
+    }
+    CHECK(firsts.size() == 64);  // evenly spaced starts, all different
 }
 
 TEST_CASE("multivalue: shuffles are deterministic for a seed and differ across seeds") {
@@ -64,7 +125,17 @@ TEST_CASE("multivalue: shuffles are deterministic for a seed and differ across s
     CHECK(a == again);
     CHECK(a != b);
     std::set<Strings> distinct(a.begin(), a.end());
-    CHECK(distinct.size() > 1);  // the variants of one evaluation differ from each other
+    CHECK(distinct.size() == a.size());  // the variants of one evaluation differ from each other
+}
+
+TEST_CASE("multivalue: the orders change when the healthy set does, not on every evaluation") {
+    World w = many(8);
+    auto a = lists(w.eval().decision);
+    CHECK(lists(w.after(std::chrono::seconds(5)).decision) == a);
+    w.down("us", 1);
+    auto b = lists(w.eval().decision);
+    CHECK(b != a);
+    CHECK(lists(w.after(std::chrono::seconds(5)).decision) == b);
 }
 
 TEST_CASE("multivalue: a single address gives a single variant") {

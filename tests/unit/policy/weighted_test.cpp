@@ -60,7 +60,8 @@ TEST_CASE("weighted: picking variants by weight spreads 10,000 queries within st
     policy::SplitMix64 rng(42);
     constexpr int kDraws = 10000;
     std::map<std::size_t, int> count;
-    for (int i = 0; i < kDraws; ++i) ++count[policy::pick_variant(ev.decision, rng.next())];
+    auto cumulative = policy::cumulative_weights(ev.decision);
+    for (int i = 0; i < kDraws; ++i) ++count[policy::pick_variant(cumulative, rng.next())];
     CHECK(count.size() == 3);
     // Binomial: expect n*p, allow 5 standard deviations.
     const double p[] = {0.1, 0.3, 0.6};
@@ -75,7 +76,7 @@ TEST_CASE("weighted: picking variants by weight spreads 10,000 queries within st
 
 TEST_CASE("pick_variant: empty decisions and single variants") {
     policy::Decision d;
-    CHECK(policy::pick_variant(d, 12345) == 0);  // == variants.size(): NODATA
+    CHECK(policy::pick_variant(policy::cumulative_weights(d), 12345) == 0);  // == variants.size(): NODATA
     d.variants.resize(1);
-    CHECK(policy::pick_variant(d, 12345) == 0);
+    CHECK(policy::pick_variant(policy::cumulative_weights(d), 12345) == 0);
 }

@@ -1,0 +1,100 @@
+// Pre-renders a View's common answers when it is built (the fast path): for each
+// owner name and type, the reply the general renderer (dns/answer.cpp) gives,
+// once per variant of a service. Control loop only; the query path only copies.
+#include <vector>
+
+#include "dns/view_impl.hpp"
+
+namespace signpost::dns::detail {
+
+namespace rt = zones::rrtype;
+
+void prerender(View& view) {
+    std::vector<uint8_t> scratch(65535);
+    // Room for the usual count (a type per RRset, A and AAAA per service owner, a
+    // negative blob per zone, a referral per cut), so 100,000 names do not grow
+    // these vectors by doubling; several variants per service may still grow them.
+    std::size_t types = 0, blobs = 0;
+    for (auto& z : view.zones_) {
+        blobs += 1;
+        for (auto& n : z.nodes) types += n.rrsets.size() + (n.service >= 0 ? 2 : 0) + (n.cut ? 1 : 0);
+    }
+    blobs += types;
+    view.fast_types_.reserve(types);
+    view.blobs_.reserve(blobs);
+    for (auto& z : view.zones_) {
+        z.negative_blob = render_blob(view, scratch, z, z.origin, rt::SOA, RenderMode::Negative);
+        // *.<parent>: misses below the parent need the wildcard rules.
+        for (auto& n : z.nodes) {
+            if (n.name.size() > 2 && n.name[0] == 1 && n.name[1] == '*') {
+                auto* parent = z.find(reinterpret_cast<const uint8_t*>(n.name.data()) + 2, n.name.size() - 2);
+                if (parent) const_cast<VNode*>(parent)->fast_flags |= kWildChild;
+            }
+        }
+        for (auto& n : z.nodes) {
+            NodeReach reach = node_reach(z, n);
+            if (reach == NodeReach::Other) continue;  // occluded (below a cut): the general renderer
+            if (reach == NodeReach::Delegation) {
+                int32_t b = render_blob(view, scratch, z, n.name, rt::A, RenderMode::Resolve);
+                if (b < 0) continue;
+                n.fast_first = uint32_t(b);
+                n.fast_flags |= kFastReady;
+                continue;
+            }
+            if (n.find(rt::CNAME)) continue;  // CNAME chains: general renderer
+            uint32_t first = uint32_t(view.fast_types_.size());
+            auto add = [&](uint16_t type) {
+                FastType ft;
+                ft.type = type;
+                if (n.service >= 0 && (type == rt::A || type == rt::AAAA)) {
+                    auto& sd = view.services_[std::size_t(n.service)];
+                    auto& vs = sd.fallback.decision->variants;
+                    if (!sd.subnet_dependent && vs.size() < 0xffff) {
+                        if (vs.empty()) {
+                            int32_t b = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve,
+                                                    n.service, nullptr);
+                            if (b >= 0) {
+                                ft.count = 1;
+                                ft.blob = uint32_t(b);
+                            }
+                        } else {
+                            ft.service = n.service;
+                            ft.blob = uint32_t(view.blobs_.size());
+                            ft.count = uint16_t(vs.size());
+                            for (auto& v : vs) {
+                                if (render_blob(view, scratch, z, n.name, type, RenderMode::Resolve,
+                                                n.service, &v) < 0) {
+                                    ft.count = 0;  // left in the arena; rare
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                } else {
+                    int32_t b = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve);
+                    if (b >= 0) {
+                        ft.count = 1;
+                        ft.blob = uint32_t(b);
+                    }
+                }
+                view.fast_types_.push_back(ft);
+            };
+            for (auto* s : n.rrsets)
+                if (n.service < 0 || (s->type != rt::A && s->type != rt::AAAA)) add(s->type);
+            if (n.service >= 0) {
+                add(rt::A);
+                add(rt::AAAA);
+            }
+            n.fast_first = first;
+            n.fast_count = uint16_t(view.fast_types_.size() - first);
+            if (z.negative_blob >= 0) n.fast_flags |= kFastReady;
+        }
+    }
+    // The vectors grew by doubling; a View lives until the next change.
+    view.fast_types_.shrink_to_fit();
+    view.blobs_.shrink_to_fit();
+    view.arena_.shrink_to_fit();
+    view.relocs_.shrink_to_fit();
+}
+
+}  // namespace signpost::dns::detail
