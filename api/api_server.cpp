@@ -18,6 +18,7 @@
 
 #include "api/router.hpp"
 #include "core/log.hpp"
+#include "io/handle.hpp"
 
 namespace signpost::api {
 
@@ -92,8 +93,8 @@ struct ApiServer::Impl {
     ApiOptions options;
     Router router;
     MHD_Daemon* daemon = nullptr;
-    uv_poll_t* poll = nullptr;
-    uv_timer_t* timer = nullptr;
+    io::Poll poll;
+    io::Timer timer;
     uint16_t port = 0;
     std::string start_error;  // what MHD logged while starting
     bool starting = true;
@@ -113,9 +114,9 @@ struct ApiServer::Impl {
         }
         MHD_UNSIGNED_LONG_LONG timeout = 0;
         if (MHD_get_timeout(daemon, &timeout) == MHD_YES)
-            uv_timer_start(timer, on_timer, static_cast<uint64_t>(timeout), 0);
+            uv_timer_start(timer.get(), on_timer, static_cast<uint64_t>(timeout), 0);
         else
-            uv_timer_stop(timer);
+            uv_timer_stop(timer.get());
     }
 
     static void on_poll(uv_poll_t* handle, int status, int) {
@@ -249,17 +250,13 @@ struct ApiServer::Impl {
         auto* epoll = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_EPOLL_FD);
         if (!epoll || epoll->epoll_fd < 0) throw std::runtime_error("libmicrohttpd has no epoll descriptor");
 
-        poll = new uv_poll_t;
-        if (int rc = uv_poll_init(loop, poll, epoll->epoll_fd); rc != 0) {
-            delete poll;
-            poll = nullptr;
+        if (int rc = poll.open(uv_poll_init, loop, epoll->epoll_fd); rc != 0) {
             throw std::runtime_error(std::string("uv_poll_init: ") + uv_strerror(rc));
         }
         poll->data = this;
-        timer = new uv_timer_t;
-        uv_timer_init(loop, timer);
+        timer.open(uv_timer_init, loop);
         timer->data = this;
-        if (int rc = uv_poll_start(poll, UV_READABLE, &Impl::on_poll); rc != 0)
+        if (int rc = uv_poll_start(poll.get(), UV_READABLE, &Impl::on_poll); rc != 0)
             throw std::runtime_error(std::string("uv_poll_start: ") + uv_strerror(rc));
         starting = false;
         run_and_rearm();
@@ -267,17 +264,8 @@ struct ApiServer::Impl {
 
     void stop() noexcept {
         // uv first (the poll stops watching MHD's epoll fd at once), then MHD closes its sockets.
-        if (poll) {
-            uv_poll_stop(poll);
-            uv_close(reinterpret_cast<uv_handle_t*>(poll), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-            poll = nullptr;
-        }
-        if (timer) {
-            uv_timer_stop(timer);
-            uv_close(reinterpret_cast<uv_handle_t*>(timer),
-                     [](uv_handle_t* h) { delete reinterpret_cast<uv_timer_t*>(h); });
-            timer = nullptr;
-        }
+        poll.close();
+        timer.close();
         if (daemon && !in_run) {
             MHD_stop_daemon(daemon);
             daemon = nullptr;

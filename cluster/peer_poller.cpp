@@ -7,8 +7,8 @@
 #include <uv.h>
 
 #include "core/log.hpp"
-#include "probes/curl_multi.hpp"
-#include "probes/uv_util.hpp"
+#include "io/curl_multi.hpp"
+#include "io/handle.hpp"
 
 namespace signpost::cluster {
 
@@ -25,8 +25,8 @@ struct PeerPoller::Impl {
     uv_loop_t* loop;
     ClusterOptions options;
     std::string source;
-    probes::CurlMulti curl;
-    uv_timer_t* timer = nullptr;
+    io::CurlMulti curl;
+    io::Timer timer;
     std::vector<PeerStatus> peers;
     std::vector<std::unique_ptr<Poll>> inflight;  // one slot per peer (null: idle)
     std::function<void()> callback;
@@ -42,12 +42,11 @@ struct PeerPoller::Impl {
             peers.push_back(std::move(s));
         }
         inflight.resize(peers.size());
-        timer = new uv_timer_t;
-        uv_timer_init(loop, timer);
+        timer.open(uv_timer_init, loop);
         timer->data = this;
         // The first round at once: an instance starting next to running peers
         // should learn their verdicts before it answers.
-        uv_timer_start(timer, [](uv_timer_t* t) { static_cast<Impl*>(t->data)->round(); }, 0,
+        uv_timer_start(timer.get(), [](uv_timer_t* t) { static_cast<Impl*>(t->data)->round(); }, 0,
                        uint64_t(std::max<int64_t>(options.poll_interval.count(), 10)));
     }
 
@@ -94,12 +93,11 @@ struct PeerPoller::Impl {
         stopped = true;
         for (auto& p : inflight) p.reset();
         curl.close();
-        probes::close_and_delete(timer);
-        timer = nullptr;
+        timer.close();
     }
 };
 
-struct PeerPoller::Impl::Poll : probes::CurlTransfer {
+struct PeerPoller::Impl::Poll : io::CurlTransfer {
     Impl* owner;
     std::size_t peer;
     CURL* easy = nullptr;
@@ -135,7 +133,7 @@ struct PeerPoller::Impl::Poll : probes::CurlTransfer {
         curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, timeout);
         curl_easy_setopt(easy, CURLOPT_MAXFILESIZE, 16L * 1024 * 1024);
         if (!owner->source.empty()) curl_easy_setopt(easy, CURLOPT_INTERFACE, ("host!" + owner->source).c_str());
-        curl_easy_setopt(easy, CURLOPT_PRIVATE, static_cast<probes::CurlTransfer*>(this));
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, static_cast<io::CurlTransfer*>(this));
         curl_easy_setopt(easy, CURLOPT_WRITEDATA, this);
         curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* self) -> size_t {
             auto* poll = static_cast<Poll*>(self);

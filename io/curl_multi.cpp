@@ -1,15 +1,15 @@
 // libcurl multi-socket on libuv (the pattern of curl's docs/examples/multi-uv.c).
 // Every C callback here is noexcept; transfers finish through CurlTransfer.
-#include "probes/curl_multi.hpp"
+#include "io/curl_multi.hpp"
 
 #include <cstdio>
 
-#include "probes/uv_util.hpp"
+namespace signpost::io {
 
-namespace signpost::probes {
-
+// One socket curl asked us to watch. Freed when curl says CURL_POLL_REMOVE; its
+// poll handle's memory lives on until the close callback.
 struct CurlMulti::Socket {
-    uv_poll_t poll;  // first member: close_and_delete frees the struct
+    Poll poll;
     curl_socket_t fd;
     CurlMulti* owner;
 };
@@ -18,11 +18,9 @@ CurlMulti::CurlMulti(uv_loop_t* loop) : loop_(loop) {
     static const bool curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
     (void)curl_ready;
     multi_ = curl_multi_init();
-    timer_ = new uv_timer_t;
-    uv_timer_init(loop_, timer_);
+    timer_.open(uv_timer_init, loop_);
     timer_->data = this;
-    soon_ = new uv_idle_t;
-    uv_idle_init(loop_, soon_);
+    soon_.open(uv_idle_init, loop_);
     soon_->data = this;
     curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::on_socket);
     curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
@@ -50,16 +48,9 @@ void CurlMulti::close() noexcept {
         curl_multi_cleanup(multi_);  // may still report sockets as removed
         multi_ = nullptr;
     }
-    for (Socket* s : sockets_) close_and_delete(s);
     sockets_.clear();
-    if (timer_) {
-        close_and_delete(timer_);
-        timer_ = nullptr;
-    }
-    if (soon_) {
-        close_and_delete(soon_);
-        soon_ = nullptr;
-    }
+    timer_.close();
+    soon_.close();
 }
 
 int CurlMulti::on_socket(CURL*, curl_socket_t fd, int what, void* userp, void* socketp) {
@@ -67,35 +58,34 @@ int CurlMulti::on_socket(CURL*, curl_socket_t fd, int what, void* userp, void* s
     auto* sock = static_cast<Socket*>(socketp);
     if (what == CURL_POLL_REMOVE) {
         if (sock) {
-            self->sockets_.erase(sock);
-            close_and_delete(sock);
+            self->sockets_.erase(sock);  // closes its poll handle
             if (self->multi_) curl_multi_assign(self->multi_, fd, nullptr);
         }
         return 0;
     }
     if (!sock) {
-        sock = new Socket;
-        if (uv_poll_init_socket(self->loop_, &sock->poll, fd) != 0) {
-            delete sock;  // never initialised: no close needed
-            std::fprintf(stderr, "probes: cannot watch socket %d\n", static_cast<int>(fd));
+        auto owned = std::make_unique<Socket>();
+        if (int rc = owned->poll.open(uv_poll_init_socket, self->loop_, fd); rc != 0) {
+            std::fprintf(stderr, "io: cannot watch socket %d: %s\n", static_cast<int>(fd), uv_strerror(rc));
             return -1;
         }
+        sock = owned.get();
         sock->fd = fd;
         sock->owner = self;
-        sock->poll.data = sock;
-        self->sockets_.insert(sock);
+        sock->poll->data = sock;
+        self->sockets_.emplace(sock, std::move(owned));
         curl_multi_assign(self->multi_, fd, sock);
     }
     int events = 0;
     if (what & CURL_POLL_IN) events |= UV_READABLE;
     if (what & CURL_POLL_OUT) events |= UV_WRITABLE;
-    uv_poll_start(&sock->poll, events, [](uv_poll_t* h, int status, int ev) {
+    uv_poll_start(sock->poll.get(), events, [](uv_poll_t* h, int status, int ev) {
         auto* s = static_cast<Socket*>(h->data);
         int flags = 0;
         if (status < 0) flags = CURL_CSELECT_ERR;
         if (ev & UV_READABLE) flags |= CURL_CSELECT_IN;
         if (ev & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
-        // `s` may be closed by curl during the call: read what we need first.
+        // curl may free `s` during the call: read what we need first.
         CurlMulti* owner = s->owner;
         owner->action(s->fd, flags);
     });
@@ -106,22 +96,22 @@ int CurlMulti::on_timer(CURLM*, long timeout_ms, void* userp) {
     auto* self = static_cast<CurlMulti*>(userp);
     if (!self->timer_ || !self->soon_) return 0;
     if (timeout_ms < 0) {
-        uv_timer_stop(self->timer_);
-        uv_idle_stop(self->soon_);
+        uv_timer_stop(self->timer_.get());
+        uv_idle_stop(self->soon_.get());
     } else if (timeout_ms == 0) {
         // "Call soon": on the next loop iteration, after the loop has polled
         // sockets, and never from inside this callback. A 0 ms timer would not
         // do: libuv 1.44 runs a timer that is due again within the same timer
         // pass, and curl asks for 0 again while anything is due by its own
         // clock, so at thousands of transfers the loop would never poll.
-        uv_timer_stop(self->timer_);
-        uv_idle_start(self->soon_, [](uv_idle_t* h) {
+        uv_timer_stop(self->timer_.get());
+        uv_idle_start(self->soon_.get(), [](uv_idle_t* h) {
             uv_idle_stop(h);
             static_cast<CurlMulti*>(h->data)->action(CURL_SOCKET_TIMEOUT, 0);
         });
     } else {
-        uv_idle_stop(self->soon_);
-        uv_timer_start(self->timer_, [](uv_timer_t* t) {
+        uv_idle_stop(self->soon_.get());
+        uv_timer_start(self->timer_.get(), [](uv_timer_t* t) {
             static_cast<CurlMulti*>(t->data)->action(CURL_SOCKET_TIMEOUT, 0);
         }, static_cast<uint64_t>(timeout_ms), 0);
     }
@@ -150,4 +140,4 @@ void CurlMulti::read_done() noexcept {
     }
 }
 
-}  // namespace signpost::probes
+}  // namespace signpost::io

@@ -3,12 +3,15 @@
 // asks for 0 ms). No threads, no polling loop.
 #pragma once
 
-#include <unordered_set>
+#include <memory>
+#include <unordered_map>
 
 #include <curl/curl.h>
 #include <uv.h>
 
-namespace signpost::probes {
+#include "io/handle.hpp"
+
+namespace signpost::io {
 
 // What an easy handle added to CurlMulti points to (CURLOPT_PRIVATE).
 class CurlTransfer {
@@ -32,7 +35,7 @@ public:
     // Idle connections kept for reuse (CURLMOPT_MAXCONNECTS); past it curl closes
     // the least recently used one. Default: 4 × the transfers added at a time.
     void set_max_connections(long n) noexcept;
-    // Frees the multi handle and closes every uv handle. Remove transfers first.
+    // Frees the multi handle and closes every uv handle. Remove transfers first. Idempotent.
     void close() noexcept;
 
 private:
@@ -44,9 +47,9 @@ private:
 
     uv_loop_t* loop_;
     CURLM* multi_ = nullptr;
-    uv_timer_t* timer_ = nullptr;
-    uv_idle_t* soon_ = nullptr;  // curl's "timeout 0": run on the next loop iteration
-    std::unordered_set<Socket*> sockets_;
+    Timer timer_;
+    Idle soon_;  // curl's "timeout 0": run on the next loop iteration
+    std::unordered_map<Socket*, std::unique_ptr<Socket>> sockets_;
 };
 
-}  // namespace signpost::probes
+}  // namespace signpost::io

@@ -16,9 +16,9 @@
 
 #include <uv.h>
 
-#include "probes/curl_multi.hpp"
+#include "io/curl_multi.hpp"
+#include "io/handle.hpp"
 #include "probes/probe.hpp"
-#include "probes/uv_util.hpp"
 
 namespace signpost::probes {
 
@@ -68,7 +68,7 @@ struct HealthMonitor::Impl {
     static constexpr std::size_t kNoPool = static_cast<std::size_t>(-1);
     static constexpr std::size_t kRunsPerPool = 64;
     struct Pool {
-        std::unique_ptr<CurlMulti> multi;
+        std::unique_ptr<io::CurlMulti> multi;
         std::size_t runs = 0;
     };
 
@@ -92,11 +92,11 @@ struct HealthMonitor::Impl {
 
     uv_loop_t* loop;
     MonitorOptions options;
-    CurlMulti curl;          // fresh-connection http probes (and hooks-style one-offs)
+    io::CurlMulti curl;      // fresh-connection http probes (and hooks-style one-offs)
     std::vector<Pool> pools; // keepalive http probes
-    uv_timer_t* scheduler = nullptr;
-    uv_timer_t* flusher = nullptr;
-    uv_timer_t* first_round_timer = nullptr;
+    io::Timer scheduler;
+    io::Timer flusher;
+    io::Timer first_round_timer;
     std::unordered_map<std::string, std::unique_ptr<Endpoint>> endpoints;
     std::unordered_map<uint64_t, CheckRun*> runs;
     std::priority_queue<Due, std::vector<Due>, std::greater<Due>> heap;
@@ -113,9 +113,8 @@ struct HealthMonitor::Impl {
     std::mt19937_64 rng{std::random_device{}()};
 
     Impl(uv_loop_t* l, MonitorOptions o) : loop(l), options(std::move(o)), curl(l) {
-        for (uv_timer_t** t : {&scheduler, &flusher, &first_round_timer}) {
-            *t = new uv_timer_t;
-            uv_timer_init(loop, *t);
+        for (io::Timer* t : {&scheduler, &flusher, &first_round_timer}) {
+            t->open(uv_timer_init, loop);
             (*t)->data = this;
         }
     }
@@ -149,11 +148,11 @@ struct HealthMonitor::Impl {
             heap.pop();  // stale
         }
         if (heap.empty()) {
-            uv_timer_stop(scheduler);
+            uv_timer_stop(scheduler.get());
             return;
         }
         // Most results leave the earliest due time as it was: keep the timer.
-        if (heap.top().at == armed_for && uv_is_active(reinterpret_cast<uv_handle_t*>(scheduler))) return;
+        if (heap.top().at == armed_for && uv_is_active(reinterpret_cast<uv_handle_t*>(scheduler.get()))) return;
         armed_for = heap.top().at;
         const auto wait = armed_for - Clock::now();
         const auto ms = std::max<int64_t>(0, std::chrono::ceil<Millis>(wait).count());
@@ -163,7 +162,7 @@ struct HealthMonitor::Impl {
         // due timers), and at thousands of probes per second the timer phase
         // would never end and sockets would never be read.
         const uint64_t lag = uv_hrtime() / 1000000 - std::min<uint64_t>(uv_now(loop), uv_hrtime() / 1000000);
-        uv_timer_start(scheduler, [](uv_timer_t* t) {
+        uv_timer_start(scheduler.get(), [](uv_timer_t* t) {
             auto* self = static_cast<Impl*>(t->data);
             guarded("scheduler", [&] { self->run_due(); });
         }, static_cast<uint64_t>(ms) + lag, 0);
@@ -181,7 +180,7 @@ struct HealthMonitor::Impl {
         while (!heap.empty() && heap.top().at <= now) {
             if (launched == kStartsPerTurn) {
                 armed_for = heap.top().at;  // arm() keeps this timer while the top is unchanged
-                uv_timer_start(scheduler, [](uv_timer_t* t) {
+                uv_timer_start(scheduler.get(), [](uv_timer_t* t) {
                     auto* self = static_cast<Impl*>(t->data);
                     guarded("scheduler", [&] { self->run_due(); });
                 }, 1, 0);
@@ -249,7 +248,7 @@ struct HealthMonitor::Impl {
             }
         }
         Pool pool;
-        pool.multi = std::make_unique<CurlMulti>(loop);
+        pool.multi = std::make_unique<io::CurlMulti>(loop);
         // Room for every check of the pool plus the extra connections of
         // overlapping probes while a change is suspected.
         pool.multi->set_max_connections(static_cast<long>(kRunsPerPool * 2));
@@ -296,8 +295,8 @@ struct HealthMonitor::Impl {
     }
 
     void schedule_flush() {
-        if (stopped || uv_is_active(reinterpret_cast<uv_handle_t*>(flusher))) return;
-        uv_timer_start(flusher, [](uv_timer_t* t) {
+        if (stopped || uv_is_active(reinterpret_cast<uv_handle_t*>(flusher.get()))) return;
+        uv_timer_start(flusher.get(), [](uv_timer_t* t) {
             auto* self = static_cast<Impl*>(t->data);
             guarded("health publication", [&] { self->flush(); });
         }, 0, 0);
@@ -330,7 +329,7 @@ struct HealthMonitor::Impl {
             }
         }
         first_round_fired = true;
-        uv_timer_stop(first_round_timer);
+        uv_timer_stop(first_round_timer.get());
         if (first_round_cb) guarded("on_first_round", [&] { first_round_cb(); });
     }
 
@@ -402,7 +401,7 @@ struct HealthMonitor::Impl {
             uv_update_time(loop);  // the loop's cached time may be old
             // Every first probe ends by its own timeout; the margin covers the
             // loop's own latency and process start-up.
-            uv_timer_start(first_round_timer, [](uv_timer_t* t) {
+            uv_timer_start(first_round_timer.get(), [](uv_timer_t* t) {
                 auto* self = static_cast<Impl*>(t->data);
                 self->first_round_deadline = true;
                 self->schedule_flush();
@@ -438,10 +437,9 @@ struct HealthMonitor::Impl {
         stopped = true;
         curl.close();
         for (auto& pool : pools) pool.multi->close();
-        close_and_delete(scheduler);
-        close_and_delete(flusher);
-        close_and_delete(first_round_timer);
-        scheduler = flusher = first_round_timer = nullptr;
+        scheduler.close();
+        flusher.close();
+        first_round_timer.close();
         while (!heap.empty()) heap.pop();
     }
 };

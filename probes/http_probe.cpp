@@ -1,4 +1,4 @@
-// http/https checks on a CurlMulti: one prober per (endpoint, check) keeps its
+// http/https checks on an io::CurlMulti: one prober per (endpoint, check) keeps its
 // configured easy handles across probes. Connects to the endpoint's own address
 // while sending the check's host name as Host and SNI (CURLOPT_CONNECT_TO); a
 // fresh connection per probe unless the check sets keepalive.
@@ -12,7 +12,7 @@
 
 #include <curl/curl.h>
 
-#include "probes/curl_multi.hpp"
+#include "io/curl_multi.hpp"
 #include "probes/probe.hpp"
 
 namespace signpost::probes {
@@ -71,7 +71,7 @@ class HttpProber;
 
 // One reusable transfer: its easy handle is configured once and added to the
 // multi again for every probe. Owned by its HttpProber; idle between probes.
-class HttpProbe final : public Probe, public CurlTransfer {
+class HttpProbe final : public Probe, public io::CurlTransfer {
 public:
     explicit HttpProbe(HttpProber& owner) : owner_(owner) {}
     ~HttpProbe() override {
@@ -196,7 +196,7 @@ std::string HttpProbe::configure() {
     if (owner_.connect_to_) curl_easy_setopt(easy_, CURLOPT_CONNECT_TO, owner_.connect_to_);
     curl_easy_setopt(easy_, CURLOPT_URL, owner_.url_.c_str());
     if (!owner_.interface_.empty()) curl_easy_setopt(easy_, CURLOPT_INTERFACE, owner_.interface_.c_str());
-    curl_easy_setopt(easy_, CURLOPT_PRIVATE, static_cast<CurlTransfer*>(this));
+    curl_easy_setopt(easy_, CURLOPT_PRIVATE, static_cast<io::CurlTransfer*>(this));
     curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, errbuf_);
     curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy_, CURLOPT_NOPROGRESS, 1L);

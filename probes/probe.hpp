@@ -11,13 +11,15 @@
 
 typedef struct uv_loop_s uv_loop_t;
 
-namespace signpost::probes {
-
+namespace signpost::io {
 class CurlMulti;
+}  // namespace signpost::io
+
+namespace signpost::probes {
 
 struct ProbeEnv {
     uv_loop_t* loop = nullptr;
-    CurlMulti* curl = nullptr;  // needed by http/https only
+    io::CurlMulti* curl = nullptr;  // needed by http/https only
     // Local addresses probes leave from (empty: the kernel picks). Operators pin
     // them for firewall allow-lists; each signpost instance of a cluster probes
     // from its own address.

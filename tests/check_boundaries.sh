@@ -18,6 +18,10 @@ check api '#include *"(dns|policy|probes|zones|hooks)/' "api/ routes requests to
 check xfr '#include *"(probes|hooks|api|tools|dns)/' "xfr/ serves transfers from what the daemon publishes; it never probes or answers queries itself"
 check cluster '#include *"(dns|zones|policy|xfr|api|hooks|tools)/' "cluster/ trades endpoint verdicts by key; it knows no zones or answers"
 check dns '#include *"xfr/' "dns/ reaches transfers only through ServerOptions::transfer_handler"
+check hooks '#include *"probes/' "hooks/ takes its libuv and curl plumbing from io/, not from probes/"
+check cluster '#include *"probes/' "cluster/ takes its libuv and curl plumbing from io/, not from probes/"
+io_hits=$(grep -rnE '#include *"' "$root/io" --include='*.hpp' --include='*.cpp' 2>/dev/null | grep -vE '#include *"(core|io)/')
+if [ -n "$io_hits" ]; then echo "boundary violated (io/ is shared plumbing: it may only include core/ and itself):"; echo "$io_hits"; fail=1; fi
 for h in $(find "$root" -name '*.hpp' -not -path "$root/zones/*" -not -path "$root/build*" -not -path "$root/tests/*"); do
   if grep -qE '#include *<toml\+\+/' "$h"; then echo "toml++ exposed in header $h"; fail=1; fi
 done

@@ -87,6 +87,9 @@ struct HttpSink {
     std::vector<int> statuses;
     std::vector<std::string> bodies;
     std::size_t requests = 0;
+    bool down = false;                // answer 500 to everything while set
+    std::vector<uint64_t> seqs;       // the seq of every request, in arrival order
+    std::vector<uint64_t> accepted;   // the seq of every request answered 2xx
 
     struct Conn {
         uv_tcp_t tcp{};
@@ -142,8 +145,11 @@ struct HttpSink {
         if (c->in.size() < head_end + 4 + length) return;
         c->answered = true;
         bodies.push_back(c->in.substr(head_end + 4, length));
-        int status = statuses[std::min(requests, statuses.size() - 1)];
+        int status = down ? 500 : statuses[std::min(requests, statuses.size() - 1)];
         ++requests;
+        uint64_t seq = nlohmann::json::parse(bodies.back()).value("seq", uint64_t(0));
+        seqs.push_back(seq);
+        if (status >= 200 && status <= 299) accepted.push_back(seq);
         auto* text = new std::string("HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         auto* req = new uv_write_t;
         req->data = text;
@@ -160,8 +166,11 @@ struct HttpSink {
 
 }  // namespace
 
-TEST_CASE("hooks: the event as JSON has every field and a UTC time") {
-    auto j = nlohmann::json::parse(event().to_json());
+TEST_CASE("hooks: the event as JSON has every field, its seq and a UTC time in milliseconds") {
+    auto e = event();
+    e.seq = 41;
+    auto j = nlohmann::json::parse(e.to_json());
+    CHECK(j["seq"] == 41);
     CHECK(j["event"] == "service");
     CHECK(j["zone"] == "example.com");
     CHECK(j["service"] == "site");
@@ -169,16 +178,48 @@ TEST_CASE("hooks: the event as JSON has every field and a UTC time") {
     CHECK(j["to"] == "failover:secondary");
     CHECK(j["reason"] == "endpoint 127.0.0.10 down: HTTP 503");
     CHECK(j["endpoint"] == "");
-    CHECK(j["time"].get<std::string>().size() == 20);  // 2026-11-26T12:00:00Z
+    CHECK(j["time"].get<std::string>().size() == 24);  // 2026-11-26T12:00:00.000Z
+    CHECK(j.size() == 9);
+}
+
+// docs/hooks.md shows this payload: the test keeps the example true.
+TEST_CASE("hooks: the documented example payload is what the runner sends") {
+    hooks::HookEvent e;
+    e.seq = 17;
+    e.event = "service";
+    e.zone = "example.com";
+    e.service = "site";
+    e.from = "primary";
+    e.to = "failover:secondary";
+    e.reason = "pool primary: 0 of 2 endpoints up (need 1): 192.0.2.10 down: HTTP 503";
+    e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1796327909123));
+    CHECK(e.to_json() ==
+          R"({"seq":17,"event":"service","time":"2026-12-03T19:58:29.123Z","zone":"example.com","service":"site",)"
+          R"("endpoint":"","from":"primary","to":"failover:secondary",)"
+          R"("reason":"pool primary: 0 of 2 endpoints up (need 1): 192.0.2.10 down: HTTP 503"})");
+}
+
+TEST_CASE("hooks: times are RFC 3339 UTC with milliseconds") {
+    using std::chrono::milliseconds;
+    using tp = std::chrono::system_clock::time_point;
+    CHECK(hooks::format_time(tp(milliseconds(1796327909123))) == "2026-12-03T19:58:29.123Z");
+    CHECK(hooks::format_time(tp(milliseconds(1796327909000))) == "2026-12-03T19:58:29.000Z");
+    CHECK(hooks::format_time(tp(milliseconds(1796327909007))) == "2026-12-03T19:58:29.007Z");
+    CHECK(hooks::format_time(tp(std::chrono::microseconds(1796327909999999))) == "2026-12-03T19:58:29.999Z");
 }
 
 TEST_CASE("hooks: a command gets the event on stdin and in its environment") {
     uv_loop_t loop;
     uv_loop_init(&loop);
     auto out = temp_path("command.out");
+    auto e = event();
+    e.seq = 7;
+    e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1796327909123));
     {
         hooks::HookRunner runner(&loop);
-        runner.deliver(command("cat > " + out + "; echo \"$SIGNPOST_EVENT $SIGNPOST_ZONE $SIGNPOST_TO\" >> " + out), event());
+        runner.deliver(command("cat > " + out + "; echo \"$SIGNPOST_EVENT $SIGNPOST_ZONE $SIGNPOST_TO\" >> " + out +
+                               "; echo \"seq=$SIGNPOST_SEQ time=$SIGNPOST_TIME\" >> " + out),
+                       e);
         CHECK(runner.pending() == 1);
         run_until(&loop, [&] { return runner.pending() == 0; });
         CHECK(runner.pending() == 0);
@@ -190,6 +231,7 @@ TEST_CASE("hooks: a command gets the event on stdin and in its environment") {
     REQUIRE(nl != std::string::npos);
     CHECK(nlohmann::json::parse(text.substr(0, nl + 1))["to"] == "failover:secondary");
     CHECK(text.find("service example.com failover:secondary") != std::string::npos);
+    CHECK(text.find("seq=7 time=2026-12-03T19:58:29.123Z") != std::string::npos);
 }
 
 TEST_CASE("hooks: a failing command is retried with backoff and then given up") {
@@ -265,4 +307,191 @@ TEST_CASE("hooks: stop abandons deliveries in flight and leaves no handle open")
         CHECK(runner.pending() == 0);
     }
     close_loop(&loop);  // CHECKs uv_loop_close() == 0
+}
+
+// ---- order per sink ----------------------------------------------------------
+
+namespace {
+
+hooks::HookEvent numbered(uint64_t seq, std::string kind = "service") {
+    auto e = event();
+    e.seq = seq;
+    e.event = std::move(kind);
+    return e;
+}
+
+// A command sink that records "start N" / "end N" and holds each delivery until
+// the test opens the gate; a second copy running at the same time writes
+// "overlap" (mkdir is atomic).
+struct GatedCommand {
+    std::string dir, out, gate;
+    zones::Hook hook;
+
+    explicit GatedCommand(const char* name) {
+        dir = temp_path(name);
+        std::filesystem::remove_all(dir);
+        std::filesystem::create_directories(dir);
+        out = dir + "/out";
+        gate = dir + "/gate";
+        hook = command("mkdir " + dir + "/lock 2>/dev/null || echo overlap >> " + out + "; " +
+                       "echo start $SIGNPOST_SEQ >> " + out + "; " +
+                       "i=0; while [ ! -e " + gate + " ] && [ $i -lt 900 ]; do sleep 0.01; i=$((i+1)); done; " +
+                       "echo end $SIGNPOST_SEQ >> " + out + "; rmdir " + dir + "/lock");
+    }
+    std::string text() const { return read_file(out); }
+    bool saw(const std::string& line) const { return (text()).find(line + "\n") != std::string::npos; }
+    void open() const { std::ofstream(gate) << "open\n"; }
+};
+
+}  // namespace
+
+TEST_CASE("hooks: a command sink runs one event at a time, in the order they came") {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    GatedCommand sink("gated-order");
+    zones::Hook same_command_elsewhere = sink.hook;  // another service's hook naming the same command
+    {
+        hooks::HookRunner runner(&loop);
+        runner.deliver(sink.hook, numbered(1));
+        runner.deliver(same_command_elsewhere, numbered(2));
+        runner.deliver(sink.hook, numbered(3));
+        CHECK(runner.pending() == 3);
+        run_until(&loop, [&] { return sink.saw("start 1"); });
+        REQUIRE(sink.saw("start 1"));
+        sink.open();
+        run_until(&loop, [&] { return runner.pending() == 0; }, std::chrono::seconds(20));
+        CHECK(runner.pending() == 0);
+        runner.stop();
+    }
+    close_loop(&loop);
+    CHECK(sink.text() == "start 1\nend 1\nstart 2\nend 2\nstart 3\nend 3\n");
+}
+
+TEST_CASE("hooks: a webhook being retried holds back that sink's later events") {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    HttpSink sink(&loop, {500, 204});
+    hooks::HookOptions o;
+    o.first_backoff = std::chrono::milliseconds(20);
+    {
+        hooks::HookRunner runner(&loop, o);
+        zones::Hook h;
+        h.url = "http://127.0.0.1:" + std::to_string(sink.port) + "/hook";
+        runner.deliver(h, numbered(1));
+        runner.deliver(h, numbered(2));
+        run_until(&loop, [&] { return runner.pending() == 0; });
+        CHECK(runner.pending() == 0);
+        runner.stop();
+    }
+    sink.close();
+    close_loop(&loop);
+    CHECK(sink.seqs == std::vector<uint64_t>{1, 1, 2});  // never 2 before 1's retry
+    CHECK(sink.accepted == std::vector<uint64_t>{1, 2});
+}
+
+TEST_CASE("hooks: a sink down through a failover and back for the failback ends with the failback") {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    HttpSink sink(&loop, {204});
+    sink.down = true;
+    hooks::HookOptions o;
+    o.first_backoff = std::chrono::milliseconds(20);
+    zones::Hook h;
+    h.url = "http://127.0.0.1:" + std::to_string(sink.port) + "/hook";
+
+    SUBCASE("the failover is still being retried when the sink comes back: 1 then 2") {
+        o.max_attempts = 30;
+        hooks::HookRunner runner(&loop, o);
+        runner.deliver(h, numbered(1, "service"));  // failover
+        run_until(&loop, [&] { return sink.requests >= 4; });  // refused 4 times: the next retry is 160 ms away
+        REQUIRE(sink.requests >= 4);
+        runner.deliver(h, numbered(2, "service"));  // failback, while 1 waits for its retry
+        sink.down = false;
+        run_until(&loop, [&] { return runner.pending() == 0; });
+        CHECK(runner.pending() == 0);
+        CHECK(sink.accepted == std::vector<uint64_t>{1, 2});
+        runner.stop();
+    }
+    SUBCASE("the failover was given up while the sink was down: only 2") {
+        o.max_attempts = 3;
+        hooks::HookRunner runner(&loop, o);
+        runner.deliver(h, numbered(1, "service"));
+        runner.deliver(h, numbered(2, "service"));
+        run_until(&loop, [&] { return sink.requests >= 3; });  // 1's three attempts
+        REQUIRE(sink.requests >= 3);
+        sink.down = false;
+        run_until(&loop, [&] { return runner.pending() == 0; });
+        CHECK(runner.pending() == 0);
+        CHECK(sink.accepted == std::vector<uint64_t>{2});
+        runner.stop();
+    }
+    sink.close();
+    close_loop(&loop);
+    REQUIRE_FALSE(sink.accepted.empty());
+    CHECK(sink.accepted.back() == 2);  // the last event the receiver took is the current state
+}
+
+TEST_CASE("hooks: a slow sink never delays another") {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    GatedCommand slow("gated-slow");
+    auto fast_out = temp_path("fast.out");
+    bool fast_done_while_slow_held = false;
+    {
+        hooks::HookRunner runner(&loop);
+        runner.deliver(slow.hook, numbered(1));
+        runner.deliver(command("echo $SIGNPOST_SEQ >> " + fast_out), numbered(1));
+        run_until(&loop, [&] { return read_file(fast_out) == "1\n"; });
+        fast_done_while_slow_held = read_file(fast_out) == "1\n" && !slow.saw("end 1");
+        slow.open();
+        run_until(&loop, [&] { return runner.pending() == 0; });
+        runner.stop();
+    }
+    close_loop(&loop);
+    CHECK(fast_done_while_slow_held);
+    CHECK(slow.text() == "start 1\nend 1\n");
+}
+
+TEST_CASE("hooks: a full sink queue drops its oldest waiting events and counts them") {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    GatedCommand sink("gated-bound");
+    hooks::HookOptions o;
+    o.max_queued = 3;
+    {
+        hooks::HookRunner runner(&loop, o);
+        for (uint64_t seq = 1; seq <= 6; ++seq) runner.deliver(sink.hook, numbered(seq));
+        CHECK(runner.pending() == 4);  // 1 in flight, 4 5 6 waiting
+        CHECK(runner.dropped() == 2);  // 2 and 3
+        run_until(&loop, [&] { return sink.saw("start 1"); });
+        sink.open();
+        run_until(&loop, [&] { return runner.pending() == 0; }, std::chrono::seconds(20));
+        CHECK(runner.pending() == 0);
+        runner.stop();
+    }
+    close_loop(&loop);
+    CHECK(sink.text() == "start 1\nend 1\nstart 4\nend 4\nstart 5\nend 5\nstart 6\nend 6\n");
+}
+
+TEST_CASE("hooks: a drained event reaches the hook like any other") {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    auto out = temp_path("drained.out");
+    HttpSink sink(&loop, {204});
+    {
+        hooks::HookRunner runner(&loop);
+        auto e = numbered(9, "drained");
+        e.endpoint = "primary/web1";
+        zones::Hook h = command("echo \"$SIGNPOST_EVENT $SIGNPOST_SEQ $SIGNPOST_ENDPOINT\" > " + out);
+        h.url = "http://127.0.0.1:" + std::to_string(sink.port) + "/hook";
+        runner.deliver(h, e);
+        CHECK(runner.pending() == 2);  // the command and the URL are two sinks
+        run_until(&loop, [&] { return runner.pending() == 0; });
+        runner.stop();
+    }
+    sink.close();
+    close_loop(&loop);
+    CHECK(read_file(out) == "drained 9 primary/web1\n");
+    REQUIRE(sink.bodies.size() == 1);
+    CHECK(nlohmann::json::parse(sink.bodies[0])["event"] == "drained");
 }
