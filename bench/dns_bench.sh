@@ -4,7 +4,7 @@
 #
 #   bench/dns_bench.sh [--quick] [--rounds N] [--duration S] [--perf-rounds N] [--no-scale|--scale-only] [--build DIR]
 #
-# (a) saturation with <build>/dnsblast (tools/dnsblast.cpp) in paired rounds (signpost, gdnsd, knot,
+# (a) saturation with <build>/dnsblast (bench/dnsblast.cpp) in paired rounds (signpost, gdnsd, knot,
 #     alternating) for a failover name, a static name and an NXDOMAIN name: medians;
 # (b) a fixed 100k queries/s, in --perf-rounds paired rounds (default 3; --rounds 0 skips (a)):
 #     dnsperf (one packet per syscall: at 100k/s its own core is ~95 % busy, so its

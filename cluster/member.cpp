@@ -1,13 +1,13 @@
-#include "tools/cluster_member.hpp"
+#include "cluster/member.hpp"
 
 #include "cluster/quorum.hpp"
 #include "cluster/wire.hpp"
 #include "core/log.hpp"
 
-namespace signpost::tools {
+namespace signpost::cluster {
 
-ClusterMember::ClusterMember(uv_loop_t* loop, cluster::ClusterOptions options, std::string poll_source)
-    : options_(options), poller_(std::make_unique<cluster::PeerPoller>(loop, std::move(options), std::move(poll_source))) {
+Member::Member(uv_loop_t* loop, ClusterOptions options, std::string poll_source)
+    : options_(options), poller_(std::make_unique<PeerPoller>(loop, std::move(options), std::move(poll_source))) {
     std::string peers;
     for (auto& p : options_.peers) peers += (peers.empty() ? "" : ", ") + p.id + " at " + p.url;
     core::log_info("cluster", "instance {}: {} peer(s) ({}); down takes {}; {}", options_.id, options_.peers.size(),
@@ -16,15 +16,15 @@ ClusterMember::ClusterMember(uv_loop_t* loop, cluster::ClusterOptions options, s
                                     : std::string("every instance probes every endpoint"));
 }
 
-ClusterMember::~ClusterMember() { stop(); }
+Member::~Member() { stop(); }
 
-void ClusterMember::on_change(std::function<void()> callback) { poller_->on_update(std::move(callback)); }
+void Member::on_change(std::function<void()> callback) { poller_->on_update(std::move(callback)); }
 
-bool ClusterMember::settled() const { return poller_->settled(); }
+bool Member::settled() const { return poller_->settled(); }
 
-bool ClusterMember::probes(const std::string& endpoint_key) const {
+bool Member::probes(const std::string& endpoint_key) const {
     auto live = poller_->live_instances();
-    if (cluster::probes_endpoint(endpoint_key, options_.id, live, options_.probers)) return true;
+    if (probes_endpoint(endpoint_key, options_.id, live, options_.probers)) return true;
     // Not ours, but until a live peer reports a verdict on it (a peer just
     // started, or took it over from a dead one) we keep probing: no endpoint
     // is ever left without a vantage point.
@@ -33,9 +33,9 @@ bool ClusterMember::probes(const std::string& endpoint_key) const {
     return true;
 }
 
-void ClusterMember::combine(std::span<const LocalVerdict> local, std::vector<core::EndpointHealth>& health) {
+void Member::combine(std::span<const LocalVerdict> local, std::vector<core::EndpointHealth>& health) {
     auto now = core::Clock::now();
-    std::vector<cluster::Vote> votes;
+    std::vector<Vote> votes;
     for (std::size_t i = 0; i < local.size() && i < health.size(); ++i) {
         const auto& key = *local[i].key;
         votes.clear();
@@ -76,16 +76,16 @@ void ClusterMember::combine(std::span<const LocalVerdict> local, std::vector<cor
     }
 }
 
-std::string ClusterMember::verdicts(std::span<const LocalVerdict> local) const {
-    cluster::PeerVerdicts out;
+std::string Member::verdicts(std::span<const LocalVerdict> local) const {
+    PeerVerdicts out;
     out.instance = options_.id;
     for (auto& v : local)
         if (v.probed && v.own && v.own->confirmed)
             out.by_endpoint[*v.key] = {options_.id, v.own->state, v.own->suspect, v.own->reason};
-    return cluster::encode_verdicts(out);
+    return encode_verdicts(out);
 }
 
-nlohmann::json ClusterMember::status(std::span<const LocalVerdict> local) const {
+nlohmann::json Member::status(std::span<const LocalVerdict> local) const {
     nlohmann::json peers = nlohmann::json::array();
     for (auto& p : poller_->peers())
         peers.push_back({{"id", p.config.id},
@@ -109,14 +109,14 @@ nlohmann::json ClusterMember::status(std::span<const LocalVerdict> local) const 
             {"probed_here", probed}};
 }
 
-std::optional<core::HealthState> ClusterMember::last_state(const std::string& key) const {
+std::optional<core::HealthState> Member::last_state(const std::string& key) const {
     auto it = combined_.find(key);
     if (it == combined_.end()) return std::nullopt;
     return it->second.state;
 }
 
-void ClusterMember::stop() {
+void Member::stop() {
     if (poller_) poller_->stop();
 }
 
-}  // namespace signpost::tools
+}  // namespace signpost::cluster

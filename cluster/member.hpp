@@ -1,7 +1,7 @@
 // This instance's side of a signpost cluster: polls the peers (cluster/), says
 // which endpoints this instance probes, merges its own verdicts with the live
 // peers' into the health the policies see, and serves its verdicts to peers.
-// Keeps the daemon's control loop free of cluster bookkeeping.
+// The control core sees it as a control::ClusterView.
 #pragma once
 
 #include <functional>
@@ -14,33 +14,29 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/options.hpp"
+#include "control/cluster_view.hpp"
 #include "cluster/peer_poller.hpp"
 #include "core/health.hpp"
 
 typedef struct uv_loop_s uv_loop_t;
 
-namespace signpost::tools {
+namespace signpost::cluster {
 
-// One endpoint as the cluster sees it: this instance's own verdict, if any.
-struct LocalVerdict {
-    const std::string* key = nullptr;
-    bool probed = false;               // this instance probes it (assignment)
-    const core::EndpointHealth* own = nullptr;  // its probes' verdict, without operator overrides
-};
+using control::LocalVerdict;
 
-class ClusterMember {
+class Member final : public control::ClusterView {
 public:
-    ClusterMember(uv_loop_t* loop, cluster::ClusterOptions options, std::string poll_source);
-    ~ClusterMember();
+    Member(uv_loop_t* loop, ClusterOptions options, std::string poll_source);
+    ~Member() override;
 
-    const cluster::ClusterOptions& options() const noexcept { return options_; }
+    const ClusterOptions& options() const noexcept { return options_; }
     // Peers' verdicts or liveness changed.
     void on_change(std::function<void()> callback);
     // Every peer answered once or has been silent for peer_timeout: safe to answer.
     bool settled() const;
     // Whether this instance probes the endpoint: it is one of the endpoint's
     // `probers` among the live instances, or no live peer has a verdict on it yet.
-    bool probes(const std::string& endpoint_key) const;
+    bool probes(const std::string& endpoint_key) const override;
     // This instance and the live peers, sorted.
     std::vector<std::string> live_instances() const { return poller_->live_instances(); }
 
@@ -48,7 +44,7 @@ public:
     // applied) with the quorum of this instance's and the live peers' verdicts.
     // Endpoints nobody has a verdict on keep what they had. Logs each change of
     // the combined state.
-    void combine(std::span<const LocalVerdict> local, std::vector<core::EndpointHealth>& health);
+    void combine(std::span<const LocalVerdict> local, std::vector<core::EndpointHealth>& health) override;
 
     // GET /v1/cluster/verdicts: this instance's own confirmed verdicts.
     std::string verdicts(std::span<const LocalVerdict> local) const;
@@ -57,7 +53,7 @@ public:
 
     // The combined state last computed for a key (the state to start probing
     // from when this instance takes an endpoint over).
-    std::optional<core::HealthState> last_state(const std::string& key) const;
+    std::optional<core::HealthState> last_state(const std::string& key) const override;
 
     void stop();
 
@@ -67,9 +63,9 @@ private:
         core::TimePoint since{};
         std::string reason;
     };
-    cluster::ClusterOptions options_;
-    std::unique_ptr<cluster::PeerPoller> poller_;
+    ClusterOptions options_;
+    std::unique_ptr<PeerPoller> poller_;
     std::map<std::string, Memory> combined_;  // endpoint key → last combined state
 };
 
-}  // namespace signpost::tools
+}  // namespace signpost::cluster

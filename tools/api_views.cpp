@@ -80,7 +80,12 @@ json endpoint_json(const zones::Catalog& catalog, core::EndpointIndex index, con
               {"expires", o->expires_ms ? json(iso_time(*o->expires_ms)) : json(nullptr)}};
     }
     json drain = {{"draining", false}, {"drained", false}, {"since", nullptr}};
-    if (auto& d = facts.drain) drain = {{"draining", true}, {"drained", d->drained}, {"since", iso_time(d->since_ms)}};
+    if (auto& d = facts.drain) {
+        drain = {{"draining", true}, {"drained", d->drained}, {"since", iso_time(d->since_ms)},
+                 {"highest_ttl", d->highest_ttl}, {"left_answers_monotonic", nullptr}, {"drained_monotonic", nullptr}};
+        if (d->left_answers_monotonic) drain["left_answers_monotonic"] = *d->left_answers_monotonic;
+        if (d->drained_monotonic) drain["drained_monotonic"] = *d->drained_monotonic;
+    }
     json checks = json::array();
     if (st)
         for (auto& c : st->checks)

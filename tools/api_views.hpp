@@ -48,6 +48,10 @@ struct EndpointFacts {
     struct Drain {
         int64_t since_ms = 0;  // Unix ms
         bool drained = false;  // out of every answer for longer than the highest TTL served
+        uint32_t highest_ttl = 0;  // the highest TTL it was served with
+        // CLOCK_MONOTONIC seconds (what the drain rule is measured on): when the
+        // first snapshot without it was published, and when the rule was met.
+        std::optional<double> left_answers_monotonic, drained_monotonic;
     };
     std::optional<Drain> drain;
 };

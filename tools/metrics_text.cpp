@@ -66,3 +66,63 @@ std::string dns_metrics(const dns::ServerStats& st, std::span<const std::string>
 }
 
 }  // namespace signpost::tools
+
+namespace signpost::tools {
+
+namespace {
+void family(std::string& m, const char* name, const char* help, const char* type) {
+    m += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+}  // namespace
+
+std::string control_metrics(const control::Controller& core, std::span<const core::EndpointHealth> health,
+                            std::span<const probes::EndpointStatus> probes) {
+    std::string m;
+    auto& cat = core.catalog();
+    auto& rs = core.reload_status();
+    family(m, "signpost_view_generation", "Answers published to the DNS workers so far.", "counter");
+    m += "signpost_view_generation " + std::to_string(core.view_generation()) + "\n";
+    family(m, "signpost_reloads_total", "Reloads attempted.", "counter");
+    m += "signpost_reloads_total " + std::to_string(rs.count) + "\n";
+    family(m, "signpost_reload_failures_total", "Reloads rejected because the new configuration had errors.", "counter");
+    m += "signpost_reload_failures_total " + std::to_string(rs.failures) + "\n";
+    family(m, "signpost_last_reload_ok", "1 when the last reload succeeded.", "gauge");
+    m += std::string("signpost_last_reload_ok ") + (rs.ok ? "1" : "0") + "\n";
+    family(m, "signpost_events_total", "Events emitted (the last event's seq).", "counter");
+    m += "signpost_events_total " + std::to_string(core.last_seq()) + "\n";
+    family(m, "signpost_endpoint_up", "1 when the endpoint is up (after overrides and drains).", "gauge");
+    for (std::size_t i = 0; i < cat.endpoints.size() && i < health.size(); ++i)
+        m += "signpost_endpoint_up{endpoint=\"" + escape_label(cat.endpoints[i].key) + "\"} " +
+             (health[i].up() ? "1" : "0") + "\n";
+    family(m, "signpost_probe_checks_total", "Probe results received per endpoint.", "counter");
+    for (auto& s : probes)
+        m += "signpost_probe_checks_total{endpoint=\"" + escape_label(s.key) + "\"} " + std::to_string(s.checks_run) + "\n";
+    family(m, "signpost_probe_latency_ms", "Latency of the last probe per endpoint and check.", "gauge");
+    for (auto& s : probes)
+        for (auto& c : s.checks)
+            m += "signpost_probe_latency_ms{endpoint=\"" + escape_label(s.key) + "\",check=\"" + escape_label(c.name) +
+                 "\"} " + fmt::format("{:.3f}", c.last_latency_ms) + "\n";
+    family(m, "signpost_endpoint_transitions_total", "Endpoint state changes (up/down).", "counter");
+    for (auto& [k, n] : core.transitions())
+        m += "signpost_endpoint_transitions_total{endpoint=\"" + escape_label(k) + "\"} " + std::to_string(n) + "\n";
+    auto evs = core.evaluations();
+    family(m, "signpost_service_pool", "1 for the label a service answers with now.", "gauge");
+    std::size_t all_down = 0;
+    for (std::size_t i = 0; i < evs.size() && i < cat.services.size(); ++i) {
+        m += "signpost_service_pool{service=\"" + escape_label(cat.services[i].key) + "\",label=\"" +
+             escape_label(evs[i].decision.label) + "\"} 1\n";
+        all_down += evs[i].decision.all_down;
+    }
+    family(m, "signpost_service_all_down", "1 when every pool of the service is down (alarm).", "gauge");
+    for (std::size_t i = 0; i < evs.size() && i < cat.services.size(); ++i)
+        m += "signpost_service_all_down{service=\"" + escape_label(cat.services[i].key) + "\"} " +
+             (evs[i].decision.all_down ? "1" : "0") + "\n";
+    family(m, "signpost_services_all_down", "Services with every pool down (alarm when above 0).", "gauge");
+    m += "signpost_services_all_down " + std::to_string(all_down) + "\n";
+    family(m, "signpost_service_changes_total", "Service answer changes (pool moves).", "counter");
+    for (auto& [k, n] : core.service_changes())
+        m += "signpost_service_changes_total{service=\"" + escape_label(k) + "\"} " + std::to_string(n) + "\n";
+    return m;
+}
+
+}  // namespace signpost::tools

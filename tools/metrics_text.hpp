@@ -4,7 +4,9 @@
 #include <span>
 #include <string>
 
+#include "control/controller.hpp"
 #include "dns/server.hpp"
+#include "probes/health_monitor.hpp"
 
 namespace signpost::tools {
 
@@ -14,5 +16,10 @@ std::string escape_label(const std::string& s);
 // The DNS workers' counters: queries, responses by rcode/type/zone, TCP, RRL,
 // the answer latency histogram. `zone_names` maps the stable zone ids.
 std::string dns_metrics(const dns::ServerStats& st, std::span<const std::string> zone_names);
+
+// What the control core knows: generation, reloads, events, endpoint health and
+// transitions, the pool each service answers with. `health` is the effective health.
+std::string control_metrics(const control::Controller& core, std::span<const core::EndpointHealth> health,
+                            std::span<const probes::EndpointStatus> probes);
 
 }  // namespace signpost::tools

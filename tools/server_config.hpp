@@ -23,6 +23,8 @@ struct ServerConfig {
     dns::ServerOptions dns;
     std::string log_level = "info";
     std::string state_file;        // empty: no warm restart
+    // A state file older than this is not trusted for endpoint health (re-probe first).
+    core::Millis state_max_age{30000};
     bool api_enabled = true;       // the status/control API (loopback by default)
     api::ApiOptions api;
     bool watch_zones = true;       // reload when the zones directory changes

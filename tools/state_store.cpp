@@ -48,6 +48,8 @@ std::optional<PersistedState> load_state(const std::string& path, std::string* e
             return std::nullopt;
         }
         PersistedState s;
+        s.written_ms = j.value("written", int64_t(0));
+        s.event_seq = j.value("event_seq", uint64_t(0));
         // Named: a temporary from j.value() would die before a range-for over its items().
         const json endpoints_json = j.value("endpoints", json::object());
         const json overrides_json = j.value("overrides", json::object());
@@ -81,7 +83,8 @@ std::optional<PersistedState> load_state(const std::string& path, std::string* e
 bool save_state(const std::string& path, const PersistedState& s, std::string* error) {
     json j;
     j["version"] = 1;
-    j["written"] = unix_ms_now();
+    j["written"] = s.written_ms ? s.written_ms : unix_ms_now();
+    j["event_seq"] = s.event_seq;
     json eps = json::object();
     for (auto& [k, v] : s.endpoints)
         eps[k] = {{"state", v.state == core::HealthState::Up ? "up" : "down"}, {"since", v.since_ms}, {"reason", v.reason}};

@@ -8,35 +8,16 @@
 #include <optional>
 #include <string>
 
+#include "control/persisted_state.hpp"
 #include "core/health.hpp"
 
 namespace signpost::tools {
 
-struct PersistedEndpoint {
-    core::HealthState state = core::HealthState::Down;
-    int64_t since_ms = 0;  // Unix milliseconds
-    std::string reason;
-};
-struct PersistedOverride {
-    core::Override state = core::Override::Auto;
-    std::string reason;
-    int64_t set_ms = 0;
-    std::optional<int64_t> expires_ms;  // Unix milliseconds
-};
-struct PersistedService {
-    std::string label;
-    int active_pool = -1;
-    bool released = false;
-    int64_t since_ms = 0;  // Unix milliseconds the answer has been `label`; 0: unknown (older files)
-};
-struct PersistedState {
-    std::map<std::string, PersistedEndpoint> endpoints;   // by endpoint key
-    std::map<std::string, PersistedOverride> overrides;   // by endpoint or pool key
-    std::map<std::string, int64_t> drains;                // endpoint key -> since (Unix ms)
-    std::map<std::string, PersistedService> services;     // by service key
-    std::map<std::string, uint32_t> serials;              // origin -> last served serial
-    std::map<std::string, std::string> zone_digests;      // origin -> content digest at that serial
-};
+// The content lives with the control core that keeps it.
+using control::PersistedEndpoint;
+using control::PersistedOverride;
+using control::PersistedService;
+using control::PersistedState;
 
 // Reads the state file; nullopt (with `error` set) when it is missing or unreadable.
 std::optional<PersistedState> load_state(const std::string& path, std::string* error);

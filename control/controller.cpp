@@ -1,0 +1,829 @@
+// The control core's rules (see controller.hpp). Everything here is decided from
+// its inputs: no clock is read, nothing is written but the returned Step.
+#include "control/controller.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "control/rules.hpp"
+#include "dns/explain.hpp"
+#include "dns/view.hpp"
+#include "xfr/transfer_server.hpp"
+#include "xfr/zone_content.hpp"
+
+namespace signpost::control {
+
+namespace {
+
+std::string origin_of(const core::Name& n) {
+    std::string s = n.to_text();
+    if (s.size() > 1 && s.back() == '.') s.pop_back();
+    return s;
+}
+
+std::string pool_key(const zones::Catalog& c, const zones::EndpointRef& ref) {
+    auto& z = c.zones[ref.zone];
+    return origin_of(z.origin) + "/" + z.pools[ref.pool].name;
+}
+
+template <class... Args>
+void say(Step& step, core::LogLevel level, const char* unit, fmt::format_string<Args...> f, Args&&... args) {
+    step.log.push_back({level, unit, fmt::format(f, std::forward<Args>(args)...)});
+}
+
+// "pool primary endpoint 127.0.0.10 failing: HTTP 503 (still up)": the early warning's reason.
+std::string suspects(const zones::Zone& zone, const zones::Service& service,
+                     const std::vector<core::EndpointHealth>& health) {
+    std::string out;
+    for (auto p : service.pools)
+        for (auto& ep : zone.pools[p].endpoints) {
+            if (ep.index >= health.size()) continue;
+            auto& h = health[ep.index];
+            if (h.suspect && h.up())
+                out += (out.empty() ? "" : "; ") + std::string("pool ") + zone.pools[p].name + " endpoint " + ep.name +
+                       " failing: " + h.reason + " (still up)";
+        }
+    return out.empty() ? std::string("an answered endpoint is failing") : out;
+}
+
+std::string describe_subnets(const policy::Evaluation& ev) {
+    std::string out;
+    for (auto& r : ev.subnets) out += (out.empty() ? "" : ", ") + r.prefix.to_string() + " → " + r.decision.label;
+    return out + (out.empty() ? "" : ", ") + "others → " + ev.decision.label;
+}
+
+}  // namespace
+
+void Step::append(Step&& o) {
+    for (auto& l : o.log) log.push_back(std::move(l));
+    if (o.snapshot) snapshot = std::move(o.snapshot);
+    for (auto& n : o.notifies) notifies.push_back(std::move(n));
+    for (auto& e : o.events) events.push_back(std::move(e));
+    retarget |= o.retarget;
+    persist |= o.persist;
+}
+
+Controller::Controller(Options options) : options_(std::move(options)) {}
+
+// ---- restart, load, reload ---------------------------------------------------------
+
+std::vector<LogLine> Controller::restore(const PersistedState& st, const Now& now) {
+    std::vector<LogLine> log;
+    int64_t age_ms = st.written_ms ? now.unix_ms - st.written_ms : -1;
+    bool fresh = st.written_ms != 0 && age_ms <= options_.state_max_age.count();
+    if (fresh) {
+        for (auto& [k, e] : st.endpoints) {
+            persisted_initial_[k] = e.state;
+            persisted_endpoints_[k] = e;
+            endpoint_states_[k] = {e.state, e.since_ms};
+        }
+        warm_ = !st.endpoints.empty();
+    } else if (!st.endpoints.empty()) {
+        log.push_back({core::LogLevel::Info, "daemon",
+                       age_ms < 0 ? std::string("state file: no time of writing; endpoints are probed before answering")
+                                  : fmt::format("state file is {:.1f} s old (state_max_age {}): endpoint states are "
+                                                "not trusted, the first probe round runs before answering",
+                                                double(age_ms) / 1000, core::format_duration(options_.state_max_age))});
+    }
+    for (auto& [k, o] : st.overrides) overrides_[k] = {o.state, o.reason, o.set_ms, o.expires_ms};
+    for (auto& [k, since] : st.drains) drains_[k] = DrainInfo{since, 0, {}, {}, {}};
+    persisted_services_ = st.services;
+    serials_ = st.serials;
+    digests_ = st.zone_digests;
+    seq_ = st.event_seq;
+    log.push_back({core::LogLevel::Info, "daemon",
+                   fmt::format("state file: {} endpoint(s){}, {} override(s), {} drain(s)", st.endpoints.size(),
+                               fresh ? "" : " (not used)", st.overrides.size(), st.drains.size())});
+    return log;
+}
+
+// Serials never go backwards: unchanged static data keeps the serial it had,
+// changed data gets max(automatic serial, previous + 1).
+std::shared_ptr<const zones::Catalog> Controller::with_serials(const zones::Catalog& loaded, Step& step) {
+    auto cat = std::make_shared<zones::Catalog>(loaded);
+    for (auto& z : cat->zones) {
+        std::string origin = origin_of(z.origin);
+        std::string digest = zones::static_digest(z);
+        auto prev = serials_.find(origin);
+        if (prev != serials_.end()) {
+            uint32_t last = prev->second;
+            bool same = digests_[origin] == digest;
+            if (z.soa.auto_serial) {
+                zones::set_serial(z, same ? last : std::max(z.soa.serial, last + 1));
+            } else if (int32_t(z.soa.serial - last) < 0) {
+                say(step, core::LogLevel::Warning, "zones",
+                    "{}: serial {} is lower than the {} served before; secondaries will not transfer it", origin,
+                    z.soa.serial, last);
+            }
+        }
+        serials_[origin] = z.soa.serial;
+        digests_[origin] = digest;
+    }
+    return cat;
+}
+
+Step Controller::load(std::shared_ptr<const zones::Catalog> catalog, const Now& now) {
+    Step step;
+    catalog_ = with_serials(*catalog, step);
+    catalog.reset();
+    states_.assign(catalog_->services.size(), {});
+    for (std::size_t i = 0; i < catalog_->services.size(); ++i) {
+        auto it = persisted_services_.find(catalog_->services[i].key);
+        if (it == persisted_services_.end()) continue;
+        states_[i].label = it->second.label;
+        states_[i].active_pool = it->second.active_pool;
+        states_[i].released = it->second.released;
+        // Only shown: the unstable window runs on moved_at, which a restart leaves unset.
+        states_[i].since = it->second.since_ms > 0 ? now.from_unix_ms(it->second.since_ms) : now.mono;
+    }
+    reload_ = ReloadStatus{};
+    reload_.at_ms = now.unix_ms;
+    step.retarget = true;
+    return step;
+}
+
+Step Controller::reload_failed(std::vector<std::string> errors, const Now& now) {
+    Step step;
+    ++reload_.count;
+    ++reload_.failures;
+    reload_.ok = false;
+    reload_.at_ms = now.unix_ms;
+    reload_.errors = std::move(errors);
+    say(step, core::LogLevel::Error, "zones", "reload failed with {} error(s); still serving the previous configuration",
+        reload_.errors.size());
+    return step;
+}
+
+Step Controller::reload(std::shared_ptr<const zones::Catalog> catalog, Probes probes, const Now& now) {
+    Step step;
+    ++reload_.count;
+    // A reload during a staged one replaces it; the active catalog keeps answering.
+    if (staged_) {
+        frozen_.clear();
+        staged_.reset();
+    }
+    frozen_ = probe_health(probes);
+    Staged s;
+    s.catalog = std::move(catalog);
+    std::map<std::string, std::size_t> by_key;
+    for (std::size_t i = 0; i < s.catalog->endpoints.size(); ++i) by_key[s.catalog->endpoints[i].key] = i;
+    s.remap.assign(catalog_->endpoints.size(), -1);
+    for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i)
+        if (auto it = by_key.find(catalog_->endpoints[i].key); it != by_key.end()) s.remap[i] = int64_t(it->second);
+    // The first round of the new endpoints: each check's timeout, and a second for the results to arrive.
+    core::Millis longest{0};
+    for (auto& z : s.catalog->zones)
+        for (auto& [name, spec] : z.checks) longest = std::max(longest, spec.timeout);
+    s.deadline = now.mono + longest + std::chrono::seconds(1);
+    staged_ = std::move(s);
+    step.retarget = true;
+    reload_.ok = true;
+    reload_.at_ms = now.unix_ms;
+    reload_.errors.clear();
+    reload_.staged = true;
+    if (!serving_) {
+        // Not answering yet: nothing to keep serving, take it now.
+        auto cat = staged_->catalog;
+        staged_.reset();
+        frozen_.clear();
+        commit(std::move(cat), {}, now, step);
+        return step;
+    }
+    return step;
+}
+
+// True when every endpoint the staged catalog probes has a first result, or its
+// first round ran out of time. `probes` is indexed like the staged catalog.
+bool Controller::staged_ready(Probes probes, const Now& now) const {
+    if (!staged_) return false;
+    if (now.mono >= staged_->deadline) return true;
+    auto& cat = *staged_->catalog;
+    for (std::size_t i = 0; i < cat.endpoints.size(); ++i) {
+        if (i < probed_.size() && !probed_[i]) continue;  // a peer probes it
+        if (cat.endpoint(core::EndpointIndex(i)).checks.empty()) continue;
+        if (i >= probes.size() || !probes[i].confirmed) return false;
+    }
+    return true;
+}
+
+void Controller::commit(std::shared_ptr<const zones::Catalog> loaded, Probes probes, const Now& now, Step& step) {
+    // Carry service states over by key so a reload never flips an answer.
+    std::map<std::string, policy::ServiceState> old_states;
+    for (std::size_t i = 0; i < catalog_->services.size() && i < states_.size(); ++i)
+        old_states[catalog_->services[i].key] = states_[i];
+    catalog_ = with_serials(*loaded, step);
+    loaded.reset();
+    states_.assign(catalog_->services.size(), {});
+    for (std::size_t i = 0; i < catalog_->services.size(); ++i)
+        if (auto it = old_states.find(catalog_->services[i].key); it != old_states.end()) states_[i] = it->second;
+    // Overrides and drains of endpoints that no longer exist are dropped; so are
+    // the counters of removed endpoints and services (one that comes back starts at 0).
+    std::set<std::string> keys, service_keys;
+    for (auto& e : catalog_->endpoints) {
+        keys.insert(e.key);
+        keys.insert(pool_key(*catalog_, e));
+    }
+    for (auto& s : catalog_->services) service_keys.insert(s.key);
+    std::erase_if(overrides_, [&](auto& kv) { return !keys.count(kv.first); });
+    std::erase_if(drains_, [&](auto& kv) { return !keys.count(kv.first); });
+    std::erase_if(transitions_, [&](auto& kv) { return !keys.count(kv.first); });
+    std::erase_if(endpoint_states_, [&](auto& kv) { return !keys.count(kv.first); });
+    std::erase_if(service_changes_, [&](auto& kv) { return !service_keys.count(kv.first); });
+    // A reload may change a TTL: a drain waits for the highest one ever served.
+    for (auto& [key, d] : drains_) d.highest_ttl = std::max(d.highest_ttl, highest_ttl(key));
+    evaluations_.clear();
+    reload_.ok = true;
+    reload_.at_ms = now.unix_ms;
+    reload_.errors.clear();
+    reload_.staged = false;
+    step.persist = true;
+    if (serving_) evaluate_and_publish(probes, nullptr, true, now, step);
+    say(step, core::LogLevel::Info, "zones", "reloaded {} zone(s), {} service(s), {} endpoint(s)",
+        catalog_->zones.size(), catalog_->services.size(), catalog_->endpoints.size());
+}
+
+// ---- probes ----------------------------------------------------------------------------
+
+std::vector<probes::ProbeTarget> Controller::probe_targets() {
+    auto& cat = probed_catalog();
+    std::vector<probes::ProbeTarget> out;
+    out.reserve(cat.endpoints.size());
+    probed_.assign(cat.endpoints.size(), true);
+    std::map<std::string, bool> now_probed;
+    for (std::size_t i = 0; i < cat.endpoints.size(); ++i) {
+        auto& ref = cat.endpoints[i];
+        if (cluster_ && !cluster_->probes(ref.key)) {
+            probed_[i] = false;
+            takeover_initial_.erase(ref.key);
+            continue;
+        }
+        // Taking an endpoint over from a peer: start from the cluster's verdict,
+        // not from "down until proven up", so nothing flips.
+        if (cluster_ && !probed_keys_.count(ref.key))
+            if (auto st = cluster_->last_state(ref.key)) takeover_initial_[ref.key] = *st;
+        auto& zone = cat.zones[ref.zone];
+        auto& ep = cat.endpoint(core::EndpointIndex(i));
+        probes::ProbeTarget t;
+        t.key = ref.key;
+        t.index = core::EndpointIndex(i);
+        t.address = ep.check_address.to_string();
+        t.host = ep.probe_host;
+        auto persisted = persisted_initial_.find(ref.key);
+        for (auto& name : ep.checks) {
+            auto it = zone.checks.find(name);
+            if (it == zone.checks.end()) continue;
+            auto spec = it->second;
+            // Until its first result, an endpoint is what it was when we stopped.
+            if (persisted != persisted_initial_.end()) spec.initial = persisted->second;
+            if (auto tk = takeover_initial_.find(ref.key); tk != takeover_initial_.end()) spec.initial = tk->second;
+            t.checks.push_back(std::move(spec));
+        }
+        now_probed[ref.key] = true;
+        out.push_back(std::move(t));
+    }
+    probed_keys_ = std::move(now_probed);
+    return out;
+}
+
+std::vector<core::EndpointHealth> Controller::probe_health(Probes probes) const {
+    const std::size_t n = catalog_ ? catalog_->endpoints.size() : 0;
+    std::vector<core::EndpointHealth> out(n);
+    if (staged_) {
+        // The monitor probes the staged catalog's endpoints: look ours up there.
+        for (std::size_t i = 0; i < n; ++i) {
+            int64_t j = staged_->remap[i];
+            if (j >= 0 && std::size_t(j) < probes.size()) out[i] = probes[std::size_t(j)];
+            else if (i < frozen_.size()) out[i] = frozen_[i];
+        }
+        return out;
+    }
+    for (std::size_t i = 0; i < n && i < probes.size(); ++i) out[i] = probes[i];
+    return out;
+}
+
+// Probes, then the cluster's quorum, then the operator's overrides.
+std::vector<core::EndpointHealth> Controller::composed_health(Probes probes) const {
+    auto out = probe_health(probes);
+    if (!catalog_) return out;
+    if (cluster_) {
+        std::vector<LocalVerdict> local(out.size());
+        std::vector<core::EndpointHealth> own = out;
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            // probed_ follows the probed catalog; while staged, ask by key.
+            bool probed = !staged_ ? (i < probed_.size() && probed_[i]) : probed_keys_.count(catalog_->endpoints[i].key) > 0;
+            local[i] = {&catalog_->endpoints[i].key, probed, &own[i]};
+        }
+        cluster_->combine(local, out);
+    }
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        auto* o = override_for(catalog_->endpoints[i]);
+        if (!o || o->state == core::Override::Auto) continue;
+        // An operator's word wins over every vantage point.
+        bool up = o->state == core::Override::ForceUp;
+        auto& h = out[i];
+        h.reason = std::string(up ? "forced up by operator" : "forced down by operator") +
+                   (h.reason.empty() ? "" : " (probe: " + h.reason + ")");
+        h.state = up ? core::HealthState::Up : core::HealthState::Down;
+        h.suspect = false;
+        h.confirmed = true;
+        // An operator's "down" is not a probe that may be wrong: even the all-down answer leaves it out.
+        if (!up) h.drained = true;
+    }
+    return out;
+}
+
+// A drained endpoint is out of every answer.
+void Controller::apply_drains(std::vector<core::EndpointHealth>& health) const {
+    if (drains_.empty()) return;
+    for (std::size_t i = 0; i < health.size(); ++i) {
+        if (!drains_.count(catalog_->endpoints[i].key)) continue;
+        auto& h = health[i];
+        h.drained = true;
+        h.state = core::HealthState::Down;
+        h.suspect = false;
+        h.reason = "drained by operator";
+    }
+}
+
+std::vector<core::EndpointHealth> Controller::effective_health(Probes probes) const {
+    auto h = composed_health(probes);
+    apply_drains(h);
+    return h;
+}
+
+const OverrideInfo* Controller::override_for(const zones::EndpointRef& ref) const {
+    if (overrides_.empty()) return nullptr;
+    if (auto it = overrides_.find(ref.key); it != overrides_.end()) return &it->second;
+    if (auto it = overrides_.find(pool_key(*catalog_, ref)); it != overrides_.end()) return &it->second;
+    return nullptr;
+}
+
+const DrainInfo* Controller::drain_for(const std::string& key) const {
+    auto it = drains_.find(key);
+    return it == drains_.end() ? nullptr : &it->second;
+}
+
+int64_t Controller::endpoint_since_ms(core::EndpointIndex index, const core::EndpointHealth& h, const Now& now) const {
+    if (index < catalog_->endpoints.size())
+        if (auto it = endpoint_states_.find(catalog_->endpoints[index].key);
+            it != endpoint_states_.end() && it->second.first == h.state)
+            return it->second.second;
+    return now.to_unix_ms(h.since);
+}
+
+// Endpoint events: a change of the state after probes, quorum and overrides.
+void Controller::endpoint_transitions(const std::vector<core::EndpointHealth>& composed, const Now& now, Step& step) {
+    for (std::size_t i = 0; i < composed.size(); ++i) {
+        auto& ref = catalog_->endpoints[i];
+        auto& h = composed[i];
+        auto [it, fresh] = endpoint_states_.try_emplace(ref.key, h.state, now.to_unix_ms(h.since));
+        if (fresh || it->second.first == h.state) continue;
+        auto before = it->second.first;
+        it->second = {h.state, now.unix_ms};
+        ++transitions_[ref.key];
+        persisted_endpoints_.erase(ref.key);  // probed now: the file's guess is over
+        step.persist = true;
+        say(step, core::LogLevel::Info, "probes", "endpoint {}: {} → {} ({})", ref.key, core::to_string(before),
+            core::to_string(h.state), h.reason);
+        auto& zone = catalog_->zones[ref.zone];
+        for (auto s : services_using(*catalog_, core::EndpointIndex(i)))
+            emit(zone, zone.services[catalog_->services[s].service], "endpoint", ref.key, core::to_string(before),
+                 core::to_string(h.state), h.reason, now, step);
+    }
+}
+
+// ---- evaluation and publishing ----------------------------------------------------
+
+bool Controller::evaluate(const std::vector<core::EndpointHealth>& health, const std::vector<std::size_t>* which,
+                          const Now& now, Step& step) {
+    bool any = false;
+    if (evaluations_.size() != catalog_->services.size()) {
+        evaluations_.assign(catalog_->services.size(), {});
+        states_.resize(catalog_->services.size());
+        which = nullptr;
+        any = true;
+    }
+    auto one = [&](std::size_t i) {
+        auto& ref = catalog_->services[i];
+        auto& zone = catalog_->zones[ref.zone];
+        auto& service = zone.services[ref.service];
+        // A stable seed per service: shuffles change when health does, not on every tick.
+        auto seed = std::hash<std::string>{}(ref.key) ^ options_.seed_salt;
+        auto ev = policy::evaluate(zone, service, health, now.mono, states_[i], seed);
+        if (ev.changed) {
+            bool first = states_[i].label.empty();
+            std::string before = first ? std::string("(start)") : states_[i].label;
+            if (before == ev.decision.label)  // only a subnet rule moved
+                say(step, core::LogLevel::Info, "policy", "{}: subnet answers changed ({})", title(service),
+                    describe_subnets(ev));
+            else
+                say(step, core::LogLevel::Info, "policy", "{}: {} → {} ({})", title(service), before,
+                    ev.decision.label, ev.decision.reason);
+            if (!first) {
+                ++service_changes_[ref.key];
+                emit(zone, service, "service", "", before, ev.decision.label, ev.decision.reason, now, step);
+            }
+            step.persist = true;
+        }
+        if (ev.early_warning && !evaluations_[i].early_warning) {
+            auto why = suspects(zone, service, health);
+            say(step, core::LogLevel::Warning, "policy", "{}: early warning: {}", title(service), why);
+            emit(zone, service, "early-warning", "", ev.decision.label, ev.decision.label, why, now, step);
+        }
+        if (!same_answer(ev, evaluations_[i])) any = true;
+        states_[i] = ev.state;
+        evaluations_[i] = std::move(ev);
+    };
+    if (which) {
+        for (auto i : *which)
+            if (i < catalog_->services.size()) one(i);
+    } else {
+        for (std::size_t i = 0; i < catalog_->services.size(); ++i) one(i);
+    }
+    return any;
+}
+
+void Controller::evaluate_and_publish(Probes probes, const std::vector<std::size_t>* which, bool health_moved,
+                                      const Now& now, Step& step) {
+    auto composed = composed_health(probes);
+    if (serving_) endpoint_transitions(composed, now, step);
+    auto health = composed;
+    apply_drains(health);
+    bool changed = evaluate(health, which, now, step);
+    update_drains(now, changed, step);
+    if (changed) build_snapshot(health, true, step);
+    else if (health_moved && options_.explain) build_snapshot(health, false, step);  // explain shows health too
+}
+
+void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health, bool new_view, Step& step) {
+    if (new_view || !view_) {
+        xfr_versions(step);  // may bump serials (a new catalog_) before the View is built
+        dns::ViewOptions vo;
+        vo.udp_payload_size = options_.udp_payload_size;
+        vo.zone_ids = zone_ids();
+        view_ = dns::build_view(catalog_, evaluations_, ++view_generation_, vo);
+        explain_evaluations_ = std::make_shared<const std::vector<policy::Evaluation>>(evaluations_);
+    }
+    auto snap = std::make_shared<dns::Snapshot>();
+    snap->version = ++snapshot_version_;
+    snap->view = view_;
+    snap->transfers = transfers_;
+    if (options_.explain) {
+        auto st = std::make_shared<dns::ExplainState>();
+        st->catalog = catalog_;
+        st->view = view_;
+        st->evaluations = explain_evaluations_;
+        st->health = health;
+        snap->explain = std::move(st);
+    }
+    snapshot_ = snap;
+    step.snapshot = std::move(snap);
+}
+
+// Every published change: render each transferred zone, add a version (new
+// serial, RFC 1982, never backwards) when it changed, queue a NOTIFY, and make
+// the View's SOA carry the same serial. The serial and a digest of the answers
+// go to the state file, so a restart that serves other answers bumps the serial.
+void Controller::xfr_versions(Step& step) {
+    if (!options_.transferred) return;
+    std::map<std::string, xfr::ZoneHistory> next;
+    std::vector<std::pair<core::Name, xfr::ZoneHistory>> served;
+    std::shared_ptr<zones::Catalog> patched;
+    for (std::size_t zi = 0; zi < catalog_->zones.size(); ++zi) {
+        auto& z = catalog_->zones[zi];
+        std::string origin = origin_of(z.origin);
+        // Only zones that secondaries transfer need versions: the others cost
+        // nothing per health change (10,000 zones are not rendered per probe result).
+        if (!options_.transferred(origin)) continue;
+        auto content = xfr::render_zone(z, evaluations_);
+        std::string digest = xfr::content_digest(content);
+        std::string answers_key = origin + " answers";
+        auto it = histories_.find(origin);
+        xfr::ZoneHistory h = it != histories_.end() ? it->second : xfr::ZoneHistory(options_.xfr_history);
+        if (h.empty()) {
+            // After a restart that serves other answers, secondaries still hold the
+            // old version under the old serial: move on.
+            auto d = digests_.find(answers_key);
+            if (d != digests_.end() && d->second != digest)
+                content.soa = xfr::with_serial(content.soa, z.soa.serial + 1);
+        }
+        if (h.update(content)) {
+            say(step, core::LogLevel::Info, "xfr", "{}: serial {} ({} record(s){})", origin, h.current().serial,
+                content.records.size() + 1, h.versions().size() > 1 ? ", answers changed" : "");
+            step.notifies.push_back({z.origin, h.current().soa});
+            step.persist = true;
+        }
+        uint32_t serial = h.current().serial;
+        if (serial != z.soa.serial) {
+            if (!patched) patched = std::make_shared<zones::Catalog>(*catalog_);
+            zones::set_serial(patched->zones[zi], serial);
+        }
+        serials_[origin] = serial;
+        digests_[answers_key] = digest;
+        served.emplace_back(z.origin, h);
+        next.emplace(origin, std::move(h));
+    }
+    if (patched) catalog_ = patched;
+    histories_ = std::move(next);
+    transfers_ = xfr::TransferServer::make_zones(std::move(served));
+}
+
+// Stable per-zone ids across reloads, so per-zone counters keep counting.
+std::vector<uint32_t> Controller::zone_ids() {
+    std::vector<uint32_t> ids;
+    for (auto& z : catalog_->zones) {
+        std::string origin = origin_of(z.origin);
+        auto it = std::find(zone_names_.begin(), zone_names_.end(), origin);
+        if (it == zone_names_.end()) {
+            zone_names_.push_back(origin);
+            it = zone_names_.end() - 1;
+        }
+        ids.push_back(uint32_t(it - zone_names_.begin()));
+    }
+    return ids;
+}
+
+Step Controller::start(Probes probes, const Now& now) {
+    Step step;
+    if (serving_) return step;
+    serving_ = true;
+    // Seed the endpoint states silently: the start is not a change.
+    auto composed = composed_health(probes);
+    for (std::size_t i = 0; i < composed.size(); ++i) {
+        auto& key = catalog_->endpoints[i].key;
+        auto it = endpoint_states_.find(key);
+        if (it == endpoint_states_.end() || it->second.first != composed[i].state)
+            endpoint_states_[key] = {composed[i].state, now.to_unix_ms(composed[i].since)};
+    }
+    evaluations_.clear();
+    evaluate_and_publish(probes, nullptr, true, now, step);
+    if (!step.snapshot) build_snapshot(effective_health(probes), true, step);
+    return step;
+}
+
+void Controller::published(uint64_t version, const Now& now) {
+    for (auto& [key, d] : drains_)
+        if (d.out_from_version && !d.left_answers && version >= *d.out_from_version) d.left_answers = now.mono;
+}
+
+// ---- drains -----------------------------------------------------------------------------
+
+uint32_t Controller::highest_ttl(const std::string& key) const {
+    uint32_t ttl = 0;
+    for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i) {
+        if (catalog_->endpoints[i].key != key) continue;
+        auto& zone = catalog_->zones[catalog_->endpoints[i].zone];
+        for (auto s : services_using(*catalog_, core::EndpointIndex(i)))
+            ttl = std::max(ttl, zone.services[catalog_->services[s].service].ttl);
+    }
+    return ttl;
+}
+
+// After an evaluation: a drained endpoint that no answer carries any more leaves
+// the answers when the snapshot without it is published (now, when the current
+// one already lacks it); it is drained once the highest TTL served has passed.
+void Controller::update_drains(const Now& now, bool will_publish, Step& step) {
+    for (auto& [key, d] : drains_) {
+        if (d.drained()) continue;
+        if (!d.left_answers && !d.out_from_version) {
+            bool answered = false;
+            for (std::size_t i = 0; i < catalog_->endpoints.size() && !answered; ++i) {
+                if (catalog_->endpoints[i].key != key) continue;
+                auto& addr = catalog_->endpoint(core::EndpointIndex(i)).address;
+                for (auto s : services_using(*catalog_, core::EndpointIndex(i)))
+                    if (s < evaluations_.size() && answers_address(evaluations_[s], addr)) answered = true;
+            }
+            if (!answered) {
+                if (will_publish || !snapshot_) d.out_from_version = snapshot_version_ + 1;
+                else d.left_answers = now.mono;  // the published answers already lack it
+            }
+        }
+        if (drain_complete(d.left_answers, d.highest_ttl, now.mono)) {
+            d.drained_at = now.mono;
+            step.persist = true;
+            say(step, core::LogLevel::Info, "daemon",
+                "endpoint {} is drained: out of every answer for {} s, the highest TTL it was served with", key,
+                d.highest_ttl);
+            for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i) {
+                if (catalog_->endpoints[i].key != key) continue;
+                auto& zone = catalog_->zones[catalog_->endpoints[i].zone];
+                for (auto s : services_using(*catalog_, core::EndpointIndex(i)))
+                    emit(zone, zone.services[catalog_->services[s].service], "drained", key, "draining", "drained",
+                         fmt::format("out of every answer for {} s (the highest TTL served)", d.highest_ttl), now,
+                         step);
+            }
+        }
+    }
+}
+
+// ---- health, cluster, time --------------------------------------------------------
+
+Step Controller::health_changed(Probes probes, std::span<const probes::HealthChange> changes, const Now& now) {
+    Step step;
+    if (!catalog_) return step;
+    if (staged_ && staged_ready(probes, now)) {
+        auto cat = staged_->catalog;
+        staged_.reset();
+        frozen_.clear();
+        commit(std::move(cat), probes, now, step);
+        return step;
+    }
+    if (!serving_) return step;  // the first round decides the start state in one go
+    if (staged_ || cluster_) {
+        // Indices are the staged catalog's, or a quorum may move any endpoint: all.
+        evaluate_and_publish(probes, nullptr, true, now, step);
+        return step;
+    }
+    std::vector<std::size_t> affected;
+    for (auto& c : changes)
+        for (auto s : services_touched(*catalog_, c.index)) affected.push_back(s);
+    std::sort(affected.begin(), affected.end());
+    affected.erase(std::unique(affected.begin(), affected.end()), affected.end());
+    evaluate_and_publish(probes, &affected, true, now, step);
+    return step;
+}
+
+Step Controller::cluster_changed(Probes probes, const Now& now) {
+    Step step;
+    if (!catalog_ || !cluster_) return step;
+    // Who probes what follows who is alive.
+    auto& cat = probed_catalog();
+    std::vector<bool> want(cat.endpoints.size());
+    for (std::size_t i = 0; i < want.size(); ++i) want[i] = cluster_->probes(cat.endpoints[i].key);
+    if (want != probed_) step.retarget = true;
+    if (serving_) evaluate_and_publish(probes, nullptr, true, now, step);
+    return step;
+}
+
+bool Controller::expire_overrides(const Now& now, Step& step) {
+    bool any = false;
+    for (auto it = overrides_.begin(); it != overrides_.end();) {
+        if (it->second.expires_ms && *it->second.expires_ms <= now.unix_ms) {
+            say(step, core::LogLevel::Info, "daemon", "override of {} expired; back to automatic", it->first);
+            it = overrides_.erase(it);
+            any = true;
+        } else {
+            ++it;
+        }
+    }
+    if (any) step.persist = true;
+    return any;
+}
+
+Step Controller::tick(Probes probes, const Now& now) {
+    Step step;
+    if (!catalog_) return step;
+    if (staged_ && staged_ready(probes, now)) {
+        auto cat = staged_->catalog;
+        staged_.reset();
+        frozen_.clear();
+        commit(std::move(cat), probes, now, step);
+    }
+    bool all = expire_overrides(now, step);
+    if (!serving_) return step;
+    // Health changes are evaluated as they arrive; the tick only serves answers
+    // that move with time alone (a hold-down running out, an unstable window
+    // closing). Evaluating 10,000 services four times a second costs a tenth of a core.
+    std::vector<std::size_t> timed;
+    for (std::size_t i = 0; i < evaluations_.size(); ++i)
+        if (evaluations_[i].time_dependent) timed.push_back(i);
+    bool draining = std::any_of(drains_.begin(), drains_.end(), [](auto& kv) { return !kv.second.drained(); });
+    if (all || !timed.empty() || draining) evaluate_and_publish(probes, all ? nullptr : &timed, all, now, step);
+    return step;
+}
+
+// ---- operator commands --------------------------------------------------------------
+
+CommandResult Controller::set_override(const std::string& target, core::Override state, const std::string& reason,
+                                       std::optional<core::Millis> expires_in, Probes probes, const Now& now) {
+    CommandResult r;
+    bool known = false;
+    for (auto& e : probed_catalog().endpoints)
+        if (e.key == target || pool_key(probed_catalog(), e) == target) known = true;
+    if (!known) {
+        r.status = 404;
+        r.message = "no endpoint or pool '" + target +
+                    "'; use a key such as example.com/primary/127.0.0.10 or example.com/primary";
+        return r;
+    }
+    if (state == core::Override::Auto) {
+        overrides_.erase(target);
+        r.message = target + " back to automatic (probes decide)";
+    } else {
+        OverrideInfo o{state, reason, now.unix_ms, std::nullopt};
+        if (expires_in) o.expires_ms = o.set_ms + expires_in->count();
+        overrides_[target] = o;
+        r.message = target + " forced " + (state == core::Override::ForceUp ? "up" : "down") +
+                    (expires_in ? " for " + core::format_duration(*expires_in) : std::string(" until changed"));
+    }
+    say(r.step, core::LogLevel::Info, "api", "override: {}{}", r.message, reason.empty() ? "" : " (" + reason + ")");
+    r.step.persist = true;
+    if (serving_) evaluate_and_publish(probes, nullptr, true, now, r.step);
+    return r;
+}
+
+CommandResult Controller::drain(const std::string& key, bool undo, Probes probes, const Now& now) {
+    CommandResult r;
+    bool known = false;
+    for (auto& e : probed_catalog().endpoints) known |= e.key == key;
+    if (!known) {
+        r.status = 404;
+        r.message = "no endpoint '" + key + "'; use a key such as example.com/primary/127.0.0.10";
+        return r;
+    }
+    if (undo) {
+        drains_.erase(key);
+        r.message = key + " is back in answers (when healthy)";
+    } else if (!drains_.count(key)) {
+        DrainInfo d;
+        d.since_ms = now.unix_ms;
+        d.highest_ttl = highest_ttl(key);
+        drains_[key] = d;
+        r.message = key + " is draining: out of answers now, drained once resolvers' caches expire";
+    } else {
+        r.message = key + " was already draining";
+    }
+    say(r.step, core::LogLevel::Info, "api", "drain: {}", r.message);
+    r.step.persist = true;
+    if (serving_) evaluate_and_publish(probes, nullptr, true, now, r.step);
+    return r;
+}
+
+CommandResult Controller::release(const std::string& key, Probes probes, const Now& now) {
+    CommandResult r;
+    for (std::size_t i = 0; i < catalog_->services.size(); ++i) {
+        if (catalog_->services[i].key != key) continue;
+        if (i < states_.size()) states_[i].released = true;
+        say(r.step, core::LogLevel::Info, "api", "release: {} may return to its first pool", key);
+        r.step.persist = true;
+        if (serving_) evaluate_and_publish(probes, nullptr, true, now, r.step);
+        r.message = key + " released: it returns to the best healthy pool";
+        return r;
+    }
+    r.status = 404;
+    r.message = "no service '" + key + "'; use a key such as example.com/site";
+    return r;
+}
+
+// ---- state file ---------------------------------------------------------------------
+
+PersistedState Controller::persisted(Probes probes, const Now& now) const {
+    PersistedState s;
+    s.written_ms = now.unix_ms;
+    s.event_seq = seq_;
+    if (catalog_) {
+        auto own = probe_health(probes);
+        for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i) {
+            auto& key = catalog_->endpoints[i].key;
+            auto& h = own[i];
+            if (!h.confirmed) {
+                // Not probed since start: keep what the file said rather than the guess.
+                if (auto it = persisted_endpoints_.find(key); it != persisted_endpoints_.end())
+                    s.endpoints[key] = it->second;
+                continue;
+            }
+            int64_t since = now.to_unix_ms(h.since);
+            if (auto it = endpoint_states_.find(key); it != endpoint_states_.end() && it->second.first == h.state)
+                since = it->second.second;
+            s.endpoints[key] = {h.state, since, h.reason};
+        }
+        for (std::size_t i = 0; i < catalog_->services.size() && i < states_.size(); ++i)
+            s.services[catalog_->services[i].key] = {states_[i].label, states_[i].active_pool, states_[i].released,
+                                                     now.to_unix_ms(states_[i].since)};
+    }
+    for (auto& [k, o] : overrides_) s.overrides[k] = {o.state, o.reason, o.set_ms, o.expires_ms};
+    for (auto& [k, d] : drains_) s.drains[k] = d.since_ms;
+    s.serials = serials_;
+    s.zone_digests = digests_;
+    return s;
+}
+
+// ---- events ---------------------------------------------------------------------------
+
+void Controller::emit(const zones::Zone& zone, const zones::Service& service, const char* kind,
+                      const std::string& endpoint, const std::string& from, const std::string& to,
+                      const std::string& reason, const Now& now, Step& step) {
+    Event e;
+    e.seq = ++seq_;
+    e.unix_ms = now.unix_ms;
+    e.kind = kind;
+    e.zone = origin_of(zone.origin);
+    e.service = service.name;
+    e.endpoint = endpoint;
+    e.from = from;
+    e.to = to;
+    e.reason = reason;
+    e.hooks = service.hooks;
+    step.events.push_back(std::move(e));
+    step.persist = true;
+}
+
+std::string Controller::title(const zones::Service& s) const {
+    std::string owner = s.owners.empty() ? std::string("?") : s.owners.front().to_text();
+    if (owner.size() > 1 && owner.back() == '.') owner.pop_back();
+    return "service " + catalog_->services[s.index].key + " (" + owner + ")";
+}
+
+}  // namespace signpost::control

@@ -1,0 +1,243 @@
+// The control core: decides everything that moves an answer. It takes the
+// catalog, the probes' health, peers' verdicts (through ClusterView), operator
+// commands, reload results and the time, and returns what to do: log lines,
+// numbered hook events, the next Snapshot to publish, NOTIFYs to send.
+// Pure: no libuv, no sockets, no clocks, no files; the daemon feeds it and
+// carries its outputs out. One thread (the daemon's control loop) calls it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "control/cluster_view.hpp"
+#include "control/events.hpp"
+#include "control/persisted_state.hpp"
+#include "core/duration.hpp"
+#include "core/health.hpp"
+#include "dns/snapshot.hpp"
+#include "policy/policy.hpp"
+#include "probes/health_monitor.hpp"
+#include "xfr/history.hpp"
+#include "zones/model.hpp"
+
+namespace signpost::control {
+
+// The time of a step, as the daemon read it once: the monotonic clock (rules,
+// TTLs, drains) and the wall clock (what people and the state file read).
+struct Now {
+    core::TimePoint mono{};
+    int64_t unix_ms = 0;
+    int64_t to_unix_ms(core::TimePoint t) const {
+        return unix_ms - std::chrono::duration_cast<std::chrono::milliseconds>(mono - t).count();
+    }
+    core::TimePoint from_unix_ms(int64_t ms) const { return mono - std::chrono::milliseconds(unix_ms - ms); }
+};
+
+// The probes' health, indexed like the targets probe_targets() returned last.
+using Probes = std::span<const core::EndpointHealth>;
+
+struct Options {
+    uint64_t seed_salt = 0;                // mixed into every service's shuffle seed
+    uint16_t udp_payload_size = 1232;      // for the Views
+    bool explain = true;                   // snapshots carry the explain state
+    // Zones that secondaries transfer: they get versions (IXFR history) and NOTIFY.
+    std::function<bool(const std::string& origin)> transferred;
+    std::size_t xfr_history = 32;
+    // A state file older than this is not trusted for endpoint health: re-probe first.
+    core::Millis state_max_age{30000};
+};
+
+struct Notify {
+    core::Name origin;
+    xfr::Record soa;
+};
+
+// What a step asks the daemon to do, in this order: write `log`; publish
+// `snapshot` (then call published()); send `notifies`; deliver `events`; when
+// `retarget`, hand probe_targets() to the monitor; save the state file when `persist`.
+struct Step {
+    std::vector<LogLine> log;
+    std::shared_ptr<const dns::Snapshot> snapshot;
+    std::vector<Notify> notifies;
+    std::vector<Event> events;
+    bool retarget = false;
+    bool persist = false;
+    void append(Step&& other);
+};
+
+// The outcome of an operator command: `status` 200 when done, 404 when the target
+// does not exist; `message` says what happened in words.
+struct CommandResult {
+    int status = 200;
+    std::string message;
+    Step step;
+};
+
+struct OverrideInfo {
+    core::Override state = core::Override::Auto;
+    std::string reason;
+    int64_t set_ms = 0;
+    std::optional<int64_t> expires_ms;
+};
+
+struct DrainInfo {
+    int64_t since_ms = 0;                          // when the operator drained it (Unix ms)
+    uint32_t highest_ttl = 0;                      // the highest TTL it was served with
+    std::optional<uint64_t> out_from_version;      // first snapshot without it (not yet published)
+    std::optional<core::TimePoint> left_answers;   // when that snapshot was published
+    std::optional<core::TimePoint> drained_at;     // when the rule was met
+    bool drained() const { return drained_at.has_value(); }
+};
+
+struct ReloadStatus {
+    bool ok = true;
+    int64_t at_ms = 0;
+    std::vector<std::string> errors;
+    uint64_t count = 0, failures = 0;
+    bool staged = false;  // loaded, waiting for its new endpoints' first probe results
+};
+
+class Controller {
+public:
+    explicit Controller(Options options);
+
+    // Single instance without it. The view must outlive the controller.
+    void set_cluster(ClusterView* cluster) { cluster_ = cluster; }
+
+    // Warm restart: takes overrides, drains, serials, service states and the event
+    // sequence; endpoint states only when the file is younger than state_max_age.
+    std::vector<LogLine> restore(const PersistedState& state, const Now& now);
+    // True when restore() took endpoint states: answer at once, before probing.
+    bool warm() const noexcept { return warm_; }
+
+    // The first catalog (nothing is published until start()).
+    Step load(std::shared_ptr<const zones::Catalog> catalog, const Now& now);
+    // A reload that loaded. Services are published from the new catalog only once
+    // every endpoint it probes has a first result (or the first round's deadline):
+    // until then the previous answers stay.
+    Step reload(std::shared_ptr<const zones::Catalog> catalog, Probes probes, const Now& now);
+    // A reload that did not load: the previous configuration keeps serving.
+    Step reload_failed(std::vector<std::string> errors, const Now& now);
+
+    // What the monitor probes (the newest catalog's endpoints, with the state to
+    // start from: the state file's, or the cluster's on a takeover).
+    std::vector<probes::ProbeTarget> probe_targets();
+
+    // Starts answering: evaluates everything and returns the first snapshot.
+    Step start(Probes probes, const Now& now);
+    bool serving() const noexcept { return serving_; }
+
+    Step health_changed(Probes probes, std::span<const probes::HealthChange> changes, const Now& now);
+    // Peers' verdicts or liveness changed (cluster only); may move the probe split.
+    Step cluster_changed(Probes probes, const Now& now);
+    // Time alone: override expiry, hold-downs, unstable windows, drains, staged reloads.
+    Step tick(Probes probes, const Now& now);
+    // The daemon's publish() of the snapshot with this version returned at `now`:
+    // every later query sees it.
+    void published(uint64_t version, const Now& now);
+
+    // Operator commands (API, CLI, page).
+    CommandResult set_override(const std::string& target, core::Override state, const std::string& reason,
+                               std::optional<core::Millis> expires_in, Probes probes, const Now& now);
+    CommandResult drain(const std::string& key, bool undo, Probes probes, const Now& now);
+    CommandResult release(const std::string& key, Probes probes, const Now& now);
+
+    // The state file's content now.
+    PersistedState persisted(Probes probes, const Now& now) const;
+
+    // ---- reads (API, metrics, explain) ----
+    const zones::Catalog& catalog() const { return *catalog_; }
+    std::shared_ptr<const zones::Catalog> catalog_ptr() const { return catalog_; }
+    std::span<const policy::Evaluation> evaluations() const { return evaluations_; }
+    std::span<const policy::ServiceState> states() const { return states_; }
+    // Probes + quorum + overrides + drains, indexed like catalog().endpoints.
+    std::vector<core::EndpointHealth> effective_health(Probes probes) const;
+    // The probes' health indexed like catalog().endpoints (a staged reload probes another list).
+    std::vector<core::EndpointHealth> probe_health(Probes probes) const;
+    const OverrideInfo* override_for(const zones::EndpointRef& ref) const;
+    const DrainInfo* drain_for(const std::string& key) const;
+    // Since when the endpoint is in its effective state (Unix ms).
+    int64_t endpoint_since_ms(core::EndpointIndex index, const core::EndpointHealth& h, const Now& now) const;
+    const std::map<std::string, uint64_t>& transitions() const { return transitions_; }
+    const std::map<std::string, uint64_t>& service_changes() const { return service_changes_; }
+    const ReloadStatus& reload_status() const { return reload_; }
+    uint64_t view_generation() const noexcept { return view_generation_; }
+    std::shared_ptr<const dns::Snapshot> snapshot() const { return snapshot_; }
+    std::shared_ptr<const dns::View> view() const { return snapshot_ ? snapshot_->view : nullptr; }
+    // Origins by stable zone id (per-zone counters survive reloads).
+    const std::vector<std::string>& zone_names() const { return zone_names_; }
+    uint64_t last_seq() const noexcept { return seq_; }
+
+private:
+    struct Staged {
+        std::shared_ptr<const zones::Catalog> catalog;
+        std::vector<int64_t> remap;  // active endpoint index → staged index (-1: gone)
+        core::TimePoint deadline{};
+    };
+
+    const zones::Catalog& probed_catalog() const { return staged_ ? *staged_->catalog : *catalog_; }
+    std::shared_ptr<const zones::Catalog> with_serials(const zones::Catalog& loaded, Step& step);
+    void commit(std::shared_ptr<const zones::Catalog> catalog, Probes probes, const Now& now, Step& step);
+    bool staged_ready(Probes probes, const Now& now) const;
+    std::vector<core::EndpointHealth> composed_health(Probes probes) const;  // before drains
+    void apply_drains(std::vector<core::EndpointHealth>& health) const;
+    // Re-evaluates `which` services (all when null) and publishes when an answer
+    // or (with `health_moved`) what explain shows changed.
+    void evaluate_and_publish(Probes probes, const std::vector<std::size_t>* which, bool health_moved, const Now& now,
+                              Step& step);
+    bool evaluate(const std::vector<core::EndpointHealth>& health, const std::vector<std::size_t>* which,
+                  const Now& now, Step& step);
+    void endpoint_transitions(const std::vector<core::EndpointHealth>& composed, const Now& now, Step& step);
+    void update_drains(const Now& now, bool will_publish, Step& step);
+    void build_snapshot(const std::vector<core::EndpointHealth>& health, bool new_view, Step& step);
+    void xfr_versions(Step& step);
+    bool expire_overrides(const Now& now, Step& step);
+    void emit(const zones::Zone& zone, const zones::Service& service, const char* kind, const std::string& endpoint,
+              const std::string& from, const std::string& to, const std::string& reason, const Now& now, Step& step);
+    std::vector<uint32_t> zone_ids();
+    std::string title(const zones::Service& s) const;
+    uint32_t highest_ttl(const std::string& endpoint_key) const;
+
+    Options options_;
+    ClusterView* cluster_ = nullptr;
+    std::shared_ptr<const zones::Catalog> catalog_;
+    std::optional<Staged> staged_;
+    std::vector<core::EndpointHealth> frozen_;  // the active catalog's last probe health while staged
+    std::vector<policy::ServiceState> states_;
+    std::vector<policy::Evaluation> evaluations_;
+    std::shared_ptr<const std::vector<policy::Evaluation>> explain_evaluations_;
+    std::shared_ptr<const dns::View> view_;
+    std::shared_ptr<const dns::Snapshot> snapshot_;
+    std::shared_ptr<const xfr::TransferZones> transfers_;  // of the last versions
+    uint64_t view_generation_ = 0, snapshot_version_ = 0;
+    bool serving_ = false;
+    bool warm_ = false;
+
+    std::map<std::string, OverrideInfo> overrides_;
+    std::map<std::string, DrainInfo> drains_;
+    // Effective (pre-drain) state per endpoint key and since when (Unix ms), for
+    // endpoint events and the API; seeded from the state file.
+    std::map<std::string, std::pair<core::HealthState, int64_t>> endpoint_states_;
+    std::map<std::string, core::HealthState> persisted_initial_;  // state file: where probes start from
+    std::map<std::string, PersistedEndpoint> persisted_endpoints_;  // kept until probed
+    std::map<std::string, PersistedService> persisted_services_;
+    std::vector<bool> probed_;                                    // by probed-catalog index: probed here
+    std::map<std::string, core::HealthState> takeover_initial_;   // taken over from a peer
+    std::map<std::string, bool> probed_keys_;
+
+    std::map<std::string, uint32_t> serials_;
+    std::map<std::string, std::string> digests_;
+    std::map<std::string, xfr::ZoneHistory> histories_;
+    std::map<std::string, uint64_t> transitions_, service_changes_;
+    std::vector<std::string> zone_names_;
+    ReloadStatus reload_;
+    uint64_t seq_ = 0;
+};
+
+}  // namespace signpost::control

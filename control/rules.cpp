@@ -1,0 +1,67 @@
+#include "control/rules.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace signpost::control {
+
+std::vector<std::size_t> services_using(const zones::Catalog& catalog, core::EndpointIndex index) {
+    std::vector<std::size_t> out;
+    if (index >= catalog.endpoints.size()) return out;
+    auto& ref = catalog.endpoints[index];
+    for (auto& s : catalog.zones[ref.zone].services)
+        if (std::find(s.pools.begin(), s.pools.end(), ref.pool) != s.pools.end()) out.push_back(s.index);
+    return out;
+}
+
+std::vector<std::size_t> services_touched(const zones::Catalog& catalog, core::EndpointIndex index) {
+    std::vector<std::size_t> out;
+    if (index >= catalog.endpoints.size()) return out;
+    auto& ref = catalog.endpoints[index];
+    for (auto& s : catalog.zones[ref.zone].services)
+        if (!s.failback_gate.empty() || std::find(s.pools.begin(), s.pools.end(), ref.pool) != s.pools.end())
+            out.push_back(s.index);
+    return out;
+}
+
+bool same_answer(const policy::Decision& a, const policy::Decision& b) {
+    if (a.label != b.label || a.ttl != b.ttl || a.reason != b.reason || a.variants.size() != b.variants.size())
+        return false;
+    for (std::size_t i = 0; i < a.variants.size(); ++i) {
+        auto& x = a.variants[i];
+        auto& y = b.variants[i];
+        if (x.v4 != y.v4 || x.v6 != y.v6 || x.weight != y.weight) return false;
+    }
+    return true;
+}
+
+bool same_answer(const policy::Evaluation& a, const policy::Evaluation& b) {
+    if (!same_answer(a.decision, b.decision) || a.subnets.size() != b.subnets.size()) return false;
+    for (std::size_t i = 0; i < a.subnets.size(); ++i)
+        if (!(a.subnets[i].prefix == b.subnets[i].prefix) || !same_answer(a.subnets[i].decision, b.subnets[i].decision))
+            return false;
+    return true;
+}
+
+namespace {
+bool carries(const policy::Decision& d, const core::IpAddress& a) {
+    for (auto& v : d.variants) {
+        auto& list = a.v6 ? v.v6 : v.v4;
+        if (std::find(list.begin(), list.end(), a) != list.end()) return true;
+    }
+    return false;
+}
+}  // namespace
+
+bool answers_address(const policy::Evaluation& ev, const core::IpAddress& address) {
+    if (carries(ev.decision, address)) return true;
+    for (auto& r : ev.subnets)
+        if (carries(r.decision, address)) return true;
+    return false;
+}
+
+bool drain_complete(std::optional<core::TimePoint> left_answers, uint32_t highest_ttl, core::TimePoint now) {
+    return left_answers && now - *left_answers >= std::chrono::seconds(highest_ttl);
+}
+
+}  // namespace signpost::control
