@@ -1,154 +1,277 @@
+// Reads the server config (`serve --config FILE`) with zones' typed TOML reader, so its
+// errors have the zone files' form and rules: file:line:col, unknown keys with what is
+// allowed, exact types and ranges, every error reported. Start-up and reload only.
 #include "tools/server_config.hpp"
 
-#include <toml++/toml.h>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
 
 #include "core/log.hpp"
-
-#include <cctype>
-#include <fstream>
-#include <set>
-#include <type_traits>
+#include "zones/toml_reader.hpp"
 
 namespace signpost::tools {
 
 namespace {
-core::SourceLocation where(const std::string& file, const toml::node& n) {
-    return {file, n.source().begin.line, n.source().begin.column};
+
+using zones::TomlNode;
+using zones::TomlReader;
+
+// Server config messages name a key with its section, in quotes ('api.listen'), and
+// carry no context before it.
+constexpr std::string_view kNoCtx;
+std::string q(std::string_view key) { return "'" + std::string(key) + "'"; }
+
+const std::vector<std::string> kTopKeys = {
+    "zones",       "listen",      "workers",   "udp_payload_size", "tcp_max_connections", "tcp_idle_timeout",
+    "log_level",   "state_file",  "watch_zones", "api",            "tsig_keys",           "secondaries",
+    "xfr",         "tcp_max_connections_per_client", "tcp_query_timeout", "user", "group", "rrl",
+    "limits",      "query_log",   "explain_allow", "probes",       "cluster"};
+const std::vector<std::string> kApiKeys = {"enabled", "listen", "token", "token_file", "read_allow"};
+const std::vector<std::string> kProbesKeys = {"source"};
+const std::vector<std::string> kClusterKeys = {"id",      "token",         "token_file",   "quorum",
+                                               "probers", "poll_interval", "peer_timeout", "peers"};
+const std::vector<std::string> kPeerKeys = {"id", "url"};
+const std::vector<std::string> kXfrKeys = {"history", "notify_tries", "message_size", "notify_source"};
+const std::vector<std::string> kTsigKeys = {"name", "algorithm", "secret"};
+const std::vector<std::string> kSecondaryKeys = {"zones", "address", "allow_transfer_from", "key"};
+const std::vector<std::string> kRrlKeys = {"enabled",     "rate",        "slip",  "window",
+                                           "ipv4_prefix", "ipv6_prefix", "allow", "table_size"};
+const std::vector<std::string> kLimitsKeys = {"max_zones", "max_records_per_zone", "max_endpoints", "max_file_bytes"};
+
+constexpr core::Millis kForever = core::Millis::max();
+
+// `section` when it is a table; else "'<name>' must be <want>, got ..." and absent.
+TomlNode section(TomlReader& r, TomlNode n, std::string_view name, std::string_view want,
+                 const std::vector<std::string>& allowed) {
+    if (!n.is_table()) {
+        r.must_be(n, kNoCtx, q(name), want);
+        return {};
+    }
+    r.check_keys(n, kNoCtx, allowed, std::string(name) + ".");
+    return n;
+}
+
+template <class T>
+void integer(TomlReader& r, TomlNode n, std::string_view key, int64_t lo, int64_t hi, std::string_view want, T& out) {
+    if (!n) return;
+    if (auto v = r.integer(n, kNoCtx, q(key), lo, hi, want)) out = static_cast<T>(*v);
+}
+
+void boolean(TomlReader& r, TomlNode n, std::string_view key, bool& out) {
+    if (!n) return;
+    if (auto v = r.boolean(n, kNoCtx, q(key))) out = *v;
+}
+
+std::optional<dns::ListenAddress> listen_address(const std::optional<std::string>& s, std::string* err) {
+    return s ? dns::ListenAddress::parse(*s, err) : std::nullopt;
 }
 
 // "source = [ADDR, ...]": at most one IPv4 and one IPv6 address to send from.
-void load_sources(const std::string& path, const std::string& key, const toml::node& node, std::string& v4,
-                  std::string& v6, core::Diagnostics& diags) {
-    auto* arr = node.as_array();
-    if (!arr) {
-        diags.error(where(path, node), "'" + key + "' must be an array of addresses, at most one IPv4 and one IPv6");
+void read_sources(TomlReader& r, TomlNode n, std::string_view key, std::string& v4, std::string& v6) {
+    if (!n) return;
+    if (!n.is_array()) {
+        r.must_be(n, kNoCtx, q(key), "an array of addresses, at most one IPv4 and one IPv6");
         return;
     }
-    for (auto& item : *arr) {
-        auto v = item.value<std::string>();
-        auto addr = v ? core::IpAddress::parse(*v) : std::nullopt;
-        if (!addr) {
-            diags.error(where(path, item), "'" + key + "': not an address: expected \"192.0.2.1\" or \"2001:db8::1\"");
-            continue;
-        }
+    for (auto& item : n.elements()) {
+        auto addr = r.address(item, kNoCtx, q(key));
+        if (!addr) continue;
         std::string& slot = addr->v6 ? v6 : v4;
         if (!slot.empty())
-            diags.error(where(path, item), "'" + key + "': a second " + (addr->v6 ? "IPv6" : "IPv4") +
-                                               " address; give at most one per family");
-        else slot = addr->to_string();
+            r.error(item.where(), kNoCtx,
+                    q(key) + ": a second " + (addr->v6 ? "IPv6" : "IPv4") + " address; give at most one per family");
+        else
+            slot = addr->to_string();
     }
+}
+
+// The first line of a file, when it has at least `min` characters.
+std::optional<std::string> token_from(const std::string& file, std::size_t min) {
+    std::ifstream in(file);
+    std::string tok;
+    if (!in || !std::getline(in, tok) || tok.size() < min) return std::nullopt;
+    return tok;
+}
+
+// ---- top-level keys: listening, TCP, logging, state ----
+
+void read_top(TomlReader& r, TomlNode root, ServerConfig& cfg) {
+    if (auto n = root.get("zones"))
+        if (auto v = r.string(n, kNoCtx, q("zones"), "a string (a directory of zone files)")) cfg.zones_dir = *v;
+    if (auto n = root.get("listen")) {
+        if (!n.is_array()) r.must_be(n, kNoCtx, q("listen"), "an array of \"ADDR:PORT\" strings");
+        for (auto& item : n.elements()) {
+            auto s = item.as_string();
+            std::string err;
+            auto la = listen_address(s, &err);
+            if (!la)
+                r.error(item.where(), kNoCtx, "listen: " + (s ? err : "expected a string, got " + item.describe()));
+            else
+                cfg.dns.listen.push_back(*la);
+        }
+    }
+    integer(r, root.get("workers"), "workers", 0, 256, "an integer 0..256 (0: one per core)", cfg.dns.workers);
+    integer(r, root.get("udp_payload_size"), "udp_payload_size", 512, 65535, "an integer 512..65535",
+            cfg.dns.udp_payload_size);
+    integer(r, root.get("tcp_max_connections"), "tcp_max_connections", 1, 1000000, "an integer 1..1000000",
+            cfg.dns.tcp_max_connections);
+    integer(r, root.get("tcp_max_connections_per_client"), "tcp_max_connections_per_client", 0, 1000000,
+            "an integer 0..1000000 (0: no limit)", cfg.dns.tcp_max_connections_per_client);
+    if (auto n = root.get("tcp_idle_timeout"))
+        if (auto d = r.duration(n, kNoCtx, q("tcp_idle_timeout"), core::Millis(1), kForever, "a duration such as \"10s\""))
+            cfg.dns.tcp_idle_timeout = *d;
+    if (auto n = root.get("tcp_query_timeout"))
+        if (auto d = r.duration(n, kNoCtx, q("tcp_query_timeout"), core::Millis(1), kForever, "a duration such as \"5s\""))
+            cfg.dns.tcp_query_timeout = *d;
+    for (const char* key : {"user", "group"}) {
+        auto n = root.get(key);
+        if (!n) continue;
+        auto v = n.as_string();
+        if (!v || v->empty()) r.must_be(n, kNoCtx, q(key), "a user (group) name or number, e.g. \"signpost\"");
+        else (std::string_view(key) == "user" ? cfg.privileges.user : cfg.privileges.group) = *v;
+    }
+    boolean(r, root.get("query_log"), "query_log", cfg.dns.query_log);
+    boolean(r, root.get("watch_zones"), "watch_zones", cfg.watch_zones);
+    if (auto n = root.get("explain_allow"))
+        if (auto v = r.prefixes(n, kNoCtx, q("explain_allow"),
+                                "an array of prefixes such as [\"127.0.0.0/8\", \"::1/128\"] ([] turns explain over DNS off)"))
+            cfg.explain_allow = *v;
+    if (auto n = root.get("state_file"))
+        if (auto v = r.string(n, kNoCtx, q("state_file"), "a string (a file path)")) cfg.state_file = *v;
+    if (auto n = root.get("log_level")) {
+        core::LogLevel level;
+        auto s = n.as_string();
+        if (!s || !core::parse_log_level(*s, level)) r.must_be(n, kNoCtx, q("log_level"), "one of debug, info, warning, error");
+        else cfg.log_level = *s;
+    }
+}
+
+// ---- [api] ----
+
+void read_api(TomlReader& r, TomlNode node, ServerConfig& cfg) {
+    auto t = section(r, node, "api", "a table: [api] listen, token, token_file, read_allow, enabled", kApiKeys);
+    if (!t) return;
+    boolean(r, t.get("enabled"), "api.enabled", cfg.api_enabled);
+    if (auto n = t.get("listen")) {
+        std::string err;
+        if (auto la = listen_address(n.as_string(), &err)) {
+            cfg.api.host = la->host;
+            cfg.api.port = la->port;
+        } else {
+            r.must_be(n, kNoCtx, q("api.listen"), "\"ADDR:PORT\", e.g. \"127.0.0.1:8054\"");
+        }
+    }
+    if (auto n = t.get("token")) {  // a secret: the message does not repeat it
+        if (auto v = n.as_string()) cfg.api.token = *v;
+        else r.error(n.where(), kNoCtx, "'api.token' must be a string");
+    }
+    if (auto n = t.get("token_file")) {
+        if (auto v = r.string(n, kNoCtx, q("api.token_file"), "a string (a file path)")) {
+            if (auto tok = token_from(*v, 1)) cfg.api.token = *tok;
+            else r.error(n.where(), kNoCtx, "'api.token_file': cannot read a token from " + *v);
+        }
+    }
+    if (auto n = t.get("read_allow"))
+        if (auto v = r.prefixes(n, kNoCtx, q("api.read_allow"), "an array of prefixes such as \"192.0.2.0/24\""))
+            cfg.api.read_allow.insert(cfg.api.read_allow.end(), v->begin(), v->end());
 }
 
 // ---- [probes] and [cluster] (see docs/cluster.md) ----
 
-std::optional<core::Millis> duration_value(const toml::node& n) {
-    if (auto s = n.value<std::string>()) return core::parse_duration(*s);
-    if (auto i = n.value<int64_t>(); i && *i >= 0) return core::Millis(*i * 1000);
-    return std::nullopt;
+void read_probes(TomlReader& r, TomlNode node, probes::MonitorOptions& out) {
+    auto t = section(r, node, "probes", "a table: [probes] source = [\"192.0.2.1\", \"2001:db8::1\"]", kProbesKeys);
+    if (t) read_sources(r, t.get("source"), "probes.source", out.source_v4, out.source_v6);
 }
 
-void load_probes(const std::string& path, const toml::node& node, probes::MonitorOptions& out,
-                 core::Diagnostics& diags) {
-    auto* t = node.as_table();
-    if (!t) {
-        diags.error(where(path, node), "'probes' must be a table: [probes] source = [\"192.0.2.1\", \"2001:db8::1\"]");
+void read_peers(TomlReader& r, TomlNode n, cluster::ClusterOptions& out) {
+    if (!n.is_array()) {
+        r.must_be(n, kNoCtx, q("cluster.peers"),
+                  "an array of tables: [[cluster.peers]] id = \"ns2\", url = \"http://192.0.2.2:8054\"");
         return;
     }
-    for (auto& [pk, pn] : *t) {
-        std::string a(pk.str());
-        if (a != "source") {
-            diags.error(where(path, pn), "unknown key 'probes." + a + "'; allowed: source");
+    for (auto& item : n.elements()) {
+        if (!item.is_table()) {
+            r.error(item.where(), kNoCtx, "'cluster.peers': each peer is a table with id and url");
             continue;
         }
-        load_sources(path, "probes.source", pn, out.source_v4, out.source_v6, diags);
+        r.check_keys(item, kNoCtx, kPeerKeys, "cluster.peers.");
+        cluster::PeerConfig peer;
+        if (auto id = item.get("id")) {
+            auto v = id.as_string();
+            if (v && !v->empty()) peer.id = *v;
+            else r.must_be(id, kNoCtx, q("cluster.peers.id"), "the peer's cluster.id");
+        }
+        if (auto url = item.get("url")) {
+            auto v = url.as_string();
+            if (v && (v->starts_with("http://") || v->starts_with("https://"))) peer.url = *v;
+            else r.must_be(url, kNoCtx, q("cluster.peers.url"), "its API URL, e.g. \"http://192.0.2.2:8054\"");
+        }
+        if (peer.id.empty() || peer.url.empty()) {
+            r.error(item.where(), kNoCtx, "'cluster.peers': a peer needs both id and url");
+            continue;
+        }
+        for (auto& other : out.peers)
+            if (other.id == peer.id) r.error(item.where(), kNoCtx, "'cluster.peers': peer '" + peer.id + "' is listed twice");
+        out.peers.push_back(peer);
     }
 }
 
-void load_cluster(const std::string& path, const toml::node& node, cluster::ClusterOptions& out,
-                  core::Diagnostics& diags) {
-    auto* t = node.as_table();
-    if (!t) {
-        diags.error(where(path, node), "'cluster' must be a table: [cluster] id, token, quorum, probers, ... and [[cluster.peers]]");
-        return;
+void read_cluster(TomlReader& r, TomlNode node, cluster::ClusterOptions& out) {
+    auto t = section(r, node, "cluster", "a table: [cluster] id, token, quorum, probers, ... and [[cluster.peers]]",
+                     kClusterKeys);
+    if (!t) return;
+    if (auto n = t.get("id")) {
+        auto v = n.as_string();
+        if (!v || v->empty() || v->size() > 63)
+            r.must_be(n, kNoCtx, q("cluster.id"), "a non-empty name of at most 63 characters, unique in the cluster");
+        else
+            out.id = *v;
     }
-    static const char* allowed = "id, token, token_file, quorum, probers, poll_interval, peer_timeout, peers";
-    for (auto& [ck, cn] : *t) {
-        std::string a(ck.str());
-        auto bad = [&](const std::string& want) { diags.error(where(path, cn), "'cluster." + a + "' must be " + want); };
-        if (a == "id") {
-            auto v = cn.value<std::string>();
-            if (!v || v->empty() || v->size() > 63) bad("a non-empty name of at most 63 characters, unique in the cluster");
-            else out.id = *v;
-        } else if (a == "token") {
-            auto v = cn.value<std::string>();
-            if (!v || v->size() < 16) bad("a string of at least 16 characters, the same on every instance");
-            else out.token = *v;
-        } else if (a == "token_file") {
-            auto v = cn.value<std::string>();
-            std::ifstream in(v ? *v : std::string());
-            std::string tok;
-            if (!v || !in || !std::getline(in, tok) || tok.size() < 16)
-                diags.error(where(path, cn), "'cluster.token_file': cannot read a token of at least 16 characters from " +
-                                                 (v ? *v : std::string("(not a string)")));
-            else out.token = tok;
-        } else if (a == "quorum" || a == "probers") {
-            auto v = cn.value<int64_t>();
-            if (!v || *v < 0 || *v > 64) bad("an integer 0..64 (0: " + std::string(a == "quorum" ? "a majority" : "every instance") + ")");
-            else (a == "quorum" ? out.quorum : out.probers) = unsigned(*v);
-        } else if (a == "poll_interval" || a == "peer_timeout") {
-            auto d = duration_value(cn);
-            if (!d || d->count() < 50 || d->count() > 600000) bad("a duration from 50ms to 10m, e.g. \"500ms\"");
-            else (a == "poll_interval" ? out.poll_interval : out.peer_timeout) = *d;
-        } else if (a == "peers") {
-            auto* arr = cn.as_array();
-            if (!arr) {
-                bad("an array of tables: [[cluster.peers]] id = \"ns2\", url = \"http://192.0.2.2:8054\"");
-                continue;
-            }
-            for (auto& item : *arr) {
-                auto* pt = item.as_table();
-                if (!pt) {
-                    diags.error(where(path, item), "'cluster.peers': each peer is a table with id and url");
-                    continue;
-                }
-                cluster::PeerConfig peer;
-                for (auto& [pk, pn] : *pt) {
-                    std::string b(pk.str());
-                    auto v = pn.value<std::string>();
-                    if (b == "id" && v && !v->empty()) peer.id = *v;
-                    else if (b == "url" && v && (v->starts_with("http://") || v->starts_with("https://"))) peer.url = *v;
-                    else if (b == "id" || b == "url")
-                        diags.error(where(path, pn), "'cluster.peers." + b + "' must be " +
-                                                         (b == "id" ? "the peer's cluster.id" : "its API URL, e.g. \"http://192.0.2.2:8054\""));
-                    else diags.error(where(path, pn), "unknown key 'cluster.peers." + b + "'; allowed: id, url");
-                }
-                if (peer.id.empty() || peer.url.empty()) {
-                    diags.error(where(path, item), "'cluster.peers': a peer needs both id and url");
-                    continue;
-                }
-                for (auto& other : out.peers)
-                    if (other.id == peer.id) diags.error(where(path, item), "'cluster.peers': peer '" + peer.id + "' is listed twice");
-                out.peers.push_back(peer);
-            }
-        } else {
-            diags.error(where(path, cn), "unknown key 'cluster." + a + "'; allowed: " + allowed);
-        }
+    // Tokens are secrets: their messages never repeat what was written.
+    if (auto n = t.get("token")) {
+        auto v = n.as_string();
+        if (!v || v->size() < 16)
+            r.error(n.where(), kNoCtx, "'cluster.token' must be a string of at least 16 characters, the same on every instance");
+        else
+            out.token = *v;
     }
-    const auto at = where(path, node);
-    if (out.id.empty()) diags.error(at, "[cluster] needs 'id', this instance's name");
-    if (out.token.empty()) diags.error(at, "[cluster] needs 'token' (or token_file): peers must authenticate");
-    if (out.peers.empty()) diags.error(at, "[cluster] needs at least one [[cluster.peers]]");
+    if (auto n = t.get("token_file")) {
+        auto v = n.as_string();
+        auto tok = v ? token_from(*v, 16) : std::nullopt;
+        if (!tok)
+            r.error(n.where(), kNoCtx, "'cluster.token_file': cannot read a token of at least 16 characters from " +
+                                           (v ? *v : std::string("(not a string)")));
+        else
+            out.token = *tok;
+    }
+    integer(r, t.get("quorum"), "cluster.quorum", 0, 64, "an integer 0..64 (0: a majority)", out.quorum);
+    integer(r, t.get("probers"), "cluster.probers", 0, 64, "an integer 0..64 (0: every instance)", out.probers);
+    for (auto [key, field] : {std::pair{"poll_interval", &out.poll_interval}, std::pair{"peer_timeout", &out.peer_timeout}})
+        if (auto n = t.get(key))
+            if (auto d = r.duration(n, kNoCtx, q(std::string("cluster.") + key), core::Millis(50), core::Millis(600000),
+                                    "a duration from 50ms to 10m, e.g. \"500ms\""))
+                *field = *d;
+    if (auto n = t.get("peers")) read_peers(r, n, out);
+
+    const auto at = node.where();
+    if (out.id.empty()) r.error(at, kNoCtx, "[cluster] needs 'id', this instance's name");
+    if (out.token.empty()) r.error(at, kNoCtx, "[cluster] needs 'token' (or token_file): peers must authenticate");
+    if (out.peers.empty()) r.error(at, kNoCtx, "[cluster] needs at least one [[cluster.peers]]");
     for (auto& p : out.peers)
-        if (p.id == out.id) diags.error(at, "[cluster] lists itself ('" + p.id + "') among its peers");
+        if (p.id == out.id) r.error(at, kNoCtx, "[cluster] lists itself ('" + p.id + "') among its peers");
     const std::size_t instances = out.peers.size() + 1;
     if (out.quorum > instances)
-        diags.error(at, "[cluster] quorum " + std::to_string(out.quorum) + " is more than the " +
-                            std::to_string(instances) + " instances: nothing could ever go down");
+        r.error(at, kNoCtx, "[cluster] quorum " + std::to_string(out.quorum) + " is more than the " +
+                                std::to_string(instances) + " instances: nothing could ever go down");
     if (out.probers && out.quorum > out.probers)
-        diags.error(at, "[cluster] quorum " + std::to_string(out.quorum) + " needs at least as many probers (" +
-                            std::to_string(out.probers) + "): each endpoint would have too few votes");
+        r.error(at, kNoCtx, "[cluster] quorum " + std::to_string(out.quorum) + " needs at least as many probers (" +
+                                std::to_string(out.probers) + "): each endpoint would have too few votes");
     if (out.peer_timeout < out.poll_interval * 2)
-        diags.error(at, "[cluster] peer_timeout must be at least twice poll_interval, or one slow poll marks a peer dead");
+        r.error(at, kNoCtx, "[cluster] peer_timeout must be at least twice poll_interval, or one slow poll marks a peer dead");
 }
 
 // ---- zone transfers: [[tsig_keys]], [[secondaries]], [xfr] (see docs/secondaries.md) ----
@@ -168,411 +291,202 @@ bool is_base64(const std::string& s) {
     return true;
 }
 
-void parse_xfr_key(const std::string& path, const std::string& k, const toml::node& node, ServerConfig& cfg,
-                   core::Diagnostics& diags) {
-    if (k == "xfr") {
-        auto* t = node.as_table();
-        if (!t) {
-            diags.error(where(path, node), "'xfr' must be a table: [xfr] history, notify_tries, message_size, notify_source");
-            return;
-        }
-        for (auto& [xk, xn] : *t) {
-            std::string a(xk.str());
-            auto v = xn.value<int64_t>();
-            auto bad = [&](const char* want) { diags.error(where(path, xn), "'xfr." + a + "' must be " + want); };
-            if (a == "history") {
-                if (!v || *v < 1 || *v > 1000) bad("an integer 1..1000 (versions kept per zone for IXFR)");
-                else cfg.xfr.history = std::size_t(*v);
-            } else if (a == "notify_tries") {
-                if (!v || *v < 1 || *v > 20) bad("an integer 1..20");
-                else cfg.xfr.notify_tries = unsigned(*v);
-            } else if (a == "notify_source") {
-                load_sources(path, "xfr.notify_source", xn, cfg.xfr.notify_source_v4, cfg.xfr.notify_source_v6, diags);
-            } else if (a == "message_size") {
-                if (!v || *v < 512 || *v > 65535) bad("an integer 512..65535 (bytes per transfer message)");
-                else cfg.xfr.message_size = std::size_t(*v);
-            } else {
-                diags.error(where(path, xn), "unknown key 'xfr." + a + "'; allowed: history, notify_tries, message_size, notify_source");
-            }
-        }
-        return;
+void read_xfr(TomlReader& r, TomlNode node, xfr::XfrOptions& x) {
+    auto t = section(r, node, "xfr", "a table: [xfr] history, notify_tries, message_size, notify_source", kXfrKeys);
+    if (!t) return;
+    integer(r, t.get("history"), "xfr.history", 1, 1000, "an integer 1..1000 (versions kept per zone for IXFR)", x.history);
+    integer(r, t.get("notify_tries"), "xfr.notify_tries", 1, 20, "an integer 1..20", x.notify_tries);
+    integer(r, t.get("message_size"), "xfr.message_size", 512, 65535, "an integer 512..65535 (bytes per transfer message)",
+            x.message_size);
+    read_sources(r, t.get("notify_source"), "xfr.notify_source", x.notify_source_v4, x.notify_source_v6);
+}
+
+// The tables of an array of tables ([[name]]); anything else is reported.
+std::vector<TomlNode> tables_of(TomlReader& r, TomlNode node, const std::string& name) {
+    std::string want = "an array of tables ([[" + name + "]])";
+    if (!node.is_array()) {
+        r.must_be(node, kNoCtx, q(name), want);
+        return {};
     }
-    auto* arr = node.as_array();
-    if (!arr) {
-        diags.error(where(path, node), "'" + k + "' must be an array of tables ([[" + k + "]])");
-        return;
+    std::vector<TomlNode> out;
+    for (auto& item : node.elements()) {
+        if (item.is_table()) out.push_back(item);
+        else r.must_be(item, kNoCtx, q(name), want);
     }
-    for (auto& item : *arr) {
-        auto* t = item.as_table();
-        if (!t) {
-            diags.error(where(path, item), "'" + k + "' must be an array of tables ([[" + k + "]])");
-            continue;
-        }
+    return out;
+}
+
+void read_tsig_keys(TomlReader& r, TomlNode node, xfr::XfrOptions& x) {
+    for (auto& t : tables_of(r, node, "tsig_keys")) {
+        r.check_keys(t, kNoCtx, kTsigKeys, "tsig_keys.");
         auto str = [&](const char* key) -> std::optional<std::string> {
-            auto* n = t->get(key);
-            if (!n) return std::nullopt;
-            auto v = n->value<std::string>();
-            if (!v) diags.error(where(path, *n), "'" + k + "." + key + "' must be a string");
-            return v;
+            auto n = t.get(key);
+            return n ? r.string(n, kNoCtx, q(std::string("tsig_keys.") + key)) : std::nullopt;
         };
-        if (k == "tsig_keys") {
-            xfr::TsigKey key;
-            for (auto& [kk, kn] : *t) {
-                std::string a(kk.str());
-                if (a != "name" && a != "algorithm" && a != "secret")
-                    diags.error(where(path, kn), "unknown key 'tsig_keys." + a + "'; allowed: name, algorithm, secret");
-            }
-            auto name = str("name");
-            auto alg = str("algorithm");
-            auto secret = str("secret");
-            if (!name || name->empty()) {
-                diags.error(where(path, item), "'tsig_keys': every key needs a 'name', e.g. name = \"transfer-key\"");
-                continue;
-            }
-            key.name = xfr::canonical_key_name(*name);
-            auto canon = xfr::canonical_algorithm(alg ? *alg : "hmac-sha256");
-            if (!canon) {
-                diags.error(where(path, t->get("algorithm") ? *t->get("algorithm") : item),
-                            "'tsig_keys." + *name + "': algorithm must be one of hmac-sha256, hmac-sha384, "
-                            "hmac-sha512, hmac-sha224, hmac-sha1, hmac-md5; got '" + (alg ? *alg : "") + "'");
-                continue;
-            }
-            key.algorithm = *canon;
-            if (!secret || !is_base64(*secret)) {
-                diags.error(where(path, t->get("secret") ? *t->get("secret") : item),
-                            "'tsig_keys." + *name + "': secret must be base64 (e.g. from `tsig-keygen` or "
-                            "`openssl rand -base64 32`)");
-                continue;
-            }
-            key.secret = *secret;
-            if (cfg.xfr.find_key(key.name))
-                diags.error(where(path, item), "'tsig_keys': key '" + *name + "' is defined twice");
-            cfg.xfr.keys.push_back(key);
+        auto name = str("name");
+        auto alg = str("algorithm");
+        auto secret = t.get("secret").as_string();
+        if (t.get("secret") && !secret) r.error(t.get("secret").where(), kNoCtx, "'tsig_keys.secret' must be a string");
+        if (!name || name->empty()) {
+            r.error(t.where(), kNoCtx, "'tsig_keys': every key needs a 'name', e.g. name = \"transfer-key\"");
             continue;
         }
-        // [[secondaries]]
+        xfr::TsigKey key;
+        key.name = xfr::canonical_key_name(*name);
+        auto canon = xfr::canonical_algorithm(alg ? *alg : "hmac-sha256");
+        if (!canon) {
+            r.error((t.get("algorithm") ? t.get("algorithm") : t).where(), kNoCtx,
+                    "'tsig_keys." + *name + "': algorithm must be one of hmac-sha256, hmac-sha384, hmac-sha512, "
+                    "hmac-sha224, hmac-sha1, hmac-md5; got '" + (alg ? *alg : "") + "'");
+            continue;
+        }
+        key.algorithm = *canon;
+        if (!secret || !is_base64(*secret)) {
+            r.error((t.get("secret") ? t.get("secret") : t).where(), kNoCtx,
+                    "'tsig_keys." + *name + "': secret must be base64 (e.g. from `tsig-keygen` or "
+                    "`openssl rand -base64 32`)");
+            continue;
+        }
+        key.secret = *secret;
+        if (x.find_key(key.name)) r.error(t.where(), kNoCtx, "'tsig_keys': key '" + *name + "' is defined twice");
+        x.keys.push_back(key);
+    }
+}
+
+void read_secondaries(TomlReader& r, TomlNode node, xfr::XfrOptions& x) {
+    for (auto& t : tables_of(r, node, "secondaries")) {
+        r.check_keys(t, kNoCtx, kSecondaryKeys, "secondaries.");
         xfr::Secondary sec;
-        for (auto& [sk, sn] : *t) {
-            std::string a(sk.str());
-            if (a == "zones") {
-                if (auto v = sn.value<std::string>()) {
-                    sec.zones.push_back(*v);
-                } else if (auto* za = sn.as_array()) {
-                    for (auto& z : *za) {
-                        auto zv = z.value<std::string>();
-                        if (!zv) diags.error(where(path, z), "'secondaries.zones' must list zone names or \"*\"");
-                        else sec.zones.push_back(*zv);
-                    }
-                } else {
-                    diags.error(where(path, sn), "'secondaries.zones' must be an array of zone names, or \"*\"");
+        if (auto n = t.get("zones")) {
+            if (auto v = n.as_string()) {
+                sec.zones.push_back(*v);
+            } else if (n.is_array()) {
+                for (auto& z : n.elements()) {
+                    if (auto zv = z.as_string()) sec.zones.push_back(*zv);
+                    else r.must_be(z, kNoCtx, q("secondaries.zones"), "zone names or \"*\"");
                 }
-            } else if (a == "address") {
-                auto v = sn.value<std::string>();
-                std::string err;
-                std::optional<dns::ListenAddress> la;
-                if (v) la = dns::ListenAddress::parse(*v, &err);
-                if (!la) {
-                    diags.error(where(path, sn), "'secondaries.address' (the NOTIFY target) must be \"ADDR:PORT\" or "
-                                                 "\"ADDR\", e.g. \"192.0.2.53:53\"" + (err.empty() ? "" : ": " + err));
-                } else {
-                    sec.notify_address = core::IpAddress::parse(la->host);
-                    sec.notify_port = la->port;
-                }
-            } else if (a == "allow_transfer_from") {
-                auto* pa = sn.as_array();
-                if (!pa) {
-                    diags.error(where(path, sn), "'secondaries.allow_transfer_from' must be an array of prefixes");
-                    continue;
-                }
-                for (auto& p : *pa) {
-                    auto v = p.value<std::string>();
-                    auto pfx = v ? core::IpPrefix::parse(*v) : std::nullopt;
-                    if (!pfx)
-                        diags.error(where(path, p), "'secondaries.allow_transfer_from': not a prefix: expected "
-                                                    "\"192.0.2.0/24\", \"2001:db8::/32\" or an address");
-                    else sec.allow_transfer_from.push_back(*pfx);
-                }
-            } else if (a == "key") {
-                if (auto v = sn.value<std::string>()) sec.key = xfr::canonical_key_name(*v);
-                else diags.error(where(path, sn), "'secondaries.key' must be the name of a [[tsig_keys]] entry");
             } else {
-                diags.error(where(path, sn), "unknown key 'secondaries." + a +
-                                                 "'; allowed: zones, address, allow_transfer_from, key");
+                r.must_be(n, kNoCtx, q("secondaries.zones"), "an array of zone names, or \"*\"");
             }
+        }
+        if (auto n = t.get("address")) {
+            std::string err;
+            if (auto la = listen_address(n.as_string(), &err)) {
+                sec.notify_address = core::IpAddress::parse(la->host);
+                sec.notify_port = la->port;
+            } else {
+                r.error(n.where(), kNoCtx,
+                        "'secondaries.address' (the NOTIFY target) must be \"ADDR:PORT\" or \"ADDR\", e.g. "
+                        "\"192.0.2.53:53\"" + (err.empty() ? ", got " + n.describe() : ": " + err));
+            }
+        }
+        if (auto n = t.get("allow_transfer_from")) {
+            if (!n.is_array()) r.must_be(n, kNoCtx, q("secondaries.allow_transfer_from"), "an array of prefixes");
+            for (auto& p : n.elements()) {
+                auto v = p.as_string();
+                auto pfx = v ? core::IpPrefix::parse(*v) : std::nullopt;
+                if (pfx) sec.allow_transfer_from.push_back(*pfx);
+                else r.error(p.where(), kNoCtx,
+                             "'secondaries.allow_transfer_from': not a prefix: expected \"192.0.2.0/24\", "
+                             "\"2001:db8::/32\" or an address, got " + p.describe());
+            }
+        }
+        if (auto n = t.get("key")) {
+            if (auto v = n.as_string()) sec.key = xfr::canonical_key_name(*v);
+            else r.must_be(n, kNoCtx, q("secondaries.key"), "the name of a [[tsig_keys]] entry");
         }
         if (sec.zones.empty())
-            diags.error(where(path, item), "'secondaries': 'zones' is required (zone names, or [\"*\"] for all)");
-        cfg.xfr.secondaries.push_back(std::move(sec));
+            r.error(t.where(), kNoCtx, "'secondaries': 'zones' is required (zone names, or [\"*\"] for all)");
+        x.secondaries.push_back(std::move(sec));
     }
 }
 
 // Every secondary's key must be a [[tsig_keys]] entry (any order in the file).
-void check_xfr_keys(const std::string& path, const toml::table& root, ServerConfig& cfg, core::Diagnostics& diags) {
-    auto* arr = root["secondaries"].as_array();
-    for (std::size_t i = 0; i < cfg.xfr.secondaries.size(); ++i) {
-        auto& s = cfg.xfr.secondaries[i];
-        if (s.key.empty() || cfg.xfr.find_key(s.key)) continue;
-        const toml::node* at = arr && i < arr->size() ? arr->get(i) : nullptr;
-        if (auto* t = at ? at->as_table() : nullptr; t && t->get("key")) at = t->get("key");
-        core::SourceLocation loc = at ? where(path, *at) : core::SourceLocation{path, 1, 1};
-        diags.error(loc, "'secondaries.key': no [[tsig_keys]] entry named '" + s.key + "'");
+void check_xfr_keys(TomlReader& r, TomlNode root, const std::string& path, const xfr::XfrOptions& x) {
+    auto tables = root.get("secondaries").elements();
+    for (std::size_t i = 0; i < x.secondaries.size(); ++i) {
+        auto& s = x.secondaries[i];
+        if (s.key.empty() || x.find_key(s.key)) continue;
+        TomlNode at = i < tables.size() ? tables[i] : TomlNode();
+        if (at.get("key")) at = at.get("key");
+        r.error(at ? at.where() : core::SourceLocation{path, 1, 1}, kNoCtx,
+                "'secondaries.key': no [[tsig_keys]] entry named '" + s.key + "'");
     }
 }
 
 // ---- hardening: [rrl] and [limits] (see docs/hardening.md) ----
 
 // [rrl]: response rate limiting (dns::RrlOptions).
-void load_rrl(const std::string& path, const toml::node& node, dns::RrlOptions& rrl, core::Diagnostics& diags) {
-    auto* t = node.as_table();
-    if (!t) {
-        diags.error(where(path, node), "'rrl' must be a table: [rrl] enabled, rate, slip, window, ipv4_prefix, "
-                                       "ipv6_prefix, allow, table_size");
-        return;
-    }
-    for (auto& [rk, rn] : *t) {
-        std::string r(rk.str());
-        auto bad = [&](const std::string& want) { diags.error(where(path, rn), "'rrl." + r + "' must be " + want); };
-        auto integer = [&](int64_t lo, int64_t hi, auto& out) {
-            auto v = rn.value<int64_t>();
-            if (!v || *v < lo || *v > hi) bad("an integer " + std::to_string(lo) + ".." + std::to_string(hi));
-            else out = static_cast<std::remove_reference_t<decltype(out)>>(*v);
-        };
-        if (r == "enabled") {
-            if (auto v = rn.value<bool>()) rrl.enabled = *v;
-            else bad("true or false");
-        } else if (r == "rate") {
-            integer(1, 1000000, rrl.rate);
-        } else if (r == "slip") {
-            integer(0, 10, rrl.slip);
-        } else if (r == "window") {
-            integer(1, 3600, rrl.window);
-        } else if (r == "ipv4_prefix") {
-            integer(8, 32, rrl.ipv4_prefix);
-        } else if (r == "ipv6_prefix") {
-            integer(16, 128, rrl.ipv6_prefix);
-        } else if (r == "table_size") {
-            integer(64, 16777216, rrl.table_size);
-        } else if (r == "allow") {
-            auto* arr = rn.as_array();
-            if (!arr) {
-                bad("an array of prefixes such as \"192.0.2.0/24\"");
-                continue;
-            }
-            rrl.allow.clear();
-            for (auto& item : *arr) {
-                auto v = item.value<std::string>();
-                auto pfx = v ? core::IpPrefix::parse(*v) : std::nullopt;
-                if (!pfx)
-                    diags.error(where(path, item), "'rrl.allow': not a prefix: expected \"192.0.2.0/24\" or \"2001:db8::/32\"");
-                else rrl.allow.push_back(*pfx);
-            }
-        } else {
-            diags.error(where(path, rn), "unknown key 'rrl." + r +
-                                             "'; allowed: enabled, rate, slip, window, ipv4_prefix, ipv6_prefix, "
-                                             "allow, table_size");
-        }
-    }
+void read_rrl(TomlReader& r, TomlNode node, dns::RrlOptions& rrl) {
+    auto t = section(r, node, "rrl",
+                     "a table: [rrl] enabled, rate, slip, window, ipv4_prefix, ipv6_prefix, allow, table_size", kRrlKeys);
+    if (!t) return;
+    auto range = [](int64_t lo, int64_t hi) { return "an integer " + std::to_string(lo) + ".." + std::to_string(hi); };
+    boolean(r, t.get("enabled"), "rrl.enabled", rrl.enabled);
+    integer(r, t.get("rate"), "rrl.rate", 1, 1000000, range(1, 1000000), rrl.rate);
+    integer(r, t.get("slip"), "rrl.slip", 0, 10, range(0, 10), rrl.slip);
+    integer(r, t.get("window"), "rrl.window", 1, 3600, range(1, 3600), rrl.window);
+    integer(r, t.get("ipv4_prefix"), "rrl.ipv4_prefix", 8, 32, range(8, 32), rrl.ipv4_prefix);
+    integer(r, t.get("ipv6_prefix"), "rrl.ipv6_prefix", 16, 128, range(16, 128), rrl.ipv6_prefix);
+    integer(r, t.get("table_size"), "rrl.table_size", 64, 16777216, range(64, 16777216), rrl.table_size);
+    if (auto n = t.get("allow"))
+        if (auto v = r.prefixes(n, kNoCtx, q("rrl.allow"), "an array of prefixes such as \"192.0.2.0/24\"")) rrl.allow = *v;
 }
 
 // [limits]: caps on the zones directory (zones::Limits).
-void load_limits(const std::string& path, const toml::node& node, zones::Limits& lim, core::Diagnostics& diags) {
-    auto* t = node.as_table();
-    if (!t) {
-        diags.error(where(path, node), "'limits' must be a table: [limits] max_zones, max_records_per_zone, "
-                                       "max_endpoints, max_file_bytes");
-        return;
+void read_limits(TomlReader& r, TomlNode node, zones::Limits& lim) {
+    auto t = section(r, node, "limits",
+                     "a table: [limits] max_zones, max_records_per_zone, max_endpoints, max_file_bytes", kLimitsKeys);
+    if (!t) return;
+    for (auto [key, field] : {std::pair{"max_zones", &lim.max_zones},
+                              std::pair{"max_records_per_zone", &lim.max_records_per_zone},
+                              std::pair{"max_endpoints", &lim.max_endpoints},
+                              std::pair{"max_file_bytes", &lim.max_file_bytes}})
+        integer(r, t.get(key), std::string("limits.") + key, 0, std::numeric_limits<int64_t>::max(),
+                "an integer >= 0 (0: no limit)", *field);
+}
+
+std::optional<ServerConfig> parse_server_config(std::string_view text, const std::string& path,
+                                                core::Diagnostics& diags) {
+    zones::TomlDocument doc(text, path, diags);
+    if (!doc.ok()) return std::nullopt;
+    TomlReader r(diags);
+    const std::size_t errors_before = diags.error_count();
+    TomlNode root = doc.root();
+    ServerConfig cfg;
+    r.check_keys(root, kNoCtx, kTopKeys);
+    read_top(r, root, cfg);
+    if (auto n = root.get("api")) read_api(r, n, cfg);
+    if (auto n = root.get("probes")) read_probes(r, n, cfg.probes);
+    if (auto n = root.get("cluster")) read_cluster(r, n, cfg.cluster);
+    if (auto n = root.get("tsig_keys")) read_tsig_keys(r, n, cfg.xfr);
+    if (auto n = root.get("secondaries")) read_secondaries(r, n, cfg.xfr);
+    if (auto n = root.get("xfr")) read_xfr(r, n, cfg.xfr);
+    if (auto n = root.get("rrl")) read_rrl(r, n, cfg.dns.rrl);
+    if (auto n = root.get("limits")) read_limits(r, n, cfg.limits);
+    check_xfr_keys(r, root, path, cfg.xfr);
+    cfg.api.peer_token = cfg.cluster.token;  // peers read /v1/cluster/verdicts with it
+    if (diags.error_count() > errors_before) return std::nullopt;
+    return cfg;
+}
+
+std::optional<std::string> read_text(const std::string& path, core::Diagnostics& diags) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        diags.error({path, 0, 0}, "cannot read the server config: " + std::string(std::strerror(errno)));
+        return std::nullopt;
     }
-    for (auto& [lk, ln] : *t) {
-        std::string l(lk.str());
-        std::size_t* out = l == "max_zones"              ? &lim.max_zones
-                           : l == "max_records_per_zone" ? &lim.max_records_per_zone
-                           : l == "max_endpoints"        ? &lim.max_endpoints
-                           : l == "max_file_bytes"       ? &lim.max_file_bytes
-                                                         : nullptr;
-        if (!out) {
-            diags.error(where(path, ln), "unknown key 'limits." + l +
-                                             "'; allowed: max_zones, max_records_per_zone, max_endpoints, "
-                                             "max_file_bytes");
-            continue;
-        }
-        auto v = ln.value<int64_t>();
-        if (!v || *v < 0) diags.error(where(path, ln), "'limits." + l + "' must be an integer >= 0 (0: no limit)");
-        else *out = std::size_t(*v);
-    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
 }
 
 }  // namespace
 
 std::optional<ServerConfig> load_server_config(const std::string& path, core::Diagnostics& diags) {
-    toml::table root;
-    try {
-        root = toml::parse_file(std::string_view(path));
-    } catch (const toml::parse_error& e) {
-        diags.error({path, e.source().begin.line, e.source().begin.column}, std::string(e.description()));
-        return std::nullopt;
-    }
-    ServerConfig cfg;
-    static const std::set<std::string> allowed = {"zones",   "listen",         "workers",
-                                                  "udp_payload_size", "tcp_max_connections",
-                                                  "tcp_idle_timeout", "log_level", "state_file",
-                                                  "watch_zones", "api", "tsig_keys", "secondaries", "xfr",
-                                                  "tcp_max_connections_per_client", "tcp_query_timeout",
-                                                  "user", "group", "rrl", "limits", "query_log",
-                                                  "explain_allow", "probes", "cluster"};
-    for (auto& [key, node] : root) {
-        std::string k(key.str());
-        if (!allowed.count(k)) {
-            diags.error(where(path, node), "unknown key '" + k +
-                                               "'; allowed: zones, listen, workers, udp_payload_size, "
-                                               "tcp_max_connections, tcp_idle_timeout, log_level, "
-                                               "state_file, watch_zones, api, tsig_keys, secondaries, xfr, "
-                                               "tcp_max_connections_per_client, tcp_query_timeout, user, group, "
-                                               "rrl, limits, query_log, explain_allow, probes, cluster");
-            continue;
-        }
-        auto bad_type = [&](const char* want) {
-            diags.error(where(path, node), "'" + k + "' must be " + want);
-        };
-        if (k == "zones") {
-            if (auto s = node.value<std::string>()) cfg.zones_dir = *s;
-            else bad_type("a string (a directory of zone files)");
-        } else if (k == "listen") {
-            auto* arr = node.as_array();
-            if (!arr) {
-                bad_type("an array of \"ADDR:PORT\" strings");
-                continue;
-            }
-            for (auto& item : *arr) {
-                auto s = item.value<std::string>();
-                std::string err;
-                std::optional<dns::ListenAddress> la;
-                if (s) la = dns::ListenAddress::parse(*s, &err);
-                if (!la) diags.error(where(path, item), "listen: " + (s ? err : std::string("expected a string")));
-                else cfg.dns.listen.push_back(*la);
-            }
-        } else if (k == "workers") {
-            auto v = node.value<int64_t>();
-            if (!v || *v < 0 || *v > 256) bad_type("an integer 0..256 (0: one per core)");
-            else cfg.dns.workers = unsigned(*v);
-        } else if (k == "udp_payload_size") {
-            auto v = node.value<int64_t>();
-            if (!v || *v < 512 || *v > 65535) bad_type("an integer 512..65535");
-            else cfg.dns.udp_payload_size = uint16_t(*v);
-        } else if (k == "tcp_max_connections") {
-            auto v = node.value<int64_t>();
-            if (!v || *v < 1 || *v > 1000000) bad_type("an integer 1..1000000");
-            else cfg.dns.tcp_max_connections = unsigned(*v);
-        } else if (k == "tcp_idle_timeout" || k == "tcp_query_timeout") {
-            std::optional<core::Millis> d;
-            if (auto s = node.value<std::string>()) d = core::parse_duration(*s);
-            else if (auto i = node.value<int64_t>(); i && *i >= 0) d = core::Millis(*i * 1000);
-            if (!d || d->count() == 0) bad_type(k == "tcp_idle_timeout" ? "a duration such as \"10s\"" : "a duration such as \"5s\"");
-            else (k == "tcp_idle_timeout" ? cfg.dns.tcp_idle_timeout : cfg.dns.tcp_query_timeout) = *d;
-        } else if (k == "tcp_max_connections_per_client") {
-            auto v = node.value<int64_t>();
-            if (!v || *v < 0 || *v > 1000000) bad_type("an integer 0..1000000 (0: no limit)");
-            else cfg.dns.tcp_max_connections_per_client = unsigned(*v);
-        } else if (k == "user" || k == "group") {
-            auto v = node.value<std::string>();
-            if (!v || v->empty()) bad_type("a user (group) name or number, e.g. \"signpost\"");
-            else (k == "user" ? cfg.privileges.user : cfg.privileges.group) = *v;
-        } else if (k == "rrl") {
-            load_rrl(path, node, cfg.dns.rrl, diags);
-        } else if (k == "limits") {
-            load_limits(path, node, cfg.limits, diags);
-        } else if (k == "query_log") {
-            if (auto v = node.value<bool>()) cfg.dns.query_log = *v;
-            else bad_type("true or false");
-        } else if (k == "explain_allow") {
-            auto* arr = node.as_array();
-            if (!arr) {
-                bad_type("an array of prefixes such as [\"127.0.0.0/8\", \"::1/128\"] ([] turns explain over DNS off)");
-                continue;
-            }
-            cfg.explain_allow.clear();
-            for (auto& item : *arr) {
-                auto v = item.value<std::string>();
-                auto pfx = v ? core::IpPrefix::parse(*v) : std::nullopt;
-                if (!pfx)
-                    diags.error(where(path, item), "'explain_allow': not a prefix: expected \"192.0.2.0/24\" or "
-                                                   "\"2001:db8::/32\"");
-                else cfg.explain_allow.push_back(*pfx);
-            }
-        } else if (k == "state_file") {
-            if (auto v = node.value<std::string>()) cfg.state_file = *v;
-            else bad_type("a string (a file path)");
-        } else if (k == "watch_zones") {
-            if (auto v = node.value<bool>()) cfg.watch_zones = *v;
-            else bad_type("true or false");
-        } else if (k == "api") {
-            auto* t = node.as_table();
-            if (!t) {
-                bad_type("a table: [api] listen, token, token_file, read_allow, enabled");
-                continue;
-            }
-            for (auto& [ak, an] : *t) {
-                std::string a(ak.str());
-                auto bad = [&](const char* want) { diags.error(where(path, an), "'api." + a + "' must be " + want); };
-                if (a == "enabled") {
-                    if (auto v = an.value<bool>()) cfg.api_enabled = *v;
-                    else bad("true or false");
-                } else if (a == "listen") {
-                    auto v = an.value<std::string>();
-                    std::string err;
-                    std::optional<dns::ListenAddress> la;
-                    if (v) la = dns::ListenAddress::parse(*v, &err);
-                    if (!la) bad("\"ADDR:PORT\", e.g. \"127.0.0.1:8054\"");
-                    else {
-                        cfg.api.host = la->host;
-                        cfg.api.port = la->port;
-                    }
-                } else if (a == "token") {
-                    if (auto v = an.value<std::string>()) cfg.api.token = *v;
-                    else bad("a string");
-                } else if (a == "token_file") {
-                    auto v = an.value<std::string>();
-                    if (!v) {
-                        bad("a string (a file path)");
-                        continue;
-                    }
-                    std::ifstream in(*v);
-                    std::string tok;
-                    if (!in || !std::getline(in, tok) || tok.empty())
-                        diags.error(where(path, an), "'api.token_file': cannot read a token from " + *v);
-                    else cfg.api.token = tok;
-                } else if (a == "read_allow") {
-                    auto* arr = an.as_array();
-                    if (!arr) {
-                        bad("an array of prefixes such as \"192.0.2.0/24\"");
-                        continue;
-                    }
-                    for (auto& item : *arr) {
-                        auto v = item.value<std::string>();
-                        auto pfx = v ? core::IpPrefix::parse(*v) : std::nullopt;
-                        if (!pfx) diags.error(where(path, item), "'api.read_allow': not a prefix: expected \"192.0.2.0/24\" or \"2001:db8::/32\"");
-                        else cfg.api.read_allow.push_back(*pfx);
-                    }
-                } else {
-                    diags.error(where(path, an), "unknown key 'api." + a + "'; allowed: enabled, listen, token, token_file, read_allow");
-                }
-            }
-        } else if (k == "probes") {
-            load_probes(path, node, cfg.probes, diags);
-        } else if (k == "cluster") {
-            load_cluster(path, node, cfg.cluster, diags);
-        } else if (k == "tsig_keys" || k == "secondaries" || k == "xfr") {
-            parse_xfr_key(path, k, node, cfg, diags);
-        } else if (k == "log_level") {
-            core::LogLevel l;
-            auto s = node.value<std::string>();
-            if (!s || !core::parse_log_level(*s, l)) bad_type("one of debug, info, warning, error");
-            else cfg.log_level = *s;
-        }
-    }
-    check_xfr_keys(path, root, cfg, diags);
-    cfg.api.peer_token = cfg.cluster.token;  // peers read /v1/cluster/verdicts with it
-    if (diags.has_errors()) return std::nullopt;
-    return cfg;
+    auto text = read_text(path, diags);
+    if (!text) return std::nullopt;
+    return parse_server_config(*text, path, diags);
 }
 
 }  // namespace signpost::tools

@@ -99,6 +99,8 @@ public:
 
     void error(const core::SourceLocation& at, std::string_view ctx, const std::string& message);
     void warning(const core::SourceLocation& at, std::string_view ctx, const std::string& message);
+    // "<key> must be <want>, got <what n is>" at n: for rules the accessors below do not cover.
+    void must_be(TomlNode n, std::string_view ctx, std::string_view key, std::string_view want);
 
     // Every key of `table` that is not allowed, at the key:
     // "unknown key '<prefix>k'; did you mean '<prefix>a'?; allowed: a, b, c".
@@ -145,7 +147,6 @@ public:
                                                         std::string_view want);
 
 private:
-    void must_be(TomlNode n, std::string_view ctx, std::string_view key, std::string_view want);
     core::Diagnostics& d_;
 };
 
