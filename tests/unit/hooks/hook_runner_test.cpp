@@ -191,12 +191,12 @@ TEST_CASE("hooks: the documented example payload is what the runner sends") {
     e.service = "site";
     e.from = "primary";
     e.to = "failover:secondary";
-    e.reason = "pool primary: 0 of 2 endpoints up (need 1): 192.0.2.10 down: HTTP 503";
+    e.reason = "endpoint 192.0.2.10 down: HTTP 503";
     e.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(1796327909123));
     CHECK(e.to_json() ==
           R"({"seq":17,"event":"service","time":"2026-12-03T19:58:29.123Z","zone":"example.com","service":"site",)"
           R"("endpoint":"","from":"primary","to":"failover:secondary",)"
-          R"("reason":"pool primary: 0 of 2 endpoints up (need 1): 192.0.2.10 down: HTTP 503"})");
+          R"("reason":"endpoint 192.0.2.10 down: HTTP 503"})");
 }
 
 TEST_CASE("hooks: times are RFC 3339 UTC with milliseconds") {
