@@ -633,7 +633,7 @@ Step Controller::health_changed(Probes probes, std::span<const probes::HealthCha
     if (!serving_) return step;  // the first round decides the start state in one go
     if (staged_ || cluster_) {
         // Indices are the staged catalog's, or a quorum may move any endpoint: all.
-        evaluate_and_publish(probes, nullptr, true, now, step);
+        evaluate_and_publish(probes, nullptr, !changes.empty(), now, step);
         return step;
     }
     std::vector<std::size_t> affected;
