@@ -123,8 +123,8 @@ class TestOverrides(ApiScenario):
 
 class TestDrain(ApiScenario):
     def test_drain_takes_the_endpoint_out_reports_drained_after_the_ttl_and_undo_restores(self):
+        asked_at = time.monotonic()  # CLOCK_MONOTONIC, the clock signpost reports the drain on
         out = self.cli("drain", PRIMARY)
-        drained_at = time.monotonic()
         self.assertIn(f"{PRIMARY} is draining: out of answers now", out)
         self.assertIn("drained: no", out)
         self.assertEqual(self.answer(), [S])
@@ -132,17 +132,25 @@ class TestDrain(ApiScenario):
         self.assertEqual(self.answer("geo.example.com", subnet="198.51.100.7/24"), [S])
         d = self.server.endpoint(PRIMARY)["drain"]
         self.assertEqual((d["draining"], d["drained"]), (True, False))
+        self.assertEqual(d["highest_ttl"], 2)
+        # It left the answers when the snapshot without it was published: after we asked.
+        self.assertIsNotNone(d["left_answers_monotonic"])
+        self.assertGreaterEqual(d["left_answers_monotonic"], asked_at)
         self.assertIn("draining since", self.cli("status"))
         # A reload keeps the drain (and its clock).
         self.cli("reload")
         self.assertEqual(self.answer(), [S])
         self.assertEqual(self.server.endpoint(PRIMARY)["drain"]["since"], d["since"])
-        # Drained once out of every answer for longer than the highest TTL (2 s).
+        # Drained once out of every answer for the highest TTL served (2 s): the
+        # rule, on signpost's own clock, never before.
         st.wait_until(lambda: self.server.endpoint(PRIMARY)["drain"]["drained"], timeout=8, interval=0.05,
                       what="drain.drained")
-        took = time.monotonic() - drained_at
-        print(f"\ndrained {took:.2f} s after the drain (highest TTL 2 s)")
-        self.assertGreaterEqual(took, 2.0, "drained before the highest TTL had passed")
+        done = self.server.endpoint(PRIMARY)["drain"]
+        self.assertEqual(done["left_answers_monotonic"], d["left_answers_monotonic"])
+        print(f"\ndrained {done['drained_monotonic'] - done['left_answers_monotonic']:.3f} s after the answers "
+              f"without it were published (highest TTL 2 s)")
+        self.assertGreaterEqual(done["drained_monotonic"] - done["left_answers_monotonic"], 2.0,
+                                "drained before the highest TTL had passed")
         self.assertIn(f"endpoint {PRIMARY} is drained", self.server.stderr())
         self.assertRegex(self.cli("status"), rf"{re.escape(PRIMARY)}.*drained")
         out = self.cli("drain", PRIMARY, "--undo")

@@ -139,6 +139,7 @@ def wait_for_answer(server, want, timeout=15.0, name="www.example.com", qtype="A
 # clients for the API (urllib) and the CLI, and a DNS load generator.
 
 import json as _json
+import re
 import threading as _threading
 import urllib.error as _urlerror
 import urllib.request as _urlrequest
@@ -147,8 +148,9 @@ import urllib.request as _urlrequest
 class ApiSignpost(st.Signpost):
     """signpost serve with `--api 127.0.0.1:<free port>`, a `--config` file holding
     `[api] token` (when `token` is given) plus `config_extra` TOML lines, and
-    `--state FILE` when `state` is given. The API port is picked afresh with the
-    DNS port on every start attempt."""
+    `--state FILE` when `state` is given. The API binds port 0 and the test reads
+    the port signpost got from its log ("api: listening on http://127.0.0.1:PORT"):
+    no port is picked free and then lost to a test running in parallel."""
 
     def __init__(self, zones, token="ops-token", state=None, config_extra="", extra_args=(),
                  label="signpost (api)"):
@@ -166,13 +168,27 @@ class ApiSignpost(st.Signpost):
 
     def _pick(self):
         super()._pick()
-        self.api_port = st.free_port(("127.0.0.1",))
+        self.api_port = None
 
     def argv(self):
-        a = super().argv() + ["--config", self.config, "--api", f"127.0.0.1:{self.api_port}"]
+        a = super().argv() + ["--config", self.config, "--api", "127.0.0.1:0"]
         if self.state:
             a += ["--state", self.state]
         return a
+
+    _API_LINE = re.compile(r"api: listening on http://127\.0\.0\.1:(\d+)")
+
+    def start(self, timeout=10.0):
+        super().start(timeout)
+        self.api_port = None
+        st.wait_until(lambda: self._api_port_from_log() is not None, timeout=timeout, interval=0.02,
+                      what=f"{self.label}: the API's listening line")
+        self.api_port = self._api_port_from_log()
+        return self
+
+    def _api_port_from_log(self):
+        found = self._API_LINE.findall(self.stderr())
+        return int(found[-1]) if found else None
 
     @property
     def api(self):
