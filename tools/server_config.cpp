@@ -29,7 +29,7 @@ const std::vector<std::string> kTopKeys = {
     "zones",       "listen",      "workers",   "udp_payload_size", "tcp_max_connections", "tcp_idle_timeout",
     "log_level",   "state_file",  "watch_zones", "api",            "tsig_keys",           "secondaries",
     "xfr",         "tcp_max_connections_per_client", "tcp_query_timeout", "user", "group", "rrl",
-    "limits",      "query_log",   "explain_allow", "probes",       "cluster"};
+    "limits",      "query_log",   "explain_allow", "probes",       "cluster",  "state_max_age"};
 const std::vector<std::string> kApiKeys = {"enabled", "listen", "token", "token_file", "read_allow"};
 const std::vector<std::string> kProbesKeys = {"source"};
 const std::vector<std::string> kClusterKeys = {"id",      "token",         "token_file",   "quorum",
@@ -142,6 +142,10 @@ void read_top(TomlReader& r, TomlNode root, ServerConfig& cfg) {
             cfg.explain_allow = *v;
     if (auto n = root.get("state_file"))
         if (auto v = r.string(n, kNoCtx, q("state_file"), "a string (a file path)")) cfg.state_file = *v;
+    if (auto n = root.get("state_max_age"))
+        if (auto d = r.duration(n, kNoCtx, q("state_max_age"), core::Millis(0), core::Millis(86400000),
+                                "a duration from 0s to 24h, e.g. \"30s\""))
+            cfg.state_max_age = *d;
     if (auto n = root.get("log_level")) {
         core::LogLevel level;
         auto s = n.as_string();

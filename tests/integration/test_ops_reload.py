@@ -335,6 +335,13 @@ class TestProbesAcrossReload(unittest.TestCase):
         wait_for_answer(self.server, ["127.0.0.13"], timeout=10, name="arriving.example.com")
         st.wait_until(lambda: self.server.endpoint("example.com/fresh/127.0.0.13")["state"] == "up", timeout=10,
                       what="pool fresh up")
+        # The added service answered from the truth: its first probe round ran
+        # before its answers were published, as at a cold start (no all-down
+        # answer, no move that never happened).
+        moves = re.findall(r"policy: service example\.com/arriving \(arriving\.example\.com\): (.*)",
+                           self.server.stderr())
+        self.assertEqual(moves[:1], ["(start) → primary (pool fresh up)"], moves)
+        self.assertFalse([m for m in moves if "all-down" in m], moves)
 
         # Removed: gone from the status, the metrics and the answers, and no probe after the reload
         # (one already in flight may still arrive within its timeout).

@@ -160,6 +160,29 @@ class TestWarmRestart(unittest.TestCase):
         self.assertEqual(two.endpoint(SECONDARY)["override"], pool_override)
         two.stop(signal.SIGTERM)
 
+    def test_an_old_state_file_is_probed_first_like_a_cold_start(self):
+        one = self.start(1).start()
+        one.wait_api()
+        wait_for_answer(one, [P], timeout=10)
+        self.regions[0].set("500")
+        wait_for_answer(one, [S], timeout=10)
+        one.stop(signal.SIGTERM)
+        # The file says the primary is down, but it was written a minute ago
+        # (state_max_age defaults to 30 s) and the primary is healthy again.
+        saved = json.loads(self.state.read_text())
+        self.assertEqual(saved["endpoints"][PRIMARY]["state"], "down", saved)
+        saved["written"] -= 60_000
+        self.state.write_text(json.dumps(saved))
+        self.regions[0].set("200")
+        two = self.start(2).start()
+        r = two.query("www.example.com")
+        self.assertEqual([rr.rdata for rr in r.answer], [bytes([127, 0, 0, 10])],
+                         "an old state file was answered from instead of the probes")
+        self.assertNotIn("warm restart from the state file", two.stderr())
+        self.assertIn("first probe round complete", two.stderr())
+        self.assertRegex(two.stderr(), r"state file is 6\d\.\d s old \(state_max_age 30s\)")
+        two.stop(signal.SIGTERM)
+
     def test_a_broken_state_file_starts_cold_with_a_warning(self):
         self.state.write_text("{ not json")
         s = self.start(1).start()

@@ -149,7 +149,7 @@ TEST_CASE("api_views: endpoint_json shows probe counters and override and drain 
     facts.status = &st;
     facts.override_in_force = tools::EndpointFacts::Override{core::Override::ForceDown, "maintenance",
                                                               kEpochMs + 39'600'000};
-    facts.drain = tools::EndpointFacts::Drain{kEpochMs + 32'400'000, true};
+    facts.drain = tools::EndpointFacts::Drain{kEpochMs + 32'400'000, true, 30, 1000.25, 1030.5};
 
     json e = tools::endpoint_json(cat, 0, w.health[0], facts);
     CHECK(e["key"] == "example.com/primary/192.0.2.10");
@@ -170,7 +170,8 @@ TEST_CASE("api_views: endpoint_json shows probe counters and override and drain 
     CHECK(e["checks_run"] == 42);
     CHECK(e["cert_warning"] == true);
     CHECK(e["override"] == json{{"state", "down"}, {"reason", "maintenance"}, {"expires", "2023-11-15T09:13:20Z"}});
-    CHECK(e["drain"] == json{{"draining", true}, {"drained", true}, {"since", "2023-11-15T07:13:20Z"}});
+    CHECK(e["drain"] == json{{"draining", true}, {"drained", true}, {"since", "2023-11-15T07:13:20Z"}, {"highest_ttl", 30},
+                             {"left_answers_monotonic", 1000.25}, {"drained_monotonic", 1030.5}});
     REQUIRE(e["checks"].size() == 1);
     CHECK(e["checks"][0] == json{{"name", "web"}, {"kind", "https"}, {"state", "down"}, {"last_result", "HTTP 503"},
                                  {"latency_ms", 1.5}, {"cert_warning", true}});

@@ -91,7 +91,7 @@ TEST_CASE("server config: an unknown key points at the key, suggests the near on
     CHECK(r.has("2:1: error: unknown key 'log_levle'; did you mean 'log_level'?; allowed: zones, listen, workers, "
                 "udp_payload_size, tcp_max_connections, tcp_idle_timeout, log_level, state_file, watch_zones, api, "
                 "tsig_keys, secondaries, xfr, tcp_max_connections_per_client, tcp_query_timeout, user, group, rrl, "
-                "limits, query_log, explain_allow, probes, cluster"));
+                "limits, query_log, explain_allow, probes, cluster, state_max_age"));
     CHECK(r.has("4:1: error: unknown key 'api.tokn'; did you mean 'api.token'?; allowed: enabled, listen, token, "
                 "token_file, read_allow"));
 }
@@ -170,4 +170,16 @@ TEST_CASE("server config: a TOML syntax error and a missing file are reported li
     CHECK_FALSE(tools::load_server_config("/nonexistent/signpost/server.toml", missing));
     CHECK(missing.to_string() ==
           "/nonexistent/signpost/server.toml: error: cannot read the server config: No such file or directory\n");
+}
+
+TEST_CASE("server config: state_max_age is how old a state file may be to answer from") {
+    auto ok = load("state_max_age = \"2m\"\n");
+    REQUIRE(ok.config);
+    CHECK(ok.config->state_max_age == core::Millis(120000));
+    auto dflt = load("log_level = \"info\"\n");
+    REQUIRE(dflt.config);
+    CHECK(dflt.config->state_max_age == core::Millis(30000));
+    auto bad = load("state_max_age = \"soon\"\n");
+    CHECK_FALSE(bad.config);
+    CHECK(bad.has("1:17: error: 'state_max_age' must be a duration from 0s to 24h, e.g. \"30s\", got string \"soon\""));
 }
