@@ -105,12 +105,9 @@ std::size_t txt_size(std::size_t line_bytes) {
 ExplainResponder::ExplainResponder(std::vector<core::IpPrefix> allow, uint16_t udp_payload_size)
     : allow_(std::move(allow)), udp_payload_size_(std::max<uint16_t>(512, udp_payload_size)) {}
 
-void ExplainResponder::publish(std::shared_ptr<const ExplainState> state) {
-    state_.store(std::move(state), std::memory_order_release);
-}
-
-bool ExplainResponder::handle(std::span<const uint8_t> query, const ClientInfo& client, std::size_t udp_max,
-                              std::string& out) const {
+bool ExplainResponder::handle(const ExplainState* state, std::span<const uint8_t> query, const ClientInfo& client,
+                              std::size_t udp_max, std::string& out) const {
+    if (!state) return false;
     bool allowed = std::any_of(allow_.begin(), allow_.end(), [&](auto& p) { return p.contains(client.address); });
     if (!allowed) return false;
     ExplainRequest req;
@@ -123,8 +120,7 @@ bool ExplainResponder::handle(std::span<const uint8_t> query, const ClientInfo& 
     std::vector<std::string> lines;
     if (!parsed->error.empty()) {
         lines.push_back("error: " + parsed->error);
-    } else if (auto state = state_.load(std::memory_order_acquire); !state || !state->catalog || !state->view ||
-                                                                     !state->evaluations) {
+    } else if (!state->catalog || !state->view || !state->evaluations) {
         lines.push_back("error: not serving yet: the first probe round is running");
     } else {
         ExplainQuery q;

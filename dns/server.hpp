@@ -1,18 +1,20 @@
 // The DNS listeners: one worker per core, each with its own sockets on every
 // listen address: a receiver thread per UDP socket, and a libuv loop thread for
-// TCP; all answer from the current View.
+// TCP; all answer from the current Snapshot (dns/snapshot.hpp).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/duration.hpp"
 #include "dns/rrl.hpp"
+#include "dns/snapshot.hpp"
 #include "dns/view.hpp"
 
 namespace signpost::dns {
@@ -44,20 +46,19 @@ struct ServerOptions {
     unsigned query_log_rate = 1000;
     // --- zone transfers hook (xfr/ owns the logic; the daemon installs it) ---
     // Called on any worker's threads, concurrently (it must be thread-safe), only for queries with QTYPE AXFR (TCP) or
-    // IXFR, and SOA queries with additional records (they may carry TSIG).
+    // IXFR, and SOA queries with additional records (they may carry TSIG), with
+    // the snapshot the query is answered from (its `transfers`).
     // Returns true when it answered: `out` holds framed messages (2-byte length
     // each) for TCP, or one message of at most `udp_max` bytes for UDP. False:
     // the normal answer path answers the query. Empty: transfers are NOTIMP.
-    std::function<bool(std::span<const uint8_t> query, const ClientInfo& client, std::size_t udp_max,
-                       std::string& out)>
-        transfer_handler;
+    using Handler = std::function<bool(const Snapshot& snapshot, std::span<const uint8_t> query,
+                                       const ClientInfo& client, std::size_t udp_max, std::string& out)>;
+    Handler transfer_handler;
     // --- explain hook (dns/explain_responder.hpp; the daemon installs it) ---
     // Called on any worker's threads, concurrently (it must be thread-safe), only for QUERYs with one question of class CH
-    // and type TXT. Same contract as transfer_handler; false or empty: the normal
-    // path answers (CH is REFUSED).
-    std::function<bool(std::span<const uint8_t> query, const ClientInfo& client, std::size_t udp_max,
-                       std::string& out)>
-        explain_handler;
+    // and type TXT, with the snapshot the query is answered from (its `explain`).
+    // Same contract as transfer_handler; false or empty: the normal path answers (CH is REFUSED).
+    Handler explain_handler;
 };
 
 // Query counters summed over the workers, for /metrics.
@@ -81,15 +82,23 @@ struct ServerStats {
 
 class Server {
 public:
-    // Binds UDP and TCP on every listen address and starts the workers.
+    // Binds UDP and TCP on every listen address and starts the workers, answering
+    // from `initial` (null, or a null view: queries are dropped until a publish()).
     // Throws std::runtime_error naming the address when a bind fails.
-    Server(ServerOptions options, std::shared_ptr<const View> initial);
+    Server(ServerOptions options, std::shared_ptr<const Snapshot> initial);
     ~Server();  // stop()
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
-    // Hands a new View to every worker without pausing them. Any thread.
-    void publish(std::shared_ptr<const View> view);
+    // Hands a new Snapshot to every worker without pausing them. Any thread.
+    // Contract: when publish() returns, every query received afterwards on any UDP
+    // or TCP socket is answered from this snapshot or a later one (so a NOTIFY or
+    // an event may follow at once). Each reading thread checks a generation counter
+    // (one atomic load) after its receive call returned and before answering, and
+    // copies the snapshot only when it moved (dns/snapshot_slot.hpp). A replaced
+    // snapshot is freed once every thread has let go of it: at its next query, or
+    // within 200 ms when the thread is idle.
+    void publish(std::shared_ptr<const Snapshot> snapshot);
     // Stops the workers, closes every socket and joins the threads. Idempotent.
     void stop();
     // The addresses actually bound (port 0 resolved to the kernel's choice).

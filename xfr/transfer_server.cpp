@@ -163,21 +163,20 @@ const char* type_name(uint16_t t) { return t == zones::rrtype::AXFR ? "AXFR" : t
 
 }  // namespace
 
-TransferServer::TransferServer(XfrOptions options) : options_(std::move(options)), zones_(std::make_shared<Zones>()) {}
+TransferServer::TransferServer(XfrOptions options) : options_(std::move(options)) {}
 
-void TransferServer::publish(std::vector<std::pair<core::Name, ZoneHistory>> zones) {
-    auto z = std::make_shared<Zones>();
+std::shared_ptr<const TransferZones> TransferServer::make_zones(std::vector<std::pair<core::Name, ZoneHistory>> zones) {
+    auto z = std::make_shared<TransferZones>();
     for (auto& [origin, h] : zones) {
         std::string text = origin.to_text();
         if (text.size() > 1 && text.back() == '.') text.pop_back();
-        z->push_back({origin, text, std::move(h)});
+        z->zones.push_back({origin, text, std::move(h)});
     }
-    std::lock_guard lock(mutex_);
-    zones_ = std::move(z);
+    return z;
 }
 
-bool TransferServer::handle(std::span<const uint8_t> query, const core::IpAddress& client, bool tcp,
-                            std::size_t udp_max, std::string& out) {
+bool TransferServer::handle(const TransferZones* zones, std::span<const uint8_t> query, const core::IpAddress& client,
+                            bool tcp, std::size_t udp_max, std::string& out) const {
     Query q;
     if (!parse_query(query, q)) return false;
     bool transfer = q.qtype == zones::rrtype::AXFR || q.qtype == zones::rrtype::IXFR;
@@ -185,14 +184,10 @@ bool TransferServer::handle(std::span<const uint8_t> query, const core::IpAddres
     if (!transfer && q.qtype != zones::rrtype::SOA) return false;
     if (q.qclass != 1) return false;
 
-    std::shared_ptr<const Zones> zones;
-    {
-        std::lock_guard lock(mutex_);
-        zones = zones_;
-    }
-    const Zone* zone = nullptr;
-    for (auto& z : *zones)
-        if (z.origin.wire() == q.qname) zone = &z;
+    const TransferZones::Zone* zone = nullptr;
+    if (zones)
+        for (auto& z : zones->zones)
+            if (z.origin.wire() == q.qname) zone = &z;
 
     TsigResult tsig;
     bool has_ar = get16(query, 10) > 0;

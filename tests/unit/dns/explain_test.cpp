@@ -151,6 +151,25 @@ TEST_CASE("explain: the subnet rule that matches the client is named") {
     }
 }
 
+TEST_CASE("explain: nested subnet rules: the rule named is the one whose answer the View gives") {
+    FailedOver w;
+    // A more specific rule inside the /24, listed first as the policy orders them.
+    policy::SubnetRule inner;
+    inner.prefix = prefix("203.0.113.128/25");
+    inner.decision = evaluation({variant({"198.51.100.2"})}, "inner", "client subnet", 30).decision;
+    auto& geo = w.evaluations[1];
+    geo.subnets.insert(geo.subnets.begin(), inner);
+    w.view = build_view(w.catalog, w.evaluations, 2);
+    auto in = w.run("geo.example.com", 1, "192.0.2.200", "203.0.113.200/32");
+    CHECK(in.label == "inner");
+    CHECK(has(in.path, "client 203.0.113.200 is in 203.0.113.128/25: inner"));
+    CHECK(in.answer == Strings{"geo.example.com. 30 IN A 198.51.100.2"});
+    auto outer = w.run("geo.example.com", 1, "192.0.2.200", "203.0.113.7/32");
+    CHECK(outer.label == "secondary");
+    CHECK(has(outer.path, "client 203.0.113.7 is in 203.0.113.0/24: secondary"));
+    CHECK(outer.answer == Strings{"geo.example.com. 30 IN A 198.51.100.1"});
+}
+
 TEST_CASE("explain: a service missing from the evaluations is said to be not evaluated") {
     FailedOver w;
     w.evaluations.resize(1);  // a View built before "geo" was evaluated
@@ -234,6 +253,7 @@ namespace {
 struct Responder {
     FailedOver w;
     ExplainResponder r{{prefix("127.0.0.0/8"), prefix("::1/128")}, 1232};
+    std::shared_ptr<const ExplainState> state;  // what a published Snapshot's `explain` would hold
 
     Responder() {
         auto st = std::make_shared<ExplainState>();
@@ -241,7 +261,7 @@ struct Responder {
         st->view = w.view;
         st->evaluations = std::make_shared<const std::vector<policy::Evaluation>>(w.evaluations);
         st->health = w.health;
-        r.publish(st);
+        state = st;
     }
 
     // The reply over UDP (or TCP, unframed) from `from`; ok=false when not handled.
@@ -253,7 +273,7 @@ struct Responder {
         ci.address = ip(from);
         ci.tcp = tcp;
         std::string out;
-        if (!r.handle(q, ci, udp_max, out)) return Reply{};
+        if (!r.handle(state.get(), q, ci, udp_max, out)) return Reply{};
         std::vector<uint8_t> wire(out.begin(), out.end());
         if (tcp) {
             REQUIRE(wire.size() >= 2);
@@ -315,7 +335,10 @@ TEST_CASE("explain responder: clients outside the allow list and other CH names 
     ClientInfo ci;
     ci.address = ip("127.0.0.1");
     std::string out;
-    CHECK_FALSE(nobody.handle(q, ci, 1232, out));
+    CHECK_FALSE(nobody.handle(x.state.get(), q, ci, 1232, out));
+    // No explain state in the snapshot (explain off, or nothing published): the normal path.
+    CHECK_FALSE(x.r.handle(nullptr, q, ci, 1232, out));
+    CHECK(out.empty());
 }
 
 TEST_CASE("explain responder: malformed questions get a TXT that says why") {
@@ -331,7 +354,8 @@ TEST_CASE("explain responder: malformed questions get a TXT that says why") {
     ClientInfo ci;
     ci.address = ip("127.0.0.1");
     std::string out;
-    REQUIRE(empty.handle(q, ci, 1232, out));
+    ExplainState nothing_yet;  // published before the first evaluation
+    REQUIRE(empty.handle(&nothing_yet, q, ci, 1232, out));
     auto r = parse_reply(std::vector<uint8_t>(out.begin(), out.end()));
     CHECK(txts(r) == Strings{"01 error: not serving yet: the first probe round is running"});
 }
@@ -368,7 +392,7 @@ TEST_CASE("explain responder: a line over 255 bytes is split into character stri
     st->view = x.w.view;
     st->evaluations = std::make_shared<const std::vector<policy::Evaluation>>(x.w.evaluations);
     st->health = x.w.health;
-    x.r.publish(st);
+    x.state = st;
     auto r = x.ask("www.example.com.explain.signpost", {.edns = true, .udp_size = 4096}, "127.0.0.1", false, 4096);
     auto lines = txts(r);
     REQUIRE(lines.size() == 7);

@@ -7,9 +7,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 #include "dns/server.hpp"
 #include "support.hpp"
@@ -123,6 +125,14 @@ std::shared_ptr<const signpost::dns::View> view_with(const std::string& addr, ui
     return signpost::dns::build_view(cat, evs, generation);
 }
 
+// A snapshot with only a View (no explain state, no transfer content).
+std::shared_ptr<const signpost::dns::Snapshot> snapshot_with(const std::string& addr, uint64_t version) {
+    auto s = std::make_shared<signpost::dns::Snapshot>();
+    s->version = version;
+    s->view = view_with(addr, version);
+    return s;
+}
+
 signpost::dns::ServerOptions options(unsigned workers = 2) {
     signpost::dns::ServerOptions o;
     o.listen.push_back(*signpost::dns::ListenAddress::parse("127.0.0.1:0"));
@@ -133,7 +143,7 @@ signpost::dns::ServerOptions options(unsigned workers = 2) {
 }  // namespace
 
 TEST_CASE("server: answers UDP and TCP then takes new views and closes its port on stop") {
-    signpost::dns::Server server(options(), view_with("192.0.2.1", 1));
+    signpost::dns::Server server(options(), snapshot_with("192.0.2.1", 1));
     auto bound = server.bound();
     REQUIRE(bound.size() == 1);
     uint16_t port = bound[0].port;
@@ -176,7 +186,7 @@ TEST_CASE("server: answers UDP and TCP then takes new views and closes its port 
     }
 
     // A new view: every worker picks it up.
-    server.publish(view_with("192.0.2.2", 2));
+    server.publish(snapshot_with("192.0.2.2", 2));
     auto deadline = std::chrono::steady_clock::now() + 3s;
     int fresh = 0;
     while (fresh < 20 && std::chrono::steady_clock::now() < deadline) {
@@ -202,11 +212,61 @@ TEST_CASE("server: answers UDP and TCP then takes new views and closes its port 
     CHECK(udp_query(port, make_query("www.example.com", 1), 200).empty());
 }
 
+TEST_CASE("server: once publish() returns, the next UDP query and the next query on an open TCP connection see it") {
+    // The explain hook holds the TCP loop inside a read callback on every other
+    // round, so the query sent after publish() is read in that same callback:
+    // a loop that swapped snapshots asynchronously (uv_async) would answer it
+    // from the old one. The other rounds check the plain case.
+    struct Hold {
+        std::atomic<bool> armed{false}, entered{false}, release{false};
+    } hold;
+    auto o = options(1);
+    o.explain_handler = [&hold](const signpost::dns::Snapshot&, std::span<const uint8_t>,
+                                const signpost::dns::ClientInfo&, std::size_t, std::string&) {
+        if (!hold.armed.exchange(false)) return false;
+        hold.entered = true;
+        auto deadline = std::chrono::steady_clock::now() + 5s;
+        while (!hold.release.load() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+        return false;  // the normal path answers: CH is REFUSED
+    };
+    signpost::dns::Server server(o, snapshot_with("192.0.2.1", 1));
+    uint16_t port = server.bound()[0].port;
+    Sock t(tcp_connect(port));
+    REQUIRE(t.fd >= 0);
+    for (int round = 0; round < 100; ++round) {
+        std::string addr = "198.51.100." + std::to_string(round % 200 + 1);
+        std::vector<std::string> expected{"www.example.com. 30 IN A " + addr};
+        auto next = snapshot_with(addr, uint64_t(round) + 2);
+        bool held = round % 2 == 0;
+        if (held) {
+            hold.entered = false;
+            hold.release = false;
+            hold.armed = true;
+            REQUIRE(send_all(t.fd, framed(make_query("hold.explain.signpost", 16, {.id = 7, .qclass = 3}))));
+            auto deadline = std::chrono::steady_clock::now() + 5s;
+            while (!hold.entered.load() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+            REQUIRE(hold.entered.load());
+        }
+        server.publish(next);
+        REQUIRE(send_all(t.fd, framed(make_query("www.example.com", 1, {.id = uint16_t(round)}))));
+        auto udp = parse_reply(udp_query(port, make_query("www.example.com", 1, {.id = uint16_t(round)})));
+        hold.release = true;
+        if (held) CHECK(parse_reply(tcp_read_message(t.fd)).rcode == 5);  // the held CH query: REFUSED
+        auto tcp = parse_reply(tcp_read_message(t.fd));
+        REQUIRE(tcp.ok);
+        REQUIRE(udp.ok);
+        CHECK(tcp.id == round);
+        CHECK(tcp.answer == expected);
+        CHECK(udp.answer == expected);
+        if (tcp.answer != expected || udp.answer != expected) break;
+    }
+}
+
 TEST_CASE("server: TCP idle connections are closed after the timeout and the connection cap holds") {
     auto o = options(1);
     o.tcp_idle_timeout = std::chrono::milliseconds(200);
     o.tcp_max_connections = 2;
-    signpost::dns::Server server(o, view_with("192.0.2.1", 1));
+    signpost::dns::Server server(o, snapshot_with("192.0.2.1", 1));
     uint16_t port = server.bound()[0].port;
     Sock a(tcp_connect(port)), b(tcp_connect(port));
     REQUIRE(a.fd >= 0);
@@ -233,7 +293,7 @@ TEST_CASE("server: TCP idle connections are closed after the timeout and the con
 }
 
 TEST_CASE("server: a TCP frame shorter than a header closes the connection") {
-    signpost::dns::Server server(options(1), view_with("192.0.2.1", 1));
+    signpost::dns::Server server(options(1), snapshot_with("192.0.2.1", 1));
     Sock t(tcp_connect(server.bound()[0].port));
     REQUIRE(send_all(t.fd, {0, 3, 1, 2, 3}));
     CHECK(peer_closed(t.fd, 2000));
@@ -285,7 +345,7 @@ TEST_CASE("server: IPv6 loopback is served when available") {
     signpost::dns::ServerOptions o;
     o.listen.push_back(*signpost::dns::ListenAddress::parse("[::1]:0"));
     o.workers = 1;
-    signpost::dns::Server server(o, view_with("192.0.2.1", 1));
+    signpost::dns::Server server(o, snapshot_with("192.0.2.1", 1));
     uint16_t port = server.bound()[0].port;
     Sock s(::socket(AF_INET6, SOCK_DGRAM, 0));
     a.sin6_port = htons(port);

@@ -319,13 +319,13 @@ TEST_CASE("transfer server: AXFR with the key is signed, SOA first and last; wit
     xfr::TransferServer srv(opts);
     xfr::ZoneHistory h;
     h.update(content_with("192.0.2.10", "primary", 7));
-    srv.publish({{core::Name::from_text("example.com.", core::Name()).value(), h}});
+    auto zones = xfr::TransferServer::make_zones({{core::Name::from_text("example.com.", core::Name()).value(), h}});
     auto lo = *core::IpAddress::parse("127.0.0.1");
 
     std::string mac;
     auto q = xfr::tsig_sign(make_query("example.com.", LDNS_RR_TYPE_AXFR), opts.keys[0], mac);
     std::string out;
-    REQUIRE(srv.handle(q, lo, true, 0, out));
+    REQUIRE(srv.handle(zones.get(), q, lo, true, 0, out));
     auto msgs = parse_tcp(out);
     REQUIRE(msgs.size() >= 2);
     std::vector<std::string> all;
@@ -338,14 +338,14 @@ TEST_CASE("transfer server: AXFR with the key is signed, SOA first and last; wit
     CHECK(all.back() == "example.com. SOA");
 
     out.clear();
-    REQUIRE(srv.handle(make_query("example.com.", LDNS_RR_TYPE_AXFR), lo, true, 0, out));
+    REQUIRE(srv.handle(zones.get(), make_query("example.com.", LDNS_RR_TYPE_AXFR), lo, true, 0, out));
     msgs = parse_tcp(out);
     REQUIRE(msgs.size() == 1);
     CHECK(msgs[0].rcode == LDNS_RCODE_NOTAUTH);
     CHECK(msgs[0].answer.empty());
 
     out.clear();
-    REQUIRE(srv.handle(q, *core::IpAddress::parse("192.0.2.7"), true, 0, out));
+    REQUIRE(srv.handle(zones.get(), q, *core::IpAddress::parse("192.0.2.7"), true, 0, out));
     CHECK(parse_tcp(out)[0].rcode == LDNS_RCODE_REFUSED);
 
     auto bad = opts;
@@ -353,7 +353,7 @@ TEST_CASE("transfer server: AXFR with the key is signed, SOA first and last; wit
     std::string mac2;
     auto badq = xfr::tsig_sign(make_query("example.com.", LDNS_RR_TYPE_AXFR), bad.keys[0], mac2);
     out.clear();
-    REQUIRE(srv.handle(badq, lo, true, 0, out));
+    REQUIRE(srv.handle(zones.get(), badq, lo, true, 0, out));
     msgs = parse_tcp(out);
     CHECK(msgs[0].rcode == LDNS_RCODE_NOTAUTH);
     CHECK(msgs[0].tsig_error == 16);  // BADSIG
@@ -366,10 +366,10 @@ TEST_CASE("transfer server: IXFR answers the condensed difference, or a full tra
     xfr::ZoneHistory h;
     h.update(content_with("192.0.2.10", "primary", 7));
     h.update(content_with("192.0.2.11", "failover:secondary", 7));  // 8
-    srv.publish({{core::Name::from_text("example.com.", core::Name()).value(), h}});
+    auto zones = xfr::TransferServer::make_zones({{core::Name::from_text("example.com.", core::Name()).value(), h}});
     auto lo = *core::IpAddress::parse("127.0.0.1");
     std::string out;
-    REQUIRE(srv.handle(make_query("example.com.", LDNS_RR_TYPE_IXFR, 7), lo, true, 0, out));
+    REQUIRE(srv.handle(zones.get(), make_query("example.com.", LDNS_RR_TYPE_IXFR, 7), lo, true, 0, out));
     auto msgs = parse_tcp(out);
     REQUIRE(msgs.size() == 1);
     auto& a = msgs[0].answer;
@@ -380,17 +380,17 @@ TEST_CASE("transfer server: IXFR answers the condensed difference, or a full tra
     CHECK(a[9] == "example.com. SOA");
 
     out.clear();
-    REQUIRE(srv.handle(make_query("example.com.", LDNS_RR_TYPE_IXFR, 3), lo, true, 0, out));
+    REQUIRE(srv.handle(zones.get(), make_query("example.com.", LDNS_RR_TYPE_IXFR, 3), lo, true, 0, out));
     auto full = parse_tcp(out)[0].answer;
     CHECK(full.size() == h.current().records->size() + 2);
 
     out.clear();
-    REQUIRE(srv.handle(make_query("example.com.", LDNS_RR_TYPE_IXFR, 8), lo, true, 0, out));
+    REQUIRE(srv.handle(zones.get(), make_query("example.com.", LDNS_RR_TYPE_IXFR, 8), lo, true, 0, out));
     CHECK(parse_tcp(out)[0].answer.size() == 1);  // up to date: the SOA alone
 
     // UDP with no room: the current SOA only (RFC 1995 §2).
     out.clear();
-    REQUIRE(srv.handle(make_query("example.com.", LDNS_RR_TYPE_IXFR, 7), lo, false, 120, out));
+    REQUIRE(srv.handle(zones.get(), make_query("example.com.", LDNS_RR_TYPE_IXFR, 7), lo, false, 120, out));
     ldns_pkt* p = nullptr;
     REQUIRE(ldns_wire2pkt(&p, reinterpret_cast<const uint8_t*>(out.data()), out.size()) == LDNS_STATUS_OK);
     core::LdnsPkt pkt(p);
@@ -399,10 +399,17 @@ TEST_CASE("transfer server: IXFR answers the condensed difference, or a full tra
 
 TEST_CASE("transfer server: a plain SOA or A query is not a transfer") {
     xfr::TransferServer srv(options_with_key());
+    xfr::ZoneHistory h;
+    h.update(content_with("192.0.2.10", "primary", 7));
+    auto zones = xfr::TransferServer::make_zones({{core::Name::from_text("example.com.", core::Name()).value(), h}});
     std::string out;
-    CHECK_FALSE(srv.handle(make_query("example.com.", LDNS_RR_TYPE_SOA), *core::IpAddress::parse("127.0.0.1"), false,
-                           1232, out));
-    CHECK_FALSE(srv.handle(make_query("example.com.", LDNS_RR_TYPE_A), *core::IpAddress::parse("127.0.0.1"), true, 0,
-                           out));
+    CHECK_FALSE(srv.handle(zones.get(), make_query("example.com.", LDNS_RR_TYPE_SOA),
+                           *core::IpAddress::parse("127.0.0.1"), false, 1232, out));
+    CHECK_FALSE(srv.handle(zones.get(), make_query("example.com.", LDNS_RR_TYPE_A), *core::IpAddress::parse("127.0.0.1"),
+                           true, 0, out));
+    // No transfer content in the snapshot: an AXFR is refused as for an unknown zone, never a crash.
+    CHECK(srv.handle(nullptr, make_query("example.com.", LDNS_RR_TYPE_AXFR), *core::IpAddress::parse("127.0.0.1"),
+                     true, 0, out));
+    out.clear();
     CHECK(out.empty());
 }
