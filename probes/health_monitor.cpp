@@ -101,7 +101,6 @@ struct HealthMonitor::Impl {
     std::unordered_map<uint64_t, CheckRun*> runs;
     std::priority_queue<Due, std::vector<Due>, std::greater<Due>> heap;
     std::vector<core::EndpointHealth> health;
-    std::map<std::string, core::Override> overrides;
     std::vector<Endpoint*> dirty;
     std::function<void(std::span<const HealthChange>)> change_cb;
     std::function<void()> first_round_cb;
@@ -387,15 +386,7 @@ struct HealthMonitor::Impl {
         std::size_t size = 0;
         for (auto& [key, ep] : endpoints) size = std::max<std::size_t>(size, ep->target.index + 1);
         health.assign(size, core::EndpointHealth{});
-        for (auto& [key, ep] : endpoints) {
-            auto o = overrides.find(key);
-            const core::Override want = o == overrides.end() ? core::Override::Auto : o->second;
-            if (ep->tracker.override_state() != want) {
-                ep->tracker.set_override(want, now);
-                mark_dirty(*ep);
-            }
-            health[ep->target.index] = ep->published;
-        }
+        for (auto& [key, ep] : endpoints) health[ep->target.index] = ep->published;
         if (!first_round_begun) {
             first_round_begun = true;
             uv_update_time(loop);  // the loop's cached time may be old
@@ -420,15 +411,6 @@ struct HealthMonitor::Impl {
             runs.erase(run->id);
         }
         if (ep.dirty) dirty.erase(std::remove(dirty.begin(), dirty.end(), &ep), dirty.end());
-    }
-
-    void set_override(const std::string& key, core::Override o) {
-        if (o == core::Override::Auto) overrides.erase(key);
-        else overrides[key] = o;
-        auto it = endpoints.find(key);
-        if (it == endpoints.end() || stopped) return;
-        it->second->tracker.set_override(o, Clock::now());
-        mark_dirty(*it->second);
     }
 
     void stop() {
@@ -457,7 +439,6 @@ void HealthMonitor::on_change(std::function<void(std::span<const HealthChange>)>
 void HealthMonitor::on_first_round(std::function<void()> cb) { impl_->first_round_cb = std::move(cb); }
 void HealthMonitor::on_probe_started(std::function<void(double)> cb) { impl_->started_cb = std::move(cb); }
 std::span<const core::EndpointHealth> HealthMonitor::health() const { return impl_->health; }
-void HealthMonitor::set_override(const std::string& key, core::Override o) { impl_->set_override(key, o); }
 uint64_t HealthMonitor::probes_started() const { return impl_->started; }
 uint64_t HealthMonitor::probes_finished() const { return impl_->finished; }
 void HealthMonitor::stop() { impl_->stop(); }
@@ -470,7 +451,6 @@ std::vector<EndpointStatus> HealthMonitor::status() const {
         s.key = key;
         s.index = ep->target.index;
         s.health = ep->tracker.health();
-        s.override_state = ep->tracker.override_state();
         const CheckTracker* shown = nullptr;
         for (const auto& c : ep->tracker.checks()) {
             CheckStatus cs;

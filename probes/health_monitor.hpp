@@ -47,7 +47,6 @@ struct EndpointStatus {
     uint32_t consecutive_ok = 0, consecutive_fail = 0;
     uint64_t checks_run = 0;
     bool cert_warning = false;    // certificate expires within cert_warning_days
-    core::Override override_state = core::Override::Auto;
     core::EndpointIndex index = 0;
     std::vector<CheckStatus> checks;  // one per configured check, in order
 };
@@ -80,9 +79,6 @@ public:
     // Health indexed by EndpointIndex (size = highest index + 1).
     std::span<const core::EndpointHealth> health() const;
     std::vector<EndpointStatus> status() const;
-
-    // Operator override by key; kept across set_targets (Auto removes it).
-    void set_override(const std::string& key, core::Override o);
 
     // Instrumentation (benchmarks): called at every probe start with how late it
     // started compared with its planned time. Keep it cheap.

@@ -165,22 +165,10 @@ bool EndpointTracker::update(TimePoint now) {
         const CheckTracker& shown = first_down ? *first_down : first_suspect ? *first_suspect : checks_.front();
         h.reason = label(shown);
     }
-    if (override_ != core::Override::Auto) {
-        const bool up = override_ == core::Override::ForceUp;
-        h.state = up ? HealthState::Up : HealthState::Down;
-        h.suspect = false;
-        h.confirmed = true;
-        h.reason = std::string(up ? "forced up by operator" : "forced down by operator") + " (probe: " + h.reason + ")";
-    }
     const bool changed = h.state != health_.state || h.suspect != health_.suspect || h.confirmed != health_.confirmed;
     h.since = h.state != health_.state ? now : health_.since;
     health_ = std::move(h);
     return changed;
-}
-
-void EndpointTracker::set_override(core::Override o, TimePoint now) {
-    override_ = o;
-    update(now);
 }
 
 }  // namespace signpost::probes

@@ -87,8 +87,8 @@ private:
     std::deque<Pending> in_flight_;
 };
 
-// One endpoint: its checks ANDed (up only when every check is up) and the
-// operator's override, which wins over probes.
+// One endpoint: its checks ANDed (up only when every check is up). What the
+// probes see only: operators' overrides are applied by the control core.
 class EndpointTracker {
 public:
     EndpointTracker(std::span<const core::CheckSpec> checks, core::TimePoint now,
@@ -97,11 +97,9 @@ public:
     std::vector<CheckTracker>& checks() noexcept { return checks_; }
     const std::vector<CheckTracker>& checks() const noexcept { return checks_; }
 
-    // Recomputes the endpoint's health from its checks and the override after
-    // results were applied; returns true when state, suspect or confirmed changed.
+    // Recomputes the endpoint's health from its checks after results were
+    // applied; returns true when state, suspect or confirmed changed.
     bool update(core::TimePoint now);
-    void set_override(core::Override o, core::TimePoint now);
-    core::Override override_state() const noexcept { return override_; }
 
     const core::EndpointHealth& health() const noexcept { return health_; }
     // True once every check has a result, or one check has decided "down".
@@ -109,7 +107,6 @@ public:
 
 private:
     std::vector<CheckTracker> checks_;
-    core::Override override_ = core::Override::Auto;
     core::EndpointHealth health_;
 };
 

@@ -341,30 +341,6 @@ TEST_CASE("set_targets keeps the state of unchanged targets, stops removed ones,
     CHECK(loop.close() == 0);
 }
 
-TEST_CASE("overrides win over probes and are reported as a change") {
-    TempDir dir;
-    Loop loop;
-    Backend b("127.0.0.1", dir.file("mode"));
-    b.set_mode("200");
-    HealthMonitor m(loop.get());
-    int batches = 0;
-    m.on_change([&](std::span<const HealthChange>) { ++batches; });
-    m.set_targets({target("a", 0, "127.0.0.1", {http_check(b.port())})});
-    REQUIRE(loop.run_until([&] { return m.health()[0].up(); }, Ms{3000}));
-    m.set_override("a", core::Override::ForceDown);
-    const int before = batches;
-    REQUIRE(loop.run_until([&] { return !m.health()[0].up(); }, Ms{1000}));
-    CHECK(batches == before + 1);
-    CHECK(m.status()[0].override_state == core::Override::ForceDown);
-    loop.run_for(Ms{1200});
-    CHECK_FALSE(m.health()[0].up());
-    m.set_override("a", core::Override::Auto);
-    REQUIRE(loop.run_until([&] { return m.health()[0].up(); }, Ms{1000}));
-    m.stop();
-    b.stop();
-    CHECK(loop.close() == 0);
-}
-
 TEST_CASE("stop() with probes of every kind in flight leaves a loop that closes cleanly") {
     TempDir dir;
     Loop loop;

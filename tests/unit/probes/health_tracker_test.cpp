@@ -318,36 +318,6 @@ TEST_CASE("endpoint: suspect while up when any check is suspect") {
     CHECK(e.health().reason == "HTTP 503");
 }
 
-TEST_CASE("endpoint: overrides win over probes") {
-    const core::CheckSpec one[] = {spec(1, 1)};
-    EndpointTracker e(one, T0);
-    e.checks()[0].apply(ok(), at(5));
-    e.update(at(5));
-    REQUIRE(e.health().up());
-
-    SUBCASE("force down") {
-        e.set_override(core::Override::ForceDown, at(100));
-        CHECK_FALSE(e.health().up());
-        CHECK(e.health().since == at(100));
-        CHECK(e.health().reason == "forced down by operator (probe: HTTP 200)");
-        e.checks()[0].apply(ok(), at(1000));
-        e.update(at(1000));
-        CHECK_FALSE(e.health().up());
-        e.set_override(core::Override::Auto, at(2000));
-        CHECK(e.health().up());
-    }
-    SUBCASE("force up") {
-        e.checks()[0].apply(bad("connection refused"), at(1000));
-        e.update(at(1000));
-        REQUIRE_FALSE(e.health().up());
-        e.set_override(core::Override::ForceUp, at(1100));
-        CHECK(e.health().up());
-        CHECK(e.health().confirmed);
-        CHECK_FALSE(e.health().suspect);
-        CHECK(e.health().reason == "forced up by operator (probe: connection refused)");
-    }
-}
-
 TEST_CASE("endpoint: without checks is up") {
     EndpointTracker e({}, T0);
     CHECK(e.health().up());
