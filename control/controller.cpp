@@ -159,12 +159,11 @@ Step Controller::reload_failed(std::vector<std::string> errors, const Now& now) 
 Step Controller::reload(std::shared_ptr<const zones::Catalog> catalog, Probes probes, const Now& now) {
     Step step;
     ++reload_.count;
-    // A reload during a staged one replaces it; the active catalog keeps answering.
-    if (staged_) {
-        frozen_.clear();
-        staged_.reset();
-    }
-    frozen_ = probe_health(probes);
+    // The active catalog's health as of now (read through the staged remap when
+    // a staged reload is replaced by this one); it keeps answering meanwhile.
+    auto current = probe_health(probes);
+    staged_.reset();
+    frozen_ = std::move(current);
     Staged s;
     s.catalog = std::move(catalog);
     std::map<std::string, std::size_t> by_key;

@@ -1,5 +1,9 @@
 #include "tools/api_views.hpp"
 
+#include "dns/describe.hpp"
+
+#include <map>
+
 #include <ctime>
 
 #include "tools/state_store.hpp"
@@ -134,12 +138,65 @@ json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms) {
 }
 
 json status_json(json services, json endpoints, json zones, bool reload_ok, int64_t reload_at_ms,
-                 const std::vector<std::string>& reload_errors, uint64_t generation) {
+                 const std::vector<std::string>& reload_errors, uint64_t generation, bool staged) {
     return {{"services", std::move(services)},
             {"endpoints", std::move(endpoints)},
             {"zones", std::move(zones)},
-            {"reload", {{"ok", reload_ok}, {"at", iso_time(reload_at_ms)}, {"errors", reload_errors}}},
+            {"reload", {{"ok", reload_ok}, {"at", iso_time(reload_at_ms)}, {"errors", reload_errors}, {"staged", staged}}},
             {"generation", generation}};
+}
+
+json endpoints_json(const control::Controller& core, std::span<const probes::EndpointStatus> probes,
+                    std::span<const core::EndpointHealth> health, const control::Now& now) {
+    json out = json::array();
+    std::map<std::string, const probes::EndpointStatus*> by_key;
+    for (auto& s : probes) by_key[s.key] = &s;
+    auto& cat = core.catalog();
+    auto monotonic = [](core::TimePoint t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); };
+    for (std::size_t i = 0; i < cat.endpoints.size() && i < health.size(); ++i) {
+        auto& ref = cat.endpoints[i];
+        EndpointFacts facts;
+        facts.since_ms = core.endpoint_since_ms(core::EndpointIndex(i), health[i], now);
+        if (auto it = by_key.find(ref.key); it != by_key.end()) facts.status = it->second;
+        if (auto* o = core.override_for(ref)) facts.override_in_force = EndpointFacts::Override{o->state, o->reason, o->expires_ms};
+        if (auto* d = core.drain_for(ref.key)) {
+            EndpointFacts::Drain fd{d->since_ms, d->drained(), d->highest_ttl, {}, {}};
+            if (d->left_answers) fd.left_answers_monotonic = monotonic(*d->left_answers);
+            if (d->drained_at) fd.drained_monotonic = monotonic(*d->drained_at);
+            facts.drain = fd;
+        }
+        out.push_back(endpoint_json(cat, core::EndpointIndex(i), health[i], facts));
+    }
+    return out;
+}
+
+std::optional<dns::ExplainQuery> explain_query(const std::string& name_text, const std::string& type_text,
+                                               const std::string& client_text, std::string& error) {
+    std::string err;
+    auto name = core::Name::from_text(name_text, core::Name(), &err);
+    if (!name) {
+        error = "'name' is not a domain name: " + err;
+        return std::nullopt;
+    }
+    dns::ExplainQuery q;
+    q.name = *name;
+    q.type_text = type_text.empty() ? "A" : type_text;
+    auto type = dns::rr_type_from_text(q.type_text);
+    if (!type) {
+        error = "'type' is not a DNS type: " + type_text;
+        return std::nullopt;
+    }
+    q.qtype = *type;
+    q.client = *core::IpAddress::parse("127.0.0.1");
+    if (!client_text.empty()) {
+        q.subnet = core::IpPrefix::parse(client_text);
+        if (!q.subnet) {
+            error = "'client' must be an address or prefix, got '" + client_text + "'";
+            return std::nullopt;
+        }
+        q.client = q.subnet->address;
+    }
+    return q;
 }
 
 json explanation_json(const dns::Explanation& e, const std::string& client_text) {

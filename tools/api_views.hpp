@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "control/controller.hpp"
 #include "core/health.hpp"
 #include "core/name.hpp"
 #include "dns/explain.hpp"
@@ -66,7 +67,16 @@ nlohmann::json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms);
 // GET /status: the three lists with the last reload's outcome and the View generation.
 nlohmann::json status_json(nlohmann::json services, nlohmann::json endpoints, nlohmann::json zones, bool reload_ok,
                            int64_t reload_at_ms, const std::vector<std::string>& reload_errors,
-                           uint64_t generation);
+                           uint64_t generation, bool staged = false);
+
+// GET /v1/endpoints: every endpoint of the core's catalog with the probes' status
+// (by key), the override in force and the drain. `health` is the effective health.
+nlohmann::json endpoints_json(const control::Controller& core, std::span<const probes::EndpointStatus> probes,
+                              std::span<const core::EndpointHealth> health, const control::Now& now);
+
+// The explain question of an API request; nullopt with `error` (a 400's text) when malformed.
+std::optional<dns::ExplainQuery> explain_query(const std::string& name, const std::string& type,
+                                               const std::string& client, std::string& error);
 
 // GET /explain: `client_text` is echoed as the client asked it ("" for none).
 nlohmann::json explanation_json(const dns::Explanation& e, const std::string& client_text);

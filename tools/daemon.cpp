@@ -39,8 +39,6 @@ using nlohmann::json;
 
 control::Now now() { return {core::Clock::now(), unix_ms_now()}; }
 
-double monotonic_seconds(core::TimePoint t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
-
 control::Options core_options(const ServerConfig& c) {
     control::Options o;
     o.seed_salt = std::random_device{}();
@@ -124,57 +122,23 @@ public:
                              [n](core::TimePoint t) { return n.to_unix_ms(t); });
     }
 
-    json endpoints() override {
-        json out = json::array();
-        auto status = monitor_->status();
-        std::map<std::string, const probes::EndpointStatus*> by_key;
-        for (auto& s : status) by_key[s.key] = &s;
-        auto h = health();
-        auto n = now();
-        auto& cat = core_.catalog();
-        for (std::size_t i = 0; i < cat.endpoints.size(); ++i) {
-            auto& ref = cat.endpoints[i];
-            EndpointFacts facts;
-            facts.since_ms = core_.endpoint_since_ms(core::EndpointIndex(i), h[i], n);
-            if (auto it = by_key.find(ref.key); it != by_key.end()) facts.status = it->second;
-            if (auto* o = core_.override_for(ref)) facts.override_in_force = EndpointFacts::Override{o->state, o->reason, o->expires_ms};
-            if (auto* d = core_.drain_for(ref.key)) {
-                EndpointFacts::Drain fd{d->since_ms, d->drained(), d->highest_ttl, {}, {}};
-                if (d->left_answers) fd.left_answers_monotonic = monotonic_seconds(*d->left_answers);
-                if (d->drained_at) fd.drained_monotonic = monotonic_seconds(*d->drained_at);
-                facts.drain = fd;
-            }
-            out.push_back(endpoint_json(cat, core::EndpointIndex(i), h[i], facts));
-        }
-        return out;
-    }
+    json endpoints() override { return endpoints_json(core_, monitor_->status(), health(), now()); }
 
     json zones() override { return zones_json(core_.catalog(), core_.reload_status().at_ms); }
 
     json status() override {
         auto& rs = core_.reload_status();
-        return status_json(services(), endpoints(), zones(), rs.ok, rs.at_ms, rs.errors, core_.view_generation());
+        return status_json(services(), endpoints(), zones(), rs.ok, rs.at_ms, rs.errors, core_.view_generation(),
+                           rs.staged);
     }
 
     json explain(const std::string& name_text, const std::string& type_text, const std::string& client_text) override {
-        std::string err;
-        auto name = core::Name::from_text(name_text, core::Name(), &err);
-        if (!name) throw api::ApiError(400, "'name' is not a domain name: " + err);
-        dns::ExplainQuery q;
-        q.name = *name;
-        q.type_text = type_text.empty() ? "A" : type_text;
-        auto type = dns::rr_type_from_text(q.type_text);
-        if (!type) throw api::ApiError(400, "'type' is not a DNS type: " + type_text);
-        q.qtype = *type;
-        q.client = *core::IpAddress::parse("127.0.0.1");
-        if (!client_text.empty()) {
-            q.subnet = core::IpPrefix::parse(client_text);
-            if (!q.subnet) throw api::ApiError(400, "'client' must be an address or prefix, got '" + client_text + "'");
-            q.client = q.subnet->address;
-        }
+        std::string error;
+        auto q = explain_query(name_text, type_text, client_text, error);
+        if (!q) throw api::ApiError(400, error);
         auto view = core_.view();
         if (!view) throw api::ApiError(503, "not serving yet: the first probe round is running");
-        return explanation_json(dns::explain(core_.catalog(), core_.evaluations(), health(), *view, q), client_text);
+        return explanation_json(dns::explain(core_.catalog(), core_.evaluations(), health(), *view, *q), client_text);
     }
 
     json set_override(const api::OverrideRequest& r) override {
@@ -219,17 +183,7 @@ public:
     std::string metrics() override {
         auto status = monitor_->status();
         std::string m = control_metrics(core_, health(), status);
-        if (cluster_) {
-            m += "# HELP signpost_cluster_peer_up 1 while the peer answers: its verdicts count in the quorum.\n"
-                 "# TYPE signpost_cluster_peer_up gauge\n";
-            auto st = cluster();
-            for (auto& p : st["peers"])
-                m += "signpost_cluster_peer_up{peer=\"" + escape_label(p["id"].get<std::string>()) + "\"} " +
-                     (p["live"].get<bool>() ? "1" : "0") + "\n";
-            m += "# HELP signpost_cluster_probed_here Endpoints this instance probes itself.\n"
-                 "# TYPE signpost_cluster_probed_here gauge\n";
-            m += "signpost_cluster_probed_here " + std::to_string(st["probed_here"].size()) + "\n";
-        }
+        if (cluster_) m += cluster_metrics(cluster());
         if (server_) m += dns_metrics(server_->stats(), core_.zone_names());
         return m;
     }

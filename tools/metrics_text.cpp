@@ -126,3 +126,18 @@ std::string control_metrics(const control::Controller& core, std::span<const cor
 }
 
 }  // namespace signpost::tools
+
+namespace signpost::tools {
+
+std::string cluster_metrics(const nlohmann::json& st) {
+    std::string m;
+    family(m, "signpost_cluster_peer_up", "1 while the peer answers: its verdicts count in the quorum.", "gauge");
+    for (auto& p : st["peers"])
+        m += "signpost_cluster_peer_up{peer=\"" + escape_label(p["id"].get<std::string>()) + "\"} " +
+             (p["live"].get<bool>() ? "1" : "0") + "\n";
+    family(m, "signpost_cluster_probed_here", "Endpoints this instance probes itself.", "gauge");
+    m += "signpost_cluster_probed_here " + std::to_string(st["probed_here"].size()) + "\n";
+    return m;
+}
+
+}  // namespace signpost::tools

@@ -4,6 +4,8 @@
 #include <span>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "control/controller.hpp"
 #include "dns/server.hpp"
 #include "probes/health_monitor.hpp"
@@ -16,6 +18,10 @@ std::string escape_label(const std::string& s);
 // The DNS workers' counters: queries, responses by rcode/type/zone, TCP, RRL,
 // the answer latency histogram. `zone_names` maps the stable zone ids.
 std::string dns_metrics(const dns::ServerStats& st, std::span<const std::string> zone_names);
+
+// A cluster's peers (up or not) and how many endpoints this instance probes,
+// from GET /v1/cluster's document.
+std::string cluster_metrics(const nlohmann::json& cluster_status);
 
 // What the control core knows: generation, reloads, events, endpoint health and
 // transitions, the pool each service answers with. `health` is the effective health.

@@ -223,6 +223,29 @@ TEST_CASE("control: a staged reload is published at its first round's deadline e
     CHECK(h.core.catalog().services.size() == 2);
 }
 
+TEST_CASE("control: a reload during a staged one keeps the active answers on the right endpoints") {
+    Harness h;
+    h.load(kZone);
+    h.all_up();
+    h.start();
+    h.set(kPrimary, core::HealthState::Down);
+    REQUIRE(h.label() == "failover:secondary");
+    // Two reloads in a row, each adding an endpoint placed before the others.
+    std::string first = std::string(kZone) + kExtraService;
+    h.apply(h.core.reload(catalog(first), h.probes.span(), h.now));
+    h.apply(h.core.health_changed(h.probes.span(), {}, h.now));
+    REQUIRE(h.core.reload_status().staged);
+    std::string second = first + "[pools.more]\nendpoints = [\"192.0.2.13\"]\nchecks = [\"health\"]\n";
+    h.apply(h.core.reload(catalog(second), h.probes.span(), h.now));
+    h.apply(h.core.health_changed(h.probes.span(), {}, h.now));
+    REQUIRE(h.core.reload_status().staged);
+    CHECK(h.label() == "failover:secondary");
+    auto eff = h.core.effective_health(h.probes.span());
+    REQUIRE(eff.size() == 2);
+    CHECK_FALSE(eff[0].up());  // the primary is still down, not some other endpoint's health
+    CHECK(eff[1].up());
+}
+
 TEST_CASE("control: a reload that adds no endpoint is published at once and keeps the answers") {
     Harness h;
     h.load(kZone);

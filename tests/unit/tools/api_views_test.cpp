@@ -242,13 +242,16 @@ TEST_CASE("api_views: status_json wraps the lists with the reload outcome and ge
     CHECK(st["endpoints"] == json::array({2, 3}));
     CHECK(st["zones"] == json::array());
     CHECK(st["reload"] ==
-          json{{"ok", false}, {"at", "2023-11-14T22:13:20Z"}, {"errors", {"zones/a.toml:3:1: error: bad ttl"}}});
+          json{{"ok", false}, {"at", "2023-11-14T22:13:20Z"}, {"errors", {"zones/a.toml:3:1: error: bad ttl"}},
+               {"staged", false}});
     CHECK(st["generation"] == 7);
 
     json ok = tools::status_json(json::array(), json::array(), json::array(), true, kEpochMs + 1'000, {}, 1);
     CHECK(ok["reload"]["ok"] == true);
     CHECK(ok["reload"]["at"] == "2023-11-14T22:13:21Z");
     CHECK(ok["reload"]["errors"] == json::array());
+    json staged = tools::status_json(json::array(), json::array(), json::array(), true, kEpochMs, {}, 2, true);
+    CHECK(staged["reload"]["staged"] == true);
 }
 
 TEST_CASE("api_views: explanation_json shows service facts only for services and sections only when answered") {
