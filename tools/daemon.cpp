@@ -17,15 +17,14 @@
 #include "core/log.hpp"
 #include "dns/describe.hpp"
 #include "dns/explain.hpp"
-#include "dns/explain_responder.hpp"
 #include "dns/server.hpp"
 #include "hooks/hook_runner.hpp"
 #include "probes/health_monitor.hpp"
 #include "tools/api_views.hpp"
 #include "tools/metrics_text.hpp"
+#include "tools/query_handlers.hpp"
 #include "tools/state_store.hpp"
 #include "xfr/notifier.hpp"
-#include "xfr/transfer_server.hpp"
 #include "zones/loader.hpp"
 
 namespace signpost::tools {
@@ -81,7 +80,7 @@ public:
         auto& cat = core_.catalog();
         log_info("zones", "loaded {} zone(s), {} service(s), {} endpoint(s) from {}", cat.zones.size(),
                  cat.services.size(), cat.endpoints.size(), config_.zones_dir);
-        install_handlers();
+        install_query_handlers(config_);
         hooks_ = std::make_unique<hooks::HookRunner>(&loop_);
         notifier_ = std::make_unique<xfr::Notifier>(&loop_, config_.xfr);
         monitor_->on_change([this](std::span<const probes::HealthChange> c) {
@@ -226,31 +225,6 @@ private:
         h.to = e.to;
         h.reason = e.reason;
         for (auto& hook : e.hooks) hooks_->deliver(hook, h);
-    }
-
-    // The transfer server and the explain responder answer on the DNS workers
-    // from the snapshot each query is answered from.
-    void install_handlers() {
-        auto xfr_server = std::make_shared<xfr::TransferServer>(config_.xfr);
-        config_.dns.transfer_handler = [xfr_server](const dns::Snapshot& s, std::span<const uint8_t> q,
-                                                    const dns::ClientInfo& ci, std::size_t udp_max, std::string& out) {
-            return xfr_server->handle(s.transfers.get(), q, ci.address, ci.tcp, udp_max, out);
-        };
-        if (config_.xfr.secondaries.empty())
-            log_info("xfr", "zone transfers refused to everyone: no [[secondaries]] in the server config");
-        else
-            log_info("xfr", "{} secondary entr{}, {} TSIG key(s), IXFR history of {} version(s) per zone",
-                     config_.xfr.secondaries.size(), config_.xfr.secondaries.size() == 1 ? "y" : "ies",
-                     config_.xfr.keys.size(), config_.xfr.history);
-        if (config_.explain_allow.empty()) {
-            log_info("dns", "explain over DNS disabled (explain_allow = [])");
-            return;
-        }
-        auto responder = std::make_shared<const dns::ExplainResponder>(config_.explain_allow, config_.dns.udp_payload_size);
-        config_.dns.explain_handler = [responder](const dns::Snapshot& s, std::span<const uint8_t> q,
-                                                  const dns::ClientInfo& ci, std::size_t udp_max, std::string& out) {
-            return responder->handle(s.explain.get(), q, ci, udp_max, out);
-        };
     }
 
     void log_diagnostics(const core::Diagnostics& d) {
@@ -405,18 +379,8 @@ private:
     // ---- warm restart ------------------------------------------------------------
 
     void restore_state() {
-        if (config_.state_file.empty()) return;
-        std::string err;
-        auto st = load_state(config_.state_file, &err);
-        if (!st) {
-            std::error_code ec;
-            if (std::filesystem::exists(config_.state_file, ec))
-                log_warning("daemon", "state file {}: {}; starting cold", config_.state_file, err);
-            else
-                log_info("daemon", "no state file at {} yet; starting cold", config_.state_file);
-            return;
-        }
-        for (auto& l : core_.restore(*st, now())) core::log_line(l.level, l.unit, config_.state_file + ": " + l.text);
+        if (auto st = read_state_file(config_.state_file))
+            for (auto& l : core_.restore(*st, now())) core::log_line(l.level, l.unit, config_.state_file + ": " + l.text);
     }
 
     void save_state_now() {

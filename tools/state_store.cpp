@@ -6,8 +6,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "core/log.hpp"
 #include <sstream>
 
 namespace signpost::tools {
@@ -78,6 +81,20 @@ std::optional<PersistedState> load_state(const std::string& path, std::string* e
         if (error) *error = std::string("not a valid state file: ") + e.what();
         return std::nullopt;
     }
+}
+
+std::optional<PersistedState> read_state_file(const std::string& path) {
+    if (path.empty()) return std::nullopt;
+    std::string err;
+    auto st = load_state(path, &err);
+    if (!st) {
+        std::error_code ec;
+        if (std::filesystem::exists(path, ec))
+            core::log_warning("daemon", "state file {}: {}; starting cold", path, err);
+        else
+            core::log_info("daemon", "no state file at {} yet; starting cold", path);
+    }
+    return st;
 }
 
 bool save_state(const std::string& path, const PersistedState& s, std::string* error) {

@@ -21,6 +21,9 @@ using control::PersistedState;
 
 // Reads the state file; nullopt (with `error` set) when it is missing or unreadable.
 std::optional<PersistedState> load_state(const std::string& path, std::string* error);
+// Reads the state file for a start: nullopt (logged: starting cold) when there is
+// none, or it cannot be read; `path` empty: no state file configured.
+std::optional<PersistedState> read_state_file(const std::string& path);
 // Writes atomically; returns false with `error` set on failure (the old file stays).
 bool save_state(const std::string& path, const PersistedState& state, std::string* error);
 
