@@ -1,12 +1,17 @@
 // exec checks: uv_spawn the configured argv with SIGNPOST_ADDRESS in the
 // environment; exit 0 passes. Killed with SIGKILL at the timeout; output discarded.
+// The result is delivered once the child is reaped; a probe cancelled while its
+// child runs kills it and leaves the handle to be freed when the child is reaped
+// (io::abandon), so no zombie is left behind.
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include <uv.h>
 
+#include "io/handle.hpp"
 #include "probes/probe.hpp"
 
 extern char** environ;
@@ -18,13 +23,17 @@ class ExecProbe final : public Probe {
 public:
     ExecProbe(uv_loop_t* loop, const core::CheckSpec& spec, ProbeDone done)
         : loop_(loop), spec_(spec), done_(std::move(done)), started_(std::chrono::steady_clock::now()) {
-        uv_timer_init(loop, &timer_);
-        timer_.data = this;
-        process_.data = this;
+        timer_.open(uv_timer_init, loop);  // cannot fail
+        timer_->data = this;
     }
 
-    void start(const std::string& address) {
-        if (spec_.command.empty()) return fail_to_start("exec check has no command");
+    // A child still running is killed; its handle is freed once it is reaped.
+    ~ExecProbe() override { io::abandon(process_, SIGKILL); }
+
+    // Spawns the command. A result known at once (no command, spawn error) is
+    // returned instead, and nothing is left running.
+    std::optional<ProbeResult> start(const std::string& address) {
+        if (spec_.command.empty()) return timed(ProbeResult{false, "exec check has no command"});
         std::vector<char*> argv;
         for (const auto& a : spec_.command) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
@@ -46,88 +55,59 @@ public:
         opts.stdio = stdio;
         opts.stdio_count = 3;
         opts.exit_cb = &ExecProbe::on_exit;
-        const int rc = uv_spawn(loop_, &process_, &opts);
-        spawned_ = true;  // initialised either way: must be closed
-        if (rc != 0) {
-            running_ = false;
-            return fail_to_start("cannot run " + spec_.command.front() + ": " + uv_strerror(rc));
-        }
-        running_ = true;
-        uv_timer_start(&timer_, [](uv_timer_t* t) {
+        const int rc = process_.open(uv_spawn, loop_, &opts);  // on failure the handle is closed and freed
+        if (rc != 0) return timed(ProbeResult{false, "cannot run " + spec_.command.front() + ": " + uv_strerror(rc)});
+        process_->data = this;
+        uv_timer_start(timer_.get(), [](uv_timer_t* t) {
             auto* self = static_cast<ExecProbe*>(t->data);
             ProbeResult r{false, timeout_reason(self->spec_.timeout) + " (killed)"};
             r.timed_out = true;
-            self->finish(std::move(r));
+            self->timed_out_ = self->timed(std::move(r));
+            uv_process_kill(self->process_.get(), SIGKILL);  // on_exit delivers once it is reaped
         }, static_cast<uint64_t>(spec_.timeout.count()), 0);
+        return std::nullopt;
     }
 
-    void cancel() noexcept override {
-        done_ = nullptr;
-        finished_ = true;
-        close();
-    }
+    ProbeDone take_done() noexcept { return std::move(done_); }
+
+    // The timer closes with the object; a running child is killed (destructor);
+    // `done` is dropped uncalled.
+    void cancel() noexcept override { delete this; }
 
 private:
-    void fail_to_start(std::string reason) {
-        finish(ProbeResult{false, std::move(reason)});
-    }
-
     static void on_exit(uv_process_t* p, int64_t status, int signal) {
         auto* self = static_cast<ExecProbe*>(p->data);
-        self->running_ = false;
-        if (signal != 0) {
-            self->finish(ProbeResult{false, "killed by signal " + std::to_string(signal)});
+        self->process_.close();  // reaped: its pid may be reused, never signal it again
+        ProbeResult r;
+        if (self->timed_out_) {
+            r = std::move(*self->timed_out_);
+        } else if (signal != 0) {
+            r = self->timed(ProbeResult{false, "killed by signal " + std::to_string(signal)});
         } else {
-            self->finish(ProbeResult{status == 0, "exit " + std::to_string(status)});
+            r = self->timed(ProbeResult{status == 0, "exit " + std::to_string(status)});
         }
-        self->close();  // reaped: the process handle may go now
+        self->finish(std::move(r));
     }
 
-    void finish(ProbeResult r) {
-        if (finished_) return;
-        finished_ = true;
+    ProbeResult timed(ProbeResult r) const {
         r.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
-        result_ = std::move(r);
-        close();
+        return r;
     }
 
-    // A running child is killed and its handle kept until it is reaped (on_exit),
-    // so no zombie is left behind.
-    void close() noexcept {
-        uv_timer_stop(&timer_);
-        if (running_) {
-            if (!killed_) {
-                uv_process_kill(&process_, SIGKILL);
-                killed_ = true;
-            }
-            return;
-        }
-        auto close_one = [this](uv_handle_t* h) {
-            if (!uv_is_closing(h)) {
-                ++closing_;
-                uv_close(h, &ExecProbe::on_closed);
-            }
-        };
-        close_one(reinterpret_cast<uv_handle_t*>(&timer_));
-        if (spawned_) close_one(reinterpret_cast<uv_handle_t*>(&process_));
-    }
-
-    static void on_closed(uv_handle_t* h) {
-        auto* self = static_cast<ExecProbe*>(h->data);
-        if (--self->closing_ > 0) return;
-        if (self->done_) deliver(self->done_, std::move(self->result_));
-        delete self;
+    // Frees the probe (closing its handles), then delivers: once.
+    void finish(ProbeResult r) noexcept {
+        ProbeDone done = std::move(done_);
+        delete this;
+        deliver(done, std::move(r));
     }
 
     uv_loop_t* loop_;
     const core::CheckSpec& spec_;
     ProbeDone done_;
     std::chrono::steady_clock::time_point started_;
-    uv_timer_t timer_;
-    uv_process_t process_;
-    ProbeResult result_;
-    bool spawned_ = false, running_ = false, killed_ = false, finished_ = false;
-    int closing_ = 0;
+    io::Timer timer_;
+    io::Process process_;
+    std::optional<ProbeResult> timed_out_;  // set at the timeout, delivered when the killed child is reaped
 };
 
 }  // namespace
@@ -135,7 +115,11 @@ private:
 Probe* start_exec_probe(const ProbeEnv& env, const core::CheckSpec& spec, const std::string& address,
                         const std::string&, ProbeDone done) {
     auto* p = new ExecProbe(env.loop, spec, std::move(done));
-    p->start(address);
+    if (auto failed = p->start(address)) {
+        ProbeDone d = p->take_done();
+        delete p;
+        return start_failed_probe(env, std::move(*failed), std::move(d));  // delivered on the next loop turn
+    }
     return p;
 }
 

@@ -6,6 +6,8 @@
 
 #include <uv.h>
 
+#include "io/handle.hpp"
+
 namespace signpost::probes {
 
 namespace {
@@ -58,22 +60,14 @@ void deliver(ProbeDone& done, ProbeResult result) noexcept {
 
 namespace {
 
+// Delivers its result from a zero timer. It frees itself after delivering or on
+// cancel(); the timer closes with it and never calls back again.
 struct FailedProbe final : Probe {
-    uv_timer_t timer;  // first member: freed by close_and_delete-style callback
+    io::Timer timer;
     ProbeResult result;
     ProbeDone done;
-    bool cancelled = false;
 
-    void cancel() noexcept override {
-        cancelled = true;
-        uv_timer_stop(&timer);
-        close();
-    }
-    void close() noexcept {
-        if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer))) return;
-        uv_close(reinterpret_cast<uv_handle_t*>(&timer),
-                 [](uv_handle_t* h) { delete static_cast<FailedProbe*>(h->data); });
-    }
+    void cancel() noexcept override { delete this; }
 };
 
 }  // namespace
@@ -82,13 +76,14 @@ Probe* start_failed_probe(const ProbeEnv& env, ProbeResult result, ProbeDone don
     auto* p = new FailedProbe;
     p->result = std::move(result);
     p->done = std::move(done);
-    uv_timer_init(env.loop, &p->timer);
-    p->timer.data = p;
-    uv_timer_start(&p->timer, [](uv_timer_t* t) {
+    p->timer.open(uv_timer_init, env.loop);  // cannot fail
+    p->timer->data = p;
+    uv_timer_start(p->timer.get(), [](uv_timer_t* t) {
         auto* self = static_cast<FailedProbe*>(t->data);
-        if (!self->cancelled) deliver(self->done, std::move(self->result));
-        self->cancelled = true;
-        self->close();
+        ProbeDone done = std::move(self->done);
+        ProbeResult result = std::move(self->result);
+        delete self;  // before delivering: the handler may do anything
+        deliver(done, std::move(result));
     }, 0, 0);
     return p;
 }

@@ -1,10 +1,14 @@
 // tcp checks: uv_tcp_connect with a timeout timer; the connection is closed as
-// soon as it is established. The result is delivered once both handles are closed.
+// soon as it is established. The probe frees itself (its handles close with it)
+// and then delivers the result.
 #include <chrono>
 #include <cstring>
+#include <memory>
+#include <optional>
 
 #include <uv.h>
 
+#include "io/handle.hpp"
 #include "probes/probe.hpp"
 
 namespace signpost::probes {
@@ -14,14 +18,21 @@ class TcpProbe final : public Probe {
 public:
     TcpProbe(uv_loop_t* loop, const core::CheckSpec& spec, ProbeDone done)
         : spec_(spec), done_(std::move(done)), started_(std::chrono::steady_clock::now()) {
-        uv_tcp_init(loop, &tcp_);
-        uv_timer_init(loop, &timer_);
-        tcp_.data = this;
-        timer_.data = this;
-        connect_.data = this;
+        tcp_.open(uv_tcp_init, loop);      // cannot fail: the socket is made by bind/connect
+        timer_.open(uv_timer_init, loop);  // cannot fail
+        tcp_->data = this;
+        timer_->data = this;
     }
 
-    void start(const std::string& address, const std::string& source) {
+    // A pending connect request outlives the probe: closing tcp_ calls it back
+    // with UV_ECANCELED, and that callback frees it.
+    ~TcpProbe() override {
+        if (connect_) connect_->data = nullptr;
+    }
+
+    // Starts connecting. A result known at once (bad address, bind or connect
+    // error) is returned instead, and nothing is left running.
+    std::optional<ProbeResult> start(const std::string& address, const std::string& source) {
         sockaddr_storage sa{};
         const int port = spec_.port;
         int rc = 0;
@@ -30,31 +41,37 @@ public:
         } else {
             rc = uv_ip4_addr(address.c_str(), port, reinterpret_cast<sockaddr_in*>(&sa));
         }
-        if (rc != 0) return finish(ProbeResult{false, "bad address " + address});
-        if (port == 0) return finish(ProbeResult{false, "tcp check needs a port"});
+        if (rc != 0) return timed(ProbeResult{false, "bad address " + address});
+        if (port == 0) return timed(ProbeResult{false, "tcp check needs a port"});
         if (!source.empty()) {
             sockaddr_storage local{};
             rc = source.find(':') != std::string::npos
                      ? uv_ip6_addr(source.c_str(), 0, reinterpret_cast<sockaddr_in6*>(&local))
                      : uv_ip4_addr(source.c_str(), 0, reinterpret_cast<sockaddr_in*>(&local));
-            if (rc == 0) rc = uv_tcp_bind(&tcp_, reinterpret_cast<const sockaddr*>(&local), 0);
-            if (rc != 0) return finish(ProbeResult{false, "cannot bind source address " + source + ": " + uv_strerror(rc)});
+            if (rc == 0) rc = uv_tcp_bind(tcp_.get(), reinterpret_cast<const sockaddr*>(&local), 0);
+            if (rc != 0) return timed(ProbeResult{false, "cannot bind source address " + source + ": " + uv_strerror(rc)});
         }
-        rc = uv_tcp_connect(&connect_, &tcp_, reinterpret_cast<const sockaddr*>(&sa), &TcpProbe::on_connect);
-        if (rc != 0) return finish(ProbeResult{false, reason_for(rc)});
-        uv_timer_start(&timer_, [](uv_timer_t* t) {
+        auto* req = new uv_connect_t{};
+        req->data = this;
+        rc = uv_tcp_connect(req, tcp_.get(), reinterpret_cast<const sockaddr*>(&sa), &TcpProbe::on_connect);
+        if (rc != 0) {
+            delete req;  // never registered: no callback will come
+            return timed(ProbeResult{false, reason_for(rc)});
+        }
+        connect_ = req;
+        uv_timer_start(timer_.get(), [](uv_timer_t* t) {
             auto* self = static_cast<TcpProbe*>(t->data);
             ProbeResult r{false, timeout_reason(self->spec_.timeout)};
             r.timed_out = true;
             self->finish(std::move(r));
         }, static_cast<uint64_t>(spec_.timeout.count()), 0);
+        return std::nullopt;
     }
 
-    void cancel() noexcept override {
-        done_ = nullptr;
-        finished_ = true;
-        close();
-    }
+    ProbeDone take_done() noexcept { return std::move(done_); }
+
+    // The handles close with the object; `done` is dropped uncalled.
+    void cancel() noexcept override { delete this; }
 
 private:
     static std::string reason_for(int status) {
@@ -64,46 +81,32 @@ private:
     }
 
     static void on_connect(uv_connect_t* req, int status) {
+        std::unique_ptr<uv_connect_t> owned(req);
         auto* self = static_cast<TcpProbe*>(req->data);
-        if (status == UV_ECANCELED || self->finished_) return;  // closing
-        ProbeResult r{status == 0, status == 0 ? "TCP connect ok" : reason_for(status)};
-        self->finish(std::move(r));
+        if (!self) return;  // the probe is gone and its socket closed (UV_ECANCELED)
+        self->connect_ = nullptr;
+        self->finish(ProbeResult{status == 0, status == 0 ? "TCP connect ok" : reason_for(status)});
     }
 
-    void finish(ProbeResult r) {
-        if (finished_) return;
-        finished_ = true;
+    ProbeResult timed(ProbeResult r) const {
         r.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
-        result_ = std::move(r);
-        close();
+        return r;
     }
 
-    void close() noexcept {
-        uv_timer_stop(&timer_);
-        for (auto* h : {reinterpret_cast<uv_handle_t*>(&tcp_), reinterpret_cast<uv_handle_t*>(&timer_)}) {
-            if (!uv_is_closing(h)) {
-                ++closing_;
-                uv_close(h, &TcpProbe::on_closed);
-            }
-        }
-    }
-
-    static void on_closed(uv_handle_t* h) {
-        auto* self = static_cast<TcpProbe*>(h->data);
-        if (--self->closing_ > 0) return;
-        if (self->done_) deliver(self->done_, std::move(self->result_));
-        delete self;
+    // Frees the probe (closing the socket and the timer), then delivers: once.
+    void finish(ProbeResult r) noexcept {
+        ProbeResult result = timed(std::move(r));
+        ProbeDone done = std::move(done_);
+        delete this;
+        deliver(done, std::move(result));
     }
 
     const core::CheckSpec& spec_;
     ProbeDone done_;
     std::chrono::steady_clock::time_point started_;
-    uv_tcp_t tcp_;
-    uv_timer_t timer_;
-    uv_connect_t connect_;
-    ProbeResult result_;
-    bool finished_ = false;
-    int closing_ = 0;
+    io::Tcp tcp_;
+    io::Timer timer_;
+    uv_connect_t* connect_ = nullptr;  // pending, owned by its callback
 };
 
 }  // namespace
@@ -111,7 +114,11 @@ private:
 Probe* start_tcp_probe(const ProbeEnv& env, const core::CheckSpec& spec, const std::string& address,
                        const std::string&, ProbeDone done) {
     auto* p = new TcpProbe(env.loop, spec, std::move(done));
-    p->start(address, env.source_for(address));
+    if (auto failed = p->start(address, env.source_for(address))) {
+        ProbeDone d = p->take_done();
+        delete p;
+        return start_failed_probe(env, std::move(*failed), std::move(d));  // delivered on the next loop turn
+    }
     return p;
 }
 
