@@ -2,7 +2,7 @@
 # Sets up, builds and runs every test: unit tests and integration tests that
 # start the real build/signpost with real clients and peers on loopback.
 # Then runs each libFuzzer target for a bounded time (clang, build-fuzz/), then
-# the whole suite again under AddressSanitizer + UBSan.
+# the whole suite again under AddressSanitizer + UBSan, then under ThreadSanitizer.
 # Usage: scripts/test.sh [--no-sanitizers]
 # SIGNPOST_FUZZ_SECONDS: seconds per fuzz target (default 60; 0 skips fuzzing).
 set -euo pipefail
@@ -61,4 +61,20 @@ if [ "${1:-}" != "--no-sanitizers" ]; then
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs"
+
+  # The whole suite again under ThreadSanitizer: the unit tests, the probes'
+  # integration binary, the fuzz replays (single-threaded; cheap, so kept) and
+  # the Python integration tests, which start build-tsan/signpost (ctest passes
+  # it as SIGNPOST_BIN; TSAN_OPTIONS reaches the daemon through the
+  # environment). halt_on_error makes a racing daemon exit 66 at once, so its
+  # test fails and prints the daemon's stderr with the report.
+  # tests/tsan.supp holds suppressions for third-party libraries only; libuv's
+  # closes, invisible to TSan, are reported to it by tests/tsan/libuv_close.cpp.
+  echo "== ThreadSanitizer build and tests"
+  tsan_start=$SECONDS
+  cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIGNPOST_TSAN=ON -DSIGNPOST_BENCH=OFF >/dev/null
+  cmake --build build-tsan -j"$jobs"
+  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
+    ctest --test-dir build-tsan --output-on-failure -j"$jobs"
+  echo "ThreadSanitizer stage: $((SECONDS - tsan_start))s"
 fi
