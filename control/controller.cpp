@@ -17,11 +17,7 @@ namespace signpost::control {
 
 namespace {
 
-std::string origin_of(const core::Name& n) {
-    std::string s = n.to_text();
-    if (s.size() > 1 && s.back() == '.') s.pop_back();
-    return s;
-}
+std::string origin_of(const core::Name& n) { return n.to_key(); }
 
 std::string pool_key(const zones::Catalog& c, const zones::EndpointRef& ref) {
     auto& z = c.zones[ref.zone];
@@ -619,16 +615,18 @@ void Controller::update_drains(const Now& now, bool will_publish, Step& step) {
 
 // ---- health, cluster, time --------------------------------------------------------
 
+bool Controller::commit_if_ready(Probes probes, const Now& now, Step& step) {
+    if (!staged_ || !staged_ready(probes, now)) return false;
+    auto cat = staged_->catalog;
+    staged_.reset();
+    frozen_.clear();
+    commit(std::move(cat), probes, now, step);
+    return true;
+}
+
 Step Controller::health_changed(Probes probes, std::span<const probes::HealthChange> changes, const Now& now) {
     Step step;
-    if (!catalog_) return step;
-    if (staged_ && staged_ready(probes, now)) {
-        auto cat = staged_->catalog;
-        staged_.reset();
-        frozen_.clear();
-        commit(std::move(cat), probes, now, step);
-        return step;
-    }
+    if (!catalog_ || commit_if_ready(probes, now, step)) return step;
     if (!serving_) return step;  // the first round decides the start state in one go
     if (staged_ || cluster_) {
         // Indices are the staged catalog's, or a quorum may move any endpoint: all.
@@ -674,12 +672,7 @@ bool Controller::expire_overrides(const Now& now, Step& step) {
 Step Controller::tick(Probes probes, const Now& now) {
     Step step;
     if (!catalog_) return step;
-    if (staged_ && staged_ready(probes, now)) {
-        auto cat = staged_->catalog;
-        staged_.reset();
-        frozen_.clear();
-        commit(std::move(cat), probes, now, step);
-    }
+    commit_if_ready(probes, now, step);
     bool all = expire_overrides(now, step);
     if (!serving_) return step;
     // Health changes are evaluated as they arrive; the tick only serves answers

@@ -185,6 +185,8 @@ private:
     std::shared_ptr<const zones::Catalog> with_serials(const zones::Catalog& loaded, Step& step);
     void commit(std::shared_ptr<const zones::Catalog> catalog, Probes probes, const Now& now, Step& step);
     bool staged_ready(Probes probes, const Now& now) const;
+    // Publishes a staged reload whose first round is over; true when it did.
+    bool commit_if_ready(Probes probes, const Now& now, Step& step);
     std::vector<core::EndpointHealth> composed_health(Probes probes) const;  // before drains
     void apply_drains(std::vector<core::EndpointHealth>& health) const;
     // Re-evaluates `which` services (all when null) and publishes when an answer

@@ -140,4 +140,10 @@ std::string Name::to_relative_text(const Name& origin) const {
     return full.substr(0, full.size() - suffix.size() - 1);
 }
 
+std::string Name::to_key() const {
+    std::string s = to_text();
+    if (s.size() > 1 && s.back() == '.') s.pop_back();
+    return s;
+}
+
 }  // namespace signpost::core

@@ -38,6 +38,8 @@ public:
     Name wildcard_child() const;
     // Presentation format with a trailing dot ("www.example.com.").
     std::string to_text() const;
+    // As keys, metrics and the API spell a zone: "example.com" (no final dot; the root stays ".").
+    std::string to_key() const;
     // Presentation format relative to `origin` ("www", "@"), absolute otherwise.
     std::string to_relative_text(const Name& origin) const;
 

@@ -11,11 +11,7 @@ namespace signpost::dns {
 
 namespace {
 
-std::string origin_text(const core::Name& n) {
-    std::string s = n.to_text();
-    if (s.size() > 1 && s.back() == '.') s.pop_back();
-    return s;
-}
+std::string origin_text(const core::Name& n) { return n.to_key(); }
 
 // The service answering `name` in `zone`: an exact owner, else a wildcard owner
 // at the closest encloser (RFC 4592) when the name does not exist.

@@ -25,11 +25,7 @@ std::string iso_time(int64_t unix_ms) {
 
 }  // namespace
 
-std::string origin_text(const core::Name& n) {
-    std::string s = n.to_text();
-    if (s.size() > 1 && s.back() == '.') s.pop_back();
-    return s;
-}
+std::string origin_text(const core::Name& n) { return n.to_key(); }
 
 json services_json(const zones::Catalog& catalog, std::span<const policy::Evaluation> evaluations,
                    std::span<const policy::ServiceState> states, std::span<const core::EndpointHealth> health,
