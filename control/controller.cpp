@@ -172,6 +172,11 @@ Step Controller::reload(std::shared_ptr<const zones::Catalog> catalog, Probes pr
     for (auto& z : s.catalog->zones)
         for (auto& [name, spec] : z.checks) longest = std::max(longest, spec.timeout);
     s.deadline = now.mono + longest + std::chrono::seconds(1);
+    std::size_t kept = std::count_if(s.remap.begin(), s.remap.end(), [](int64_t j) { return j >= 0; });
+    std::size_t fresh = s.catalog->endpoints.size() - kept;
+    if (fresh && serving_)
+        say(step, core::LogLevel::Info, "zones",
+            "{} new endpoint(s) get their first probe round before the reloaded answers are published", fresh);
     staged_ = std::move(s);
     step.retarget = true;
     reload_.ok = true;
@@ -752,6 +757,7 @@ CommandResult Controller::release(const std::string& key, Probes probes, const N
         r.step.persist = true;
         if (serving_) evaluate_and_publish(probes, nullptr, true, now, r.step);
         r.message = key + " released: it returns to the best healthy pool";
+        if (i < evaluations_.size()) r.label = evaluations_[i].decision.label;
         return r;
     }
     r.status = 404;
@@ -798,15 +804,16 @@ void Controller::emit(const zones::Zone& zone, const zones::Service& service, co
                       const std::string& endpoint, const std::string& from, const std::string& to,
                       const std::string& reason, const Now& now, Step& step) {
     Event e;
-    e.seq = ++seq_;
-    e.unix_ms = now.unix_ms;
-    e.kind = kind;
-    e.zone = origin_of(zone.origin);
-    e.service = service.name;
-    e.endpoint = endpoint;
-    e.from = from;
-    e.to = to;
-    e.reason = reason;
+    auto& p = e.payload;
+    p.seq = ++seq_;
+    p.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(now.unix_ms));
+    p.event = kind;
+    p.zone = origin_of(zone.origin);
+    p.service = service.name;
+    p.endpoint = endpoint;
+    p.from = from;
+    p.to = to;
+    p.reason = reason;
     e.hooks = service.hooks;
     step.events.push_back(std::move(e));
     step.persist = true;

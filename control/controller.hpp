@@ -76,6 +76,7 @@ struct Step {
 struct CommandResult {
     int status = 200;
     std::string message;
+    std::string label;  // release: what the service answers now
     Step step;
 };
 

@@ -7,20 +7,16 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "hooks/hook_runner.hpp"
 #include "zones/model.hpp"
 
 namespace signpost::control {
 
+// A hook event (its seq grows with every event this instance emits, kept across
+// restarts; its time is the step's) and the service's hooks it goes to.
 struct Event {
-    uint64_t seq = 0;       // grows with every event this instance emits (kept across restarts)
-    int64_t unix_ms = 0;    // when it was decided
-    std::string kind;       // "service", "endpoint", "early-warning", "drained"
-    std::string zone;       // "example.com"
-    std::string service;    // "site"
-    std::string endpoint;   // endpoint key for endpoint and drained events
-    std::string from, to;   // old and new state or label
-    std::string reason;
-    std::vector<zones::Hook> hooks;  // where it goes (the service's hooks)
+    hooks::HookEvent payload;
+    std::vector<zones::Hook> hooks;
 };
 
 struct LogLine {

@@ -45,12 +45,7 @@ control::Options core_options(const ServerConfig& c) {
     o.explain = !c.explain_allow.empty();
     o.xfr_history = c.xfr.history;
     o.state_max_age = c.state_max_age;
-    auto secondaries = c.xfr.secondaries;
-    o.transferred = [secondaries](const std::string& origin) {
-        for (auto& s : secondaries)
-            if (s.covers(origin)) return true;
-        return false;
-    };
+    o.transferred = [xfr = c.xfr](const std::string& origin) { return xfr.transferred(origin); };
     return o;
 }
 
@@ -61,9 +56,9 @@ public:
     int run() {
         auto loaded = zones::load_path(config_.zones_dir, config_.limits);
         log_diagnostics(loaded.diagnostics);
-        if (!loaded.catalog || loaded.catalog->zones.empty()) {
-            if (!loaded.catalog) log_error("zones", "{} error(s) in {}; not serving", loaded.diagnostics.error_count(), config_.zones_dir);
-            else log_error("zones", "{}: no zone files (*.toml) to serve", config_.zones_dir);
+        if (auto errors = zones::load_errors(loaded, config_.zones_dir); !errors.empty()) {
+            if (!loaded.catalog) log_error("zones", "{} error(s) in {}; not serving", errors.size(), config_.zones_dir);
+            else log_error("zones", "{}", errors.front());
             return 1;
         }
         restore_state();
@@ -151,10 +146,10 @@ public:
     }
 
     json release(const std::string& key) override {
-        json j = command(core_.release(key, monitor_->health(), now()));
-        for (std::size_t i = 0; i < core_.catalog().services.size(); ++i)
-            if (core_.catalog().services[i].key == key && i < core_.evaluations().size())
-                j["label"] = core_.evaluations()[i].decision.label;
+        auto r = core_.release(key, monitor_->health(), now());
+        std::string label = r.label;
+        json j = command(std::move(r));
+        j["label"] = label;
         return j;
     }
 
@@ -205,26 +200,13 @@ private:
         }
         if (!stopping_ && notifier_)
             for (auto& n : step.notifies) notifier_->notify(n.origin, n.soa);
-        for (auto& e : step.events) deliver(e);
+        for (auto& e : step.events)
+            for (auto& hook : e.hooks)
+                if (hooks_) hooks_->deliver(hook, e.payload);
         if (step.retarget && monitor_) monitor_->set_targets(core_.probe_targets());
         if (step.retarget && cluster_)
             log_info("cluster", "probing {} of {} endpoint(s) here", monitor_->status().size(), core_.catalog().endpoints.size());
         if (step.persist) state_dirty_ = true;
-    }
-
-    void deliver(const control::Event& e) {
-        if (!hooks_ || e.hooks.empty()) return;
-        hooks::HookEvent h;
-        h.seq = e.seq;
-        h.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(e.unix_ms));
-        h.event = e.kind;
-        h.zone = e.zone;
-        h.service = e.service;
-        h.endpoint = e.endpoint;
-        h.from = e.from;
-        h.to = e.to;
-        h.reason = e.reason;
-        for (auto& hook : e.hooks) hooks_->deliver(hook, h);
     }
 
     void log_diagnostics(const core::Diagnostics& d) {
@@ -317,19 +299,13 @@ private:
         log_info("daemon", "{}: reloading {}", trigger, config_.zones_dir);
         auto loaded = zones::load_path(config_.zones_dir, config_.limits);
         log_diagnostics(loaded.diagnostics);
-        if (!loaded.catalog || loaded.catalog->zones.empty()) {
-            std::vector<std::string> errors;
-            for (auto& d : loaded.diagnostics.items())
-                if (d.severity == core::Severity::Error) errors.push_back(d.to_string());
-            if (errors.empty()) errors.push_back(config_.zones_dir + ": no zone files (*.toml) to serve");
+        if (auto errors = zones::load_errors(loaded, config_.zones_dir); !errors.empty()) {
             apply(core_.reload_failed(std::move(errors), now()));
             return false;
         }
         apply(core_.reload(std::move(loaded.catalog), monitor_->health(), now()));
         // The monitor probes the new endpoints now: commit at once when none is new.
         apply(core_.health_changed(monitor_->health(), {}, now()));
-        if (core_.reload_status().staged)
-            log_info("zones", "new endpoints get their first probe round before their answers are published");
         trim_at_ = core::Clock::now() + std::chrono::seconds(2);
         return true;
     }
@@ -342,11 +318,8 @@ private:
         int rc = uv_fs_event_start(&fs_event_, [](uv_fs_event_t* h, const char* file, int, int status) {
             auto* self = static_cast<Daemon*>(h->data);
             if (status < 0 || self->stopping_) return;
-            std::string f = file ? file : "";
-            // Editors' temp files and our own state file are not zone changes.
-            if (!f.empty() && (f[0] == '.' || f.ends_with(".tmp") || f.ends_with("~") || f.ends_with(".swp") ||
-                               f == std::filesystem::path(self->config_.state_file).filename().string()))
-                return;
+            auto state = std::filesystem::path(self->config_.state_file).filename().string();
+            if (!zones::is_zone_change(file ? file : "", state)) return;
             // Debounced: an editor's save is several events; reload once they settle.
             uv_timer_start(&self->debounce_, [](uv_timer_t* t) {
                 static_cast<Daemon*>(t->data)->do_reload("zones directory changed");

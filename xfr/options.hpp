@@ -30,6 +30,12 @@ struct Secondary {
 struct XfrOptions {
     std::vector<TsigKey> keys;
     std::vector<Secondary> secondaries;
+    // Some secondary transfers the zone (it needs versions and NOTIFY).
+    bool transferred(const std::string& origin) const {
+        for (auto& s : secondaries)
+            if (s.covers(origin)) return true;
+        return false;
+    }
     std::size_t history = 32;          // versions kept per zone for IXFR
     unsigned notify_tries = 5;         // NOTIFY attempts per change and secondary
     unsigned notify_first_retry_ms = 1000;  // doubled after each unanswered try

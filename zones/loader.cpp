@@ -149,4 +149,18 @@ LoadResult load_path(const std::string& path, const Limits& lim) {
     return finish(std::move(zones), std::move(d), lim);
 }
 
+std::vector<std::string> load_errors(const LoadResult& result, const std::string& path) {
+    std::vector<std::string> errors;
+    for (auto& d : result.diagnostics.items())
+        if (d.severity == core::Severity::Error) errors.push_back(d.to_string());
+    if (errors.empty() && (!result.catalog || result.catalog->zones.empty()))
+        errors.push_back(path + ": no zone files (*.toml) to serve");
+    return errors;
+}
+
+bool is_zone_change(std::string_view f, std::string_view state_file_name) {
+    if (f.empty()) return true;  // the watcher did not say which: reload
+    return !(f[0] == '.' || f.ends_with(".tmp") || f.ends_with("~") || f.ends_with(".swp") || f == state_file_name);
+}
+
 }  // namespace signpost::zones

@@ -32,4 +32,13 @@ LoadResult load_path(const std::string& path, const Limits& limits);
 LoadResult load_text(std::string_view toml_text, const std::string& file);
 LoadResult load_text(std::string_view toml_text, const std::string& file, const Limits& limits);
 
+// The errors that keep a load from being served ("file:line:col: error: ..."), or
+// "<path>: no zone files (*.toml) to serve"; empty when the catalog can be served.
+std::vector<std::string> load_errors(const LoadResult& result, const std::string& path);
+
+// Whether a change to `file` (a name in the zones directory, as a watcher reports
+// it) may change the zones: editors' temporary files and the server's own
+// state file (`state_file_name`) do not.
+bool is_zone_change(std::string_view file, std::string_view state_file_name);
+
 }  // namespace signpost::zones

@@ -155,12 +155,12 @@ TEST_CASE("control: a failover and a failback are events numbered in order, with
     h.set(kPrimary, core::HealthState::Up);
     CHECK(h.label() == "primary");
     REQUIRE(h.events.size() == 4);  // endpoint down, service moved, endpoint up, service back
-    for (std::size_t i = 0; i < h.events.size(); ++i) CHECK(h.events[i].seq == i + 1);
-    CHECK(h.events[0].kind == "endpoint");
-    CHECK(h.events[1].kind == "service");
-    CHECK(h.events[1].to == "failover:secondary");
-    CHECK(h.events[1].unix_ms == 1'800'000'001'500);
-    CHECK(h.events[3].to == "primary");
+    for (std::size_t i = 0; i < h.events.size(); ++i) CHECK(h.events[i].payload.seq == i + 1);
+    CHECK(h.events[0].payload.event == "endpoint");
+    CHECK(h.events[1].payload.event == "service");
+    CHECK(h.events[1].payload.to == "failover:secondary");
+    CHECK(h.events[1].payload.time == std::chrono::system_clock::time_point(std::chrono::milliseconds(1'800'000'001'500)));
+    CHECK(h.events[3].payload.to == "primary");
     CHECK(h.events[1].hooks.size() == 1);
     CHECK(h.core.last_seq() == 4);
 }
@@ -175,8 +175,8 @@ TEST_CASE("control: the event sequence continues after a restart") {
     h.start();
     h.set(kPrimary, core::HealthState::Down);
     REQUIRE(!h.events.empty());
-    CHECK(h.events.front().seq == 42);
-    CHECK(h.core.persisted(h.probes.span(), h.now).event_seq == h.events.back().seq);
+    CHECK(h.events.front().payload.seq == 42);
+    CHECK(h.core.persisted(h.probes.span(), h.now).event_seq == h.events.back().payload.seq);
 }
 
 TEST_CASE("control: a service added by a reload is published only after its first probe round") {
@@ -203,7 +203,7 @@ TEST_CASE("control: a service added by a reload is published only after its firs
     CHECK(h.label("example.com/api") == "primary");
     CHECK(h.published_version > before);
     CHECK_FALSE(h.logged("all-down"));
-    for (auto& e : h.events) CHECK(e.service != "api");  // no hooks for moves that never happened
+    for (auto& e : h.events) CHECK(e.payload.service != "api");  // no hooks for moves that never happened
 }
 
 TEST_CASE("control: a staged reload is published at its first round's deadline even without results") {
@@ -288,8 +288,8 @@ TEST_CASE("control: drained only once the highest TTL served has passed since th
     h.tick();
     REQUIRE(d->drained());
     CHECK(*d->drained_at - *d->left_answers >= 30s);
-    CHECK(h.events.back().kind == "drained");
-    CHECK(h.events.back().endpoint == kPrimary);
+    CHECK(h.events.back().payload.event == "drained");
+    CHECK(h.events.back().payload.endpoint == kPrimary);
     // Undo: back in answers.
     REQUIRE(h.core.drain(kPrimary, true, h.probes.span(), h.now).status == 200);
 }
