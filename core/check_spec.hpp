@@ -49,6 +49,10 @@ struct CheckSpec {
     // probe no longer proves that the endpoint accepts new connections.
     bool keepalive = false;
 
+    // Hostname endpoints: up when all of the hostname's addresses pass (true),
+    // or when any one does (false, the default). Zone key: addresses = "any" | "all".
+    bool all_addresses = false;
+
     // exec: argv; the endpoint's address is passed in $SIGNPOST_ADDRESS
     std::vector<std::string> command;
 

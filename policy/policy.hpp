@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -21,6 +22,26 @@ struct Variant {
     std::vector<core::IpAddress> v4;
     std::vector<core::IpAddress> v6;
     uint32_t weight = 1;
+    // Set when the variant is exactly one hostname endpoint: owners that may hold
+    // a CNAME answer `CNAME <cname>` (with the decision's TTL, any query type); the
+    // apex and `flatten = true` owners answer v4/v6 (the hostname's addresses).
+    std::optional<core::Name> cname;
+    // Addresses that came from hostnames carry at most this TTL (the records' TTL
+    // left, resolve::flattened_ttl_cap); UINT32_MAX when none did.
+    uint32_t ttl_cap = UINT32_MAX;
+    // The endpoints the variant carries (catalog indices), for drains.
+    std::vector<core::EndpointIndex> endpoints;
+};
+
+// The TTL an address answer of `v` carries under decision TTL `ttl`.
+inline uint32_t address_ttl(uint32_t ttl, const Variant& v) noexcept { return ttl < v.ttl_cap ? ttl : v.ttl_cap; }
+
+// The current addresses of a hostname endpoint, indexed like the catalog's
+// endpoints (empty for address endpoints); the control core fills it from the resolver.
+struct Resolved {
+    std::vector<core::IpAddress> addresses;
+    uint32_t ttl_cap = UINT32_MAX;
+    std::string state;  // "" for address endpoints; "ok", "failing: timeout ...", "NXDOMAIN for x"
 };
 
 struct Decision {
@@ -65,9 +86,11 @@ struct Evaluation {
 };
 
 // `health` is indexed by core::EndpointIndex (the catalog's endpoint list).
+// `resolved` (indexed like `health`) gives hostname endpoints their addresses;
+// hostname endpoints without an entry answer no addresses (a CNAME still works).
 Evaluation evaluate(const zones::Zone& zone, const zones::Service& service,
                     std::span<const core::EndpointHealth> health, core::TimePoint now,
-                    const ServiceState& previous, uint64_t seed);
+                    const ServiceState& previous, uint64_t seed, std::span<const Resolved> resolved = {});
 
 // The subnet rule that applies to `client`: the index of the first rule in
 // `evaluation.subnets` containing it (most specific first), or subnets.size()

@@ -102,11 +102,15 @@ struct Soa {
     uint32_t ttl = 3600;
 };
 
-// One address that a pool answers with, and how it is checked.
+// One address (or hostname) that a pool answers with, and how it is checked.
 struct Endpoint {
-    std::string name;                 // unique within its pool (defaults to the address text)
-    core::IpAddress address;          // what answers carry
+    std::string name;                 // unique within its pool (defaults to the address or hostname text)
+    core::IpAddress address;          // what answers carry (address endpoints)
     core::IpAddress check_address;    // where probes connect (defaults to address)
+    // A hostname endpoint ("eu.lb.example.net"): answered as CNAME where the owner
+    // allows it, else flattened to its current addresses; each address is probed.
+    // `address` and `check_address` are unused then.
+    std::optional<core::Name> hostname;
     std::vector<std::string> checks;  // names of the zone's checks; all must pass
     std::string probe_host;           // Host header / SNI default: a name the pool serves
     core::EndpointIndex index = 0;    // dense index into the catalog's endpoint list
@@ -160,6 +164,9 @@ struct Service {
     core::Millis hold_down{0};
     std::string failback_gate;        // "pool/endpoint" whose health gates failback
     uint32_t max_addresses = 8;       // multivalue: addresses per answer
+    // Answer hostname endpoints as their addresses at every owner (the apex always
+    // does: a CNAME cannot sit beside SOA and NS), instead of CNAME <hostname>.
+    bool flatten = false;
     std::vector<Hook> hooks;
     std::size_t index = 0;            // dense index into the catalog's service list
     core::SourceLocation where;

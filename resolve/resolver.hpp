@@ -1,0 +1,57 @@
+// Resolves endpoint hostnames on the control loop (libuv UDP, TCP when an
+// answer is truncated), through the configured resolvers, and re-resolves each
+// name when its record TTL runs out. Never blocks the loop (no getaddrinfo).
+// Knows hostnames only: not zones, endpoints or DNS answers.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/duration.hpp"
+#include "core/resolution.hpp"
+#include "resolve/schedule.hpp"
+
+typedef struct uv_loop_s uv_loop_t;
+
+namespace signpost::resolve {
+
+struct ResolverOptions {
+    std::vector<Server> servers;  // empty: the nameservers of /etc/resolv.conf (127.0.0.1:53 when none)
+    Bounds bounds;                // re-resolution bounds and the per-query timeout
+};
+
+class Resolver {
+public:
+    // Loop thread only, like every member.
+    Resolver(uv_loop_t* loop, ResolverOptions options);
+    ~Resolver();
+
+    // The names to keep resolved (lower case, no final dot). Names already known
+    // keep their state and schedule; new ones are asked at once; removed ones stop.
+    void set_names(std::vector<std::string> names);
+
+    // Called on the loop after every answer or failure, with the resolutions
+    // that changed in that batch (every answer counts: resolved_at moves).
+    void on_change(std::function<void(std::span<const core::Resolution>)> callback);
+
+    // Every known name, in set_names() order.
+    std::vector<core::Resolution> resolutions() const;
+    // True when no name is Pending (each got an answer or a failure).
+    bool settled() const;
+
+    // Queries sent, answers and failures since construction (metrics).
+    uint64_t queries() const;
+
+    // Cancels every query and closes every handle; the loop can then be closed.
+    void stop();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace signpost::resolve
