@@ -45,18 +45,26 @@ class Knot:
             "    semantic-checks: off\n"
             "zone:\n" + zones)
 
-    def start(self, timeout=15.0):
+    @property
+    def conf(self):
+        return self.dir / "knot.conf"
+
+    def start(self, timeout=15.0, port=None):
+        """Starts knotd on a fresh free port, or on `port` (e.g. the port of an
+        earlier start, to come back where clients expect it)."""
         if not shutil.which("knotd"):
             raise FileNotFoundError("knotd not installed (Debian package 'knot')")
         (self.dir / "run").mkdir(exist_ok=True)
         (self.dir / "db").mkdir(exist_ok=True)
         (self.dir / "zones").mkdir(exist_ok=True)
-        self.port = st.free_port()
-        conf = self.dir / "knot.conf"
+        self.port = port if port is not None else st.free_port()
+        conf = self.conf
         conf.write_text(self.config())
         self.log_path = self.dir / "knotd.log"
-        st.register_log(self.label, self.log_path)
-        with open(self.log_path, "w") as log:
+        if not getattr(self, "_log_registered", False):
+            st.register_log(self.label, self.log_path)
+            self._log_registered = True
+        with open(self.log_path, "a") as log:
             self.proc = subprocess.Popen(["knotd", "-c", str(conf)], stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=log)
         st._LIVE.append(self.proc)
@@ -84,6 +92,42 @@ class Knot:
             if m is None or m.rcode != 0 or not m.aa or not m.answer:
                 return False
         return True
+
+    def knotc(self, *args, timeout=10.0):
+        """Runs `knotc -c <our config> ARGS...` against this knotd's control socket
+        (rundir/knot.sock); raises with knotc's output when it fails."""
+        p = subprocess.run(["knotc", "-c", str(self.conf), "-t", str(int(max(1, timeout))), *map(str, args)],
+                           capture_output=True, text=True, timeout=timeout + 5)
+        if p.returncode != 0:
+            raise RuntimeError(f"knotc {' '.join(map(str, args))} failed ({p.returncode}): "
+                               f"{p.stdout}{p.stderr}\n{self.stderr()[-3000:]}")
+        return p.stdout
+
+    def serial(self, origin):
+        """The SOA serial knotd serves for `origin` now (None when it does not answer)."""
+        try:
+            m = st.query(self.port, origin, "SOA", timeout=0.5)
+        except OSError:
+            return None
+        if m is None or m.rcode != 0:
+            return None
+        for rr in m.answer:
+            if rr.type == 6:
+                data = st.expand_rdata(m.data, rr)
+                return int.from_bytes(data[-20:-16], "big")
+        return None
+
+    def reload(self, origin, serial=None, timeout=10.0):
+        """Reloads `origin` from its master file (`knotc zone-reload`); with `serial`,
+        waits (bounded) until knotd serves that SOA serial."""
+        origin = origin.rstrip(".")
+        self.knotc("zone-reload", origin)
+        if serial is not None:
+            st.wait_until(lambda: self.serial(origin) == serial, timeout=timeout, interval=0.02,
+                          what=f"{self.label} serving {origin} serial {serial}")
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
 
     def stderr(self):
         try:
