@@ -20,8 +20,10 @@ typedef struct uv_loop_s uv_loop_t;
 namespace signpost::resolve {
 
 struct ResolverOptions {
-    std::vector<Server> servers;  // empty: the nameservers of /etc/resolv.conf (127.0.0.1:53 when none)
+    std::vector<Server> servers;  // empty: the nameservers of `resolv_conf` (127.0.0.1:53 when none)
     Bounds bounds;                // re-resolution bounds and the per-query timeout
+    std::string resolv_conf = "/etc/resolv.conf";  // read once, at construction, when `servers` is empty
+    bool operator==(const ResolverOptions&) const = default;
 };
 
 class Resolver {
@@ -35,7 +37,10 @@ public:
     void set_names(std::vector<std::string> names);
 
     // Called on the loop after every answer or failure, with the resolutions
-    // that changed in that batch (every answer counts: resolved_at moves).
+    // that changed in that batch (every answer counts: resolved_at moves). A
+    // batch is what one loop iteration completed; never called from inside
+    // set_names(). The callback may call set_names() and stop(), but must not
+    // destroy the Resolver.
     void on_change(std::function<void(std::span<const core::Resolution>)> callback);
 
     // Every known name, in set_names() order.
@@ -43,10 +48,16 @@ public:
     // True when no name is Pending (each got an answer or a failure).
     bool settled() const;
 
-    // Queries sent, answers and failures since construction (metrics).
+    // Queries sent (UDP and TCP, every try) since construction (metrics); answers
+    // and failures are counted per name in each Resolution.
     uint64_t queries() const;
 
-    // Cancels every query and closes every handle; the loop can then be closed.
+    // The servers asked, in order (the configured ones, or resolv.conf's).
+    const std::vector<Server>& servers() const;
+
+    // Cancels every query and closes every handle; the loop can then be closed
+    // once it has run the close callbacks. resolutions() still answers; nothing
+    // is asked again (set_names() only records the names).
     void stop();
 
 private:

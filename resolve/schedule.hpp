@@ -32,6 +32,7 @@ struct Bounds {
     core::Millis min_ttl{5000};       // never re-resolve sooner than this after an answer
     core::Millis max_ttl{3600000};    // nor later
     core::Millis timeout{2000};       // per query, per server tried
+    bool operator==(const Bounds&) const = default;
 };
 
 // What one attempt (A and AAAA, following CNAMEs) came back with.
@@ -41,13 +42,27 @@ struct Outcome {
     uint32_t ttl = 0;                        // Answer: lowest TTL of the chain and the address sets
                                              // NxDomain/NoData: the negative TTL (SOA minimum), 0 if none
     std::string error;                       // Failure: "timeout after 2 s", "SERVFAIL", "REFUSED", ...
-    std::string server;                      // who answered or failed
+    std::string server;                      // who answered or failed: apply() writes "<error> from <server>"
+    // One family's outcome (A or AAAA) before combine(): the lowest TTL of the
+    // CNAMEs it followed, UINT32_MAX when none (an Answer's `ttl` includes it).
+    uint32_t chain_ttl = UINT32_MAX;
+    // Failure: attempts failed in a row, this one included (the resolver counts;
+    // retry_after() backs off with it).
+    uint64_t failed_in_a_row = 1;
 };
 
-// Applies an attempt's outcome to `r` at `now`: Answer sets addresses, ttl,
-// resolved_at and the next refresh; NxDomain/NoData empty the addresses
-// ("NXDOMAIN for <name>"), Failure keeps the last good addresses (state Failing)
-// and retries sooner. Always sets next_refresh.
+// The outcome of one attempt from its A and AAAA outcomes: a failure of either
+// fails the attempt (the last good addresses stay); else addresses from either
+// make an Answer; else NXDOMAIN on either makes NxDomain; else NoData.
+Outcome combine(const Outcome& a, const Outcome& aaaa);
+
+// Applies an attempt's outcome to `r` at `now`: Answer sets addresses (sorted,
+// IPv4 first, unique), ttl, resolved_at and refreshes after refresh_after(ttl);
+// NxDomain/NoData empty the addresses ("NXDOMAIN for <name>", "no A or AAAA
+// records for <name>") and ask again after the negative TTL within the bounds;
+// Failure keeps the last good addresses, ttl and resolved_at (state Failing,
+// error "<error> from <server>") and retries after retry_after(failed_in_a_row).
+// Always sets next_refresh and server.
 void apply(core::Resolution& r, const Outcome& outcome, core::TimePoint now, const Bounds& bounds);
 
 // When to re-resolve after an answer with record TTL `ttl`: at half the TTL
