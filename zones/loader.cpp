@@ -64,6 +64,7 @@ bool too_big(std::size_t bytes, const std::string& file, const Limits& lim, core
 LoadResult finish(std::vector<ParsedZone> parsed, core::Diagnostics diags, const Limits& lim) {
     LoadResult r;
     check_limits(parsed, lim, diags);
+    detail::check_hostname_loops(parsed, diags);
     // The same origin in two files.
     std::map<core::Name, const ParsedZone*> seen;
     for (auto& pz : parsed) {

@@ -53,6 +53,7 @@ std::optional<ParsedZone> ZoneParser::parse(std::string_view text) {
             for (auto& e : t.entries_in_file_order()) parse_service(e.key, e.value, e.key_where);
     check_static_data();
     build_nodes();
+    check_cname_owners();
     set_probe_hosts();
     out.zone = std::move(zone_);
     return out;

@@ -31,6 +31,11 @@ std::string origin_label(const core::Name& origin);
 // Letters, digits, '-' and '_' only, and not empty: check, pool and service names.
 bool valid_identifier(std::string_view s);
 
+// Catalog-wide, after every zone is parsed: a hostname endpoint that signpost answers
+// itself, through services (or static CNAMEs) that lead back to it, is an error at the
+// endpoint naming the loop (hostname_loops.cpp).
+void check_hostname_loops(const std::vector<ParsedZone>& zones, core::Diagnostics& diags);
+
 class ZoneParser {
 public:
     // `limits` bound what an include may read (max_file_bytes); `diags` collects everything.
@@ -76,6 +81,7 @@ private:
     void parse_endpoint(TomlNode e, const std::string& pool_ctx, Pool& pool, const std::vector<std::string>& checks);
     void parse_service(const std::string& name, TomlNode node, const core::SourceLocation& where);
     void parse_hook(TomlNode h, const std::string& ctx, Service& s);
+    void check_cname_owners();
     void set_probe_hosts();
 
     std::string file_;

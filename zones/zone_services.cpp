@@ -15,18 +15,80 @@ using core::SourceLocation;
 const std::vector<std::string> kCheckKeys = {
     "kind", "interval", "timeout", "fast_interval", "rise", "fall", "initial", "method", "path", "port", "host",
     "expect_status", "body_contains", "headers", "tls_verify", "ca_file", "cert_warning_days", "follow_redirects",
-    "keepalive", "command"};
+    "keepalive", "addresses", "command"};
 const std::vector<std::string> kPoolKeys = {"endpoints", "checks", "check", "min_healthy", "weight", "subnets"};
-const std::vector<std::string> kEndpointKeys = {"address", "name", "check_address"};
+const std::vector<std::string> kEndpointKeys = {"address", "hostname", "name", "check_address"};
 const std::vector<std::string> kServiceKeys = {"names",     "policy",   "pools",     "ttl",
                                                "unstable_ttl", "unstable_for", "all_down", "failback",
-                                               "hold_down", "failback_gate", "max_addresses", "hooks"};
+                                               "hold_down", "failback_gate", "max_addresses", "flatten", "hooks"};
 const std::vector<std::string> kHookKeys = {"command", "url"};
 
 std::string lower(std::string_view s) {
     std::string out(s);
     for (auto& c : out) c = char(std::tolower((unsigned char)c));
     return out;
+}
+
+// A text an operator meant as an address: it has a ':' (IPv6) or its last label is
+// all digits (no top-level domain is). Such a text that does not parse is a broken
+// address ("10.0.0.300", "2001:db8::zz"), never a hostname.
+bool looks_like_address(std::string_view s) {
+    if (s.find(':') != std::string_view::npos) return true;
+    if (!s.empty() && s.back() == '.') s.remove_suffix(1);
+    auto last = s.substr(s.rfind('.') == std::string_view::npos ? 0 : s.rfind('.') + 1);
+    return !last.empty() && std::all_of(last.begin(), last.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+// An endpoint hostname: absolute (a final dot optional, never completed with the
+// origin), at least two labels of letters, digits, '-' and '_' (no label starts or
+// ends with '-'), at most 253 characters. nullopt with `why` set otherwise.
+std::optional<core::Name> endpoint_hostname(std::string_view text, std::string& why) {
+    std::string_view s = text;
+    if (!s.empty() && s.back() == '.') s.remove_suffix(1);
+    if (s.empty()) {
+        why = "the name is empty";
+        return std::nullopt;
+    }
+    if (s.size() > 253) {
+        why = "longer than 253 characters";
+        return std::nullopt;
+    }
+    int labels = 0;
+    for (std::size_t start = 0; start <= s.size();) {
+        auto dot = s.find('.', start);
+        auto label = s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        if (label.empty()) {
+            why = "empty label";
+            return std::nullopt;
+        }
+        if (label.size() > 63) {
+            why = "label \"" + std::string(label.substr(0, 20)) + "...\" is longer than 63 characters";
+            return std::nullopt;
+        }
+        for (unsigned char c : label) {
+            if (!std::isalnum(c) && c != '-' && c != '_') {
+                why = "label " + dq(label) + " may contain only letters, digits, '-' and '_'";
+                return std::nullopt;
+            }
+        }
+        if (label.front() == '-' || label.back() == '-') {
+            why = "label " + dq(label) + " may not start or end with '-'";
+            return std::nullopt;
+        }
+        ++labels;
+        if (dot == std::string_view::npos) break;
+        start = dot + 1;
+    }
+    if (looks_like_address(s)) {
+        why = "its last label is all digits, as in an address";
+        return std::nullopt;
+    }
+    if (labels < 2) {
+        why = "a hostname needs at least two labels; it is absolute, never completed with the zone's origin";
+        return std::nullopt;
+    }
+    auto name = core::Name::from_text(std::string(s) + ".", core::Name(), &why);
+    return name;
 }
 
 }  // namespace
@@ -101,6 +163,8 @@ void ZoneParser::parse_check(const std::string& name, TomlNode node, const Sourc
         if (auto v = r_.boolean(n, ctx, "follow_redirects")) c.follow_redirects = *v;
     if (auto n = t.get("keepalive"))
         if (auto v = r_.boolean(n, ctx, "keepalive")) c.keepalive = *v;
+    if (auto n = t.get("addresses"))
+        if (auto v = r_.choice(n, ctx, "addresses", {"any", "all"})) c.all_addresses = *v == "all";
     if (auto n = t.get("command")) {
         if (n.is_array() && !n.empty()) {
             for (auto& e : n.elements()) {
@@ -123,7 +187,8 @@ void ZoneParser::parse_check(const std::string& name, TomlNode node, const Sourc
         if (*kind == "tcp" && !t.get("port")) error(where, ctx, "a tcp check needs a port (1..65535)");
         if (*kind == "exec" && !t.get("command"))
             error(where, ctx, "an exec check needs a command: an array with the program and its arguments");
-        std::vector<std::string> applies = {"kind", "interval", "timeout", "fast_interval", "rise", "fall", "initial"};
+        std::vector<std::string> applies = {"kind",   "interval", "timeout",  "fast_interval",
+                                            "rise",   "fall",     "initial",  "addresses"};
         if (*kind == "http" || *kind == "https")
             applies.insert(applies.end(), {"method", "path", "port", "host", "expect_status", "body_contains",
                                            "headers", "follow_redirects", "keepalive"});
@@ -250,6 +315,7 @@ void ZoneParser::parse_endpoint(TomlNode e, const std::string& pool_ctx, Pool& p
     ep.where = e.where();
     ep.checks = checks;
     std::string address;
+    bool explicit_hostname = false;  // written as hostname = "..."
     std::optional<std::string> check_address;
     SourceLocation address_where = e.where(), check_where = e.where();
     if (auto s = e.as_string()) {
@@ -257,11 +323,25 @@ void ZoneParser::parse_endpoint(TomlNode e, const std::string& pool_ctx, Pool& p
     } else if (e.is_table()) {
         TomlNode t = e;
         r_.check_keys(t, pool_ctx + " endpoint", kEndpointKeys);
-        if (auto n = t.get("address")) {
-            address_where = n.where();
-            if (auto v = r_.string(n, pool_ctx, "address")) address = *v;
+        auto addr_n = t.get("address");
+        auto host_n = t.get("hostname");
+        if (addr_n && host_n) {
+            error(host_n.where(), pool_ctx, "give either address or hostname, not both");
+            return;
+        }
+        if (addr_n) {
+            address_where = addr_n.where();
+            if (auto v = r_.string(addr_n, pool_ctx, "address")) address = *v;
+            else return;
+        } else if (host_n) {
+            address_where = host_n.where();
+            explicit_hostname = true;
+            if (auto v = r_.string(host_n, pool_ctx, "hostname")) address = *v;
+            else return;
         } else {
-            error(e.where(), pool_ctx, "an endpoint table needs an address, e.g. { address = \"192.0.2.10\" }");
+            error(e.where(), pool_ctx,
+                  "an endpoint table needs an address or a hostname, e.g. { address = \"192.0.2.10\" } or "
+                  "{ hostname = \"eu.lb.example.net\" }");
             return;
         }
         if (auto n = t.get("name"))
@@ -276,26 +356,57 @@ void ZoneParser::parse_endpoint(TomlNode e, const std::string& pool_ctx, Pool& p
             check_address = r_.string(n, pool_ctx, "check_address");
         }
     } else {
-        error(e.where(), pool_ctx, "an endpoint must be an address string or a table with address, got " + e.describe());
+        error(e.where(), pool_ctx,
+              "an endpoint must be an address or hostname string or a table with address or hostname, got " +
+                  e.describe());
         return;
     }
-    auto addr = core::IpAddress::parse(address);
-    if (!addr) {
-        error(address_where, pool_ctx, "endpoint address must be an IPv4 or IPv6 address, got " + dq(address));
-        return;
-    }
-    ep.address = *addr;
-    ep.check_address = *addr;
-    if (check_address) {
-        auto ca = core::IpAddress::parse(*check_address);
-        if (!ca) {
-            error(check_where, pool_ctx, "check_address must be an IPv4 or IPv6 address, got " + dq(*check_address));
+    if (auto addr = core::IpAddress::parse(address)) {
+        if (explicit_hostname) {
+            error(address_where, pool_ctx,
+                  "hostname must be a name such as \"eu.lb.example.net\", got the address " + dq(address) +
+                      "; write it as address = " + dq(address));
             return;
         }
-        ep.check_address = *ca;
+        ep.address = *addr;
+        ep.check_address = *addr;
+        if (check_address) {
+            auto ca = core::IpAddress::parse(*check_address);
+            if (!ca) {
+                error(check_where, pool_ctx, "check_address must be an IPv4 or IPv6 address, got " + dq(*check_address));
+                return;
+            }
+            ep.check_address = *ca;
+        }
+    } else if (!explicit_hostname && looks_like_address(address)) {
+        error(address_where, pool_ctx, "endpoint address must be an IPv4 or IPv6 address, got " + dq(address));
+        return;
+    } else {
+        std::string why;
+        auto host = endpoint_hostname(address, why);
+        if (!host) {
+            error(address_where, pool_ctx,
+                  std::string(explicit_hostname ? "hostname must be a name"
+                                                : "endpoint must be an IPv4 or IPv6 address or a hostname") +
+                      " such as \"eu.lb.example.net\", got " + dq(address) + ": " + why);
+            return;
+        }
+        if (check_address) {
+            error(check_where, pool_ctx,
+                  "check_address does not apply to a hostname endpoint: each address " + host->to_key() +
+                      " resolves to is probed");
+            return;
+        }
+        ep.hostname = std::move(host);
     }
-    if (ep.name.empty()) ep.name = address;
+    if (ep.name.empty()) ep.name = ep.hostname ? ep.hostname->to_key() : address;
     for (auto& other : pool.endpoints) {
+        if (ep.hostname && other.hostname == ep.hostname) {
+            error(ep.where, pool_ctx,
+                  "duplicate endpoint hostname '" + ep.hostname->to_key() + "' (also at line " +
+                      std::to_string(other.where.line) + "); a pool lists each hostname once");
+            return;
+        }
         if (other.name == ep.name) {
             error(ep.where, pool_ctx,
                   "duplicate endpoint name '" + ep.name + "' (also at line " + std::to_string(other.where.line) +
@@ -449,6 +560,8 @@ void ZoneParser::parse_service(const std::string& name, TomlNode node, const Sou
     }
     if (auto n = t.get("max_addresses"))
         if (auto v = r_.integer(n, ctx, "max_addresses", 1, 255)) s.max_addresses = uint32_t(*v);
+    if (auto n = t.get("flatten"))
+        if (auto v = r_.boolean(n, ctx, "flatten")) s.flatten = *v;
     if (auto n = t.get("hooks")) {
         if (!n.is_array()) error(n.where(), ctx, "hooks must be an array of tables such as { url = \"http://...\" }, got " + n.describe());
         for (auto& h : n.elements()) parse_hook(h, ctx, s);
@@ -500,6 +613,38 @@ void ZoneParser::parse_hook(TomlNode h, const std::string& ctx, Service& s) {
     s.hooks.push_back(std::move(hook));
 }
 
+// A service with hostname endpoints answers CNAME <hostname> at every owner but the
+// apex unless it flattens; a CNAME cannot share its name with other data, so static
+// records at such an owner are an error at the owner in the service's names.
+void ZoneParser::check_cname_owners() {
+    for (auto& s : zone_.services) {
+        if (s.flatten) continue;
+        const Pool* hostname_pool = nullptr;
+        for (auto p : s.pools) {
+            for (auto& e : zone_.pools[p].endpoints)
+                if (e.hostname) hostname_pool = &zone_.pools[p];
+            if (hostname_pool) break;
+        }
+        if (!hostname_pool) continue;
+        for (auto& owner : s.owners) {
+            if (owner == origin_) continue;
+            auto* node = zone_.find_node(owner);
+            if (!node || node->rrsets.empty()) continue;
+            std::vector<std::string> found;
+            for (auto& set : node->rrsets) {
+                std::string at = set.where.file() == file_ ? "line " + std::to_string(set.where.line)
+                                                           : set.where.file() + ":" + std::to_string(set.where.line);
+                found.push_back(type_to_name(set.type) + " (" + at + ")");
+            }
+            auto w = service_owner_where_.count(owner) ? service_owner_where_[owner] : s.where;
+            error(w, zctx_ + " service '" + s.name + "'",
+                  "name " + dq(owner.to_relative_text(origin_)) + " is answered with a CNAME (pool '" +
+                      hostname_pool->name + "' has hostname endpoints), which cannot share its name with static records: " +
+                      join(found) + "; set flatten = true to answer with addresses instead, or move the records to another name");
+        }
+    }
+}
+
 void ZoneParser::set_probe_hosts() {
     for (std::size_t p = 0; p < zone_.pools.size(); ++p) {
         std::string host = origin_label(origin_);
@@ -515,7 +660,9 @@ void ZoneParser::set_probe_hosts() {
             break;  // only the first service that uses the pool
         }
         (void)found;
-        for (auto& e : zone_.pools[p].endpoints) e.probe_host = host;
+        // A hostname endpoint is probed as itself: the load balancer's name is what its
+        // certificate and virtual hosts know.
+        for (auto& e : zone_.pools[p].endpoints) e.probe_host = e.hostname ? e.hostname->to_key() : host;
     }
 }
 
