@@ -378,6 +378,16 @@ struct Context {
     int32_t force_service = -1;
     const policy::Variant* force_variant = nullptr;
     bool unstable = false;
+    // One variant per service per query: a CNAME and what follows it, A then AAAA,
+    // the additional section, all come from the same pick (see service_pick).
+    struct Picks {
+        static constexpr int kMax = 4;  // services met in one answer; more: picked again
+        int n = 0;
+        int32_t service[kMax];  // entries below n only: not zeroed per query
+        const policy::Decision* decision[kMax];
+        const policy::Variant* variant[kMax];
+        Picks() noexcept {}
+    } picks{};
 
     void want_additional(const uint8_t* name, std::size_t len, bool glue) noexcept {
         if (nextra < kMaxAdditional) {
@@ -473,26 +483,62 @@ const detail::DecisionData& service_decision(Context& c, const detail::ServiceDa
     return m.rule < sd.rules.size() ? sd.rules[m.rule] : sd.fallback;
 }
 
-// Address records of a service; returns false (NODATA) when the family is empty.
-bool write_service(Context& c, Section sec, const uint8_t* owner, std::size_t owner_len, int32_t service,
-                   uint16_t type) noexcept {
-    if (service < 0 || std::size_t(service) >= c.view.services_.size()) return false;
+// What a service answers this query with: its decision for this client and the
+// variant picked (null: NODATA). Picked once per query and service; pre-rendering
+// forces `force_variant` for `force_service`.
+struct Pick {
+    const policy::Decision* decision = nullptr;
+    const policy::Variant* variant = nullptr;
+};
+Pick service_pick(Context& c, int32_t service) noexcept {
+    auto& picks = c.picks;
+    for (int i = 0; i < picks.n; ++i)
+        if (picks.service[i] == service) return Pick{picks.decision[i], picks.variant[i]};
     auto& d = service_decision(c, c.view.services_[std::size_t(service)]);
-    const policy::Variant* v;
+    Pick p{d.decision, nullptr};
     if (service == c.force_service) {
-        v = c.force_variant;
+        p.variant = c.force_variant;
     } else {
-        v = pick_variant(d);
+        p.variant = pick_variant(d);
         if (d.decision->variants.size() > 1) c.unstable = true;
     }
+    if (picks.n < Context::Picks::kMax) {
+        picks.service[picks.n] = service;
+        picks.decision[picks.n] = p.decision;
+        picks.variant[picks.n] = p.variant;
+        ++picks.n;
+    }
+    return p;
+}
+
+// The pick of a service owner that answers CNAME <hostname> for this query (any
+// type), or a Pick without variant: the owner answers addresses or NODATA.
+Pick service_cname(Context& c, const detail::VNode& node) noexcept {
+    if (!node.cname_ok || node.service < 0 || std::size_t(node.service) >= c.view.services_.size() ||
+        !c.view.services_[std::size_t(node.service)].any_cname)
+        return {};
+    Pick p = service_pick(c, node.service);
+    if (!p.variant || !p.variant->cname) p.variant = nullptr;
+    return p;
+}
+
+// Address records of the service at `node`; returns false (NODATA) when the family
+// is empty or the owner answers a CNAME. Hostname addresses carry policy::address_ttl.
+bool write_service(Context& c, Section sec, const uint8_t* owner, std::size_t owner_len, const detail::VNode& node,
+                   uint16_t type) noexcept {
+    if (node.service < 0 || std::size_t(node.service) >= c.view.services_.size()) return false;
+    Pick p = service_pick(c, node.service);
+    const policy::Variant* v = p.variant;
     if (!v) return false;
+    if (v->cname && node.cname_ok) return false;  // CNAME <hostname>: no addresses at this owner
     auto& addrs = type == rt::A ? v->v4 : v->v6;
     if (addrs.empty()) return false;
+    uint32_t ttl = policy::address_ttl(p.decision->ttl, *v);
     std::size_t start = c.w.size();
     uint16_t n = 0;
     for (auto& a : addrs) {
         if (a.v6 != (type == rt::AAAA)) continue;
-        if (!write_rr(c, owner, owner_len, type, d.decision->ttl, a.bytes.data(), a.size())) {
+        if (!write_rr(c, owner, owner_len, type, ttl, a.bytes.data(), a.size())) {
             c.w.truncate(start);
             if (sec != Section::Additional || c.referral) c.overflow = true;
             return true;  // data existed; it just did not fit
@@ -585,7 +631,7 @@ void write_additional(Context& c) noexcept {
         if (!node) continue;
         for (uint16_t type : {rt::A, rt::AAAA}) {
             if (node->service >= 0) {
-                write_service(c, Section::Additional, t.bytes, t.len, node->service, type);
+                write_service(c, Section::Additional, t.bytes, t.len, *node, type);
             } else if (auto* s = node->find(type)) {
                 write_rrset(c, Section::Additional, t.bytes, t.len, *s);
             }
@@ -607,6 +653,21 @@ bool answer_node(Context& c, const detail::VNode& node, const WireName& owner, u
                  WireName& next) noexcept {
     const uint8_t* o = owner.bytes;
     std::size_t ol = owner.len;
+    // A hostname endpoint at an owner that may hold a CNAME: CNAME <hostname> for
+    // every type (the decision's TTL), followed in the zone like a static CNAME.
+    if (node.cname_ok) {
+        if (Pick p = service_cname(c, node); p.variant) {
+            auto& target = p.variant->cname->wire();
+            auto* t = reinterpret_cast<const uint8_t*>(target.data());
+            if (!write_rr(c, o, ol, rt::CNAME, p.decision->ttl, t, target.size())) {
+                c.overflow = true;
+                return false;
+            }
+            ++c.ancount;
+            if (qtype == rt::CNAME || qtype == rt::ANY) return false;
+            return next.set(t, target.size());
+        }
+    }
     auto* cname = node.find(rt::CNAME);
     if (cname && qtype != rt::CNAME && qtype != rt::ANY) {
         write_rrset(c, Section::Answer, o, ol, *cname);
@@ -615,21 +676,21 @@ bool answer_node(Context& c, const detail::VNode& node, const WireName& owner, u
     }
     if (qtype == rt::ANY) {
         // RFC 8482: one RRset, the lowest type present (service addresses count as A, AAAA).
-        if (node.service >= 0 && write_service(c, Section::Answer, o, ol, node.service, rt::A)) return false;
+        if (node.service >= 0 && write_service(c, Section::Answer, o, ol, node, rt::A)) return false;
         for (auto* s : node.rrsets) {
             if (s->type > rt::AAAA && node.service >= 0 &&
-                write_service(c, Section::Answer, o, ol, node.service, rt::AAAA))
+                write_service(c, Section::Answer, o, ol, node, rt::AAAA))
                 return false;
             write_rrset(c, Section::Answer, o, ol, *s);
             if (s->type == rt::NS || s->type == rt::MX || s->type == rt::SRV) collect_targets(c, *s);
             return false;
         }
-        if (node.service >= 0 && write_service(c, Section::Answer, o, ol, node.service, rt::AAAA)) return false;
+        if (node.service >= 0 && write_service(c, Section::Answer, o, ol, node, rt::AAAA)) return false;
         write_soa_authority(c);
         return false;
     }
     if ((qtype == rt::A || qtype == rt::AAAA) && node.service >= 0) {
-        if (!write_service(c, Section::Answer, o, ol, node.service, qtype)) {
+        if (!write_service(c, Section::Answer, o, ol, node, qtype)) {
             uint32_t cap = UINT32_MAX;
             auto& sd = c.view.services_[std::size_t(node.service)];
             cap = sd.fallback.decision ? sd.fallback.decision->ttl : cap;
@@ -816,6 +877,7 @@ bool fast_lookup(const View& view, const detail::ZoneData& z, const Query& q, co
             rcode = blob->rcode;
             return true;
         }
+        if (n->fast_flags & detail::kSlowOthers) return false;  // may be a CNAME, not NODATA
         blob = &view.blobs_[std::size_t(z.negative_blob)];  // NODATA
         rcode = NoError;
         shift = unsigned(q.qname.len - z.origin.size());

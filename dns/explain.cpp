@@ -31,6 +31,72 @@ const zones::Service* owning_service(const zones::Zone& zone, const core::Name& 
     return nullptr;
 }
 
+// The variant the View's answer came from: the only one, else the one whose CNAME
+// or addresses the answer shows; null when the answer shows none of them.
+const policy::Variant* answered_variant(const policy::Decision& d, const std::vector<std::string>& answer) {
+    if (d.variants.size() <= 1) return d.variants.empty() ? nullptr : &d.variants.front();
+    auto shows = [&](const std::string& type, const std::string& data) {
+        std::string tail = " IN " + type + " " + data;
+        for (auto& l : answer)
+            if (l.size() >= tail.size() && l.compare(l.size() - tail.size(), tail.size(), tail) == 0) return true;
+        return false;
+    };
+    for (auto& v : d.variants) {
+        if (v.cname && shows("CNAME", v.cname->to_text())) return &v;
+        for (auto& a : v.v4)
+            if (shows("A", a.to_string())) return &v;
+        for (auto& a : v.v6)
+            if (shows("AAAA", a.to_string())) return &v;
+    }
+    return nullptr;
+}
+
+// The hostname endpoints of `v` in the service's pools, as (hostname, pool name).
+std::vector<std::pair<std::string, std::string>> hostnames_of(const zones::Zone& zone, const zones::Service& svc,
+                                                              const policy::Variant& v) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (auto p : svc.pools) {
+        auto& pool = zone.pools[p];
+        for (auto& e : pool.endpoints) {
+            if (!e.hostname) continue;
+            bool carried = std::find(v.endpoints.begin(), v.endpoints.end(), e.index) != v.endpoints.end() ||
+                           (v.endpoints.empty() && v.cname && *v.cname == *e.hostname);
+            if (carried) out.emplace_back(e.hostname->to_text(), pool.name);
+        }
+    }
+    if (out.empty() && v.cname) out.emplace_back(v.cname->to_text(), "");
+    return out;
+}
+
+// What a hostname variant answered: "CNAME eu.lb.test. (hostname endpoint of pool
+// primary)", or its flattened addresses with their TTL. Address variants: nothing.
+void explain_hostnames(const zones::Zone& zone, const zones::Service& svc, const policy::Decision& d,
+                       const policy::Variant& v, bool apex, Explanation& out) {
+    auto hosts = hostnames_of(zone, svc, v);
+    if (hosts.empty() && v.ttl_cap == UINT32_MAX) return;
+    if (v.cname && !apex && !svc.flatten) {
+        out.cname = v.cname->to_text();
+        std::string pool;
+        for (auto& [h, p] : hosts)
+            if (h == out.cname) pool = p;
+        out.path.push_back("CNAME " + out.cname + " (hostname endpoint" + (pool.empty() ? "" : " of pool " + pool) +
+                           ")");
+        return;
+    }
+    std::string names, addrs;
+    for (auto& [h, p] : hosts) {
+        names += (names.empty() ? "" : ", ") + h;
+        out.flattened.push_back(h);
+    }
+    for (auto* list : {&v.v4, &v.v6})
+        for (auto& a : *list) addrs += (addrs.empty() ? "" : ", ") + a.to_string();
+    std::string why = !v.cname ? "several endpoints: no CNAME" : apex ? "the apex holds no CNAME" : "flatten = true";
+    uint32_t ttl = policy::address_ttl(d.ttl, v);
+    out.path.push_back("flattened " + names + " (" + why + "): " + (addrs.empty() ? "no addresses yet" : addrs) +
+                       " (TTL " + std::to_string(ttl) +
+                       (v.ttl_cap < d.ttl ? ", capped by the record's TTL left)" : ", the service's)"));
+}
+
 void explain_service(const zones::Catalog& catalog, const zones::Zone& zone, const zones::Service& svc,
                      std::span<const policy::Evaluation> evaluations, std::span<const core::EndpointHealth> health,
                      const ExplainQuery& q, Explanation& out) {
@@ -72,6 +138,13 @@ void explain_service(const zones::Catalog& catalog, const zones::Zone& zone, con
     }
     out.path.push_back("decision " + d.label + " (" + d.reason + "), ttl " + std::to_string(d.ttl) +
                        (d.unstable ? " (short: the answer is unstable)" : ""));
+    // Hostname endpoints: CNAME where the owner may hold one, else flattened.
+    bool apex = q.name == zone.origin;
+    if (auto* v = answered_variant(d, out.answer)) {
+        explain_hostnames(zone, svc, d, *v, apex, out);
+    } else {
+        for (auto& variant : d.variants) explain_hostnames(zone, svc, d, variant, apex, out);
+    }
 }
 
 }  // namespace

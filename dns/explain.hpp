@@ -38,8 +38,14 @@ struct Explanation {
     bool answered = false;
     std::string rcode;
     std::vector<std::string> answer, authority, additional;
-    // The rule path: zone, service, subnet rule, each pool with its endpoints, decision.
+    // The rule path: zone, service, subnet rule, each pool with its endpoints,
+    // decision, and for hostname endpoints what was answered ("CNAME eu.lb.test. ...",
+    // "flattened eu.lb.test. ...").
     std::vector<std::string> path;
+    // Hostname endpoints: the target when the service answers CNAME <hostname>
+    // ("eu.lb.test."), else empty; the hostnames whose addresses were answered instead.
+    std::string cname;
+    std::vector<std::string> flattened;
 };
 
 // Explains `query` against one consistent state: the catalog the View was built

@@ -88,6 +88,10 @@ void prerender(View& view) {
             n.fast_first = first;
             n.fast_count = uint16_t(view.fast_types_.size() - first);
             if (z.negative_blob >= 0) n.fast_flags |= kFastReady;
+            // A hostname variant answers CNAME for every type here: types without a
+            // blob (MX, TXT, ANY's kin, ...) are not the zone's NODATA; A and AAAA
+            // stay pre-rendered per variant above.
+            if (n.cname_ok && view.services_[std::size_t(n.service)].any_cname) n.fast_flags |= kSlowOthers;
         }
     }
     // The vectors grew by doubling; a View lives until the next change.

@@ -100,7 +100,10 @@ public:
             if (svc.index >= view_.services_.size()) continue;
             for (auto& owner : svc.owners) {
                 if (!owner.is_subdomain_of(zone.origin)) continue;
-                data_.nodes[node(owner)].service = int32_t(svc.index);
+                auto& vn = data_.nodes[node(owner)];
+                vn.service = int32_t(svc.index);
+                // A CNAME cannot sit beside SOA and NS (the apex); `flatten` asks for addresses.
+                vn.cname_ok = owner != zone.origin && !svc.flatten;
             }
             auto state_name = core::Name::from_text(svc.name + "._signpost", zone.origin);
             if (!state_name) continue;
@@ -214,6 +217,11 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
             sd.rules.push_back(make_decision(rule->decision));
         }
         sd.subnet_dependent = !sd.prefixes.empty();
+        auto has_cname = [](const policy::Decision& d) {
+            return std::any_of(d.variants.begin(), d.variants.end(), [](auto& v) { return v.cname.has_value(); });
+        };
+        sd.any_cname = has_cname(ev.decision) ||
+                       std::any_of(ev.subnets.begin(), ev.subnets.end(), [&](auto& r) { return has_cname(r.decision); });
     }
 
     // Every node's RRset pointers in one vector that never reallocates (VNodes

@@ -84,6 +84,9 @@ struct ServiceData {
     std::vector<core::IpPrefix> prefixes;  // subnet rules, most specific first
     std::vector<DecisionData> rules;       // rules[i] answers clients of prefixes[i]
     bool subnet_dependent = false;         // !prefixes.empty()
+    // Some variant (of any rule) is a hostname endpoint (policy::Variant::cname): at
+    // owners that may hold a CNAME (VNode::cname_ok) it answers CNAME for every type.
+    bool any_cname = false;
 };
 
 // Pre-rendered answers (the fast path). A Blob is everything after the question
@@ -111,6 +114,8 @@ struct FastType {
 enum FastFlags : uint8_t {
     kFastReady = 1,      // pre-rendered: types in fast_types, others NODATA from the zone's negative blob
     kWildChild = 2,      // *.<this name> exists: misses below go to the general renderer
+    kSlowOthers = 4,     // types not in fast_types go to the general renderer, not NODATA
+                         // (a service owner that may answer CNAME for any type)
 };
 
 // One owner name of a zone. No allocation of its own: the name is the catalog
@@ -122,6 +127,9 @@ struct VNode {
     int32_t service = -1;                       // index into View::services_
     bool cut = false;                           // NS at a non-apex owner
     bool apex = false;
+    // A service owner that may hold a CNAME: not the apex, service not `flatten`
+    // (a wildcard owner too). Its hostname variants answer CNAME <hostname>.
+    bool cname_ok = false;
     uint8_t fast_flags = 0;                     // FastFlags
     uint16_t fast_count = 0;                    // FastType entries from fast_first
     uint32_t fast_first = 0;                    // in View::fast_types_; at a cut: the referral blob

@@ -77,14 +77,23 @@ ZoneContent render_zone(const zones::Zone& zone, std::span<const policy::Evaluat
         missing.reason = "no evaluation yet";
         const policy::Decision& d = svc.index < evaluations.size() ? evaluations[svc.index].decision : missing;
         std::set<std::string> v4, v6;
+        uint32_t address_ttl = d.ttl;  // one TTL per RRset: the lowest a variant carries
         for (auto& v : d.variants) {
             for (auto& a : v.v4) v4.insert(std::string(reinterpret_cast<const char*>(a.bytes.data()), 4));
             for (auto& a : v.v6) v6.insert(std::string(reinterpret_cast<const char*>(a.bytes.data()), 16));
+            if (!v.v4.empty() || !v.v6.empty()) address_ttl = std::min(address_ttl, policy::address_ttl(d.ttl, v));
         }
+        // A hostname endpoint as the first variant: CNAME at owners that may hold one
+        // (as dns/ answers it; a CNAME RRset holds one target, so the first variant's).
+        const policy::Variant* cname = !d.variants.empty() && d.variants.front().cname ? &d.variants.front() : nullptr;
         for (auto& o : svc.owners) {
             if (!o.is_subdomain_of(zone.origin)) continue;
-            for (auto& a : v4) out.records.push_back({o.wire(), zones::rrtype::A, d.ttl, a});
-            for (auto& a : v6) out.records.push_back({o.wire(), zones::rrtype::AAAA, d.ttl, a});
+            if (cname && o != zone.origin && !svc.flatten) {
+                out.records.push_back({o.wire(), zones::rrtype::CNAME, d.ttl, cname->cname->wire()});
+                continue;
+            }
+            for (auto& a : v4) out.records.push_back({o.wire(), zones::rrtype::A, address_ttl, a});
+            for (auto& a : v6) out.records.push_back({o.wire(), zones::rrtype::AAAA, address_ttl, a});
         }
         auto state = core::Name::from_text(svc.name + "._signpost", zone.origin);
         if (!state) continue;

@@ -33,9 +33,12 @@ struct ZoneContent {
 // The zone as the DNS path answers it from `evaluations` (indexed by
 // Service::index): static RRsets (SOA from zones::Soa), service owners with
 // the A/AAAA of their default decision (weighted/multivalue: the union of
-// every variant's addresses; static A/AAAA there are shadowed), and the state
-// TXT record `<service>._signpost.<origin>`. A missing evaluation answers
-// nothing and its state TXT says "unknown".
+// every variant's addresses, TTL policy::address_ttl, the lowest of them; static
+// A/AAAA there are shadowed), and the state TXT record `<service>._signpost.<origin>`.
+// When the decision's first variant is a hostname endpoint (Variant::cname), owners
+// that may hold a CNAME (not the apex, service not `flatten`) carry
+// `CNAME <hostname>` with the decision's TTL instead of addresses, never both.
+// A missing evaluation answers nothing and its state TXT says "unknown".
 ZoneContent render_zone(const zones::Zone& zone, std::span<const policy::Evaluation> evaluations);
 
 // RFC 1982 serial arithmetic: true when a is after b.
