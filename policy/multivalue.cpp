@@ -72,6 +72,8 @@ Outcome evaluate_multivalue(const Context& ctx) {
         // Variant i starts family f at floor(i * n_f / count): exactly count / n_f
         // variants start at each address when n_f divides count.
         Variant v;
+        v.ttl_cap = all.ttl_cap;  // always addresses: a multivalue answer is never a CNAME
+        v.endpoints = all.endpoints;
         if (!all.v4.empty()) v.v4 = rotation(all.v4, i * all.v4.size() / count, max);
         if (!all.v6.empty()) v.v6 = rotation(all.v6, i * all.v6.size() / count, max);
         variants.push_back(std::move(v));

@@ -62,8 +62,8 @@ bool settle(const Context& ctx, Draft& d, core::TimePoint since) {
 
 Evaluation evaluate(const zones::Zone& zone, const zones::Service& service,
                     std::span<const core::EndpointHealth> health, core::TimePoint now,
-                    const ServiceState& previous, uint64_t seed) {
-    Context ctx(zone, service, health, now, previous, seed);
+                    const ServiceState& previous, uint64_t seed, std::span<const Resolved> resolved) {
+    Context ctx(zone, service, health, now, previous, seed, resolved);
     Outcome out = evaluator_for(service.policy)(ctx);
 
     Evaluation ev;

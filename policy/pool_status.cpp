@@ -15,8 +15,8 @@ void add_unique(std::vector<core::IpAddress>& list, const core::IpAddress& a) {
 }  // namespace
 
 Context::Context(const zones::Zone& z, const zones::Service& s, std::span<const core::EndpointHealth> h,
-                 core::TimePoint n, const ServiceState& p, uint64_t sd)
-    : zone(z), service(s), health(h), now(n), previous(p), seed(sd) {
+                 core::TimePoint n, const ServiceState& p, uint64_t sd, std::span<const Resolved> r)
+    : zone(z), service(s), health(h), resolved(r), now(n), previous(p), seed(sd) {
     pools.reserve(s.pools.size());
     for (std::size_t pi : s.pools) {
         PoolStatus st;
@@ -46,7 +46,18 @@ void add_addresses(const Context& ctx, const zones::Pool& pool, bool only_health
     for (auto& e : pool.endpoints) {
         auto& h = ctx.health_of(e);
         if (h.drained || (only_healthy && !h.up())) continue;
-        add_unique(e.address.v6 ? v.v6 : v.v4, e.address);
+        if (std::find(v.endpoints.begin(), v.endpoints.end(), e.index) != v.endpoints.end()) continue;
+        if (v.endpoints.empty() && e.hostname) v.cname = *e.hostname;
+        else v.cname.reset();
+        v.endpoints.push_back(e.index);
+        if (!e.hostname) {
+            add_unique(e.address.v6 ? v.v6 : v.v4, e.address);
+            continue;
+        }
+        if (e.index >= ctx.resolved.size()) continue;  // not resolved yet: no addresses
+        auto& r = ctx.resolved[e.index];
+        for (auto& a : r.addresses) add_unique(a.v6 ? v.v6 : v.v4, a);
+        if (!r.addresses.empty()) v.ttl_cap = std::min(v.ttl_cap, r.ttl_cap);
     }
 }
 

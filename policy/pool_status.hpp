@@ -28,6 +28,7 @@ struct Context {
     const zones::Zone& zone;
     const zones::Service& service;
     std::span<const core::EndpointHealth> health;
+    std::span<const Resolved> resolved;  // hostname endpoints' addresses, indexed like health
     core::TimePoint now;
     const ServiceState& previous;
     uint64_t seed;
@@ -39,7 +40,7 @@ struct Context {
     mutable bool waits_on_time = false;
 
     Context(const zones::Zone& z, const zones::Service& s, std::span<const core::EndpointHealth> h,
-            core::TimePoint n, const ServiceState& p, uint64_t sd);
+            core::TimePoint n, const ServiceState& p, uint64_t sd, std::span<const Resolved> r = {});
 
     // Health of an endpoint; an index the table does not cover reads as the
     // initial state (up, not confirmed).
@@ -55,7 +56,10 @@ struct Draft {
     bool basis_all = false;          // every endpoint answered (all-down), not only healthy ones
 };
 
-// Appends `pool`'s healthy (or all) addresses to `v`, by family, without duplicates.
+// Appends `pool`'s healthy (or all) endpoints to `v`: their addresses by family,
+// without duplicates (a hostname endpoint's current addresses, capping
+// v.ttl_cap), and their indices. v.cname is the hostname while `v` holds exactly
+// one endpoint and it is a hostname endpoint.
 void add_addresses(const Context& ctx, const zones::Pool& pool, bool only_healthy, Variant& v);
 
 // "endpoint 127.0.0.10 down: HTTP 503; endpoint 127.0.0.11 down" for `pool`'s
