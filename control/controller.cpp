@@ -12,6 +12,7 @@
 #include "dns/view.hpp"
 #include "xfr/transfer_server.hpp"
 #include "xfr/zone_content.hpp"
+#include "resolve/schedule.hpp"
 
 namespace signpost::control {
 
@@ -134,6 +135,7 @@ Step Controller::load(std::shared_ptr<const zones::Catalog> catalog, const Now& 
         // Only shown: the unstable window runs on moved_at, which a restart leaves unset.
         states_[i].since = it->second.since_ms > 0 ? now.from_unix_ms(it->second.since_ms) : now.mono;
     }
+    update_resolved();
     reload_ = ReloadStatus{};
     reload_.at_ms = now.unix_ms;
     step.retarget = true;
@@ -202,8 +204,7 @@ bool Controller::staged_ready(Probes probes, const Now& now) const {
     auto& cat = *staged_->catalog;
     for (std::size_t i = 0; i < cat.endpoints.size(); ++i) {
         if (i < probed_.size() && !probed_[i]) continue;  // a peer probes it
-        if (cat.endpoint(core::EndpointIndex(i)).checks.empty()) continue;
-        if (i >= probes.size() || !probes[i].confirmed) return false;
+        if (!probed_endpoint_ready(probes, i, now)) return false;
     }
     return true;
 }
@@ -234,6 +235,7 @@ void Controller::commit(std::shared_ptr<const zones::Catalog> loaded, Probes pro
     // A reload may change a TTL: a drain waits for the highest one ever served.
     for (auto& [key, d] : drains_) d.highest_ttl = std::max(d.highest_ttl, highest_ttl(key));
     evaluations_.clear();
+    update_resolved();
     reload_.ok = true;
     reload_.at_ms = now.unix_ms;
     reload_.errors.clear();
@@ -251,6 +253,9 @@ std::vector<probes::ProbeTarget> Controller::probe_targets() {
     std::vector<probes::ProbeTarget> out;
     out.reserve(cat.endpoints.size());
     probed_.assign(cat.endpoints.size(), true);
+    address_targets_.clear();
+    target_ranges_.assign(cat.endpoints.size(), {0, 0});
+    probed_size_ = cat.endpoints.size();
     std::map<std::string, bool> now_probed;
     for (std::size_t i = 0; i < cat.endpoints.size(); ++i) {
         auto& ref = cat.endpoints[i];
@@ -271,20 +276,183 @@ std::vector<probes::ProbeTarget> Controller::probe_targets() {
         t.address = ep.check_address.to_string();
         t.host = ep.probe_host;
         auto persisted = persisted_initial_.find(ref.key);
+        // A hostname's new address starts where the endpoint is (an "all" endpoint
+        // must not go down because its load balancer got one more address).
+        auto current = endpoint_states_.find(ref.key);
         for (auto& name : ep.checks) {
             auto it = zone.checks.find(name);
             if (it == zone.checks.end()) continue;
             auto spec = it->second;
             // Until its first result, an endpoint is what it was when we stopped.
             if (persisted != persisted_initial_.end()) spec.initial = persisted->second;
+            if (ep.hostname && current != endpoint_states_.end()) spec.initial = current->second.first;
             if (auto tk = takeover_initial_.find(ref.key); tk != takeover_initial_.end()) spec.initial = tk->second;
             t.checks.push_back(std::move(spec));
         }
         now_probed[ref.key] = true;
-        out.push_back(std::move(t));
+        if (!ep.hostname) {
+            out.push_back(std::move(t));
+            continue;
+        }
+        // Each current address of the hostname is a target of its own.
+        auto r = resolutions_.find(ep.hostname->to_key());
+        if (r == resolutions_.end()) continue;
+        target_ranges_[i] = {uint32_t(address_targets_.size()), uint32_t(r->second.addresses.size())};
+        for (auto& a : r->second.addresses) {
+            probes::ProbeTarget at = t;
+            at.key = ref.key + "@" + a.to_string();
+            at.address = a.to_string();
+            at.index = core::EndpointIndex(cat.endpoints.size() + address_targets_.size());
+            address_targets_.push_back({i, a, at.key});
+            out.push_back(std::move(at));
+        }
     }
     probed_keys_ = std::move(now_probed);
     return out;
+}
+
+// ---- endpoint hostnames ---------------------------------------------------------------
+
+std::size_t Controller::endpoint_of_probe(std::size_t p) const {
+    if (p < probed_size_) return p;
+    std::size_t k = p - probed_size_;
+    return k < address_targets_.size() ? address_targets_[k].endpoint : SIZE_MAX;
+}
+
+core::EndpointHealth Controller::probed_endpoint(Probes probes, std::size_t j) const {
+    auto& cat = probed_catalog();
+    auto& ep = cat.endpoint(core::EndpointIndex(j));
+    if (!ep.hostname) return j < probes.size() ? probes[j] : core::EndpointHealth{};
+    std::string name = ep.hostname->to_key();
+    auto r = resolutions_.find(name);
+    std::vector<AddressProbe> list;
+    if (j < target_ranges_.size() && j < cat.endpoints.size() && probed_size_ == cat.endpoints.size()) {
+        auto [first, count] = target_ranges_[j];
+        for (uint32_t k = first; k < first + count && k < address_targets_.size(); ++k) {
+            std::size_t p = probed_size_ + k;
+            list.push_back({address_targets_[k].address, p < probes.size() ? &probes[p] : nullptr});
+        }
+    }
+    bool all = false;
+    auto& zone = cat.zones[cat.endpoints[j].zone];
+    for (auto& c : ep.checks)
+        if (auto it = zone.checks.find(c); it != zone.checks.end() && it->second.all_addresses) all = true;
+    auto lost = lost_addresses_at_.find(name);
+    return hostname_health(name, r == resolutions_.end() ? nullptr : &r->second, list, all,
+                           lost == lost_addresses_at_.end() ? core::TimePoint{} : lost->second);
+}
+
+bool Controller::probed_endpoint_ready(Probes probes, std::size_t j, const Now& now) const {
+    auto& cat = probed_catalog();
+    auto& ep = cat.endpoint(core::EndpointIndex(j));
+    if (ep.checks.empty()) return true;
+    if (!ep.hostname) return j < probes.size() && probes[j].confirmed;
+    auto r = resolutions_.find(ep.hostname->to_key());
+    if (r == resolutions_.end() || r->second.state == core::ResolveState::Pending) return false;
+    if (now.mono >= address_deadline_) return true;
+    if (j >= target_ranges_.size()) return false;
+    auto [first, count] = target_ranges_[j];
+    for (uint32_t k = first; k < first + count; ++k) {
+        std::size_t p = probed_size_ + k;
+        if (p >= probes.size() || !probes[p].confirmed) return false;
+    }
+    return true;
+}
+
+bool Controller::hostnames_ready(Probes probes, const Now& now) const {
+    if (!catalog_) return true;
+    auto& cat = probed_catalog();
+    for (std::size_t j = 0; j < cat.endpoints.size(); ++j) {
+        if (!cat.endpoint(core::EndpointIndex(j)).hostname) continue;
+        if (j < probed_.size() && !probed_[j]) continue;  // a peer probes it
+        if (!probed_endpoint_ready(probes, j, now)) return false;
+    }
+    return true;
+}
+
+std::vector<std::string> Controller::hostnames() const {
+    std::set<std::string> names;
+    for (auto* cat : {catalog_.get(), staged_ ? staged_->catalog.get() : nullptr}) {
+        if (!cat) continue;
+        for (std::size_t i = 0; i < cat->endpoints.size(); ++i)
+            if (auto& h = cat->endpoint(core::EndpointIndex(i)).hostname) names.insert(h->to_key());
+    }
+    return {names.begin(), names.end()};
+}
+
+const core::Resolution* Controller::resolution(const std::string& name) const {
+    auto it = resolutions_.find(name);
+    return it == resolutions_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::pair<core::IpAddress, std::string>> Controller::probed_addresses(core::EndpointIndex index) const {
+    std::vector<std::pair<core::IpAddress, std::string>> out;
+    if (!catalog_ || index >= catalog_->endpoints.size()) return out;
+    std::size_t j = index;
+    if (staged_) {
+        if (staged_->remap[index] < 0) return out;
+        j = std::size_t(staged_->remap[index]);
+    }
+    if (j >= target_ranges_.size()) return out;
+    auto [first, count] = target_ranges_[j];
+    for (uint32_t k = first; k < first + count && k < address_targets_.size(); ++k)
+        out.emplace_back(address_targets_[k].address, address_targets_[k].key);
+    return out;
+}
+
+void Controller::update_resolved() {
+    resolved_.clear();
+    if (!catalog_) return;
+    bool any = false;
+    for (std::size_t i = 0; i < catalog_->endpoints.size() && !any; ++i)
+        any = catalog_->endpoint(core::EndpointIndex(i)).hostname.has_value();
+    if (!any) return;
+    resolved_.resize(catalog_->endpoints.size());
+    for (std::size_t i = 0; i < catalog_->endpoints.size(); ++i) {
+        auto& h = catalog_->endpoint(core::EndpointIndex(i)).hostname;
+        if (!h) continue;
+        if (auto r = resolutions_.find(h->to_key()); r != resolutions_.end()) resolved_[i] = resolved_of(r->second);
+        else resolved_[i].state = "pending";
+    }
+}
+
+Step Controller::resolved(std::span<const core::Resolution> changed, Probes probes, const Now& now) {
+    Step step;
+    bool moved = false;  // addresses or their TTL cap changed: answers may move
+    for (auto& r : changed) {
+        auto [it, fresh] = resolutions_.try_emplace(r.name, r);
+        core::Resolution before = fresh ? core::Resolution{} : it->second;
+        it->second = r;
+        if (fresh || before.addresses != r.addresses) {
+            step.retarget = true;
+            moved = true;
+            if (!before.addresses.empty() && r.addresses.empty()) lost_addresses_at_[r.name] = now.mono;
+        }
+        if (resolve::flattened_ttl_cap(before) != resolve::flattened_ttl_cap(r)) moved = true;
+        if (before.state != r.state) moved = true;
+        // One line per change of what the name resolves to or of its state, not per refresh.
+        std::string list;
+        for (auto& a : r.addresses) list += (list.empty() ? "" : " ") + a.to_string();
+        if (r.state == core::ResolveState::Ok && (before.addresses != r.addresses || before.state != r.state))
+            say(step, core::LogLevel::Info, "resolve", "{}: {} (TTL {} s, from {})", r.name, list, r.ttl, r.server);
+        else if (r.state != before.state && r.state == core::ResolveState::Failing)
+            say(step, core::LogLevel::Warning, "resolve", "{}: {}{}", r.name, r.error,
+                list.empty() ? std::string("; no addresses yet") : "; keeping " + list);
+        else if (r.state == core::ResolveState::Negative && (before.state != r.state || before.error != r.error))
+            say(step, core::LogLevel::Warning, "resolve", "{}: {}; the endpoint has no addresses", r.name, r.error);
+    }
+    if (step.retarget) {
+        // The new addresses' first results are due within a check round.
+        core::Millis longest{0};
+        for (auto& z : probed_catalog().zones)
+            for (auto& [name, spec] : z.checks) longest = std::max(longest, spec.timeout);
+        address_deadline_ = now.mono + longest + std::chrono::seconds(1);
+    }
+    if (!moved || !catalog_) return step;
+    update_resolved();
+    if (commit_if_ready(probes, now, step)) return step;
+    if (serving_) evaluate_and_publish(probes, nullptr, true, now, step);
+    return step;
 }
 
 std::vector<core::EndpointHealth> Controller::probe_health(Probes probes) const {
@@ -294,12 +462,14 @@ std::vector<core::EndpointHealth> Controller::probe_health(Probes probes) const 
         // The monitor probes the staged catalog's endpoints: look ours up there.
         for (std::size_t i = 0; i < n; ++i) {
             int64_t j = staged_->remap[i];
-            if (j >= 0 && std::size_t(j) < probes.size()) out[i] = probes[std::size_t(j)];
+            if (j >= 0 && (std::size_t(j) < probes.size() || probed_catalog().endpoint(core::EndpointIndex(j)).hostname))
+                out[i] = probed_endpoint(probes, std::size_t(j));
             else if (i < frozen_.size()) out[i] = frozen_[i];
         }
         return out;
     }
-    for (std::size_t i = 0; i < n && i < probes.size(); ++i) out[i] = probes[i];
+    for (std::size_t i = 0; i < n; ++i)
+        if (i < probes.size() || catalog_->endpoint(core::EndpointIndex(i)).hostname) out[i] = probed_endpoint(probes, i);
     return out;
 }
 
@@ -411,7 +581,7 @@ bool Controller::evaluate(const std::vector<core::EndpointHealth>& health, const
         auto& service = zone.services[ref.service];
         // A stable seed per service: shuffles change when health does, not on every tick.
         auto seed = std::hash<std::string>{}(ref.key) ^ options_.seed_salt;
-        auto ev = policy::evaluate(zone, service, health, now.mono, states_[i], seed);
+        auto ev = policy::evaluate(zone, service, health, now.mono, states_[i], seed, resolved_);
         if (ev.changed) {
             bool first = states_[i].label.empty();
             std::string before = first ? std::string("(start)") : states_[i].label;
@@ -591,9 +761,9 @@ void Controller::update_drains(const Now& now, bool will_publish, Step& step) {
             bool answered = false;
             for (std::size_t i = 0; i < catalog_->endpoints.size() && !answered; ++i) {
                 if (catalog_->endpoints[i].key != key) continue;
-                auto& addr = catalog_->endpoint(core::EndpointIndex(i)).address;
+                auto& ep = catalog_->endpoint(core::EndpointIndex(i));
                 for (auto s : services_using(*catalog_, core::EndpointIndex(i)))
-                    if (s < evaluations_.size() && answers_address(evaluations_[s], addr)) answered = true;
+                    if (s < evaluations_.size() && answers_endpoint(evaluations_[s], ep)) answered = true;
             }
             if (!answered) {
                 if (will_publish || !snapshot_) d.out_from_version = snapshot_version_ + 1;
@@ -640,7 +810,7 @@ Step Controller::health_changed(Probes probes, std::span<const probes::HealthCha
     }
     std::vector<std::size_t> affected;
     for (auto& c : changes)
-        for (auto s : services_touched(*catalog_, c.index)) affected.push_back(s);
+        for (auto s : services_touched(*catalog_, core::EndpointIndex(endpoint_of_probe(c.index)))) affected.push_back(s);
     std::sort(affected.begin(), affected.end());
     affected.erase(std::unique(affected.begin(), affected.end()), affected.end());
     evaluate_and_publish(probes, &affected, true, now, step);

@@ -17,9 +17,11 @@
 
 #include "control/cluster_view.hpp"
 #include "control/events.hpp"
+#include "control/hostnames.hpp"
 #include "control/persisted_state.hpp"
 #include "core/duration.hpp"
 #include "core/health.hpp"
+#include "core/resolution.hpp"
 #include "dns/snapshot.hpp"
 #include "policy/policy.hpp"
 #include "probes/health_monitor.hpp"
@@ -39,7 +41,9 @@ struct Now {
     core::TimePoint from_unix_ms(int64_t ms) const { return mono - std::chrono::milliseconds(unix_ms - ms); }
 };
 
-// The probes' health, indexed like the targets probe_targets() returned last.
+// The probes' health, indexed like the targets probe_targets() returned last: an
+// address endpoint at its catalog index, each address of a hostname endpoint
+// after the catalog's endpoints.
 using Probes = std::span<const core::EndpointHealth>;
 
 struct Options {
@@ -60,7 +64,8 @@ struct Notify {
 
 // What a step asks the daemon to do, in this order: write `log`; publish
 // `snapshot` (then call published()); send `notifies`; deliver `events`; when
-// `retarget`, hand probe_targets() to the monitor; save the state file when `persist`.
+// `retarget`, hand probe_targets() to the monitor and hostnames() to the
+// resolver; save the state file when `persist`.
 struct Step {
     std::vector<LogLine> log;
     std::shared_ptr<const dns::Snapshot> snapshot;
@@ -130,6 +135,23 @@ public:
     // start from: the state file's, or the cluster's on a takeover).
     std::vector<probes::ProbeTarget> probe_targets();
 
+    // ---- endpoint hostnames ----
+    // The resolver's news: every resolution that changed (an answer, a failure).
+    // New or lost addresses move the probe targets (retarget) and the answers.
+    Step resolved(std::span<const core::Resolution> changed, Probes probes, const Now& now);
+    // The hostnames to keep resolved: the active and the staged catalogs'.
+    std::vector<std::string> hostnames() const;
+    // True when every hostname endpoint the monitor probes has left "resolving" and
+    // each of its addresses has a first probe result (or ran out of time): the
+    // start waits for this as it waits for the first probe round.
+    bool hostnames_ready(Probes probes, const Now& now) const;
+    const core::Resolution* resolution(const std::string& name) const;
+    // The addresses probed for a hostname endpoint (active catalog index) and each
+    // one's probe target key, for status pages.
+    std::vector<std::pair<core::IpAddress, std::string>> probed_addresses(core::EndpointIndex index) const;
+    // What the policies read of the resolutions, indexed like catalog().endpoints.
+    std::span<const policy::Resolved> resolved_addresses() const { return resolved_; }
+
     // Starts answering: evaluates everything and returns the first snapshot.
     Step start(Probes probes, const Now& now);
     bool serving() const noexcept { return serving_; }
@@ -183,6 +205,13 @@ private:
     };
 
     const zones::Catalog& probed_catalog() const { return staged_ ? *staged_->catalog : *catalog_; }
+    // Endpoint `j` of the probed catalog as the probes see it (a hostname endpoint
+    // from its addresses' probes).
+    core::EndpointHealth probed_endpoint(Probes probes, std::size_t j) const;
+    bool probed_endpoint_ready(Probes probes, std::size_t j, const Now& now) const;
+    // The probed catalog's endpoint a probe index belongs to.
+    std::size_t endpoint_of_probe(std::size_t probe_index) const;
+    void update_resolved();
     std::shared_ptr<const zones::Catalog> with_serials(const zones::Catalog& loaded, Step& step);
     void commit(std::shared_ptr<const zones::Catalog> catalog, Probes probes, const Now& now, Step& step);
     bool staged_ready(Probes probes, const Now& now) const;
@@ -233,6 +262,21 @@ private:
     std::vector<bool> probed_;                                    // by probed-catalog index: probed here
     std::map<std::string, core::HealthState> takeover_initial_;   // taken over from a peer
     std::map<std::string, bool> probed_keys_;
+
+    // Hostname endpoints: the resolver's results by name, and the probe targets
+    // of their addresses (probe index probed_size_ + k) as probe_targets() made them.
+    struct AddressTarget {
+        std::size_t endpoint = 0;  // in the probed catalog
+        core::IpAddress address;
+        std::string key;           // "<endpoint key>@<address>"
+    };
+    std::map<std::string, core::Resolution> resolutions_;
+    std::map<std::string, core::TimePoint> lost_addresses_at_;  // when a name last lost its addresses
+    std::vector<AddressTarget> address_targets_;
+    std::vector<std::pair<uint32_t, uint32_t>> target_ranges_;  // per probed endpoint: first k, count
+    std::size_t probed_size_ = 0;
+    std::vector<policy::Resolved> resolved_;  // indexed like catalog_->endpoints; empty without hostnames
+    core::TimePoint address_deadline_{};      // first results of new address targets due by then
 
     std::map<std::string, uint32_t> serials_;
     std::map<std::string, std::string> digests_;

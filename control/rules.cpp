@@ -30,7 +30,8 @@ bool same_answer(const policy::Decision& a, const policy::Decision& b) {
     for (std::size_t i = 0; i < a.variants.size(); ++i) {
         auto& x = a.variants[i];
         auto& y = b.variants[i];
-        if (x.v4 != y.v4 || x.v6 != y.v6 || x.weight != y.weight) return false;
+        if (x.v4 != y.v4 || x.v6 != y.v6 || x.weight != y.weight || x.cname != y.cname || x.ttl_cap != y.ttl_cap)
+            return false;
     }
     return true;
 }
@@ -53,10 +54,15 @@ bool carries(const policy::Decision& d, const core::IpAddress& a) {
 }
 }  // namespace
 
-bool answers_address(const policy::Evaluation& ev, const core::IpAddress& address) {
-    if (carries(ev.decision, address)) return true;
+bool answers_endpoint(const policy::Evaluation& ev, const zones::Endpoint& endpoint) {
+    auto one = [&](const policy::Decision& d) {
+        for (auto& v : d.variants)
+            if (std::find(v.endpoints.begin(), v.endpoints.end(), endpoint.index) != v.endpoints.end()) return true;
+        return !endpoint.hostname && carries(d, endpoint.address);
+    };
+    if (one(ev.decision)) return true;
     for (auto& r : ev.subnets)
-        if (carries(r.decision, address)) return true;
+        if (one(r.decision)) return true;
     return false;
 }
 

@@ -25,8 +25,10 @@ std::vector<std::size_t> services_using(const zones::Catalog& catalog, core::End
 bool same_answer(const policy::Decision& a, const policy::Decision& b);
 bool same_answer(const policy::Evaluation& a, const policy::Evaluation& b);
 
-// True when any variant of any decision of `ev` (subnet rules included) carries `address`.
-bool answers_address(const policy::Evaluation& ev, const core::IpAddress& address);
+// True when any variant of any decision of `ev` (subnet rules included) carries
+// the endpoint: by index (a hostname's CNAME or addresses, or the endpoint
+// itself), or, for an address endpoint, its address (another endpoint may share it).
+bool answers_endpoint(const policy::Evaluation& ev, const zones::Endpoint& endpoint);
 
 // Drain rule: an endpoint is drained once the highest TTL any answer carrying it
 // was served with has passed since the first publication without it.
