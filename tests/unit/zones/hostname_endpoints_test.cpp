@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "zones/loader.hpp"
 
@@ -410,4 +411,27 @@ TEST_CASE("hostname endpoints: a loop across zones is found once every zone is l
         CHECK_LOADS(zones::load_path(dir + "/example.com.toml"));
         CHECK_LOADS(zones::load_path(dir + "/example.net.toml"));
     }
+}
+
+TEST_CASE("hostname endpoints: the documented fixture loads with every form") {
+    auto r = zones::load_path(kFixtures + "/zones/hostnames/example.com.toml");
+    CHECK_LOADS(r);
+    CHECK(r.diagnostics.empty());
+    REQUIRE(r.catalog);
+    auto& z = r.catalog->zones[0];
+    CHECK(z.checks.at("health").all_addresses);
+    REQUIRE(z.services.size() == 2);
+    CHECK_FALSE(z.services[0].flatten);
+    CHECK(z.services[1].flatten);
+    std::vector<std::string> keys, hosts;
+    for (std::size_t i = 0; i < r.catalog->endpoints.size(); ++i) {
+        keys.push_back(r.catalog->endpoints[i].key);
+        auto& ep = r.catalog->endpoint(core::EndpointIndex(i));
+        hosts.push_back(ep.hostname ? ep.hostname->to_text() : "-");
+    }
+    CHECK(keys == std::vector<std::string>{"example.com/primary/eu.lb.example.net", "example.com/secondary/us",
+                                           "example.com/secondary/ap", "example.com/mixed/192.0.2.10",
+                                           "example.com/mixed/origin.example.com"});
+    CHECK(hosts == std::vector<std::string>{"eu.lb.example.net.", "us.lb.example.net.", "ap.lb.example.net.", "-",
+                                            "origin.example.com."});
 }
