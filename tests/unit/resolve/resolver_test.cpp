@@ -366,7 +366,7 @@ TEST_CASE("resolver: a silent server times out and the next one is asked") {
         resolver.set_names({"eu.lb.test"});
         const auto started = core::Clock::now();
         REQUIRE(run_until(loop.get(), [&] { return resolver.settled(); }));
-        CHECK(core::Clock::now() - started >= 200ms);
+        CHECK(core::Clock::now() - started >= 190ms);  // libuv timers count whole milliseconds
         auto r = only(resolver.resolutions());
         CHECK(r.state == core::ResolveState::Ok);
         CHECK(r.server == dns.server().to_string());
