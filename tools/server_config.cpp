@@ -3,6 +3,7 @@
 // allowed, exact types and ranges, every error reported. Start-up and reload only.
 #include "tools/server_config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -29,7 +30,8 @@ const std::vector<std::string> kTopKeys = {
     "zones",       "listen",      "workers",   "udp_payload_size", "tcp_max_connections", "tcp_idle_timeout",
     "log_level",   "state_file",  "watch_zones", "api",            "tsig_keys",           "secondaries",
     "xfr",         "tcp_max_connections_per_client", "tcp_query_timeout", "user", "group", "rrl",
-    "limits",      "query_log",   "explain_allow", "probes",       "cluster",  "state_max_age"};
+    "limits",      "query_log",   "explain_allow", "probes",       "cluster",  "state_max_age",
+    "resolvers",   "resolve_min_ttl", "resolve_max_ttl", "resolve_timeout"};
 const std::vector<std::string> kApiKeys = {"enabled", "listen", "token", "token_file", "read_allow"};
 const std::vector<std::string> kProbesKeys = {"source"};
 const std::vector<std::string> kClusterKeys = {"id",      "token",         "token_file",   "quorum",
@@ -152,6 +154,45 @@ void read_top(TomlReader& r, TomlNode root, ServerConfig& cfg) {
         if (!s || !core::parse_log_level(*s, level)) r.must_be(n, kNoCtx, q("log_level"), "one of debug, info, warning, error");
         else cfg.log_level = *s;
     }
+}
+
+// ---- endpoint hostnames: resolvers and re-resolution bounds (resolve::ResolverOptions) ----
+
+void read_resolver(TomlReader& r, TomlNode root, resolve::ResolverOptions& out) {
+    if (auto n = root.get("resolvers")) {
+        if (!n.is_array())
+            r.must_be(n, kNoCtx, q("resolvers"), "an array of \"ADDR[:PORT]\" strings, e.g. [\"127.0.0.53\", \"[::1]:5353\"]");
+        for (auto& item : n.elements()) {
+            auto s = item.as_string();
+            auto server = s ? resolve::parse_server(*s) : std::nullopt;
+            if (!server)
+                r.error(item.where(), kNoCtx,
+                        "'resolvers': " + (s ? "\"" + *s + "\"" : item.describe()) + " is not \"ADDR[:PORT]\" (e.g. \"192.0.2.53\", "
+                        "\"192.0.2.53:5353\", \"[2001:db8::53]:53\")");
+            else if (std::find(out.servers.begin(), out.servers.end(), *server) != out.servers.end())
+                r.error(item.where(), kNoCtx, "'resolvers': " + server->to_string() + " is listed twice");
+            else
+                out.servers.push_back(*server);
+        }
+    }
+    auto& b = out.bounds;
+    TomlNode min_node = root.get("resolve_min_ttl"), max_node = root.get("resolve_max_ttl");
+    if (min_node)
+        if (auto d = r.duration(min_node, kNoCtx, q("resolve_min_ttl"), core::Millis(1000), core::Millis(3600000),
+                                "a duration from 1s to 1h, e.g. \"5s\""))
+            b.min_ttl = *d;
+    if (max_node)
+        if (auto d = r.duration(max_node, kNoCtx, q("resolve_max_ttl"), core::Millis(1000), core::Millis(86400000),
+                                "a duration from 1s to 24h, e.g. \"1h\""))
+            b.max_ttl = *d;
+    if (auto n = root.get("resolve_timeout"))
+        if (auto d = r.duration(n, kNoCtx, q("resolve_timeout"), core::Millis(100), core::Millis(30000),
+                                "a duration from 100ms to 30s, e.g. \"2s\""))
+            b.timeout = *d;
+    if (b.max_ttl < b.min_ttl)
+        r.error((max_node ? max_node : min_node).where(), kNoCtx,
+                "'resolve_max_ttl' (" + core::format_duration(b.max_ttl) + ") must not be below 'resolve_min_ttl' (" +
+                    core::format_duration(b.min_ttl) + ")");
 }
 
 // ---- [api] ----
@@ -460,6 +501,7 @@ std::optional<ServerConfig> parse_server_config(std::string_view text, const std
     ServerConfig cfg;
     r.check_keys(root, kNoCtx, kTopKeys);
     read_top(r, root, cfg);
+    read_resolver(r, root, cfg.resolver);
     if (auto n = root.get("api")) read_api(r, n, cfg);
     if (auto n = root.get("probes")) read_probes(r, n, cfg.probes);
     if (auto n = root.get("cluster")) read_cluster(r, n, cfg.cluster);

@@ -12,6 +12,7 @@
 #include "core/diagnostics.hpp"
 #include "dns/server.hpp"
 #include "probes/health_monitor.hpp"
+#include "resolve/resolver.hpp"
 #include "tools/privileges.hpp"
 #include "zones/loader.hpp"
 #include "xfr/options.hpp"
@@ -33,6 +34,9 @@ struct ServerConfig {
     zones::Limits limits;          // [limits]: caps on what the zones directory may bring in
     probes::MonitorOptions probes; // [probes] source: the local addresses probes leave from
     cluster::ClusterOptions cluster;  // [cluster]: instances that share verdicts (docs/cluster.md)
+    // `resolvers`, `resolve_min_ttl`, `resolve_max_ttl`, `resolve_timeout`: how endpoint
+    // hostnames are resolved (servers empty: /etc/resolv.conf's, read at start).
+    resolve::ResolverOptions resolver;
     // Who may ask CH TXT NAME.explain.signpost (explain over DNS); empty: nobody (off).
     std::vector<core::IpPrefix> explain_allow = {*core::IpPrefix::parse("127.0.0.0/8"),
                                                  *core::IpPrefix::parse("::1/128")};

@@ -91,7 +91,8 @@ TEST_CASE("server config: an unknown key points at the key, suggests the near on
     CHECK(r.has("2:1: error: unknown key 'log_levle'; did you mean 'log_level'?; allowed: zones, listen, workers, "
                 "udp_payload_size, tcp_max_connections, tcp_idle_timeout, log_level, state_file, watch_zones, api, "
                 "tsig_keys, secondaries, xfr, tcp_max_connections_per_client, tcp_query_timeout, user, group, rrl, "
-                "limits, query_log, explain_allow, probes, cluster, state_max_age"));
+                "limits, query_log, explain_allow, probes, cluster, state_max_age, resolvers, resolve_min_ttl, "
+                "resolve_max_ttl, resolve_timeout"));
     CHECK(r.has("4:1: error: unknown key 'api.tokn'; did you mean 'api.token'?; allowed: enabled, listen, token, "
                 "token_file, read_allow"));
 }
@@ -182,4 +183,62 @@ TEST_CASE("server config: state_max_age is how old a state file may be to answer
     auto bad = load("state_max_age = \"soon\"\n");
     CHECK_FALSE(bad.config);
     CHECK(bad.has("1:17: error: 'state_max_age' must be a duration from 0s to 24h, e.g. \"30s\", got string \"soon\""));
+}
+
+TEST_CASE("server config: resolvers and the re-resolution bounds for endpoint hostnames") {
+    auto ok = load("resolvers = [\"127.0.0.53\", \"[::1]:5353\", \"127.0.0.1:5300\"]\n"
+                   "resolve_min_ttl = \"10s\"\n"
+                   "resolve_max_ttl = \"2h\"\n"
+                   "resolve_timeout = \"500ms\"\n");
+    INFO(ok.diags.to_string());
+    REQUIRE(ok.config);
+    auto& res = ok.config->resolver;
+    REQUIRE(res.servers.size() == 3);
+    CHECK(res.servers[0].to_string() == "127.0.0.53:53");
+    CHECK(res.servers[1].to_string() == "[::1]:5353");
+    CHECK(res.servers[2].to_string() == "127.0.0.1:5300");
+    CHECK(res.bounds.min_ttl == core::Millis(10000));
+    CHECK(res.bounds.max_ttl == core::Millis(7200000));
+    CHECK(res.bounds.timeout == core::Millis(500));
+
+    auto dflt = load("log_level = \"info\"\n");
+    REQUIRE(dflt.config);
+    CHECK(dflt.config->resolver.servers.empty());  // /etc/resolv.conf's, at start
+    CHECK(dflt.config->resolver.bounds == resolve::Bounds{});
+    CHECK(dflt.config->resolver.bounds.min_ttl == core::Millis(5000));
+    CHECK(dflt.config->resolver.bounds.max_ttl == core::Millis(3600000));
+    CHECK(dflt.config->resolver.bounds.timeout == core::Millis(2000));
+}
+
+TEST_CASE("server config: a bad resolver or bound names the entry and what is allowed") {
+    auto r = load("resolvers = [\"127.0.0.53\", \"10.0.0.300\", 53, \"127.0.0.53:53\", \"[::1]:0\"]\n"
+                  "resolve_min_ttl = \"500ms\"\n"
+                  "resolve_max_ttl = \"2d\"\n"
+                  "resolve_timeout = \"1m\"\n");
+    CHECK_FALSE(r.config);
+    INFO(r.diags.to_string());
+    CHECK(r.has("1:28: error: 'resolvers': \"10.0.0.300\" is not \"ADDR[:PORT]\" (e.g. \"192.0.2.53\", "
+                "\"192.0.2.53:5353\", \"[2001:db8::53]:53\")"));
+    CHECK(r.has("1:42: error: 'resolvers': integer 53 is not \"ADDR[:PORT]\" (e.g. \"192.0.2.53\", "
+                "\"192.0.2.53:5353\", \"[2001:db8::53]:53\")"));
+    CHECK(r.has("1:46: error: 'resolvers': 127.0.0.53:53 is listed twice"));
+    CHECK(r.has("1:63: error: 'resolvers': \"[::1]:0\" is not \"ADDR[:PORT]\" (e.g. \"192.0.2.53\", "
+                "\"192.0.2.53:5353\", \"[2001:db8::53]:53\")"));
+    CHECK(r.has("2:19: error: 'resolve_min_ttl' must be a duration from 1s to 1h, e.g. \"5s\", got string \"500ms\""));
+    CHECK(r.has("3:19: error: 'resolve_max_ttl' must be a duration from 1s to 24h, e.g. \"1h\", got string \"2d\""));
+    CHECK(r.has("4:19: error: 'resolve_timeout' must be a duration from 100ms to 30s, e.g. \"2s\", got string \"1m\""));
+    CHECK(r.diags.error_count() == 7);
+
+    auto order = load("resolve_min_ttl = \"10m\"\nresolve_max_ttl = \"1m\"\n");
+    CHECK_FALSE(order.config);
+    INFO(order.diags.to_string());
+    CHECK(order.has("2:19: error: 'resolve_max_ttl' (1m) must not be below 'resolve_min_ttl' (10m)"));
+    auto low_default = load("resolve_max_ttl = \"2s\"\n");  // below the default min_ttl of 5s
+    CHECK_FALSE(low_default.config);
+    CHECK(low_default.has("1:19: error: 'resolve_max_ttl' (2s) must not be below 'resolve_min_ttl' (5s)"));
+
+    auto shape = load("resolvers = \"127.0.0.53\"\n");
+    CHECK_FALSE(shape.config);
+    CHECK(shape.has("1:13: error: 'resolvers' must be an array of \"ADDR[:PORT]\" strings, e.g. [\"127.0.0.53\", "
+                    "\"[::1]:5353\"], got string \"127.0.0.53\""));
 }
