@@ -54,7 +54,7 @@ core::EndpointHealth hostname_health(const std::string& name, const core::Resolu
         h.suspect = is_up ? suspect_up == up : suspect_down > 0;
         h.confirmed = is_up ? confirmed_up > 0 : known == n;
     }
-    h.reason = name + ": " + reason;
+    h.reason = reason;  // the endpoint is named after its hostname already
     if (r->state == core::ResolveState::Failing && !r->error.empty())
         h.reason += " (re-resolving fails: " + r->error + "; probing the last good addresses)";
     return h;

@@ -67,6 +67,50 @@ json services_json(const zones::Catalog& catalog, std::span<const policy::Evalua
     return out;
 }
 
+namespace {
+
+json checks_json(const probes::EndpointStatus* st) {
+    json checks = json::array();
+    if (st)
+        for (auto& c : st->checks)
+            checks.push_back({{"name", c.name},
+                              {"kind", core::to_string(c.kind)},
+                              {"state", core::to_string(c.state)},
+                              {"last_result", c.last_result},
+                              {"latency_ms", c.last_latency_ms},
+                              {"cert_warning", c.cert_warning}});
+    return checks;
+}
+
+// A hostname endpoint's resolution and the probes of each of its addresses.
+json hostname_json(const EndpointFacts::Resolution& h) {
+    json addresses = json::array();
+    for (auto& [a, st] : h.addresses)
+        addresses.push_back({{"address", a.to_string()},
+                             {"state", st ? core::to_string(st->health.state) : "unknown"},
+                             {"last_result", st ? st->last_result : ""},
+                             {"latency_ms", st ? st->last_latency_ms : 0.0},
+                             {"checks", checks_json(st)}});
+    json r = {{"state", "pending"}, {"addresses", json::array()}, {"ttl", nullptr}, {"resolved", nullptr},
+              {"next_refresh", nullptr}, {"error", ""}, {"server", ""}, {"answers", 0}, {"failures", 0}};
+    if (auto* res = h.resolution) {
+        json list = json::array();
+        for (auto& a : res->addresses) list.push_back(a.to_string());
+        r = {{"state", core::to_string(res->state)},
+             {"addresses", list},
+             {"ttl", res->ttl},
+             {"resolved", h.resolved_ms ? json(iso_time(h.resolved_ms)) : json(nullptr)},
+             {"next_refresh", h.next_refresh_ms ? json(iso_time(h.next_refresh_ms)) : json(nullptr)},
+             {"error", res->error},
+             {"server", res->server},
+             {"answers", res->answers},
+             {"failures", res->failures}};
+    }
+    return {{"resolution", r}, {"probed_addresses", addresses}};
+}
+
+}  // namespace
+
 json endpoint_json(const zones::Catalog& catalog, core::EndpointIndex index, const core::EndpointHealth& h,
                    const EndpointFacts& facts) {
     auto& ref = catalog.endpoints[index];
@@ -86,21 +130,13 @@ json endpoint_json(const zones::Catalog& catalog, core::EndpointIndex index, con
         if (d->left_answers_monotonic) drain["left_answers_monotonic"] = *d->left_answers_monotonic;
         if (d->drained_monotonic) drain["drained_monotonic"] = *d->drained_monotonic;
     }
-    json checks = json::array();
-    if (st)
-        for (auto& c : st->checks)
-            checks.push_back({{"name", c.name},
-                              {"kind", core::to_string(c.kind)},
-                              {"state", core::to_string(c.state)},
-                              {"last_result", c.last_result},
-                              {"latency_ms", c.last_latency_ms},
-                              {"cert_warning", c.cert_warning}});
-    return {{"key", ref.key},
+    json checks = checks_json(st);
+    json out = {{"key", ref.key},
             {"zone", origin_text(zone.origin)},
             {"pool", zone.pools[ref.pool].name},
             {"name", ep.name},
-            {"address", ep.address.to_string()},
-            {"check_address", ep.check_address.to_string()},
+            {"address", ep.hostname ? ep.hostname->to_key() : ep.address.to_string()},
+            {"check_address", ep.hostname ? std::string() : ep.check_address.to_string()},
             {"state", core::to_string(h.state)},
             {"reason", h.reason},  // why: the probes' result, a quorum's tally, an override
             {"confirmed", h.confirmed},
@@ -115,6 +151,13 @@ json endpoint_json(const zones::Catalog& catalog, core::EndpointIndex index, con
             {"override", ov},
             {"drain", drain},
             {"checks", checks}};
+    if (ep.hostname) {
+        out["hostname"] = ep.hostname->to_key();
+        // The endpoint's result is its addresses' (the reason lists them).
+        out["last_result"] = h.reason;
+        if (facts.hostname) out.update(hostname_json(*facts.hostname));
+    }
+    return out;
 }
 
 json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms) {
@@ -154,6 +197,18 @@ json endpoints_json(const control::Controller& core, std::span<const probes::End
         EndpointFacts facts;
         facts.since_ms = core.endpoint_since_ms(core::EndpointIndex(i), health[i], now);
         if (auto it = by_key.find(ref.key); it != by_key.end()) facts.status = it->second;
+        if (auto& host = cat.endpoint(core::EndpointIndex(i)).hostname) {
+            EndpointFacts::Resolution r;
+            r.resolution = core.resolution(host->to_key());
+            if (r.resolution && r.resolution->answers) r.resolved_ms = now.to_unix_ms(r.resolution->resolved_at);
+            if (r.resolution && r.resolution->state != core::ResolveState::Pending)
+                r.next_refresh_ms = now.to_unix_ms(r.resolution->next_refresh);
+            for (auto& [a, key] : core.probed_addresses(core::EndpointIndex(i))) {
+                auto it = by_key.find(key);
+                r.addresses.emplace_back(a, it == by_key.end() ? nullptr : it->second);
+            }
+            facts.hostname = std::move(r);
+        }
         if (auto* o = core.override_for(ref)) facts.override_in_force = EndpointFacts::Override{o->state, o->reason, o->expires_ms};
         if (auto* d = core.drain_for(ref.key)) {
             EndpointFacts::Drain fd{d->since_ms, d->drained(), d->highest_ttl, {}, {}};
@@ -203,6 +258,9 @@ json explanation_json(const dns::Explanation& e, const std::string& client_text)
         out["policy"] = e.policy;
         out["label"] = e.label;
         out["ttl"] = e.ttl;
+        // Hostname endpoints: the CNAME target answered, or the hostname's addresses flattened.
+        if (!e.cname.empty()) out["cname"] = e.cname;
+        if (!e.flattened.empty()) out["flattened"] = e.flattened;
     }
     if (e.answered) {
         out["rcode"] = e.rcode;

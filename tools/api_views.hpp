@@ -55,6 +55,13 @@ struct EndpointFacts {
         std::optional<double> left_answers_monotonic, drained_monotonic;
     };
     std::optional<Drain> drain;
+    // Hostname endpoints: what the name resolves to, and each address's probes.
+    struct Resolution {
+        const core::Resolution* resolution = nullptr;  // null: not resolved yet
+        int64_t resolved_ms = 0, next_refresh_ms = 0;   // Unix ms
+        std::vector<std::pair<core::IpAddress, const probes::EndpointStatus*>> addresses;
+    };
+    std::optional<Resolution> hostname;
 };
 
 // One object of GET /endpoints: the endpoint at `index` in catalog.endpoints.

@@ -312,6 +312,25 @@ void print_endpoints(const json& endpoints) {
     print_table({"ENDPOINT", "STATE", "SINCE", "LAST RESULT", "LATENCY", "OK/FAIL", "OVERRIDE", "DRAIN"}, rows);
 }
 
+// Endpoint hostnames: what each resolves to now and how its last resolution went.
+void print_hostnames(const json& endpoints) {
+    std::vector<std::vector<std::string>> rows;
+    if (endpoints.is_array())
+        for (auto& e : endpoints) {
+            auto r = e.find("resolution");
+            if (!e.is_object() || r == e.end() || !r->is_object()) continue;
+            std::string addresses;
+            if (auto a = r->find("addresses"); a != r->end() && a->is_array())
+                for (auto& x : *a) addresses += (addresses.empty() ? "" : " ") + text(x);
+            std::string error = field(*r, "error");
+            rows.push_back({field(e, "key"), field(*r, "state"), addresses.empty() ? "-" : addresses,
+                            field(*r, "ttl"), when(*r, "next_refresh"), error.empty() ? "-" : error});
+        }
+    if (rows.empty()) return;
+    std::cout << "\nhostnames\n";
+    print_table({"ENDPOINT", "RESOLVED", "ADDRESSES", "TTL", "NEXT", "LAST ERROR"}, rows);
+}
+
 void print_zones(const json& zones, const json& reload) {
     std::cout << "zones\n";
     if (!zones.is_array() || zones.empty()) {
@@ -353,6 +372,7 @@ int cmd_status() {
     print_services(j.value("services", json::array()));
     std::cout << '\n';
     print_endpoints(j.value("endpoints", json::array()));
+    print_hostnames(j.value("endpoints", json::array()));
     std::cout << '\n';
     print_zones(j.value("zones", json::array()), j.value("reload", json()));
     return 0;

@@ -20,6 +20,7 @@
 #include "dns/server.hpp"
 #include "hooks/hook_runner.hpp"
 #include "probes/health_monitor.hpp"
+#include "resolve/resolver.hpp"
 #include "tools/api_views.hpp"
 #include "tools/metrics_text.hpp"
 #include "tools/query_handlers.hpp"
@@ -64,6 +65,12 @@ public:
         restore_state();
         uv_loop_init(&loop_);
         monitor_ = std::make_unique<probes::HealthMonitor>(&loop_, config_.probes);
+        resolver_ = std::make_unique<resolve::Resolver>(&loop_, config_.resolver);
+        resolver_->on_change([this](std::span<const core::Resolution> changed) {
+            if (stopping_) return;
+            apply(core_.resolved(changed, monitor_->health(), now()));
+            if (!server_) maybe_start_serving();
+        });
         if (config_.cluster.enabled()) {
             // Polls leave from the probes' source address: one address per instance to allow.
             cluster_ = std::make_unique<cluster::Member>(&loop_, config_.cluster, config_.probes.source_v4);
@@ -79,7 +86,9 @@ public:
         hooks_ = std::make_unique<hooks::HookRunner>(&loop_);
         notifier_ = std::make_unique<xfr::Notifier>(&loop_, config_.xfr);
         monitor_->on_change([this](std::span<const probes::HealthChange> c) {
-            if (!stopping_) apply(core_.health_changed(monitor_->health(), c, now()));
+            if (stopping_) return;
+            apply(core_.health_changed(monitor_->health(), c, now()));
+            if (!server_) maybe_start_serving();  // a hostname's addresses may complete the first round
         });
         monitor_->on_first_round([this] {
             first_round_done_ = true;
@@ -99,9 +108,16 @@ public:
         uv_timer_init(&loop_, &debounce_);
         debounce_.data = this;
         watch_zones();
-        if (cat.endpoints.empty()) start_serving("no endpoints to probe");
-        else if (core_.warm()) start_serving("warm restart from the state file; answers use the short TTL until probes confirm them");
-        else log_info("probes", "first probe round of {} endpoint(s) before answering", cat.endpoints.size());
+        auto hostnames = core_.hostnames().size();
+        if (cat.endpoints.empty()) {
+            start_serving("no endpoints to probe");
+        } else if (core_.warm()) {
+            warm_start_ = true;  // answers at once, once endpoint hostnames have addresses
+            maybe_start_serving();
+        } else {
+            log_info("probes", "first probe round of {} endpoint(s){} before answering", cat.endpoints.size(),
+                     hostnames ? fmt::format(" (resolving {} hostname(s) first)", hostnames) : std::string());
+        }
         uv_run(&loop_, UV_RUN_DEFAULT);
         uv_run(&loop_, UV_RUN_DEFAULT);  // close callbacks
         if (uv_loop_close(&loop_) != 0) log_warning("daemon", "event loop closed with handles still open");
@@ -204,6 +220,7 @@ private:
             for (auto& hook : e.hooks)
                 if (hooks_) hooks_->deliver(hook, e.payload);
         if (step.retarget && monitor_) monitor_->set_targets(core_.probe_targets());
+        if (step.retarget && resolver_) resolver_->set_names(core_.hostnames());
         if (step.retarget && cluster_)
             log_info("cluster", "probing {} of {} endpoint(s) here", monitor_->status().size(), core_.catalog().endpoints.size());
         if (step.persist) state_dirty_ = true;
@@ -236,6 +253,7 @@ private:
         if (server_) server_->stop();
         server_.reset();
         if (monitor_) monitor_->stop();
+        if (resolver_) resolver_->stop();
         if (cluster_) cluster_->stop();
         if (hooks_) hooks_->stop();
         if (notifier_) notifier_->close();
@@ -246,7 +264,16 @@ private:
     }
 
     void maybe_start_serving() {
-        if (server_ || !first_round_done_) return;
+        if (server_ || stopping_) return;
+        if (warm_start_) {
+            // The state file has endpoint states, not addresses: resolve first (bounded by the timeout).
+            if (!resolver_->settled()) return;
+            start_serving("warm restart from the state file; answers use the short TTL until probes confirm them");
+            return;
+        }
+        if (!first_round_done_) return;
+        // Endpoint hostnames: resolved, and their addresses probed once (or out of time).
+        if (!core_.hostnames_ready(monitor_->health(), now())) return;
         if (cluster_ && !cluster_->settled()) return;  // peers' verdicts first, or their timeout
         start_serving(cluster_ ? "first probe round complete, peers heard from" : "first probe round complete");
     }
@@ -285,6 +312,7 @@ private:
 
     void on_tick() {
         if (stopping_) return;
+        if (!server_) maybe_start_serving();  // a first round's deadline may have passed
         apply(core_.tick(monitor_->health(), now()));
         if (state_dirty_ && core::Clock::now() - last_save_ > std::chrono::seconds(1)) save_state_now();
         if (trim_at_ && core::Clock::now() >= *trim_at_) {
@@ -373,12 +401,14 @@ private:
     uv_fs_event_t fs_event_{};
     bool watching_ = false;
     std::unique_ptr<probes::HealthMonitor> monitor_;
+    std::unique_ptr<resolve::Resolver> resolver_;
     std::unique_ptr<cluster::Member> cluster_;  // null without [cluster]
     std::unique_ptr<hooks::HookRunner> hooks_;
     std::unique_ptr<dns::Server> server_;
     std::unique_ptr<api::ApiServer> api_;
     std::unique_ptr<xfr::Notifier> notifier_;
     bool first_round_done_ = false;
+    bool warm_start_ = false;
     std::optional<core::TimePoint> trim_at_;
     bool state_dirty_ = false;
     core::TimePoint last_save_{};

@@ -122,6 +122,26 @@ std::string control_metrics(const control::Controller& core, std::span<const cor
     family(m, "signpost_service_changes_total", "Service answer changes (pool moves).", "counter");
     for (auto& [k, n] : core.service_changes())
         m += "signpost_service_changes_total{service=\"" + escape_label(k) + "\"} " + std::to_string(n) + "\n";
+    // Endpoint hostnames (none without hostname endpoints).
+    auto names = core.hostnames();
+    if (names.empty()) return m;
+    auto each = [&](const char* name, const char* help, const char* type, auto value) {
+        family(m, name, help, type);
+        for (auto& h : names) {
+            auto* r = core.resolution(h);
+            m += std::string(name) + "{hostname=\"" + escape_label(h) + "\"} " + std::to_string(r ? value(*r) : 0) + "\n";
+        }
+    };
+    each("signpost_hostname_resolved", "1 when the endpoint hostname's last resolution answered addresses.", "gauge",
+         [](const core::Resolution& r) { return r.state == core::ResolveState::Ok ? 1 : 0; });
+    each("signpost_hostname_addresses", "Addresses the endpoint hostname has now (last good ones while failing).",
+         "gauge", [](const core::Resolution& r) { return r.addresses.size(); });
+    each("signpost_hostname_ttl_seconds", "Record TTL of the hostname's last answer.", "gauge",
+         [](const core::Resolution& r) { return r.ttl; });
+    each("signpost_hostname_answers_total", "Resolutions of the hostname that answered (addresses or a negative answer).",
+         "counter", [](const core::Resolution& r) { return r.answers; });
+    each("signpost_hostname_failures_total", "Resolutions of the hostname that failed (timeout, SERVFAIL, ...).",
+         "counter", [](const core::Resolution& r) { return r.failures; });
     return m;
 }
 
