@@ -155,7 +155,19 @@ json endpoint_json(const zones::Catalog& catalog, core::EndpointIndex index, con
         out["hostname"] = ep.hostname->to_key();
         // The endpoint's result is its addresses' (the reason lists them).
         out["last_result"] = h.reason;
-        if (facts.hostname) out.update(hostname_json(*facts.hostname));
+        if (facts.hostname) {
+            out.update(hostname_json(*facts.hostname));
+            // The counters of its addresses together; the latency of the fastest one up.
+            uint64_t runs = 0;
+            std::optional<double> fastest;
+            for (auto& [a, s] : facts.hostname->addresses) {
+                if (!s) continue;
+                runs += s->checks_run;
+                if (s->health.up() && (!fastest || s->last_latency_ms < *fastest)) fastest = s->last_latency_ms;
+            }
+            out["checks_run"] = runs;
+            if (fastest) out["latency_ms"] = *fastest;
+        }
     }
     return out;
 }
