@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # Writes the seed corpus of the fuzz targets (tests/fuzz/corpus/<target>/):
 # real queries (plain, EDNS, DO, ECS, cookies) and hostile ones for `answer`,
-# the example and fixture TOML zones for `zone_loader`. Re-run after changing it.
+# the example and fixture TOML zones for `zone_loader`, resolver replies (A, AAAA,
+# CNAME chains, NXDOMAIN/NODATA with a SOA, TC, compressed names) for
+# `resolve_message`. Re-run after changing it.
 import shutil
 import struct
 import sys
@@ -85,6 +87,61 @@ def answer_seeds():
     return seeds
 
 
+def reply(qid, qname, qtype, answers=(), authority=(), rcode=0, tc=False):
+    """A resolver's reply (QR RD RA) to one question; records are (owner, type, ttl, rdata),
+    owner and names in rdata as presentation names or as wire bytes (compression pointers)."""
+    flags = 0x8000 | 0x0100 | 0x0080 | (0x0200 if tc else 0) | rcode
+    out = struct.pack("!HHHHHH", qid, flags, 1, len(answers), len(authority), 0)
+    out += st.encode_name(qname) + struct.pack("!HH", st.type_code(qtype), 1)
+    for owner, rtype, ttl, rdata in list(answers) + list(authority):
+        out += st.encode_name(owner) + struct.pack("!HHIH", st.type_code(rtype), 1, ttl, len(rdata)) + rdata
+    return out
+
+
+def soa(zone, minimum):
+    return st.encode_name("ns." + zone) + st.encode_name("hostmaster." + zone) + \
+        struct.pack("!IIIII", 1, 3600, 600, 86400, minimum)
+
+
+def resolve_message_seeds():
+    v4 = lambda s: bytes(int(x) for x in s.split("."))  # noqa: E731
+    v6 = lambda s: __import__("ipaddress").IPv6Address(s).packed  # noqa: E731
+    cname = st.encode_name
+    seeds = {
+        "a_one": reply(0x1234, "eu.lb.test", "A", [("eu.lb.test", "A", 60, v4("192.0.2.10"))]),
+        "aaaa_two": reply(0x1235, "eu.lb.test", "AAAA", [("eu.lb.test", "AAAA", 300, v6("2001:db8::10")),
+                                                         ("eu.lb.test", "AAAA", 30, v6("2001:db8::11"))]),
+        "a_mixed_case": reply(7, "EU.Lb.TEST", "A", [("eU.lB.tEsT", "A", 60, v4("192.0.2.10"))]),
+        "cname_chain": reply(0x2000, "www.site.test", "A", [
+            ("www.site.test", "CNAME", 300, cname("eu.lb.test")),
+            ("eu.lb.test", "CNAME", 120, cname("eu-1.lb.test")),
+            ("eu-1.lb.test", "A", 60, v4("192.0.2.10")),
+            ("eu-1.lb.test", "A", 30, v4("192.0.2.11")),
+            ("other.test", "A", 1, v4("192.0.2.99"))]),
+        "cname_other_zone": reply(0x2001, "www.site.test", "AAAA", [
+            ("www.site.test", "CNAME", 300, cname("eu.lb.other"))],
+            [("other", "SOA", 300, soa("other", 60))]),
+        "cname_loop": reply(0x2002, "a.lb.test", "A", [("a.lb.test", "CNAME", 60, cname("b.lb.test")),
+                                                        ("b.lb.test", "CNAME", 60, cname("a.lb.test"))]),
+        "nxdomain_soa": reply(0x3000, "gone.lb.test", "A", [], [("lb.test", "SOA", 3600, soa("lb.test", 30))],
+                              rcode=3),
+        "nodata_soa": reply(0x3001, "eu.lb.test", "AAAA", [], [("lb.test", "SOA", 20, soa("lb.test", 300))]),
+        "servfail": reply(0x3002, "eu.lb.test", "A", rcode=2),
+        "tc_question_only": reply(0x4000, "big.lb.test", "A", tc=True),
+        # eu.lb.test at 12 ("lb" at 15); the CNAME's rdata at 40; a TTL with the top bit set
+        "compressed": reply(0x5000, "eu.lb.test", "A", [
+            (b"\xc0\x0c", "CNAME", 300, b"\x04eu-1\xc0\x0f"),
+            (b"\xc0\x28", "A", 0x80000000 | 60, v4("192.0.2.12"))]),
+        "a_rdata_5_bytes": reply(0x6000, "eu.lb.test", "A", [("eu.lb.test", "A", 60, b"\xc0\0\2\x0a\x01")]),
+    }
+    # 17 CNAMEs: one more than follow() takes from one reply
+    seeds["cname_chain_too_long"] = reply(0x2003, "c0.lb.test", "A", [
+        (f"c{i}.lb.test", "CNAME", 60, cname(f"c{i + 1}.lb.test")) for i in range(17)] +
+        [("c17.lb.test", "A", 60, v4("192.0.2.17"))])
+    seeds["pointer_forward"] = seeds["a_one"][:28] + b"\xc0\x30" + seeds["a_one"][30:]
+    return seeds
+
+
 def main():
     out = HERE / "corpus" / "answer"
     out.mkdir(parents=True, exist_ok=True)
@@ -101,7 +158,12 @@ def main():
         if src.exists():
             rel = src.relative_to(REPO).as_posix().replace("/", "__")
             shutil.copyfile(src, zl / rel)
-    print(f"{len(list(out.iterdir()))} answer seeds, {len(list(zl.iterdir()))} zone_loader seeds")
+    rm = HERE / "corpus" / "resolve_message"
+    rm.mkdir(parents=True, exist_ok=True)
+    for name, data in resolve_message_seeds().items():
+        (rm / name).write_bytes(data)
+    print(f"{len(list(out.iterdir()))} answer seeds, {len(list(zl.iterdir()))} zone_loader seeds, "
+          f"{len(list(rm.iterdir()))} resolve_message seeds")
 
 
 if __name__ == "__main__":
