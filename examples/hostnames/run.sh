@@ -44,7 +44,7 @@ zone:
   - domain: lb.test
     file: "lb.test.zone"
 KNOT
-knotd -c "$state/knot/knot.conf" 2>"$state/knotd.log" &
+knotd -c "$state/knot/knot.conf" >"$state/knotd.log" 2>&1 &
 pids+=($!)
 
 # 2. The two regions (each one a stand-in for what sits behind its load balancer).

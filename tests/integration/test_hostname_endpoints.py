@@ -30,6 +30,7 @@ EU, US = "eu.lb.test", "us.lb.test"
 SERVICE_TTL = 30        # services.site.ttl in the examples
 RECORD_TTL = 10         # lb.test's A records: re-resolved every 5 s
 EXAMPLES = st.REPO / "examples"
+EU_KEY, US_KEY = "example.com/primary/eu.lb.test", "example.com/secondary/us.lb.test"
 
 
 def example_zone(example, port):
@@ -70,12 +71,15 @@ def state_txt(server, service="site"):
     return " ".join(r.rdatas("answer", "TXT"))
 
 
-def endpoint_entries(server, host):
-    """The entries of GET /v1/endpoints that are about `host` (key, name or any field)."""
+def hostname_entry(server, key):
+    """The /v1/endpoints entry with this key (e.g. example.com/primary/eu.lb.test)."""
     eps = server.get("/v1/endpoints")
     if isinstance(eps, dict):
         eps = eps.get("endpoints", [])
-    return [e for e in eps if host in json.dumps(e)]
+    found = [e for e in eps if e.get("key") == key]
+    if len(found) != 1:
+        raise AssertionError(f"/v1/endpoints has {len(found)} entries with key {key}:\n{json.dumps(eps, indent=1)}")
+    return found[0]
 
 
 def probe_hosts(region):
@@ -133,17 +137,17 @@ class HostnameCase(unittest.TestCase):
             self.fail_case(f"{name}/{qtype} still answers {last[0]} after {timeout} s, expected {want}")
         return time.monotonic() - start
 
-    def wait_endpoint(self, server, host, pred, what, timeout=15.0):
-        """Polls /v1/endpoints until pred(entries about `host`) holds; returns the entries."""
+    def wait_endpoint(self, server, key, pred, what, timeout=15.0):
+        """Polls /v1/endpoints until pred(the entry with `key`) holds; returns the entry."""
         last = [None]
 
         def ok():
-            last[0] = endpoint_entries(server, host)
-            return last[0] and pred(last[0])
+            last[0] = hostname_entry(server, key)
+            return pred(last[0])
         try:
             st.wait_until(ok, timeout=timeout, interval=0.1, what=what)
         except TimeoutError:
-            self.fail_case(f"{what}: not within {timeout} s; /v1/endpoints about {host}:\n"
+            self.fail_case(f"{what}: not within {timeout} s; /v1/endpoints entry {key}:\n"
                            f"{json.dumps(last[0], indent=1)}")
         return last[0]
 
@@ -196,12 +200,22 @@ class TestCase1Bar(HostnameCase):
         hs = self.start_signpost(example_zone("hostnames", self.port),
                                  resolver_config([lb.resolver], min_ttl="1s"),
                                  label="signpost (hostname endpoints, examples/hostnames)")
+        first = {n: view(hs, n) for n in ("www.example.com", "example.com")}
+        print(f"\n[{self.case}] first answers after start: {first}")
+        self.assert_primary(hs, timeout=10)
+        # The probes connect to the resolved addresses and send the hostname as Host
+        # (checked before the address-endpoint signpost probes the same regions).
+        st.wait_until(lambda: probe_hosts(regions[P]) and probe_hosts(regions[S]), timeout=5,
+                      what="probes of both regions")
+        self.assertEqual(probe_hosts(regions[P]), {EU}, f"[{self.case}] Host header of probes to {P}")
+        self.assertEqual(probe_hosts(regions[S]), {US}, f"[{self.case}] Host header of probes to {S}")
+        for key, host, address in ((EU_KEY, EU, P), (US_KEY, US, S)):
+            ep = hostname_entry(hs, key)
+            self.assertEqual((ep["state"], ep["hostname"], ep["resolution"]["state"], ep["resolution"]["addresses"]),
+                             ("up", host, "ok", [address]), f"[{self.case}] {json.dumps(ep, indent=1)}")
         addr = self.start_signpost(example_zone("failover", self.port),
                                    label="signpost (address endpoints, examples/failover)")
-        first = {n: view(hs, n) for n in ("www.example.com", "example.com")}
-        self.assert_primary(hs, timeout=10)
         self.wait_view(addr, "www.example.com", A(P), timeout=10)
-        print(f"\n[{self.case}] first answers after start: {first}")
 
         # Before: CNAME for any type at www and the wildcard, with the service TTL ...
         for name in ("www.example.com", "anything.example.com"):
@@ -217,11 +231,6 @@ class TestCase1Bar(HostnameCase):
         r = hs.dig("example.com", "AAAA")
         self.assertEqual((r.status, r.answer), ("NOERROR", []), f"[{self.case}] apex AAAA (eu.lb.test has no AAAA)\n{r!r}")
         self.assertEqual(r.types("authority"), ["SOA"], f"[{self.case}] apex AAAA\n{r!r}")
-        # The probes connect to the resolved addresses and send the hostname as Host.
-        st.wait_until(lambda: probe_hosts(regions[P]) and probe_hosts(regions[S]), timeout=5,
-                      what="probes of both regions")
-        self.assertEqual(probe_hosts(regions[P]), {EU}, f"[{self.case}] Host header of probes to {P}")
-        self.assertEqual(probe_hosts(regions[S]), {US}, f"[{self.case}] Host header of probes to {S}")
 
         watch_over = {"hostname www (CNAME)": (hs, "www.example.com", CNAME(US)),
                       "hostname apex (flattened A)": (hs, "example.com", A(S)),
@@ -315,10 +324,11 @@ class TestCase4NxDomain(HostnameCase):
         print(f"\n[{self.case}] failover after eu.lb.test was removed: {took}")
         self.assertIn("failover:secondary", state_txt(server), f"[{self.case}] state TXT")
         reason = f"NXDOMAIN for {EU}"
-        entries = self.wait_endpoint(server, EU, lambda es: reason in json.dumps(es),
-                                     f"/v1/endpoints says '{reason}'", timeout=5)
-        ep = next(e for e in entries if e.get("key", "").endswith("/" + EU) or e.get("name") == EU)
-        self.assertEqual(ep["state"], "down", f"[{self.case}] {json.dumps(ep, indent=1)}")
+        ep = self.wait_endpoint(server, EU_KEY, lambda e: reason in e["reason"],
+                                f"the endpoint's reason says '{reason}'", timeout=5)
+        self.assertEqual((ep["state"], ep["resolution"]["state"], ep["resolution"]["addresses"],
+                          ep["resolution"]["error"]), ("down", "negative", [], reason),
+                         f"[{self.case}] {json.dumps(ep, indent=1)}")
         self.assertIn(reason, json.dumps(server.status()), f"[{self.case}] /v1/status")
         cli = server.cli("status")
         self.assertEqual(cli.returncode, 0, cli.stderr)
@@ -328,6 +338,9 @@ class TestCase4NxDomain(HostnameCase):
         took = self.flips({"www": (server, "www.example.com", CNAME(EU)),
                            "apex": (server, "example.com", A(P))})
         print(f"[{self.case}] failback after eu.lb.test came back: {took}")
+        ep = hostname_entry(server, EU_KEY)
+        self.assertEqual((ep["state"], ep["resolution"]["state"], ep["resolution"]["addresses"]),
+                         ("up", "ok", [P]), f"[{self.case}] {json.dumps(ep, indent=1)}")
         self.assertIn("primary", state_txt(server))
         self.assertNotIn("failover", state_txt(server))
 
@@ -348,10 +361,13 @@ class TestCase5Timeout(HostnameCase):
             seen.add((tuple(view(server, "www.example.com")), tuple(view(server, "example.com")),
                       "failover" in state_txt(server)))
 
-        def failing(es):
+        def failing(e):
             sample()
-            return "timeout" in json.dumps(es).lower()
-        self.wait_endpoint(server, EU, failing, "/v1/endpoints says the resolution times out", timeout=15)
+            return e["resolution"]["state"] == "failing"
+        ep = self.wait_endpoint(server, EU_KEY, failing, "the resolution of eu.lb.test fails", timeout=15)
+        self.assertIn("timeout", ep["resolution"]["error"], f"[{self.case}] {json.dumps(ep, indent=1)}")
+        self.assertEqual((ep["state"], ep["resolution"]["addresses"]), ("up", [P]),
+                         f"[{self.case}] the last good addresses stay and are probed\n{json.dumps(ep, indent=1)}")
         print(f"\n[{self.case}] timeout shown {time.monotonic() - stopped:.2f} s after the resolver went silent")
         # Past the record's TTL (10 s after the last answer at the latest) the answers stay.
         for _ in range(1000):
@@ -361,14 +377,21 @@ class TestCase5Timeout(HostnameCase):
             time.sleep(0.1)
         self.assertEqual(seen, {(tuple(CNAME(EU)), tuple(A(P)), False)},
                          f"[{self.case}] answers while the resolver was silent")
+        print(f"[{self.case}] apex TTL {ttls(server, 'example.com')} "
+              f"{time.monotonic() - stopped:.1f} s after the resolver went silent")
         cli = server.cli("status")
         self.assertIn("timeout", cli.stdout.lower(), f"[{self.case}] signpost status:\n{cli.stdout}")
+        self.assertRegex(server.stderr(), rf"resolve: {re.escape(EU)}: timeout.*keeping {re.escape(P)}",
+                         f"[{self.case}] the log")
         silent.close()
-        self.lb.restart()
         recovered = time.monotonic()
-        self.wait_endpoint(server, EU, lambda es: "timeout" not in json.dumps(es).lower(),
-                           "/v1/endpoints no longer says timeout", timeout=15)
-        print(f"[{self.case}] resolution ok again {time.monotonic() - recovered:.2f} s after knotd restarted")
+        self.lb.restart()
+        ep = self.wait_endpoint(server, EU_KEY, lambda e: e["resolution"]["state"] == "ok",
+                                "the resolution of eu.lb.test is ok again", timeout=15)
+        self.assertEqual((ep["state"], ep["resolution"]["error"], ep["resolution"]["addresses"]), ("up", "", [P]),
+                         f"[{self.case}] {json.dumps(ep, indent=1)}")
+        print(f"[{self.case}] resolution ok again {time.monotonic() - recovered:.2f} s after the silent resolver "
+              f"gave the port back to knotd")
         self.assert_primary(server, timeout=1)
 
     def test_case5b_a_start_with_a_silent_resolver_answers_the_secondary(self):
@@ -385,10 +408,13 @@ class TestCase5Timeout(HostnameCase):
         self.wait_view(server, "www.example.com", A(S), timeout=10)
         self.wait_view(server, "example.com", A(S), timeout=10)
         self.assertIn("failover:secondary", state_txt(server), f"[{self.case}] state TXT")
-        entries = self.wait_endpoint(server, EU, lambda es: "timeout" in json.dumps(es).lower(),
-                                     "/v1/endpoints says the resolution times out", timeout=10)
-        ep = next(e for e in entries if e.get("key", "").endswith("/" + EU) or e.get("name") == EU)
-        self.assertEqual(ep["state"], "down", f"[{self.case}] {json.dumps(ep, indent=1)}")
+        ep = self.wait_endpoint(server, EU_KEY, lambda e: "timeout" in e["resolution"]["error"],
+                                "the resolution of eu.lb.test times out", timeout=10)
+        self.assertEqual((ep["state"], ep["resolution"]["addresses"]), ("down", []),
+                         f"[{self.case}] {json.dumps(ep, indent=1)}")
+        self.assertIn("timeout", ep["reason"], f"[{self.case}] the endpoint's reason\n{json.dumps(ep, indent=1)}")
+        print(f"[{self.case}] reason: {ep['reason']!r}; resolution: {ep['resolution']['state']}, "
+              f"{ep['resolution']['error']!r}")
         self.assertTrue(regions[S].requests(), "the secondary is probed")
 
 

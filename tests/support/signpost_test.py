@@ -386,7 +386,11 @@ def tcp_connect(port, host="127.0.0.1", timeout=3.0):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.settimeout(timeout)
-    s.connect((host, port))
+    try:
+        s.connect((host, port))
+    except OSError:
+        s.close()  # a refused connect (server not listening yet) leaks no socket
+        raise
     return s
 
 
