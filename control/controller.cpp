@@ -254,6 +254,7 @@ std::vector<probes::ProbeTarget> Controller::probe_targets() {
     out.reserve(cat.endpoints.size());
     probed_.assign(cat.endpoints.size(), true);
     address_targets_.clear();
+    std::set<std::string> live_address_keys;
     target_ranges_.assign(cat.endpoints.size(), {0, 0});
     probed_size_ = cat.endpoints.size();
     std::map<std::string, bool> now_probed;
@@ -276,16 +277,12 @@ std::vector<probes::ProbeTarget> Controller::probe_targets() {
         t.address = ep.check_address.to_string();
         t.host = ep.probe_host;
         auto persisted = persisted_initial_.find(ref.key);
-        // A hostname's new address starts where the endpoint is (an "all" endpoint
-        // must not go down because its load balancer got one more address).
-        auto current = endpoint_states_.find(ref.key);
         for (auto& name : ep.checks) {
             auto it = zone.checks.find(name);
             if (it == zone.checks.end()) continue;
             auto spec = it->second;
             // Until its first result, an endpoint is what it was when we stopped.
             if (persisted != persisted_initial_.end()) spec.initial = persisted->second;
-            if (ep.hostname && current != endpoint_states_.end()) spec.initial = current->second.first;
             if (auto tk = takeover_initial_.find(ref.key); tk != takeover_initial_.end()) spec.initial = tk->second;
             t.checks.push_back(std::move(spec));
         }
@@ -298,16 +295,31 @@ std::vector<probes::ProbeTarget> Controller::probe_targets() {
         auto r = resolutions_.find(ep.hostname->to_key());
         if (r == resolutions_.end()) continue;
         target_ranges_[i] = {uint32_t(address_targets_.size()), uint32_t(r->second.addresses.size())};
+        auto current = endpoint_states_.find(ref.key);
         for (auto& a : r->second.addresses) {
             probes::ProbeTarget at = t;
             at.key = ref.key + "@" + a.to_string();
             at.address = a.to_string();
+            // A new address of an endpoint whose state is known starts in that
+            // state, moved by rise/fall like the endpoint itself: an "all" endpoint
+            // does not go down because its load balancer got one more address, and
+            // a down endpoint whose name comes back needs `rise` good results.
+            // Decided once per target, so its checks stay equal across retargets.
+            auto [init, fresh] = address_initial_.try_emplace(at.key);
+            if (fresh && serving_ && current != endpoint_states_.end()) init->second = {current->second.first, true};
+            else if (fresh) init->second = {at.checks.empty() ? core::HealthState::Down : at.checks[0].initial, false};
+            for (auto& spec : at.checks) {
+                spec.initial = init->second.first;
+                spec.initial_known = init->second.second;
+            }
+            live_address_keys.insert(at.key);
             at.index = core::EndpointIndex(cat.endpoints.size() + address_targets_.size());
             address_targets_.push_back({i, a, at.key});
             out.push_back(std::move(at));
         }
     }
     probed_keys_ = std::move(now_probed);
+    std::erase_if(address_initial_, [&](auto& kv) { return !live_address_keys.count(kv.first); });
     return out;
 }
 

@@ -273,6 +273,9 @@ private:
     std::map<std::string, core::Resolution> resolutions_;
     std::map<std::string, core::TimePoint> lost_addresses_at_;  // when a name last lost its addresses
     std::vector<AddressTarget> address_targets_;
+    // Each address target's starting state, decided when it first appeared (and
+    // whether it is known rather than a guess).
+    std::map<std::string, std::pair<core::HealthState, bool>> address_initial_;
     std::vector<std::pair<uint32_t, uint32_t>> target_ranges_;  // per probed endpoint: first k, count
     std::size_t probed_size_ = 0;
     std::vector<policy::Resolved> resolved_;  // indexed like catalog_->endpoints; empty without hostnames

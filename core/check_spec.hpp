@@ -31,6 +31,10 @@ struct CheckSpec {
     int rise = 2;                // consecutive successes to come up
     int fall = 3;                // consecutive failures to go down
     HealthState initial = HealthState::Down;  // until the first result decides
+    // `initial` is known, not a guess: results move it by rise/fall from the
+    // first one (no start-up rule). The control core sets it for a hostname's new
+    // address while the endpoint's state is known; zone files never do.
+    bool initial_known = false;
 
     // http / https
     std::string method = "GET";  // GET or HEAD

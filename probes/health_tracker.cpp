@@ -24,6 +24,7 @@ CheckTracker::CheckTracker(const core::CheckSpec& spec, TimePoint now, Millis se
     }
     // Enough overlapping probes to reach fall (or rise) within one timeout.
     max_in_flight_ = static_cast<std::size_t>(std::clamp(std::max(spec_.rise, spec_.fall), 2, 16));
+    confirmed_ = spec_.initial_known;
 }
 
 uint64_t CheckTracker::start(TimePoint now) {

@@ -188,6 +188,13 @@ TEST_CASE("control: NXDOMAIN takes a hostname endpoint down with the reason, and
     h.now.mono += 5s;
     h.answer("eu.lb.test", {"127.0.0.10"});
     REQUIRE(h.has_target(kEu10));
+    // The returning address starts down, known: it needs `rise` good results, not one.
+    for (auto& t : h.targets)
+        if (t.key == kEu10)
+            for (auto& c : t.checks) {
+                CHECK(c.initial == core::HealthState::Down);
+                CHECK(c.initial_known);
+            }
     h.set(kEu10, core::HealthState::Up);
     CHECK(h.decision().label == "primary");
 }
@@ -205,6 +212,18 @@ TEST_CASE("control: a failing resolver keeps the last good addresses; a new addr
     h.answer("eu.lb.test", {"127.0.0.12"});
     CHECK_FALSE(h.has_target(kEu10));
     CHECK(h.has_target("example.com/primary/eu.lb.test@127.0.0.12"));
+    // Its checks stay equal across retargets (the monitor keeps its state): decided once.
+    auto checks_of = [&](const std::string& key) {
+        for (auto& t : h.targets)
+            if (t.key == key) return t.checks;
+        return std::vector<core::CheckSpec>{};
+    };
+    auto before = checks_of("example.com/primary/eu.lb.test@127.0.0.12");
+    CHECK(before.at(0).initial == core::HealthState::Up);
+    CHECK(before.at(0).initial_known);
+    h.set(kUs11, core::HealthState::Down);
+    h.retarget();
+    CHECK(checks_of("example.com/primary/eu.lb.test@127.0.0.12") == before);
     // The new address starts where the endpoint was: no flip while it is probed.
     CHECK(h.decision().label == "primary");
     CHECK(h.v4() == std::vector<std::string>{"127.0.0.12"});

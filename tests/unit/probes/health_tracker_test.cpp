@@ -324,3 +324,23 @@ TEST_CASE("endpoint: without checks is up") {
     CHECK(e.health().confirmed);
     CHECK(e.first_result_known());
 }
+
+TEST_CASE("tracker: a known initial state is confirmed at once and moves by rise/fall, not by the first result") {
+    auto s = spec(3, 3);
+    s.initial = HealthState::Down;
+    s.initial_known = true;  // a hostname's returning address while its endpoint is down
+    CheckTracker c(s, T0);
+    CHECK(c.confirmed());
+    CHECK(c.state() == HealthState::Down);
+    probe(c, ok());
+    CHECK(c.state() == HealthState::Down);  // one success is not `rise`
+    CHECK(c.suspect());
+    probe(c, ok());
+    probe(c, ok());
+    CHECK(c.state() == HealthState::Up);
+    s.initial = HealthState::Up;
+    CheckTracker u(s, T0);
+    probe(u, bad());
+    CHECK(u.state() == HealthState::Up);  // nor one failure `fall`
+    CHECK(u.suspect());
+}
