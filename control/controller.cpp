@@ -415,6 +415,11 @@ std::vector<std::pair<core::IpAddress, std::string>> Controller::probed_addresse
 void Controller::update_resolved() {
     resolved_.clear();
     if (!catalog_) return;
+    // Names no catalog uses any more leave with their endpoints (the resolver drops them too).
+    auto names = hostnames();
+    std::set<std::string> used(names.begin(), names.end());
+    std::erase_if(resolutions_, [&](auto& kv) { return !used.count(kv.first); });
+    std::erase_if(lost_addresses_at_, [&](auto& kv) { return !used.count(kv.first); });
     bool any = false;
     for (std::size_t i = 0; i < catalog_->endpoints.size() && !any; ++i)
         any = catalog_->endpoint(core::EndpointIndex(i)).hostname.has_value();
