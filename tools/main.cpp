@@ -40,6 +40,34 @@ int cmd_check(const std::string& path) {
     return 0;
 }
 
+// `signpost check --config FILE [--zones DIR]`: the server config (every key,
+// file:line:col), then the zones it names (or --zones). Exit 1 on any error.
+int cmd_check_config(const std::string& config_file, const std::string& zones_override) {
+    core::Diagnostics diags;
+    auto cfg = tools::load_server_config(config_file, diags);
+    for (auto& d : diags.items()) std::cerr << d.to_string() << '\n';
+    if (!cfg) {
+        std::cerr << config_file << ": " << diags.error_count() << " error(s)\n";
+        return 1;
+    }
+    std::string listen;
+    for (auto& l : cfg->dns.listen) listen += (listen.empty() ? "" : ", ") + l.to_string();
+    std::cout << config_file << ": ok: listen " << (listen.empty() ? std::string("(none: give --listen)") : listen)
+              << "; api " << (cfg->api_enabled ? cfg->api.host + ":" + std::to_string(cfg->api.port) : std::string("off"))
+              << "; " << cfg->xfr.secondaries.size() << " secondar" << (cfg->xfr.secondaries.size() == 1 ? "y" : "ies")
+              << "; resolvers "
+              << (cfg->resolver.servers.empty() ? std::string("from /etc/resolv.conf")
+                                                : std::to_string(cfg->resolver.servers.size()));
+    if (!diags.items().empty()) std::cout << ", " << diags.items().size() << " warning(s)";
+    std::cout << '\n';
+    std::string zones = zones_override.empty() ? cfg->zones_dir : zones_override;
+    if (zones.empty()) {
+        std::cout << config_file << ": no zones named ('zones' key or --zones): zones not checked\n";
+        return 0;
+    }
+    return cmd_check(zones);
+}
+
 int cmd_import(const std::string& origin, const std::string& file) {
     core::Diagnostics diags;
     auto toml = zones::import_master_file(origin, file, diags);
@@ -79,9 +107,11 @@ int main(int argc, char** argv) {
     serve->add_option("--group", run_group, "Run as this group (default: the user's primary group)");
 
     // check
-    auto* check = app.add_subcommand("check", "Validate a zone file or a directory of them");
-    std::string check_path;
-    check->add_option("PATH", check_path, "Zone file or directory")->required();
+    auto* check = app.add_subcommand("check", "Validate a zone file or a directory of them, or a server config");
+    std::string check_path, check_config, check_zones;
+    check->add_option("PATH", check_path, "Zone file or directory");
+    check->add_option("--config", check_config, "Server config file to validate (and the zones it names)");
+    check->add_option("--zones", check_zones, "With --config: the zones to check instead of its 'zones' key");
 
     // import
     auto* import = app.add_subcommand("import", "Convert an RFC 1035 master file to a TOML zone on stdout");
@@ -98,7 +128,17 @@ int main(int argc, char** argv) {
     }
 
     if (auto rc = tools::run_client_commands()) return *rc;
-    if (*check) return cmd_check(check_path);
+    if (*check) {
+        if (!check_config.empty()) {
+            if (!check_path.empty() && check_zones.empty()) check_zones = check_path;
+            return cmd_check_config(check_config, check_zones);
+        }
+        if (check_path.empty()) {
+            std::cerr << "signpost check: give a zone file or directory, or --config FILE\n";
+            return 1;
+        }
+        return cmd_check(check_path);
+    }
     if (*import) return cmd_import(origin, zonefile);
 
     // serve: the config file first, then flags on top.

@@ -133,6 +133,29 @@ class Check(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("no-such-file.toml", p.stdout + p.stderr)
 
+    def test_server_config_and_the_zones_it_names(self):
+        p = st.run_cli("check", "--config", "examples/hostnames/signpost.toml")
+        self.assertEqual(p.returncode, 0, p.stderr + p.stdout)
+        self.assertIn("signpost.toml: ok: listen 127.0.0.1:8053", p.stdout)
+        self.assertIn("examples/hostnames/zones: ok: 1 zone(s)", p.stdout)
+
+    def test_server_config_errors_with_position_and_bad_zones(self):
+        with st.ZoneDir({"example.com.toml": 'origin = "example.com"\n[records."@"]\nNS = "ns1.example.net."\nA = "1.2.3.999"\n'}) as zd:
+            conf = Path(zd.path) / "server.conf"
+            conf.write_text('zones = "%s"\nresolvers = ["10.0.0.300"]\nresolve_timeout = "forever"\n' % zd.path)
+            p = st.run_cli("check", "--config", conf)
+            out = p.stdout + p.stderr
+            self.assertEqual(p.returncode, 1, out)
+            self.assertDiag(out, "server.conf", 2, "resolvers.*10\\.0\\.0\\.300", cols=[14])
+            self.assertDiag(out, "server.conf", 3, "resolve_timeout", cols=[19])
+            # A good config still checks the zones it names (here: --zones), and their errors count.
+            conf.write_text("listen = [\"127.0.0.1:8053\"]\n")
+            p = st.run_cli("check", "--config", conf, "--zones", zd.path)
+            out = p.stdout + p.stderr
+            self.assertEqual(p.returncode, 1, out)
+            self.assertIn("server.conf: ok", out)
+            self.assertDiag(out, "example.com.toml", 4, "cannot parse")
+
 
 class Serve(unittest.TestCase):
     def test_refuses_broken_zones(self):
