@@ -192,9 +192,11 @@ public:
 
     std::string metrics() override {
         auto status = monitor_->status();
-        std::string m = control_metrics(core_, health(), status);
+        std::string m = build_info_metrics(build_info());
+        m += control_metrics(core_, health(), status);
         if (cluster_) m += cluster_metrics(cluster());
         if (server_) m += dns_metrics(server_->stats(), core_.zone_names());
+        m += process_metrics(read_process_stats());
         return m;
     }
 

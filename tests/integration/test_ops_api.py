@@ -277,18 +277,26 @@ class TestExplain(ApiScenario):
 
 
 FAMILIES = {
-    "signpost_view_generation": "counter",
+    "signpost_build_info": "gauge",
+    "signpost_views_published_total": "counter",
     "signpost_reloads_total": "counter",
     "signpost_reload_failures_total": "counter",
     "signpost_last_reload_ok": "gauge",
     "signpost_endpoint_up": "gauge",
+    "signpost_endpoint_failing": "gauge",
     "signpost_probe_checks_total": "counter",
-    "signpost_probe_latency_ms": "gauge",
+    "signpost_probe_latency_seconds": "gauge",
     "signpost_endpoint_transitions_total": "counter",
     "signpost_service_pool": "gauge",
+    "signpost_service_info": "gauge",
     "signpost_service_all_down": "gauge",
     "signpost_services_all_down": "gauge",
     "signpost_service_changes_total": "counter",
+    "process_cpu_seconds_total": "counter",
+    "process_resident_memory_bytes": "gauge",
+    "process_open_fds": "gauge",
+    "process_max_fds": "gauge",
+    "process_start_time_seconds": "gauge",
 }
 
 
@@ -300,14 +308,18 @@ class TestMetrics(ApiScenario):
         for ep in status["endpoints"]:
             self.assertEqual(m[f'signpost_endpoint_up{{endpoint="{ep["key"]}"}}'],
                              1 if ep["state"] == "up" else 0, ep["key"])
+            self.assertIn(f'signpost_endpoint_transitions_total{{endpoint="{ep["key"]}"}}', m, ep["key"])
         all_down = 0
         for svc in status["services"]:
-            self.assertEqual(m.get(f'signpost_service_pool{{service="{svc["key"]}",label="{svc["label"]}"}}'), 1,
-                             f'{svc["key"]} label {svc["label"]}')
+            self.assertEqual(m.get(f'signpost_service_info{{service="{svc["key"]}",policy="{svc["policy"]}",'
+                                   f'label="{svc["label"]}"}}'), 1, f'{svc["key"]} label {svc["label"]}')
+            for pool in svc["pools"]:
+                self.assertIn(m[f'signpost_service_pool{{service="{svc["key"]}",pool="{pool["name"]}"}}'], (0, 1))
+            self.assertIn(f'signpost_service_changes_total{{service="{svc["key"]}"}}', m, svc["key"])
             self.assertEqual(m[f'signpost_service_all_down{{service="{svc["key"]}"}}'], int(svc["all_down"]))
             all_down += svc["all_down"]
         self.assertEqual(m["signpost_services_all_down"], all_down)
-        self.assertEqual(m["signpost_view_generation"], status["generation"])
+        self.assertEqual(m["signpost_views_published_total"], status["generation"])
         return m
 
     def test_families_are_documented_and_values_follow_the_state(self):
@@ -328,7 +340,10 @@ class TestMetrics(ApiScenario):
         wait_for_answer(self.server, [S], timeout=10)
         m = self.assertConsistent()
         self.assertEqual(m[f'signpost_endpoint_up{{endpoint="{PRIMARY}"}}'], 0)
-        self.assertEqual(m['signpost_service_pool{service="example.com/site",label="failover:secondary"}'], 1)
+        self.assertEqual(m['signpost_service_pool{service="example.com/site",pool="secondary"}'], 1)
+        self.assertEqual(m['signpost_service_pool{service="example.com/site",pool="primary"}'], 0)
+        self.assertEqual(m['signpost_service_info{service="example.com/site",policy="failover",'
+                           'label="failover:secondary"}'], 1)
         self.assertGreaterEqual(m[f'signpost_endpoint_transitions_total{{endpoint="{PRIMARY}"}}'], 1)
         self.assertGreaterEqual(m['signpost_service_changes_total{service="example.com/site"}'], 1)
 
