@@ -12,9 +12,7 @@
 
 #include "zones/loader.hpp"
 
-// unit_tools does not list tools/metrics_text.cpp among its sources (tests/CMakeLists.txt);
-// compiled here instead. Drop this include when it is added there.
-#include "tools/metrics_text.cpp"  // NOLINT(bugprone-suspicious-include)
+#include "tools/metrics_text.hpp"
 
 using namespace signpost;
 using namespace std::chrono_literals;
