@@ -3,6 +3,7 @@
 // buffer. Runs on DNS workers: noexcept, no allocation, no locks, no syscalls.
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include "dns/view.hpp"
 #include "dns/view_impl.hpp"
@@ -14,6 +15,9 @@ namespace {
 namespace rt = zones::rrtype;
 
 constexpr uint16_t kClassIn = 1;
+constexpr uint16_t kClassCh = 3;
+constexpr uint16_t kClassAny = 255;
+constexpr uint16_t kNsidOption = 3;
 constexpr uint16_t kEcsOption = 8;
 constexpr int kMaxChain = 8;         // CNAMEs followed inside a zone
 constexpr int kMaxAdditional = 16;   // target names whose addresses go in additional
@@ -103,6 +107,9 @@ struct Query {
     uint8_t ecs_source = 0;
     uint8_t ecs_address[16] = {};
     uint8_t ecs_address_len = 0;
+    bool nsid = false;                   // asked for NSID (RFC 5001) and we have one to send
+    const uint8_t* nsid_data = nullptr;  // the identity's bytes (ServerIdentity)
+    uint8_t nsid_len = 0;
 };
 
 // Skips a possibly compressed name in a record of the additional section.
@@ -152,6 +159,9 @@ Parse parse_opt(const uint8_t* rd, std::size_t rdlen, Query& q) noexcept {
             std::memset(q.ecs_address, 0, sizeof q.ecs_address);
             std::memcpy(q.ecs_address, o + 4, bytes);
         }
+        // NSID (RFC 5001 §2.1): the requester sends it empty; a payload is ignored.
+        // Only remembered here: answer_query decides whether we have one to send.
+        if (code == kNsidOption) q.nsid = true;
         // Other options (cookies, padding, ...) are ignored (RFC 6891 §6.1.2).
         off += len;
     }
@@ -754,8 +764,9 @@ struct Reply {
     uint16_t an = 0, ns = 0, ar = 0;
 };
 
+// The OPT record we send: ECS echoed when `ecs`, NSID when asked for (q.nsid).
 std::size_t opt_size(const Query& q, bool ecs) noexcept {
-    return 11 + (ecs ? 4 + 4 + q.ecs_address_len : 0);
+    return 11 + (ecs ? 4 + 4 + q.ecs_address_len : 0) + (q.nsid ? 4 + q.nsid_len : 0);
 }
 
 void write_opt(Writer& w, const Query& q, uint16_t our_size, uint16_t rcode, bool ecs, uint8_t scope) noexcept {
@@ -766,17 +777,36 @@ void write_opt(Writer& w, const Query& q, uint16_t our_size, uint16_t rcode, boo
     w.u16(our_size);
     uint32_t ttl = (uint32_t(rcode >> 4) << 24) | (q.do_bit ? 0x8000u : 0u);  // version 0
     w.u32(ttl);
-    if (!ecs) {
+    if (!ecs && !q.nsid) {
         w.u16(0);
         return;
     }
-    w.u16(uint16_t(8 + q.ecs_address_len));
+    w.u16(uint16_t(opt_size(q, ecs) - 11));
+    if (q.nsid) {
+        w.u16(kNsidOption);
+        w.u16(q.nsid_len);
+        w.bytes(q.nsid_data, q.nsid_len);
+    }
+    if (!ecs) return;
     w.u16(kEcsOption);
     w.u16(uint16_t(4 + q.ecs_address_len));
     w.u16(q.ecs_family);
     uint8_t b[2] = {q.ecs_source, scope};
     w.bytes(b, 2);
     w.bytes(q.ecs_address, q.ecs_address_len);
+}
+
+// The CHAOS TXT record for q (RFC 4892: id.server, hostname.bind; version.bind,
+// version.server), or empty: REFUSED (another name or type, or not configured).
+std::span<const uint8_t> chaos_record(const ServerIdentity* id, const Query& q) noexcept {
+    if (!id || q.qtype != rt::TXT) return {};
+    auto is = [&](const char* wire, std::size_t len) noexcept {
+        return q.qname.len == len && std::memcmp(q.qname.bytes, wire, len) == 0;
+    };
+    // Wire form, lowercase; the literal's terminating NUL is the root label.
+    if (is("\002id\006server", 11) || is("\010hostname\004bind", 15)) return id->identity_record();
+    if (is("\007version\004bind", 14) || is("\007version\006server", 16)) return id->version_record();
+    return {};
 }
 
 // ---------------------------------------------------------------------------
@@ -905,6 +935,28 @@ bool fast_lookup(const View& view, const detail::ZoneData& z, const Query& q, co
 
 }  // namespace
 
+namespace {
+
+std::vector<uint8_t> chaos_txt(std::string_view text) {
+    if (text.empty()) return {};
+    std::vector<uint8_t> rr = {0xc0, 12, 0, uint8_t(rt::TXT), 0, kClassCh, 0, 0, 0, 0};  // TTL 0
+    rr.push_back(uint8_t((text.size() + 1) >> 8));
+    rr.push_back(uint8_t(text.size() + 1));
+    rr.push_back(uint8_t(text.size()));
+    rr.insert(rr.end(), text.begin(), text.end());
+    return rr;
+}
+
+}  // namespace
+
+ServerIdentity::ServerIdentity(std::string_view identity, std::string_view version)
+    : identity_(identity), version_(version) {
+    if (identity.size() > 255) throw std::invalid_argument("identity is longer than 255 bytes");
+    if (version.size() > 255) throw std::invalid_argument("version is longer than 255 bytes");
+    identity_rr_ = chaos_txt(identity);
+    version_rr_ = chaos_txt(version);
+}
+
 void seed_variant_random(uint64_t seed) noexcept { random_state = seed ? seed : 0x9e3779b97f4a7c15ull; }
 
 std::size_t answer_query(const View& view, std::span<const uint8_t> query, const ClientInfo& client,
@@ -986,6 +1038,12 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
         r.rcode = FormErr;
         return finish();
     }
+    if (q.nsid) {  // asked for: sent when we have an identity (RFC 5001 §2.2)
+        std::string_view id = client.identity ? client.identity->identity() : std::string_view{};
+        q.nsid = !id.empty();
+        q.nsid_data = reinterpret_cast<const uint8_t*>(id.data());
+        q.nsid_len = uint8_t(id.size());
+    }
     uint16_t our_size = client.udp_payload_size ? client.udp_payload_size : view.options_.udp_payload_size;
     our_size = std::max<uint16_t>(our_size, 512);
     r.opt = q.has_opt;
@@ -1008,7 +1066,12 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
         limit = std::min(limit, udp);
     }
     std::size_t reserve = q.has_opt ? opt_size(q, q.has_ecs) : 0;
-    if (w.size() + reserve > limit) return 0;  // cannot even echo the question
+    if (w.size() + reserve > limit) {
+        if (!q.nsid) return 0;  // cannot even echo the question
+        q.nsid = false;         // a long NSID and a long name in 512 bytes: the answer wins
+        reserve = opt_size(q, q.has_ecs);
+        if (w.size() + reserve > limit) return 0;
+    }
     w.set_cap(limit - reserve);
     r.ecs = q.has_ecs;
 
@@ -1018,9 +1081,23 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
         return finish();
     };
 
-    if (q.qclass != kClassIn) return done(Refused);
-    if (q.qtype == rt::OPT) return done(FormErr);
-    if (q.qtype >= 249 && q.qtype <= 254) return done(NotImp);  // TKEY, TSIG, IXFR, AXFR, MAILB, MAILA
+    // As Knot DNS answers (docs/dns.md, "Classes and meta types"): class ANY is
+    // answered like IN; CH answers the server's identity and version; others REFUSED.
+    if (q.qclass != kClassIn) [[unlikely]] {
+        if (q.qclass == kClassCh) {
+            if (uint16_t(q.qtype - rt::IXFR) < 2) return done(NotImp);  // IXFR, AXFR
+            std::span<const uint8_t> rr = chaos_record(client.identity, q);
+            if (rr.empty()) return done(Refused);
+            if (w.bytes(rr.data(), rr.size())) r.an = 1;
+            else r.tc = true;
+            return done(NoError);
+        }
+        if (q.qclass != kClassAny) return done(Refused);
+    }
+    // Transfers reach here when the transfer hook did not take them (AXFR over UDP,
+    // or no transfers configured). The other meta types (OPT, TKEY, TSIG, MAILB,
+    // MAILA) are looked up like any type: NODATA, NXDOMAIN or a referral.
+    if (uint16_t(q.qtype - rt::IXFR) < 2) return done(NotImp);
 
     // The most specific zone containing qname.
     const detail::ZoneData* zone = nullptr;

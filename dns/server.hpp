@@ -44,6 +44,9 @@ struct ServerOptions {
     // at most query_log_rate lines per second per worker (the rest are counted and said).
     bool query_log = false;
     unsigned query_log_rate = 1000;
+    // What CH TXT id.server/hostname.bind and version.bind/version.server answer, and
+    // the NSID (RFC 5001) sent to queries that ask for it; empty: all REFUSED, no NSID.
+    ServerIdentity identity;
     // --- zone transfers hook (xfr/ owns the logic; the daemon installs it) ---
     // Called on any worker's threads, concurrently (it must be thread-safe), only for queries with QTYPE AXFR (TCP) or
     // IXFR, and SOA queries with additional records (they may carry TSIG), with

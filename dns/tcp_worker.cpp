@@ -292,6 +292,7 @@ void on_connection(uv_stream_t* listener, int status) {
     c->counted = true;
     c->client.tcp = true;
     c->client.udp_payload_size = w->context->options->udp_payload_size;
+    c->client.identity = &w->context->options->identity;
     uv_tcp_nodelay(&c->tcp, 1);
     c->next = w->conns;
     if (w->conns) w->conns->prev = c;

@@ -16,6 +16,7 @@ void receive_udp(UdpReceiver* r) noexcept {
     WorkerContext& w = *r->context;
     ClientInfo ci;
     ci.udp_payload_size = w.options->udp_payload_size;
+    ci.identity = &w.options->identity;
     for (;;) {
         for (int i = 0; i < kBatch; ++i) {
             r->riov[i] = {r->rx.data() + std::size_t(i) * kUdpReceive, kUdpReceive};

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/address.hpp"
@@ -36,10 +38,35 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
                                        std::span<const policy::Evaluation> services,
                                        uint64_t generation, ViewOptions options = {});
 
+// Who this server says it is (RFC 4892 CHAOS TXT, RFC 5001 NSID), built once when a
+// server starts so that answering copies bytes: no allocation, no formatting.
+class ServerIdentity {
+public:
+    // Nothing: id.server, hostname.bind, version.bind, version.server are REFUSED, no NSID.
+    ServerIdentity() = default;
+    // `identity` answers CH TXT id.server and hostname.bind and is the NSID; `version`
+    // answers CH TXT version.bind and version.server. Empty: that pair is REFUSED (and
+    // an empty identity sends no NSID). Throws std::invalid_argument over 255 bytes.
+    ServerIdentity(std::string_view identity, std::string_view version);
+
+    std::string_view identity() const noexcept { return identity_; }
+    std::string_view version() const noexcept { return version_; }
+    // The whole answer record behind a question at offset 12: owner a pointer to the
+    // question's name, TXT, CH, TTL 0, the one string. Empty when not answered.
+    std::span<const uint8_t> identity_record() const noexcept { return identity_rr_; }
+    std::span<const uint8_t> version_record() const noexcept { return version_rr_; }
+
+private:
+    std::string identity_, version_;
+    std::vector<uint8_t> identity_rr_, version_rr_;
+};
+
 struct ClientInfo {
     core::IpAddress address;  // the resolver (or stub) that sent the query
     bool tcp = false;
     uint16_t udp_payload_size = 0;  // 0: the View's ViewOptions::udp_payload_size
+    // CHAOS TXT answers and NSID; null: CH is REFUSED and no NSID is sent. Outlives the query.
+    const ServerIdentity* identity = nullptr;
 };
 
 // Answers one query. Writes the response to `out` and returns its length, or 0

@@ -10,6 +10,9 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
+
+#include <unistd.h>
 
 #include "core/log.hpp"
 #include "zones/toml_reader.hpp"
@@ -31,7 +34,7 @@ const std::vector<std::string> kTopKeys = {
     "log_level",   "state_file",  "watch_zones", "api",            "tsig_keys",           "secondaries",
     "xfr",         "tcp_max_connections_per_client", "tcp_query_timeout", "user", "group", "rrl",
     "limits",      "query_log",   "explain_allow", "probes",       "cluster",  "state_max_age",
-    "resolvers",   "resolve_min_ttl", "resolve_max_ttl", "resolve_timeout"};
+    "resolvers",   "resolve_min_ttl", "resolve_max_ttl", "resolve_timeout", "identity", "version"};
 const std::vector<std::string> kApiKeys = {"enabled", "listen", "token", "token_file", "read_allow"};
 const std::vector<std::string> kProbesKeys = {"source"};
 const std::vector<std::string> kClusterKeys = {"id",      "token",         "token_file",   "quorum",
@@ -148,6 +151,22 @@ void read_top(TomlReader& r, TomlNode root, ServerConfig& cfg) {
         if (auto d = r.duration(n, kNoCtx, q("state_max_age"), core::Millis(0), core::Millis(86400000),
                                 "a duration from 0s to 24h, e.g. \"30s\""))
             cfg.state_max_age = *d;
+    // identity, version: CH TXT id.server/hostname.bind, version.bind/version.server, NSID.
+    std::string identity(cfg.dns.identity.identity()), version(cfg.dns.identity.version());
+    for (auto [key, out] : {std::pair{"identity", &identity}, std::pair{"version", &version}}) {
+        auto n = root.get(key);
+        if (!n) continue;
+        auto v = r.string(n, kNoCtx, q(key), "a string of at most 255 bytes (\"\": not answered)");
+        if (!v) continue;
+        if (v->size() > 255)
+            r.error(n.where(), kNoCtx,
+                    q(key) + ": at most 255 bytes (one TXT string" +
+                        (std::string_view(key) == "identity" ? ", and the NSID" : "") + "), got " +
+                        std::to_string(v->size()));
+        else
+            *out = *v;
+    }
+    cfg.dns.identity = dns::ServerIdentity(identity, version);
     if (auto n = root.get("log_level")) {
         core::LogLevel level;
         auto s = n.as_string();
@@ -528,6 +547,15 @@ std::optional<std::string> read_text(const std::string& path, core::Diagnostics&
 }
 
 }  // namespace
+
+dns::ServerOptions default_dns_options() {
+    dns::ServerOptions o;
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+    std::string version = "signpost " + std::string(kSignpostVersion);
+    o.identity = dns::ServerIdentity(host, version);
+    return o;
+}
 
 std::optional<ServerConfig> load_server_config(const std::string& path, core::Diagnostics& diags) {
     auto text = read_text(path, diags);

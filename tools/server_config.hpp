@@ -19,9 +19,18 @@
 
 namespace signpost::tools {
 
+// What `signpost --version` prints after "signpost "; version.bind answers with both.
+inline constexpr std::string_view kSignpostVersion = "0.1.0";
+
+// The DNS server options before any config key: `identity` is the host name
+// (gethostname()) and `version` "signpost <kSignpostVersion>".
+dns::ServerOptions default_dns_options();
+
 struct ServerConfig {
     std::string zones_dir;
-    dns::ServerOptions dns;
+    // `identity` and `version` (CH TXT id.server/hostname.bind and version.bind/version.server,
+    // and the NSID) are in dns.identity; "" turns that answer off (REFUSED; no NSID).
+    dns::ServerOptions dns = default_dns_options();
     std::string log_level = "info";
     std::string state_file;        // empty: no warm restart
     // A state file older than this is not trusted for endpoint health (re-probe first).

@@ -88,6 +88,8 @@ class Header(st.ServerTestCase):
         for cls in ("CH", "HS"):
             for name, qtype in (("version.bind", "TXT"), ("id.server", "TXT"), ("example.com", "SOA"),
                                 ("www.example.com", "A")):
+                if cls == "CH" and qtype == "TXT":
+                    continue  # answered: test_dns_conventions.py
                 for _, r in self.both(name, qtype, qclass=cls):
                     self.assertEqual(r.status, "REFUSED", r)
                     self.assertEqual(r.answer, [], r)

@@ -299,6 +299,27 @@ TEST_CASE("server: a TCP frame shorter than a header closes the connection") {
     CHECK(peer_closed(t.fd, 2000));
 }
 
+TEST_CASE("server: ServerOptions::identity answers CH TXT and NSID over UDP and TCP") {
+    auto o = options(1);
+    o.identity = signpost::dns::ServerIdentity("ns7.test", "");
+    signpost::dns::Server server(o, snapshot_with("192.0.2.1", 1));
+    uint16_t port = server.bound()[0].port;
+    const std::string nsid("\x00\x03\x00\x00", 4);
+    auto id = parse_reply(udp_query(port, make_query("id.server", 16, {.qclass = 3, .edns = true, .options = nsid})));
+    CHECK(id.answer == std::vector<std::string>{"id.server. 0 CH TXT \"ns7.test\""});
+    CHECK(id.nsid == "ns7.test");
+    auto www = parse_reply(udp_query(port, make_query("www.example.com", 1, {.edns = true, .options = nsid})));
+    CHECK(www.answer.size() == 1);
+    CHECK(www.nsid == "ns7.test");
+    CHECK(parse_reply(udp_query(port, make_query("version.bind", 16, {.qclass = 3}))).rcode == 5);  // hidden
+    Sock t(tcp_connect(port));
+    REQUIRE(t.fd >= 0);
+    REQUIRE(send_all(t.fd, framed(make_query("hostname.bind", 16, {.qclass = 3, .edns = true, .options = nsid}))));
+    auto tcp = parse_reply(tcp_read_message(t.fd));
+    CHECK(tcp.answer == std::vector<std::string>{"hostname.bind. 0 CH TXT \"ns7.test\""});
+    CHECK(tcp.nsid == "ns7.test");
+}
+
 TEST_CASE("server: a bind failure names the address and the error") {
     // A plain socket without SO_REUSEPORT holds the port.
     Sock holder(::socket(AF_INET, SOCK_DGRAM, 0));

@@ -75,11 +75,15 @@ struct Reply {
     bool opt_do = false;
     int opt_version = -1;
     std::string ecs;  // raw ECS option data in the reply ("" when absent)
+    bool has_nsid = false;
+    std::string nsid;  // the NSID option's payload (RFC 5001)
+    int opt_options = 0;  // options in the reply's OPT
 };
 Reply parse_reply(const std::vector<uint8_t>& wire);
 
 // Runs answer_query with a 65535-byte buffer.
 Reply ask(const dns::View& view, const std::vector<uint8_t>& query, bool tcp = false,
-          const std::string& client = "192.0.2.53");
+          const std::string& client = "192.0.2.53", const dns::ServerIdentity* identity = nullptr,
+          std::size_t out_size = 65535);
 
 }  // namespace dnstest

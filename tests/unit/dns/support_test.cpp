@@ -198,6 +198,11 @@ Reply parse_reply(const std::vector<uint8_t>& wire) {
             while (off + 4 <= n) {
                 uint16_t code = uint16_t(d[off] << 8 | d[off + 1]), len = uint16_t(d[off + 2] << 8 | d[off + 3]);
                 if (code == 8 && off + 4 + len <= n) r.ecs.assign(reinterpret_cast<const char*>(d + off + 4), len);
+                if (code == 3 && off + 4 + len <= n) {
+                    r.has_nsid = true;
+                    r.nsid.assign(reinterpret_cast<const char*>(d + off + 4), len);
+                }
+                ++r.opt_options;
                 off += 4 + len;
             }
         }
@@ -205,11 +210,13 @@ Reply parse_reply(const std::vector<uint8_t>& wire) {
     return r;
 }
 
-Reply ask(const dns::View& view, const std::vector<uint8_t>& query, bool tcp, const std::string& client) {
-    std::vector<uint8_t> out(65535);
+Reply ask(const dns::View& view, const std::vector<uint8_t>& query, bool tcp, const std::string& client,
+          const dns::ServerIdentity* identity, std::size_t out_size) {
+    std::vector<uint8_t> out(out_size);
     dns::ClientInfo ci;
     ci.address = *core::IpAddress::parse(client);
     ci.tcp = tcp;
+    ci.identity = identity;
     std::size_t n = dns::answer_query(view, query, ci, out);
     out.resize(n);
     return parse_reply(out);

@@ -92,7 +92,7 @@ TEST_CASE("server config: an unknown key points at the key, suggests the near on
                 "udp_payload_size, tcp_max_connections, tcp_idle_timeout, log_level, state_file, watch_zones, api, "
                 "tsig_keys, secondaries, xfr, tcp_max_connections_per_client, tcp_query_timeout, user, group, rrl, "
                 "limits, query_log, explain_allow, probes, cluster, state_max_age, resolvers, resolve_min_ttl, "
-                "resolve_max_ttl, resolve_timeout"));
+                "resolve_max_ttl, resolve_timeout, identity, version"));
     CHECK(r.has("4:1: error: unknown key 'api.tokn'; did you mean 'api.token'?; allowed: enabled, listen, token, "
                 "token_file, read_allow"));
 }
@@ -241,4 +241,37 @@ TEST_CASE("server config: a bad resolver or bound names the entry and what is al
     CHECK_FALSE(shape.config);
     CHECK(shape.has("1:13: error: 'resolvers' must be an array of \"ADDR[:PORT]\" strings, e.g. [\"127.0.0.53\", "
                     "\"[::1]:5353\"], got string \"127.0.0.53\""));
+}
+
+TEST_CASE("server config: identity and version answer CH TXT and NSID; \"\" turns each off") {
+    char host[256] = {};
+    REQUIRE(::gethostname(host, sizeof host - 1) == 0);
+    SUBCASE("defaults: the host name and signpost's version") {
+        auto r = load("log_level = \"info\"\n");
+        REQUIRE(r.config);
+        CHECK(r.config->dns.identity.identity() == std::string(host));
+        CHECK(r.config->dns.identity.version() == "signpost " + std::string(tools::kSignpostVersion));
+        tools::ServerConfig no_file;  // `serve` without --config
+        CHECK(no_file.dns.identity.identity() == std::string(host));
+        CHECK(no_file.dns.identity.version() == r.config->dns.identity.version());
+    }
+    SUBCASE("set, and version hidden") {
+        auto r = load("identity = \"ns1.fra\"\nversion = \"\"\n");
+        REQUIRE(r.config);
+        CHECK(r.config->dns.identity.identity() == "ns1.fra");
+        CHECK(r.config->dns.identity.version().empty());
+        CHECK(r.config->dns.identity.version_record().empty());
+        CHECK(r.config->dns.identity.identity_record().size() == 12 + 1 + 7);
+    }
+    SUBCASE("255 bytes is the most; a wrong type says what is allowed") {
+        auto ok = load("identity = \"" + std::string(255, 'x') + "\"\n");
+        REQUIRE(ok.config);
+        CHECK(ok.config->dns.identity.identity().size() == 255);
+        auto r = load("workers = 1\nidentity = \"" + std::string(256, 'x') + "\"\nversion = 2\n");
+        CHECK_FALSE(r.config);
+        INFO(r.diags.to_string());
+        CHECK(r.has("2:12: error: 'identity': at most 255 bytes (one TXT string, and the NSID), got 256"));
+        CHECK(r.has("3:11: error: 'version' must be a string of at most 255 bytes (\"\": not answered), got integer 2"));
+        CHECK(r.diags.error_count() == 2);
+    }
 }
