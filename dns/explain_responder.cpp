@@ -17,20 +17,32 @@ void put16(std::string& o, uint16_t v) {
     o.push_back(char(v));
 }
 
-// What the responder needs from a query; filled by parse(), which rejects
-// anything the normal path should answer (or refuse) instead.
-struct ExplainRequest {
-    std::size_t question_end = 0;  // offset just after QCLASS
-    std::string qname_wire;        // as sent (case kept); Name::from_wire lowercases
-    bool has_opt = false;
-    uint16_t udp_size = 512;
-    bool has_ecs = false;
-    uint16_t ecs_family = 0;
-    uint8_t ecs_source = 0;
-    std::string ecs_address;  // (source + 7) / 8 bytes
-};
+// One TXT record: owner compressed to the question's name, class CH, TTL 0;
+// the line split into character-strings of at most 255 bytes.
+void append_txt(std::string& out, std::string_view line) {
+    put16(out, 0xc00c);
+    put16(out, kTypeTxt);
+    put16(out, kClassCh);
+    put16(out, 0);
+    put16(out, 0);  // TTL 0: an explanation is true only now
+    std::size_t strings = std::max<std::size_t>(1, (line.size() + 254) / 255);
+    put16(out, uint16_t(line.size() + strings));
+    for (std::size_t i = 0; i < strings; ++i) {
+        auto part = line.substr(std::min(line.size(), i * 255), 255);
+        out.push_back(char(part.size()));
+        out.append(part);
+    }
+}
 
-bool parse(const uint8_t* p, std::size_t n, ExplainRequest& r) {
+std::size_t txt_size(std::size_t line_bytes) {
+    return 12 + std::max<std::size_t>(1, (line_bytes + 254) / 255) + line_bytes;
+}
+
+}  // namespace
+
+bool parse_explain_question(std::span<const uint8_t> wire, ExplainQuestion& q) noexcept {
+    const uint8_t* p = wire.data();
+    std::size_t n = wire.size();
     if (n < 12 || (p[2] & 0x80) || ((p[2] >> 3) & 0x0f) != 0) return false;  // a QUERY
     if (rd16(p + 4) != 1 || rd16(p + 6) != 0 || rd16(p + 8) != 0) return false;
     std::size_t off = 12;
@@ -42,10 +54,19 @@ bool parse(const uint8_t* p, std::size_t n, ExplainRequest& r) {
         if (l == 0) break;
     }
     if (off + 4 > n || rd16(p + off) != kTypeTxt || rd16(p + off + 2) != kClassCh) return false;
-    r.qname_wire.assign(reinterpret_cast<const char*>(p + 12), off - 12);
-    r.question_end = off + 4;
-    off = r.question_end;
-    for (unsigned i = 0, ar = rd16(p + 10); i < ar; ++i) {
+    q.qname_len = off - 12;
+    q.question_end = off + 4;
+    q.arcount = rd16(p + 10);
+    return true;
+}
+
+bool parse_explain_request(std::span<const uint8_t> wire, const ExplainQuestion& q, ExplainRequest& r) noexcept {
+    const uint8_t* p = wire.data();
+    std::size_t n = wire.size();
+    r = ExplainRequest{};
+    std::size_t off = q.question_end;
+    if (off > n) return false;
+    for (unsigned i = 0; i < q.arcount; ++i) {
         bool root_owner = off < n && p[off] == 0;
         if (!root_owner) return false;  // only OPT (root owner) is expected; TSIG etc.: normal path
         off += 1;
@@ -70,7 +91,8 @@ bool parse(const uint8_t* p, std::size_t n, ExplainRequest& r) {
                 r.has_ecs = true;
                 r.ecs_family = family;
                 r.ecs_source = source;
-                r.ecs_address.assign(reinterpret_cast<const char*>(p + o + 4), len - 4u);
+                r.ecs_address_len = uint8_t(len - 4u);
+                std::memcpy(r.ecs_address, p + o + 4, r.ecs_address_len);
             }
             o += len;
         }
@@ -79,40 +101,21 @@ bool parse(const uint8_t* p, std::size_t n, ExplainRequest& r) {
     return off == n;
 }
 
-// One TXT record: owner compressed to the question's name, class CH, TTL 0;
-// the line split into character-strings of at most 255 bytes.
-void append_txt(std::string& out, std::string_view line) {
-    put16(out, 0xc00c);
-    put16(out, kTypeTxt);
-    put16(out, kClassCh);
-    put16(out, 0);
-    put16(out, 0);  // TTL 0: an explanation is true only now
-    std::size_t strings = std::max<std::size_t>(1, (line.size() + 254) / 255);
-    put16(out, uint16_t(line.size() + strings));
-    for (std::size_t i = 0; i < strings; ++i) {
-        auto part = line.substr(std::min(line.size(), i * 255), 255);
-        out.push_back(char(part.size()));
-        out.append(part);
-    }
-}
-
-std::size_t txt_size(std::size_t line_bytes) {
-    return 12 + std::max<std::size_t>(1, (line_bytes + 254) / 255) + line_bytes;
-}
-
-}  // namespace
-
 ExplainResponder::ExplainResponder(std::vector<core::IpPrefix> allow, uint16_t udp_payload_size)
     : allow_(std::move(allow)), udp_payload_size_(std::max<uint16_t>(512, udp_payload_size)) {}
 
 bool ExplainResponder::handle(const ExplainState* state, std::span<const uint8_t> query, const ClientInfo& client,
                               std::size_t udp_max, std::string& out) const {
     if (!state) return false;
+    ExplainQuestion question;
+    if (!parse_explain_question(query, question)) return false;
+    // The additional section is read for allowed clients only.
     bool allowed = std::any_of(allow_.begin(), allow_.end(), [&](auto& p) { return p.contains(client.address); });
     if (!allowed) return false;
     ExplainRequest req;
-    if (!parse(query.data(), query.size(), req)) return false;
-    auto qname = core::Name::from_wire(req.qname_wire);
+    if (!parse_explain_request(query, question, req)) return false;
+    auto qname = core::Name::from_wire(
+        std::string_view(reinterpret_cast<const char*>(query.data() + 12), question.qname_len));
     if (!qname) return false;
     auto parsed = parse_explain_name(*qname);
     if (!parsed) return false;  // another CH question: REFUSED as before
@@ -132,9 +135,9 @@ bool ExplainResponder::handle(const ExplainState* state, std::span<const uint8_t
         if (req.has_ecs && req.ecs_source > 0) {
             core::IpPrefix subnet;
             subnet.address.v6 = req.ecs_family == 2;
-            std::memcpy(subnet.address.bytes.data(), req.ecs_address.data(), req.ecs_address.size());
+            std::memcpy(subnet.address.bytes.data(), req.ecs_address, req.ecs_address_len);
             if (req.ecs_source % 8)  // host bits zero, as IpPrefix expects
-                subnet.address.bytes[req.ecs_address.size() - 1] &= uint8_t(0xff00u >> (req.ecs_source % 8));
+                subnet.address.bytes[req.ecs_address_len - 1] &= uint8_t(0xff00u >> (req.ecs_source % 8));
             subnet.length = req.ecs_source;
             q.subnet = subnet;
             q.client = subnet.address;
@@ -150,9 +153,9 @@ bool ExplainResponder::handle(const ExplainState* state, std::span<const uint8_t
         if (lines[i].size() > kMaxLineBytes) lines[i] = lines[i].substr(0, kMaxLineBytes - 6) + " (cut)";
     }
 
-    std::size_t opt_size = req.has_opt ? 11 + (req.has_ecs ? 8 + req.ecs_address.size() : 0) : 0;
+    std::size_t opt_size = req.has_opt ? 11 + (req.has_ecs ? 8 + req.ecs_address_len : 0) : 0;
     std::size_t limit = client.tcp ? 65535 : std::min<std::size_t>(udp_max, req.has_opt ? req.udp_size : 512);
-    std::size_t fixed = req.question_end + opt_size;
+    std::size_t fixed = question.question_end + opt_size;
     if (fixed > limit) return false;
     std::string records;
     std::size_t count = 0;
@@ -186,7 +189,7 @@ bool ExplainResponder::handle(const ExplainState* state, std::span<const uint8_t
     put16(msg, uint16_t(count));
     put16(msg, 0);
     put16(msg, req.has_opt ? 1 : 0);
-    msg.append(reinterpret_cast<const char*>(query.data() + 12), req.question_end - 12);
+    msg.append(reinterpret_cast<const char*>(query.data() + 12), question.question_end - 12);
     msg += records;
     if (req.has_opt) {
         msg.push_back(0);
@@ -196,13 +199,13 @@ bool ExplainResponder::handle(const ExplainState* state, std::span<const uint8_t
         put16(msg, 0);
         if (req.has_ecs) {
             // The answer is for exactly the subnet asked about (RFC 7871 scope).
-            put16(msg, uint16_t(8 + req.ecs_address.size()));
+            put16(msg, uint16_t(8 + req.ecs_address_len));
             put16(msg, kEcsOption);
-            put16(msg, uint16_t(4 + req.ecs_address.size()));
+            put16(msg, uint16_t(4 + req.ecs_address_len));
             put16(msg, req.ecs_family);
             msg.push_back(char(req.ecs_source));
             msg.push_back(char(req.ecs_source));
-            msg += req.ecs_address;
+            msg.append(reinterpret_cast<const char*>(req.ecs_address), req.ecs_address_len);
         } else {
             put16(msg, 0);
         }

@@ -12,6 +12,15 @@ const char* to_string(AclVerdict v) noexcept {
     return "?";
 }
 
+bool address_may_transfer(const XfrOptions& options, const std::string& origin, const core::IpAddress& client) {
+    for (auto& s : options.secondaries) {
+        if (!s.covers(origin)) continue;
+        for (auto& p : s.allow_transfer_from)
+            if (p.contains(client)) return true;
+    }
+    return false;
+}
+
 AclDecision check_transfer(const XfrOptions& options, const std::string& origin, const core::IpAddress& client,
                            const std::string& key) {
     std::string used = key.empty() ? std::string() : canonical_key_name(key);

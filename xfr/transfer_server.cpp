@@ -3,11 +3,11 @@
 #include "xfr/transfer_server.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <ctime>
 
 #include "core/log.hpp"
 #include "xfr/acl.hpp"
+#include "xfr/transfer_query.hpp"
 #include "xfr/tsig.hpp"
 #include "zones/model.hpp"
 
@@ -16,8 +16,6 @@ namespace signpost::xfr {
 namespace {
 
 constexpr uint8_t kNoError = 0, kFormErr = 1, kServFail = 2, kRefused = 5, kNotAuth = 9;
-
-uint16_t get16(std::span<const uint8_t> w, std::size_t off) { return uint16_t(w[off] << 8 | w[off + 1]); }
 
 void put16(std::string& s, uint16_t v) {
     s.push_back(char(v >> 8));
@@ -28,78 +26,10 @@ void put32(std::string& s, uint32_t v) {
     put16(s, uint16_t(v));
 }
 
-// The parsed shape of a query that may be a transfer.
-struct Query {
-    uint16_t id = 0, qtype = 0, qclass = 0;
-    std::size_t question_end = 0;  // offset after QTYPE/QCLASS
-    std::string qname;             // canonical (lower case) wire
-    bool has_ixfr_soa = false;
-    uint32_t ixfr_serial = 0;
-};
-
-// Skips one possibly compressed name; false when malformed.
-bool skip_name(std::span<const uint8_t> w, std::size_t& off) {
-    while (off < w.size()) {
-        uint8_t l = w[off];
-        if (l == 0) {
-            ++off;
-            return true;
-        }
-        if ((l & 0xc0) == 0xc0) {
-            off += 2;
-            return off <= w.size();
-        }
-        if (l & 0xc0) return false;
-        off += 1 + std::size_t(l);
-    }
-    return false;
-}
-
-bool parse_query(std::span<const uint8_t> w, Query& q) {
-    if (w.size() < 12) return false;
-    if (w[2] & 0x80) return false;            // a response
-    if (((w[2] >> 3) & 0x0f) != 0) return false;  // not QUERY
-    if (get16(w, 4) != 1) return false;
-    q.id = get16(w, 0);
-    std::size_t off = 12;
-    while (off < w.size() && w[off] != 0) {
-        uint8_t l = w[off];
-        if (l > 63 || off + 1 + l > w.size()) return false;
-        q.qname.push_back(char(l));
-        for (std::size_t i = 0; i < l; ++i) q.qname.push_back(char(std::tolower(w[off + 1 + i])));
-        off += 1 + l;
-    }
-    if (off >= w.size()) return false;
-    q.qname.push_back(0);
-    ++off;
-    if (off + 4 > w.size()) return false;
-    q.qtype = get16(w, off);
-    q.qclass = get16(w, off + 2);
-    off += 4;
-    q.question_end = off;
-    // IXFR: the client's SOA in the authority section (RFC 1995 §3).
-    uint16_t an = get16(w, 6), ns = get16(w, 8);
-    for (unsigned i = 0; i < unsigned(an) + ns; ++i) {
-        if (!skip_name(w, off) || off + 10 > w.size()) return false;
-        uint16_t type = get16(w, off);
-        uint16_t rdlen = get16(w, off + 8);
-        std::size_t rd = off + 10;
-        if (rd + rdlen > w.size()) return false;
-        if (i >= an && type == zones::rrtype::SOA) {
-            std::size_t p = rd;
-            if (!skip_name(w, p) || !skip_name(w, p) || p + 4 > rd + rdlen) return false;
-            q.has_ixfr_soa = true;
-            q.ixfr_serial = uint32_t(get16(w, p)) << 16 | get16(w, p + 2);
-        }
-        off = rd + rdlen;
-    }
-    return true;
-}
-
 // One response message under construction.
 class Message {
 public:
-    Message(std::span<const uint8_t> query, const Query& q, uint8_t rcode, bool aa) {
+    Message(std::span<const uint8_t> query, const TransferQuestion& q, uint8_t rcode, bool aa) {
         put16(wire_, q.id);
         uint8_t f1 = uint8_t(0x80 | (aa ? 0x04 : 0) | (query[2] & 0x01));  // QR, AA, RD copied
         wire_.push_back(char(f1));
@@ -109,7 +39,7 @@ public:
         put16(wire_, 0);
         put16(wire_, 0);
         wire_.append(reinterpret_cast<const char*>(query.data()) + 12, q.question_end - 12);
-        qname_ = q.qname;
+        qname_ = q.qname_wire();
     }
     std::size_t size() const { return wire_.size(); }
     uint16_t count() const { return count_; }
@@ -153,7 +83,7 @@ private:
         wire_.push_back(char(12));
     }
     std::string wire_;
-    std::string qname_;
+    std::string_view qname_;  // the question's, which outlives the message
     uint16_t count_ = 0;
 };
 
@@ -177,8 +107,9 @@ std::shared_ptr<const TransferZones> TransferServer::make_zones(std::vector<std:
 
 bool TransferServer::handle(const TransferZones* zones, std::span<const uint8_t> query, const core::IpAddress& client,
                             bool tcp, std::size_t udp_max, std::string& out) const {
-    Query q;
-    if (!parse_query(query, q)) return false;
+    // 1. The header and question, for any client.
+    TransferQuestion q;
+    if (!parse_transfer_question(query, q)) return false;
     bool transfer = q.qtype == zones::rrtype::AXFR || q.qtype == zones::rrtype::IXFR;
     if (q.qtype == zones::rrtype::AXFR && !tcp) return false;  // RFC 5936 §4.2: TCP only; the normal path says NOTIMP
     if (!transfer && q.qtype != zones::rrtype::SOA) return false;
@@ -187,17 +118,35 @@ bool TransferServer::handle(const TransferZones* zones, std::span<const uint8_t>
     const TransferZones::Zone* zone = nullptr;
     if (zones)
         for (auto& z : zones->zones)
-            if (z.origin.wire() == q.qname) zone = &z;
+            if (z.origin.wire() == q.qname_wire()) zone = &z;
+    std::string zone_text =
+        zone ? zone->text : core::Name::from_wire(q.qname_wire()).value_or(core::Name()).to_text();
 
+    // 2. The address ACL. A client no [[secondaries]] entry of the zone lets in is
+    // answered from the header and question alone, as an unsigned request is:
+    // its TSIG record and IXFR SOA are never read (a signed SOA query goes to the
+    // normal path, a transfer gets REFUSED, or NOTAUTH/SERVFAIL as before the ACL).
+    bool address_ok = false;
+    if (zone) {
+        address_ok = address_may_transfer(options_, zone->text, client);
+    } else {
+        std::string origin = zone_text;
+        if (origin.size() > 1 && origin.back() == '.') origin.pop_back();
+        address_ok = address_may_transfer(options_, origin, client);
+    }
+
+    // 3. The rest of the request, for an allowed client only.
+    TransferRequest req;
     TsigResult tsig;
-    bool has_ar = get16(query, 10) > 0;
-    if (has_ar) tsig = tsig_verify(query, options_, now_s());
+    if (address_ok) {
+        if (!parse_transfer_request(query, q, req)) return false;
+        if (q.arcount > 0) tsig = tsig_verify(query, options_, now_s());
+    }
     if (!transfer && tsig.status == TsigStatus::Unsigned) return false;  // a plain SOA query
     if (!transfer && !zone && tsig.status == TsigStatus::Ok) return false;
     if (tsig.status == TsigStatus::Malformed && !transfer) return false;
 
     std::string peer = client.to_string();
-    std::string zone_text = zone ? zone->text : core::Name::from_wire(q.qname).value_or(core::Name()).to_text();
     const TsigKey* key = tsig.status == TsigStatus::Ok ? options_.find_key(tsig.key_name) : nullptr;
     std::string mac = tsig.mac;
     bool first_signed = true;
@@ -258,9 +207,9 @@ bool TransferServer::handle(const TransferZones* zones, std::span<const uint8_t>
     std::string serials = std::to_string(cur.serial);
     IxfrPlan plan;
     if (q.qtype == zones::rrtype::IXFR) {
-        if (!q.has_ixfr_soa) return fail(kFormErr, "IXFR without the client's SOA in the authority section");
-        plan = h.plan(q.ixfr_serial);
-        serials = std::to_string(q.ixfr_serial) + "→" + std::to_string(cur.serial);
+        if (!req.has_ixfr_soa) return fail(kFormErr, "IXFR without the client's SOA in the authority section");
+        plan = h.plan(req.ixfr_serial);
+        serials = std::to_string(req.ixfr_serial) + "→" + std::to_string(cur.serial);
         if (plan.kind == IxfrPlan::Kind::UpToDate) {
             kind = "IXFR (up to date)";
             seq.push_back(&cur.soa);

@@ -42,6 +42,11 @@ public:
     // bytes (IXFR over UDP: the difference when it fits, else the current SOA,
     // RFC 1995 §2). False: the normal answer path answers it (`out` untouched).
     // `zones`: the snapshot's content the query is answered from (null: no zones).
+    // Order of work: the header and question (parse_transfer_question), then the
+    // address ACL of the zone asked for; only an address some [[secondaries]]
+    // entry allows has the rest read (the IXFR's SOA, the TSIG record), then the
+    // key checked (check_transfer). Any other address is answered as an unsigned
+    // request (REFUSED for a served zone; a signed SOA query: false).
     // Any thread, any number at once. Logs every transfer and refusal.
     bool handle(const TransferZones* zones, std::span<const uint8_t> query, const core::IpAddress& client, bool tcp,
                 std::size_t udp_max, std::string& out) const;

@@ -3,7 +3,12 @@
 # real queries (plain, EDNS, DO, ECS, cookies) and hostile ones for `answer`,
 # the example and fixture TOML zones for `zone_loader`, resolver replies (A, AAAA,
 # CNAME chains, NXDOMAIN/NODATA with a SOA, TC, compressed names) for
-# `resolve_message`. Re-run after changing it.
+# `resolve_message`, transfer requests (AXFR, IXFR with the client's SOA, signed
+# with TSIG, signed SOA, NOTIFY, garbage) for `transfer_query`, explain
+# questions (types, EDNS, ECS, a TSIG) for `explain_query`. Re-run after changing it.
+import base64
+import hashlib
+import hmac
 import shutil
 import struct
 import sys
@@ -142,6 +147,117 @@ def resolve_message_seeds():
     return seeds
 
 
+# The key of tests/fuzz/fuzz_transfer_query.cpp (and tests/unit/xfr/xfr_test.cpp).
+TSIG_KEY = ("transfer-key.", base64.b64decode("c2lnbnBvc3QtdGVzdC1rZXktMDEyMzQ1Njc4OWFiY2RlZg=="))
+
+
+def tsig_sign(msg, key=TSIG_KEY, alg="hmac-sha256.", time_signed=1700000000, fudge=300, mac_override=None):
+    """msg signed with TSIG (RFC 8945 §4.3.3); the time is fixed, so the server
+    later says BADTIME: the record is still read in full."""
+    name, secret = key
+    kname, aname = st.encode_name(name), st.encode_name(alg)
+    timers = struct.pack("!HIH", time_signed >> 32, time_signed & 0xffffffff, fudge)
+    variables = kname + struct.pack("!HI", 255, 0) + aname + timers + struct.pack("!HH", 0, 0)
+    mac = hmac.new(secret, msg + variables, hashlib.sha256).digest() if mac_override is None else mac_override
+    qid = struct.unpack("!H", msg[:2])[0]
+    rdata = aname + timers + struct.pack("!H", len(mac)) + mac + struct.pack("!HHH", qid, 0, 0)
+    ar = struct.unpack("!H", msg[10:12])[0] + 1
+    return msg[:10] + struct.pack("!H", ar) + msg[12:] + kname + struct.pack("!HHIH", 250, 255, 0, len(rdata)) + rdata
+
+
+def ixfr(zone, serial, qid, compressed=False):
+    q = st.build_query(zone, "IXFR", qid=qid)
+    owner = b"\xc0\x0c" if compressed else st.encode_name(zone)
+    rdata = (b"\xc0\x0c" if compressed else st.encode_name("ns1." + zone)) + st.encode_name("admin." + zone) + \
+        struct.pack("!IIIII", serial, 1, 1, 1, 1)
+    return q[:8] + struct.pack("!H", 1) + q[10:] + owner + struct.pack("!HHIH", 6, 1, 3600, len(rdata)) + rdata
+
+
+def transfer_query_seeds():
+    q = st.build_query
+    seeds = {
+        "axfr": q("example.com", "AXFR", qid=1),
+        "axfr_mixed_case": q("ExAmPlE.cOm", "AXFR", qid=2),
+        "axfr_other_zone": q("example.org", "AXFR", qid=3),
+        "axfr_class_ch": q("example.com", "AXFR", "CH", qid=4),
+        "axfr_edns": q("example.com", "AXFR", qid=5, edns={}),
+        "axfr_tsig": tsig_sign(q("example.com", "AXFR", qid=6)),
+        "axfr_tsig_unknown_key": tsig_sign(q("example.com", "AXFR", qid=7), key=("other-key.", b"x" * 32)),
+        "axfr_tsig_bad_mac": tsig_sign(q("example.com", "AXFR", qid=8), mac_override=b"\0" * 32),
+        "axfr_tsig_bad_algorithm": tsig_sign(q("example.com", "AXFR", qid=9), alg="hmac-nothing."),
+        "axfr_tsig_truncated": tsig_sign(q("example.com", "AXFR", qid=10))[:-7],
+        "axfr_edns_and_tsig": tsig_sign(q("example.com", "AXFR", qid=11, edns={})),
+        "ixfr_7": ixfr("example.com", 7, 20),
+        "ixfr_8_up_to_date": ixfr("example.com", 8, 21),
+        "ixfr_unknown_serial": ixfr("example.com", 3, 22),
+        "ixfr_compressed_soa": ixfr("example.com", 7, 23, compressed=True),
+        "ixfr_tsig": tsig_sign(ixfr("example.com", 7, 24)),
+        "ixfr_without_soa": q("example.com", "IXFR", qid=25),
+        "ixfr_soa_rdlen_lies": ixfr("example.com", 7, 26)[:-6],
+        "ixfr_soa_in_answer": ixfr("example.com", 7, 27)[:6] + struct.pack("!HH", 1, 0) + ixfr("example.com", 7, 27)[10:],
+        "soa_tsig": tsig_sign(q("example.com", "SOA", qid=30)),
+        "soa_tsig_other_zone": tsig_sign(q("example.org", "SOA", qid=31)),
+        "soa_plain": q("example.com", "SOA", qid=32),
+        "soa_edns_only": q("example.com", "SOA", qid=33, edns={}),
+        "notify": q("example.com", "SOA", qid=40, opcode=4, aa=True),
+        "notify_reply": q("example.com", "SOA", qid=41, opcode=4, aa=True, qr=True),
+        "axfr_response": q("example.com", "AXFR", qid=42, qr=True),
+        "a_query": q("www.example.com", "A", qid=43),
+        "qdcount_2": q(questions=[("example.com", "AXFR", "IN"), ("example.com", "SOA", "IN")], qid=44),
+        "ancount_lies": q("example.com", "IXFR", qid=45)[:6] + b"\xff\xff" + q("example.com", "IXFR", qid=45)[8:],
+    }
+    hdr = struct.pack("!HHHHHH", 50, 0, 1, 0, 1, 0)
+    seeds["question_pointer"] = hdr + b"\xc0\x0c" + struct.pack("!HH", 251, 1)
+    long_name = b"".join(b"\x3f" + b"a" * 63 for _ in range(5)) + b"\0"  # 321 bytes > 255
+    seeds["name_too_long"] = struct.pack("!HHHHHH", 51, 0, 1, 0, 0, 0) + long_name + struct.pack("!HH", 252, 1)
+    seeds["authority_pointer_loop"] = hdr + st.encode_name("example.com") + struct.pack("!HH", 251, 1) + \
+        b"\xc0\x1d" + struct.pack("!HHIH", 6, 1, 0, 0)
+    seeds["garbage"] = bytes(range(256)) * 2
+    seeds["empty"] = b""
+    return seeds
+
+
+def explain_query_seeds():
+    def q(name, **kw):
+        return st.build_query(name, "TXT", "CH", **kw)
+    seeds = {
+        "www": q("www.example.com.explain.signpost", qid=1),
+        "www_aaaa": q("_aaaa.www.example.com.explain.signpost", qid=2, rd=True),
+        "apex_type65": q("_TYPE65.example.com.explain.signpost", qid=3),
+        "mixed_case": q("WWW.Example.COM.Explain.Signpost", qid=4),
+        "bad_type": q("_nosuchtype.www.example.com.explain.signpost", qid=5),
+        "underscore_name": q("_srv._sip._tcp.example.com.explain.signpost", qid=6),
+        "unknown_zone": q("www.example.org.explain.signpost", qid=7),
+        "suffix_only": q("explain.signpost", qid=8),
+        "not_explain": q("version.bind", qid=9),
+        "wildcard": q("x.wild.example.com.explain.signpost", qid=10),
+        "delegation": q("host.child.example.com.explain.signpost", qid=11),
+        "edns": q("www.example.com.explain.signpost", qid=12, edns={"size": 4096}),
+        "edns_small": q("www.example.com.explain.signpost", qid=13, edns={"size": 100}),
+        "edns_version_1": q("www.example.com.explain.signpost", qid=14, edns={"version": 1}),
+        "ecs_v4": q("www.example.com.explain.signpost", qid=15, edns={"options": [ecs(1, 24, bytes([203, 0, 113]))]}),
+        "ecs_v4_host_bits": q("www.example.com.explain.signpost", qid=16,
+                              edns={"options": [ecs(1, 20, bytes([203, 0, 127]))]}),
+        "ecs_v6": q("www.example.com.explain.signpost", qid=17,
+                    edns={"options": [ecs(2, 56, bytes.fromhex("20010db80001ff"))]}),
+        "ecs_zero": q("www.example.com.explain.signpost", qid=18, edns={"options": [ecs(1, 0, b"")]}),
+        "ecs_twice": q("www.example.com.explain.signpost", qid=19,
+                       edns={"options": [ecs(1, 8, b"\xcb"), ecs(1, 8, b"\xcb")]}),
+        "cookie": q("www.example.com.explain.signpost", qid=20, edns={"options": [(10, b"\1" * 8)]}),
+        "two_opt": q("www.example.com.explain.signpost", qid=21, edns={}) +
+        b"\0" + struct.pack("!HHIH", 41, 1232, 0, 0),
+        "tsig": tsig_sign(q("www.example.com.explain.signpost", qid=22)),
+        "trailing_garbage": q("www.example.com.explain.signpost", qid=23) + b"\0\0\0",
+        "class_in": st.build_query("www.example.com.explain.signpost", "TXT", qid=24),
+        "qr_set": q("www.example.com.explain.signpost", qid=25, qr=True),
+    }
+    hdr = struct.pack("!HHHHHH", 30, 0, 1, 0, 0, 0)
+    seeds["question_pointer"] = hdr + b"\xc0\x0c" + struct.pack("!HH", 16, 3)
+    seeds["garbage"] = bytes(range(256)) * 2
+    seeds["empty"] = b""
+    return seeds
+
+
 def main():
     out = HERE / "corpus" / "answer"
     out.mkdir(parents=True, exist_ok=True)
@@ -162,8 +278,15 @@ def main():
     rm.mkdir(parents=True, exist_ok=True)
     for name, data in resolve_message_seeds().items():
         (rm / name).write_bytes(data)
+    for target, seeds in (("transfer_query", transfer_query_seeds()), ("explain_query", explain_query_seeds())):
+        d = HERE / "corpus" / target
+        d.mkdir(parents=True, exist_ok=True)
+        for name, data in seeds.items():
+            (d / name).write_bytes(data)
     print(f"{len(list(out.iterdir()))} answer seeds, {len(list(zl.iterdir()))} zone_loader seeds, "
-          f"{len(list(rm.iterdir()))} resolve_message seeds")
+          f"{len(list(rm.iterdir()))} resolve_message seeds, "
+          f"{len(list((HERE / 'corpus' / 'transfer_query').iterdir()))} transfer_query seeds, "
+          f"{len(list((HERE / 'corpus' / 'explain_query').iterdir()))} explain_query seeds")
 
 
 if __name__ == "__main__":
