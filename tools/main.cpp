@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/log.hpp"
+#include "core/version.hpp"
 #include "tools/client_commands.hpp"
 #include "tools/daemon.hpp"
 #include "tools/privileges.hpp"
@@ -82,7 +83,7 @@ int cmd_import(const std::string& origin, const std::string& file) {
 int main(int argc, char** argv) {
     CLI::App app{"signpost: a DNS traffic manager that answers with the healthy region"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", "signpost 0.1.0");
+    app.set_version_flag("--version", "signpost " + std::string(core::kVersion));
 
     // serve
     auto* serve = app.add_subcommand("serve", "Answer DNS queries for the zones in a directory");

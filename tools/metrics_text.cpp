@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "core/version.hpp"
+
 namespace signpost::tools {
 
 std::string escape_label(const std::string& s) {
@@ -214,7 +216,7 @@ namespace signpost::tools {
 
 BuildInfo build_info() {
     // Keep in step with `signpost --version` (tools/main.cpp).
-    BuildInfo b{"0.1.0", ""};
+    BuildInfo b{std::string(core::kVersion), ""};
 #if defined(__clang__)
     b.compiler = fmt::format("clang {}.{}.{}", __clang_major__, __clang_minor__, __clang_patchlevel__);
 #elif defined(__GNUC__)

@@ -10,6 +10,7 @@
 #include "cluster/options.hpp"
 #include "core/address.hpp"
 #include "core/diagnostics.hpp"
+#include "core/version.hpp"
 #include "dns/server.hpp"
 #include "probes/health_monitor.hpp"
 #include "resolve/resolver.hpp"
@@ -20,7 +21,7 @@
 namespace signpost::tools {
 
 // What `signpost --version` prints after "signpost "; version.bind answers with both.
-inline constexpr std::string_view kSignpostVersion = "0.1.0";
+inline constexpr std::string_view kSignpostVersion = core::kVersion;
 
 // The DNS server options before any config key: `identity` is the host name
 // (gethostname()) and `version` "signpost <kSignpostVersion>".
