@@ -63,13 +63,22 @@ public:
             return 1;
         }
         restore_state();
+        install_query_handlers(config_);
+        // Bind every listen address now: one that cannot be bound stops the start
+        // before any probe runs. Queries are dropped until the first snapshot.
+        try {
+            server_ = std::make_unique<dns::Server>(config_.dns, nullptr);
+        } catch (const std::exception& e) {
+            log_error("dns", "{}; not starting", e.what());
+            return 2;
+        }
         uv_loop_init(&loop_);
         monitor_ = std::make_unique<probes::HealthMonitor>(&loop_, config_.probes);
         resolver_ = std::make_unique<resolve::Resolver>(&loop_, config_.resolver);
         resolver_->on_change([this](std::span<const core::Resolution> changed) {
             if (stopping_) return;
             apply(core_.resolved(changed, monitor_->health(), now()));
-            if (!server_) maybe_start_serving();
+            if (!core_.serving()) maybe_start_serving();
         });
         if (config_.cluster.enabled()) {
             // Polls leave from the probes' source address: one address per instance to allow.
@@ -82,13 +91,12 @@ public:
         auto& cat = core_.catalog();
         log_info("zones", "loaded {} zone(s), {} service(s), {} endpoint(s) from {}", cat.zones.size(),
                  cat.services.size(), cat.endpoints.size(), config_.zones_dir);
-        install_query_handlers(config_);
         hooks_ = std::make_unique<hooks::HookRunner>(&loop_);
         notifier_ = std::make_unique<xfr::Notifier>(&loop_, config_.xfr);
         monitor_->on_change([this](std::span<const probes::HealthChange> c) {
             if (stopping_) return;
             apply(core_.health_changed(monitor_->health(), c, now()));
-            if (!server_) maybe_start_serving();  // a hostname's addresses may complete the first round
+            if (!core_.serving()) maybe_start_serving();  // a hostname's addresses may complete the first round
         });
         monitor_->on_first_round([this] {
             first_round_done_ = true;
@@ -266,7 +274,7 @@ private:
     }
 
     void maybe_start_serving() {
-        if (server_ || stopping_) return;
+        if (core_.serving() || stopping_) return;
         if (warm_start_) {
             // The state file has endpoint states, not addresses: resolve first (bounded by the timeout).
             if (!resolver_->settled()) return;
@@ -281,20 +289,10 @@ private:
     }
 
     void start_serving(const char* why) {
-        if (server_ || stopping_) return;
-        auto step = core_.start(monitor_->health(), now());
-        auto first = step.snapshot;
+        if (core_.serving() || stopping_) return;
+        // The sockets are bound since the start; the first snapshot starts the answers.
+        apply(core_.start(monitor_->health(), now()));
         trim_at_ = core::Clock::now() + std::chrono::seconds(2);  // hand the loader's memory back
-        try {
-            server_ = std::make_unique<dns::Server>(config_.dns, first);
-        } catch (const std::exception& e) {
-            log_error("dns", "{}", e.what());
-            shutdown(2);
-            return;
-        }
-        core_.published(first->version, now());
-        step.snapshot.reset();
-        apply(std::move(step));
         std::string where;
         for (auto& a : server_->bound()) where += (where.empty() ? "" : ", ") + a.to_string();
         log_info("daemon", "ready ({}): serving {} zone(s) on {} (udp+tcp)", why, core_.catalog().zones.size(), where);
@@ -314,7 +312,7 @@ private:
 
     void on_tick() {
         if (stopping_) return;
-        if (!server_) maybe_start_serving();  // a first round's deadline may have passed
+        if (!core_.serving()) maybe_start_serving();  // a first round's deadline may have passed
         apply(core_.tick(monitor_->health(), now()));
         if (state_dirty_ && core::Clock::now() - last_save_ > std::chrono::seconds(1)) save_state_now();
         if (trim_at_ && core::Clock::now() >= *trim_at_) {
@@ -375,7 +373,7 @@ private:
 
     void on_cluster_inputs() {
         if (stopping_) return;
-        if (!server_) return maybe_start_serving();
+        if (!core_.serving()) return maybe_start_serving();
         apply(core_.cluster_changed(monitor_->health(), now()));
     }
 

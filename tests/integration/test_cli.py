@@ -182,6 +182,18 @@ class Serve(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("no-such-dir", p.stderr)
 
+    def test_a_listen_address_in_use_stops_the_start_before_any_probe(self):
+        # The failover example probes 127.0.0.10/11:8080; nobody answers there, so a
+        # start that probed first would wait for the first round's timeouts.
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+            taken.bind(("127.0.0.1", 0))
+            port = taken.getsockname()[1]
+            p = st.run_cli("serve", "--zones", st.REPO / "examples" / "failover", "--listen", f"127.0.0.1:{port}",
+                           "--no-api", timeout=20)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertRegex(p.stderr, rf"127\.0\.0\.1:{port}.*not starting")
+        self.assertNotIn("first probe round", p.stderr)
+
     def assertClosed(self, host, port):
         with self.assertRaises(OSError, msg=f"TCP {host}:{port} still accepts after exit"):
             st.tcp_connect(port, host, timeout=1.0).close()
