@@ -257,12 +257,23 @@ class Serve(unittest.TestCase):
                 self.assertIn(bad, p.stderr)
 
     def test_bind_failure_names_the_address(self):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, \
-                socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            t.bind(("127.0.0.1", port))
-            t.listen()
+        # Hold one port number on both UDP and TCP. A free UDP port's number may be
+        # taken on TCP by another test running at the same time: try a few (bounded).
+        for _ in range(50):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                u.bind(("127.0.0.1", 0))
+                port = u.getsockname()[1]
+                t.bind(("127.0.0.1", port))
+                t.listen()
+                break
+            except OSError:
+                u.close()
+                t.close()
+        else:
+            self.fail("no port number free on both UDP and TCP in 50 tries")
+        with u, t:
             p = st.run_cli("serve", "--zones", FIXTURES / "basic", "--listen", f"127.0.0.1:{port}",
                            timeout=15)
             self.assertNotEqual(p.returncode, 0)
