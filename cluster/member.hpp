@@ -33,7 +33,7 @@ public:
     // Peers' verdicts or liveness changed.
     void on_change(std::function<void()> callback);
     // Every peer answered once or has been silent for peer_timeout: safe to answer.
-    bool settled() const;
+    bool settled() const override;
     // Whether this instance probes the endpoint: it is one of the endpoint's
     // `probers` among the live instances, or no live peer has a verdict on it yet.
     bool probes(const std::string& endpoint_key) const override;

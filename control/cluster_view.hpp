@@ -28,6 +28,8 @@ public:
     virtual std::optional<core::HealthState> last_state(const std::string& key) const = 0;
     // Replaces health[i] with the quorum of this instance's and the live peers' verdicts.
     virtual void combine(std::span<const LocalVerdict> local, std::vector<core::EndpointHealth>& health) = 0;
+    // Every peer answered once or has been silent for its timeout: safe to answer.
+    virtual bool settled() const = 0;
 };
 
 }  // namespace signpost::control

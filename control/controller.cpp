@@ -490,6 +490,16 @@ std::vector<core::EndpointHealth> Controller::probe_health(Probes probes) const 
     return out;
 }
 
+std::vector<LocalVerdict> Controller::local_verdicts(Probes probes, std::vector<core::EndpointHealth>& storage) const {
+    storage = probe_health(probes);
+    std::vector<LocalVerdict> out(storage.size());
+    for (std::size_t i = 0; i < storage.size(); ++i) {
+        auto& key = catalog_->endpoints[i].key;
+        out[i] = {&key, !cluster_ || cluster_->probes(key), &storage[i]};
+    }
+    return out;
+}
+
 // Probes, then the cluster's quorum, then the operator's overrides.
 std::vector<core::EndpointHealth> Controller::composed_health(Probes probes) const {
     auto out = probe_health(probes);
@@ -730,6 +740,25 @@ std::vector<uint32_t> Controller::zone_ids() {
         ids.push_back(uint32_t(it - zone_names_.begin()));
     }
     return ids;
+}
+
+std::optional<std::string> Controller::start_reason(const StartInputs& in, Probes probes, const Now& now) const {
+    if (serving_ || !catalog_) return std::nullopt;
+    if (catalog_->endpoints.empty()) return "no endpoints to probe";
+    if (warm_) {
+        // The state file has endpoint states, not addresses: resolve first (bounded by the timeout).
+        if (!in.names_settled) return std::nullopt;
+        return "warm restart from the state file; answers use the short TTL until probes confirm them";
+    }
+    if (!in.first_round_done || !hostnames_ready(probes, now)) return std::nullopt;
+    if (cluster_ && !cluster_->settled()) return std::nullopt;  // peers' verdicts first, or their timeout
+    return cluster_ ? "first probe round complete, peers heard from" : "first probe round complete";
+}
+
+std::string Controller::start_wait() const {
+    auto names = hostnames().size();
+    return fmt::format("first probe round of {} endpoint(s){} before answering", catalog_->endpoints.size(),
+                       names ? fmt::format(" (resolving {} hostname(s) first)", names) : std::string());
 }
 
 Step Controller::start(Probes probes, const Now& now) {

@@ -152,6 +152,18 @@ public:
     // What the policies read of the resolutions, indexed like catalog().endpoints.
     std::span<const policy::Resolved> resolved_addresses() const { return resolved_; }
 
+    // The start rule: whether to answer now and why (the log's words), or nullopt
+    // (not yet). Without endpoints at once; after a warm restart once the names
+    // resolved (`names_settled`); otherwise once the monitor's first round is done,
+    // the hostnames' addresses have first results, and (cluster) the peers settled.
+    struct StartInputs {
+        bool first_round_done = false;  // the monitor's first round (or its deadline)
+        bool names_settled = false;     // the resolver has an answer or a failure for every name
+    };
+    std::optional<std::string> start_reason(const StartInputs& in, Probes probes, const Now& now) const;
+    // What the start waits for, in words (logged once at start when not answering at once).
+    std::string start_wait() const;
+
     // Starts answering: evaluates everything and returns the first snapshot.
     Step start(Probes probes, const Now& now);
     bool serving() const noexcept { return serving_; }
@@ -181,6 +193,8 @@ public:
     std::span<const policy::ServiceState> states() const { return states_; }
     // Probes + quorum + overrides + drains, indexed like catalog().endpoints.
     std::vector<core::EndpointHealth> effective_health(Probes probes) const;
+    // This instance's own verdicts (probes only, in `storage`): what peers hear from us.
+    std::vector<LocalVerdict> local_verdicts(Probes probes, std::vector<core::EndpointHealth>& storage) const;
     // The probes' health indexed like catalog().endpoints (a staged reload probes another list).
     std::vector<core::EndpointHealth> probe_health(Probes probes) const;
     const OverrideInfo* override_for(const zones::EndpointRef& ref) const;

@@ -78,7 +78,7 @@ public:
         resolver_->on_change([this](std::span<const core::Resolution> changed) {
             if (stopping_) return;
             apply(core_.resolved(changed, monitor_->health(), now()));
-            if (!core_.serving()) maybe_start_serving();
+            maybe_start_serving();
         });
         if (config_.cluster.enabled()) {
             // Polls leave from the probes' source address: one address per instance to allow.
@@ -96,7 +96,7 @@ public:
         monitor_->on_change([this](std::span<const probes::HealthChange> c) {
             if (stopping_) return;
             apply(core_.health_changed(monitor_->health(), c, now()));
-            if (!core_.serving()) maybe_start_serving();  // a hostname's addresses may complete the first round
+            maybe_start_serving();  // a hostname's addresses may complete the first round
         });
         monitor_->on_first_round([this] {
             first_round_done_ = true;
@@ -116,16 +116,7 @@ public:
         uv_timer_init(&loop_, &debounce_);
         debounce_.data = this;
         watch_zones();
-        auto hostnames = core_.hostnames().size();
-        if (cat.endpoints.empty()) {
-            start_serving("no endpoints to probe");
-        } else if (core_.warm()) {
-            warm_start_ = true;  // answers at once, once endpoint hostnames have addresses
-            maybe_start_serving();
-        } else {
-            log_info("probes", "first probe round of {} endpoint(s){} before answering", cat.endpoints.size(),
-                     hostnames ? fmt::format(" (resolving {} hostname(s) first)", hostnames) : std::string());
-        }
+        if (!maybe_start_serving()) log_info("probes", "{}", core_.start_wait());
         uv_run(&loop_, UV_RUN_DEFAULT);
         uv_run(&loop_, UV_RUN_DEFAULT);  // close callbacks
         if (uv_loop_close(&loop_) != 0) log_warning("daemon", "event loop closed with handles still open");
@@ -180,13 +171,13 @@ public:
     json cluster() override {
         if (!cluster_) return api::Backend::cluster();
         std::vector<core::EndpointHealth> own;
-        return cluster_->status(local_verdicts(own));
+        return cluster_->status(core_.local_verdicts(monitor_->health(), own));
     }
 
     std::string cluster_verdicts() override {
         if (!cluster_) return api::Backend::cluster_verdicts();
         std::vector<core::EndpointHealth> own;
-        return cluster_->verdicts(local_verdicts(own));
+        return cluster_->verdicts(core_.local_verdicts(monitor_->health(), own));
     }
 
     json reload() override {
@@ -273,30 +264,20 @@ private:
         if (watching_ && !uv_is_closing((uv_handle_t*)&fs_event_)) uv_close((uv_handle_t*)&fs_event_, nullptr);
     }
 
-    void maybe_start_serving() {
-        if (core_.serving() || stopping_) return;
-        if (warm_start_) {
-            // The state file has endpoint states, not addresses: resolve first (bounded by the timeout).
-            if (!resolver_->settled()) return;
-            start_serving("warm restart from the state file; answers use the short TTL until probes confirm them");
-            return;
-        }
-        if (!first_round_done_) return;
-        // Endpoint hostnames: resolved, and their addresses probed once (or out of time).
-        if (!core_.hostnames_ready(monitor_->health(), now())) return;
-        if (cluster_ && !cluster_->settled()) return;  // peers' verdicts first, or their timeout
-        start_serving(cluster_ ? "first probe round complete, peers heard from" : "first probe round complete");
-    }
-
-    void start_serving(const char* why) {
-        if (core_.serving() || stopping_) return;
+    // Starts answering when the core's start rule says so; true when serving.
+    bool maybe_start_serving() {
+        if (stopping_) return false;
+        if (core_.serving()) return true;
+        auto why = core_.start_reason({first_round_done_, resolver_->settled()}, monitor_->health(), now());
+        if (!why) return false;
         // The sockets are bound since the start; the first snapshot starts the answers.
         apply(core_.start(monitor_->health(), now()));
         trim_at_ = core::Clock::now() + std::chrono::seconds(2);  // hand the loader's memory back
         std::string where;
         for (auto& a : server_->bound()) where += (where.empty() ? "" : ", ") + a.to_string();
-        log_info("daemon", "ready ({}): serving {} zone(s) on {} (udp+tcp)", why, core_.catalog().zones.size(), where);
+        log_info("daemon", "ready ({}): serving {} zone(s) on {} (udp+tcp)", *why, core_.catalog().zones.size(), where);
         start_api();
+        return true;
     }
 
     void start_api() {
@@ -312,7 +293,7 @@ private:
 
     void on_tick() {
         if (stopping_) return;
-        if (!core_.serving()) maybe_start_serving();  // a first round's deadline may have passed
+        maybe_start_serving();  // a first round's deadline may have passed
         apply(core_.tick(monitor_->health(), now()));
         if (state_dirty_ && core::Clock::now() - last_save_ > std::chrono::seconds(1)) save_state_now();
         if (trim_at_ && core::Clock::now() >= *trim_at_) {
@@ -361,19 +342,9 @@ private:
         watching_ = true;
     }
 
-    // This instance's own verdicts (probes only): what peers hear from us.
-    std::vector<control::LocalVerdict> local_verdicts(std::vector<core::EndpointHealth>& storage) const {
-        storage = core_.probe_health(monitor_->health());
-        auto& cat = core_.catalog();
-        std::vector<control::LocalVerdict> out(storage.size());
-        for (std::size_t i = 0; i < storage.size(); ++i)
-            out[i] = {&cat.endpoints[i].key, cluster_->probes(cat.endpoints[i].key), &storage[i]};
-        return out;
-    }
-
     void on_cluster_inputs() {
         if (stopping_) return;
-        if (!core_.serving()) return maybe_start_serving();
+        if (!maybe_start_serving()) return;
         apply(core_.cluster_changed(monitor_->health(), now()));
     }
 
@@ -408,7 +379,6 @@ private:
     std::unique_ptr<api::ApiServer> api_;
     std::unique_ptr<xfr::Notifier> notifier_;
     bool first_round_done_ = false;
-    bool warm_start_ = false;
     std::optional<core::TimePoint> trim_at_;
     bool state_dirty_ = false;
     core::TimePoint last_save_{};

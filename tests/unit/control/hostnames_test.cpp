@@ -141,6 +141,9 @@ void started(Harness& h) {
     CHECK(h.core.hostnames() == std::vector<std::string>{"eu.lb.test", "us.lb.test"});
     CHECK(h.targets.empty());  // nothing to probe before the names resolve
     CHECK_FALSE(h.core.hostnames_ready(h.span(), h.now));
+    // The monitor's first round (no targets yet) is not enough: the names come first.
+    CHECK_FALSE(h.core.start_reason({true, false}, h.span(), h.now));
+    CHECK(h.core.start_wait() == "first probe round of 2 endpoint(s) (resolving 2 hostname(s) first) before answering");
     h.answer("eu.lb.test", {"127.0.0.10"});
     h.answer("us.lb.test", {"127.0.0.11"});
     CHECK(h.has_target(kEu10));
@@ -149,7 +152,12 @@ void started(Harness& h) {
     h.set(kEu10, core::HealthState::Up);
     h.set(kUs11, core::HealthState::Up);
     REQUIRE(h.core.hostnames_ready(h.span(), h.now));
+    CHECK_FALSE(h.core.start_reason({false, true}, h.span(), h.now));  // the monitor's round still runs
+    auto why = h.core.start_reason({true, true}, h.span(), h.now);
+    REQUIRE(why);
+    CHECK(*why == "first probe round complete");
     h.apply(h.core.start(h.span(), h.now));
+    CHECK_FALSE(h.core.start_reason({true, true}, h.span(), h.now));  // already serving
 }
 
 TEST_CASE("control: a hostname endpoint is probed at each address and answered as CNAME plus its addresses") {
