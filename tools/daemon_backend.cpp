@@ -1,0 +1,94 @@
+#include "tools/daemon_backend.hpp"
+
+#include "dns/explain.hpp"
+#include "tools/api_views.hpp"
+#include "tools/metrics_text.hpp"
+
+namespace signpost::tools {
+
+using nlohmann::json;
+
+json DaemonBackend::services() {
+    auto n = daemon_now();
+    return services_json(p_.core.catalog(), p_.core.evaluations(), p_.core.states(), p_.health(),
+                         [n](core::TimePoint t) { return n.to_unix_ms(t); });
+}
+
+json DaemonBackend::endpoints() { return endpoints_json(p_.core, p_.monitor->status(), p_.health(), daemon_now()); }
+
+json DaemonBackend::zones() { return zones_json(p_.core.catalog(), p_.core.reload_status().at_ms); }
+
+json DaemonBackend::status() {
+    auto& rs = p_.core.reload_status();
+    return status_json(services(), endpoints(), zones(), rs.ok, rs.at_ms, rs.errors, p_.core.view_generation(),
+                       rs.staged);
+}
+
+json DaemonBackend::explain(const std::string& name_text, const std::string& type_text,
+                            const std::string& client_text) {
+    std::string error;
+    auto q = explain_query(name_text, type_text, client_text, error);
+    if (!q) throw api::ApiError(400, error);
+    auto view = p_.core.view();
+    if (!view) throw api::ApiError(503, "not serving yet: the first probe round is running");
+    return explanation_json(dns::explain(p_.core.catalog(), p_.core.evaluations(), p_.health(), *view, *q),
+                            client_text);
+}
+
+json DaemonBackend::set_override(const api::OverrideRequest& r) {
+    return command(p_.core.set_override(r.target, r.state, r.reason, r.expires_in, p_.monitor->health(), daemon_now()));
+}
+
+json DaemonBackend::drain(const std::string& key, bool undo) {
+    json j = command(p_.core.drain(key, undo, p_.monitor->health(), daemon_now()));
+    if (auto* d = p_.core.drain_for(key)) j["drained"] = d->drained();
+    return j;
+}
+
+json DaemonBackend::release(const std::string& key) {
+    auto r = p_.core.release(key, p_.monitor->health(), daemon_now());
+    std::string label = r.label;
+    json j = command(std::move(r));
+    j["label"] = label;
+    return j;
+}
+
+json DaemonBackend::cluster() {
+    if (!p_.cluster) return api::Backend::cluster();
+    std::vector<core::EndpointHealth> own;
+    return p_.cluster->status(p_.core.local_verdicts(p_.monitor->health(), own));
+}
+
+std::string DaemonBackend::cluster_verdicts() {
+    if (!p_.cluster) return api::Backend::cluster_verdicts();
+    std::vector<core::EndpointHealth> own;
+    return p_.cluster->verdicts(p_.core.local_verdicts(p_.monitor->health(), own));
+}
+
+json DaemonBackend::reload() {
+    bool ok = reload_("API");
+    auto& rs = p_.core.reload_status();
+    json j = {{"ok", ok}, {"errors", rs.errors}};
+    j["message"] = ok ? "reloaded" : "reload failed; still serving the previous configuration";
+    if (!ok)
+        throw api::ApiError(422, j["message"].get<std::string>() + ": " + (rs.errors.empty() ? "" : rs.errors.front()));
+    return j;
+}
+
+std::string DaemonBackend::metrics() {
+    auto status = p_.monitor->status();
+    std::string m = build_info_metrics(build_info());
+    m += control_metrics(p_.core, p_.health(), status);
+    if (p_.cluster) m += cluster_metrics(cluster());
+    if (p_.server) m += dns_metrics(p_.server->stats(), p_.core.zone_names());
+    m += process_metrics(read_process_stats());
+    return m;
+}
+
+json DaemonBackend::command(control::CommandResult r) {
+    if (r.status != 200) throw api::ApiError(r.status, r.message);
+    p_.apply(std::move(r.step));
+    return {{"ok", true}, {"message", r.message}};
+}
+
+}  // namespace signpost::tools

@@ -1,0 +1,51 @@
+// The daemon's running parts, owned together: the control core and the I/O
+// modules that feed it and carry its steps out. tools/daemon.cpp runs their
+// lifecycle (start, signals, reloads, timers); tools/daemon_backend.cpp adapts
+// the API to them. Wiring only: the rules are the core's.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <vector>
+
+#include "api/api_server.hpp"
+#include "cluster/member.hpp"
+#include "control/controller.hpp"
+#include "dns/server.hpp"
+#include "hooks/hook_runner.hpp"
+#include "probes/health_monitor.hpp"
+#include "resolve/resolver.hpp"
+#include "tools/server_config.hpp"
+#include "xfr/notifier.hpp"
+
+namespace signpost::tools {
+
+// The time of a step, read once: the monotonic and the wall clock.
+control::Now daemon_now();
+
+control::Options core_options(const ServerConfig& c);
+
+struct DaemonParts {
+    explicit DaemonParts(const ServerConfig& c) : config(c), core(core_options(c)) {}
+
+    ServerConfig config;
+    control::Controller core;
+    uv_loop_t loop{};
+    std::unique_ptr<probes::HealthMonitor> monitor;
+    std::unique_ptr<resolve::Resolver> resolver;
+    std::unique_ptr<cluster::Member> cluster;  // null without [cluster]
+    std::unique_ptr<hooks::HookRunner> hooks;
+    std::unique_ptr<dns::Server> server;
+    std::unique_ptr<api::ApiServer> api;
+    std::unique_ptr<xfr::Notifier> notifier;
+    bool stopping = false;
+    bool state_dirty = false;  // the state file is behind: save it soon
+
+    // Carries a step's outputs out, in the order the core asks for.
+    void apply(control::Step step);
+    // Probes + quorum + overrides + drains, indexed like the catalog's endpoints.
+    std::vector<core::EndpointHealth> health() const { return core.effective_health(monitor->health()); }
+};
+
+}  // namespace signpost::tools
