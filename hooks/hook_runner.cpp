@@ -84,6 +84,16 @@ struct HookRunner::Impl {
     io::Idle turn;                                       // frees `finished`, starts sinks' next events
     std::size_t dropped = 0;
     bool stopped = false;
+    std::function<void(const DeliveryOutcome&)> outcome;
+
+    void report(const HookEvent& event, const std::string& target, int attempt, bool ok, bool final,
+                const std::string& error) noexcept {
+        if (!outcome) return;
+        try {
+            outcome(DeliveryOutcome{event, target, attempt, ok, final, error});
+        } catch (...) {
+        }
+    }
 
     Impl(uv_loop_t* l, HookOptions o) : loop(l), options(o), curl(l) {
         turn.open(uv_idle_init, loop);
@@ -143,11 +153,13 @@ struct HookRunner::Impl::Delivery : io::CurlTransfer {
         if (attempt >= runner->options.max_attempts || runner->stopped) {
             core::log_error("hooks", "{}: giving up after {} attempt(s): {} ({})", target(), attempt, why,
                             describe(event));
+            runner->report(event, target(), attempt, false, true, why);
             runner->finish(*sink);
             return;
         }
         core::log_warning("hooks", "{}: attempt {} failed: {}; retrying in {} ms ({})", target(), attempt, why,
                           backoff.count(), describe(event));
+        runner->report(event, target(), attempt, false, false, why);
         if (!retry_timer) {
             retry_timer.open(uv_timer_init, runner->loop);
             retry_timer->data = this;
@@ -159,6 +171,7 @@ struct HookRunner::Impl::Delivery : io::CurlTransfer {
 
     void succeeded() {
         core::log_info("hooks", "{}: delivered {}", target(), describe(event));
+        runner->report(event, target(), attempt, true, true, "");
         runner->finish(*sink);
     }
 
@@ -339,6 +352,10 @@ void HookRunner::deliver(const zones::Hook& hook, const HookEvent& event) {
         impl_->enqueue(std::move(key), hook.command, "", event);
     }
     if (!hook.url.empty()) impl_->enqueue("url:" + hook.url, {}, hook.url, event);
+}
+
+void HookRunner::on_outcome(std::function<void(const DeliveryOutcome&)> callback) {
+    impl_->outcome = std::move(callback);
 }
 
 std::size_t HookRunner::pending() const noexcept {

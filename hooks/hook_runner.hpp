@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +37,17 @@ struct HookEvent {
 // RFC 3339 in UTC with milliseconds: "2026-12-03T19:58:29.123Z".
 std::string format_time(std::chrono::system_clock::time_point t);
 
+// One delivery attempt's outcome, for the incident page's timeline: delivered
+// (`ok`), failed and retried later, or failed for the last time (`final`).
+struct DeliveryOutcome {
+    HookEvent event;
+    std::string target;  // the command (its program) or the URL
+    int attempt = 0;     // 1 for the first try
+    bool ok = false;
+    bool final = false;  // no more attempts for this event: delivered or given up
+    std::string error;   // why it failed ("exit 1", "HTTP 503", "connection refused")
+};
+
 struct HookOptions {
     int max_attempts = 6;                          // first try included
     std::chrono::milliseconds first_backoff{500};  // doubles after each failure
@@ -59,6 +71,9 @@ public:
     // by their command line or URL, so hooks naming the same one share a queue;
     // different sinks never wait for each other. Loop thread only.
     void deliver(const zones::Hook& hook, const HookEvent& event);
+    // Called on the loop after every attempt (delivered, retrying, given up).
+    // The callback must not call back into the runner.
+    void on_outcome(std::function<void(const DeliveryOutcome&)> callback);
     // Events being delivered (in flight or waiting for a retry) plus those queued.
     std::size_t pending() const noexcept;
     // Events dropped because a sink's queue was full, since start.
