@@ -41,7 +41,13 @@ bool same_answer(const policy::Evaluation& a, const policy::Evaluation& b) {
     for (std::size_t i = 0; i < a.subnets.size(); ++i)
         if (!(a.subnets[i].prefix == b.subnets[i].prefix) || !same_answer(a.subnets[i].decision, b.subnets[i].decision))
             return false;
-    return true;
+    auto same_list = [](const std::vector<policy::Decision>& x, const std::vector<policy::Decision>& y) {
+        if (x.size() != y.size()) return false;
+        for (std::size_t i = 0; i < x.size(); ++i)
+            if (!same_answer(x[i], y[i])) return false;
+        return true;
+    };
+    return same_list(a.geo_rules, b.geo_rules) && same_list(a.geo_pools, b.geo_pools);
 }
 
 namespace {
@@ -63,6 +69,10 @@ bool answers_endpoint(const policy::Evaluation& ev, const zones::Endpoint& endpo
     if (one(ev.decision)) return true;
     for (auto& r : ev.subnets)
         if (one(r.decision)) return true;
+    for (auto& d : ev.geo_rules)
+        if (one(d)) return true;
+    for (auto& d : ev.geo_pools)
+        if (one(d)) return true;
     return false;
 }
 

@@ -7,6 +7,7 @@
 
 #include "dns/view.hpp"
 #include "dns/view_impl.hpp"
+#include "geo/database.hpp"
 
 namespace signpost::dns {
 
@@ -372,6 +373,9 @@ struct Context {
     core::IpAddress client;   // the address subnet rules match (ECS or source)
     bool use_subnet = true;   // false when ECS SOURCE PREFIX-LENGTH is 0
     uint8_t ecs_scope = 0;
+    // Geo services: where `client` is, looked up once per query (geo_locate).
+    bool located = false;
+    geo::Location where{};
     uint16_t rcode = NoError;
     bool aa = true;
     uint16_t ancount = 0, nscount = 0, arcount = 0;
@@ -484,10 +488,29 @@ bool write_rrset(Context& c, Section sec, const uint8_t* owner, std::size_t owne
     return write_rrset(c, sec, owner, owner_len, s, s.ttl);
 }
 
+// A geo service's decision for this client (policy::GeoMatcher): the ECS scope is the
+// database network's prefix length, never longer than the query's source prefix.
+const detail::DecisionData& geo_decision(Context& c, const detail::ServiceData& sd) noexcept {
+    const geo::Databases* dbs = c.view.options_.geo.get();
+    if (!dbs) return sd.fallback;
+    if (!c.located) {
+        c.where = dbs->lookup(c.client);
+        c.located = true;
+    }
+    uint8_t scope = c.where.prefix_length;
+    if (c.q.has_ecs && scope > c.q.ecs_source) scope = c.q.ecs_source;
+    c.ecs_scope = std::max(c.ecs_scope, scope);
+    policy::GeoMatch m = sd.geo_match.match(c.where, sd.geo_up);
+    if (m.kind == policy::GeoMatch::Kind::Rule && m.index < sd.geo_rules.size()) return sd.geo_rules[m.index];
+    if (m.kind == policy::GeoMatch::Kind::Nearest && m.index < sd.geo_pools.size()) return sd.geo_pools[m.index];
+    return sd.fallback;
+}
+
 // The decision a service answers this client with (policy::match_subnet); updates the ECS scope.
 const detail::DecisionData& service_decision(Context& c, const detail::ServiceData& sd) noexcept {
     if (sd.subnet_dependent) c.unstable = true;
     if (!sd.subnet_dependent || !c.use_subnet) return sd.fallback;
+    if (sd.geo) return geo_decision(c, sd);
     policy::SubnetMatch m = policy::match_subnet(sd.prefixes, c.client);
     c.ecs_scope = std::max(c.ecs_scope, m.scope);
     return m.rule < sd.rules.size() ? sd.rules[m.rule] : sd.fallback;

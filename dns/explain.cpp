@@ -4,8 +4,12 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 #include "dns/describe.hpp"
+#include "dns/view_impl.hpp"
+#include "geo/database.hpp"
+#include "policy/geo_choice.hpp"
 
 namespace signpost::dns {
 
@@ -97,9 +101,78 @@ void explain_hostnames(const zones::Zone& zone, const zones::Service& svc, const
                        (v.ttl_cap < d.ttl ? ", capped by the record's TTL left)" : ", the service's)"));
 }
 
+std::string join_names(const std::vector<std::string>& v) {
+    std::string out;
+    for (auto& x : v) out += (out.empty() ? "" : ", ") + x;
+    return out;
+}
+
+// A geo service: where the client is (the database network, country, continent,
+// coordinates) and the rule, nearest pool or default the answer path takes
+// (policy::GeoMatcher, as dns/answer.cpp's geo_decision).
+const policy::Decision& explain_geo(const zones::Zone& zone, const zones::Service& svc, const policy::Evaluation& ev,
+                                    const geo::Databases* geo, const ExplainQuery& q, Explanation& out) {
+    std::string who = "client " + (q.subnet ? q.subnet->to_string() : q.client.to_string());
+    if (!geo) {
+        out.path.push_back(who + ": no GeoIP database loaded (geoip_databases): default order");
+        return ev.decision;
+    }
+    geo::Location where = geo->lookup(q.client);
+    uint8_t scope = where.prefix_length;
+    if (q.subnet && scope > q.subnet->length) scope = q.subnet->length;
+    core::IpPrefix net;
+    net.address = q.client;
+    net.length = where.prefix_length;
+    for (unsigned bit = net.length; bit < (q.client.v6 ? 128u : 32u); ++bit)
+        net.address.bytes[bit / 8] &= uint8_t(~(0x80u >> (bit % 8)));
+    std::string line = who + " located in " + net.to_string() + ":";
+    if (!where.found) line += " not in the database";
+    if (where.country[0]) line += std::string(" country ") + where.country;
+    if (where.subdivision[0]) line += std::string(", subdivision ") + where.country + "-" + where.subdivision;
+    if (where.continent[0]) line += std::string(", continent ") + where.continent;
+    if (where.asn) line += ", AS" + std::to_string(where.asn);
+    if (where.has_coordinates) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, ", coordinates %.4f, %.4f", where.latitude, where.longitude);
+        line += buf;
+    }
+    if (q.subnet) line += "; ECS scope /" + std::to_string(scope);
+    out.path.push_back(line);
+    std::vector<uint8_t> up;
+    for (auto& d : ev.geo_pools) up.push_back(!d.label.empty());
+    policy::GeoMatcher matcher(zone, svc);
+    policy::GeoMatch m = matcher.match(where, up);
+    if (m.kind == policy::GeoMatch::Kind::Rule && m.index < ev.geo_rules.size() && m.index < svc.geo_rules.size()) {
+        auto& r = svc.geo_rules[m.index];
+        std::vector<std::string> pools;
+        for (auto p : r.pools) pools.push_back(zone.pools[p].name);
+        std::string key = std::string(m.matched) == "asn"           ? "AS" + std::to_string(where.asn)
+                          : std::string(m.matched) == "subdivision" ? std::string(where.country) + "-" + where.subdivision
+                          : std::string(m.matched) == "country"     ? std::string(where.country)
+                                                                    : std::string(where.continent);
+        out.path.push_back("geo rule " + std::to_string(m.index + 1) + " (line " + std::to_string(r.where.line) + ", pools " +
+                           join_names(pools) + ") matches " + m.matched + " " + key + ": " +
+                           ev.geo_rules[m.index].label);
+        return ev.geo_rules[m.index];
+    }
+    if (m.kind == policy::GeoMatch::Kind::Nearest && m.index < ev.geo_pools.size()) {
+        char km[32];
+        std::snprintf(km, sizeof km, "%.0f km", m.distance_km);
+        out.path.push_back("no geo rule matches; nearest pool up: " + zone.pools[svc.pools[m.index]].name + " (" + km +
+                           " away): " + ev.geo_pools[m.index].label);
+        return ev.geo_pools[m.index];
+    }
+    out.path.push_back(std::string("no geo rule matches") +
+                       (svc.nearest ? (where.has_coordinates ? "; no pool with a location is up within reach"
+                                                             : "; no coordinates for the nearest pool")
+                                    : "") +
+                       ": default order");
+    return ev.decision;
+}
+
 void explain_service(const zones::Catalog& catalog, const zones::Zone& zone, const zones::Service& svc,
                      std::span<const policy::Evaluation> evaluations, std::span<const core::EndpointHealth> health,
-                     const ExplainQuery& q, Explanation& out) {
+                     const geo::Databases* geo, const ExplainQuery& q, Explanation& out) {
     out.service = svc.index < catalog.services.size() ? catalog.services[svc.index].key : svc.name;
     out.policy = zones::to_string(svc.policy);
     out.path.push_back("service " + svc.name + " (" + out.policy + ") owns " + q.name.to_text());
@@ -111,7 +184,9 @@ void explain_service(const zones::Catalog& catalog, const zones::Zone& zone, con
     auto& ev = evaluations[svc.index];
     // The rule the answer path takes for this client (policy::match_subnet).
     std::size_t rule = policy::subnet_rule_for(ev, q.client);
-    const policy::Decision& d = rule < ev.subnets.size() ? ev.subnets[rule].decision : ev.decision;
+    const policy::Decision& d = svc.policy == zones::PolicyKind::Geo ? explain_geo(zone, svc, ev, geo, q, out)
+                                : rule < ev.subnets.size()           ? ev.subnets[rule].decision
+                                                                     : ev.decision;
     out.label = d.label;
     out.ttl = d.ttl;
     if (rule < ev.subnets.size())
@@ -176,7 +251,7 @@ Explanation explain(const zones::Catalog& catalog, std::span<const policy::Evalu
     out.zone = origin_text(zone->origin);
     out.path.push_back("zone " + out.zone);
     if (auto* svc = owning_service(*zone, q.name))
-        explain_service(catalog, *zone, *svc, evaluations, health, q, out);
+        explain_service(catalog, *zone, *svc, evaluations, health, view.options_.geo.get(), q, out);
     else
         out.path.push_back("no service owns " + q.name.to_text() + ": static data of the zone");
     return out;

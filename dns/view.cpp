@@ -222,6 +222,26 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
         };
         sd.any_cname = has_cname(ev.decision) ||
                        std::any_of(ev.subnets.begin(), ev.subnets.end(), [&](auto& r) { return has_cname(r.decision); });
+        // Geo services: every client's answer depends on where it is.
+        if (i < cat.services.size()) {
+            auto& ref = cat.services[i];
+            auto& zone = cat.zones[ref.zone];
+            auto& svc = zone.services[ref.service];
+            if (svc.policy == zones::PolicyKind::Geo) {
+                sd.geo = true;
+                sd.subnet_dependent = true;
+                sd.geo_match = policy::GeoMatcher(zone, svc);
+                for (auto& d : ev.geo_rules) {
+                    sd.geo_rules.push_back(make_decision(d));
+                    sd.any_cname = sd.any_cname || has_cname(d);
+                }
+                for (auto& d : ev.geo_pools) {
+                    sd.geo_pools.push_back(make_decision(d));
+                    sd.geo_up.push_back(!d.label.empty());
+                    sd.any_cname = sd.any_cname || has_cname(d);
+                }
+            }
+        }
     }
 
     // Every node's RRset pointers in one vector that never reallocates (VNodes

@@ -15,6 +15,10 @@
 #include "policy/policy.hpp"
 #include "zones/model.hpp"
 
+namespace signpost::geo {
+class Databases;  // geo/database.hpp
+}
+
 namespace signpost::dns {
 
 class View;
@@ -29,6 +33,9 @@ struct ViewOptions {
     // Pre-render answers for the common shapes when the View is built (the fast
     // path); false: every query goes through the general renderer (tests compare both).
     bool prerender = true;
+    // The GeoIP databases geo services locate clients with (server config
+    // geoip_databases); null: every geo client gets its service's default answer.
+    std::shared_ptr<const geo::Databases> geo;
 };
 
 // Builds a new View for `catalog` where service i answers from `services[i]`

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dns/view.hpp"
+#include "policy/geo_choice.hpp"
 #include "policy/policy.hpp"
 #include "zones/model.hpp"
 
@@ -83,7 +84,13 @@ struct ServiceData {
     DecisionData fallback;                // clients matching no subnet rule
     std::vector<core::IpPrefix> prefixes;  // subnet rules, most specific first
     std::vector<DecisionData> rules;       // rules[i] answers clients of prefixes[i]
-    bool subnet_dependent = false;         // !prefixes.empty()
+    bool subnet_dependent = false;         // !prefixes.empty() or a geo service
+    // Geo policy: the per-query choice and what it indexes (Evaluation::geo_rules,
+    // ::geo_pools); geo_up[p]: pool position p may be answered as the nearest.
+    bool geo = false;
+    policy::GeoMatcher geo_match;
+    std::vector<DecisionData> geo_rules, geo_pools;
+    std::vector<uint8_t> geo_up;
     // Some variant (of any rule) is a hostname endpoint (policy::Variant::cname): at
     // owners that may hold a CNAME (VNode::cname_ok) it answers CNAME for every type.
     bool any_cname = false;

@@ -18,6 +18,8 @@ struct DraftRule {
 struct Outcome {
     Draft decision;                  // clients matching no rule
     std::vector<DraftRule> rules;    // subnet policy, most specific first
+    std::vector<Draft> geo_rules;    // geo policy: Evaluation::geo_rules
+    std::vector<Draft> geo_pools;    // geo policy, nearest: Evaluation::geo_pools
     int active_pool = -1;            // ServiceState::active_pool
     std::vector<int> subnet_active;  // ServiceState::subnet_active
     bool released = false;           // ServiceState::released after this evaluation
@@ -29,5 +31,6 @@ Outcome evaluate_failover(const Context& ctx);
 Outcome evaluate_weighted(const Context& ctx);
 Outcome evaluate_multivalue(const Context& ctx);
 Outcome evaluate_subnet(const Context& ctx);
+Outcome evaluate_geo(const Context& ctx);
 
 }  // namespace signpost::policy

@@ -21,6 +21,7 @@ constexpr Kind kKinds[] = {
     {zones::PolicyKind::Weighted, &evaluate_weighted},
     {zones::PolicyKind::Multivalue, &evaluate_multivalue},
     {zones::PolicyKind::Subnet, &evaluate_subnet},
+    {zones::PolicyKind::Geo, &evaluate_geo},
 };
 
 Evaluator evaluator_for(zones::PolicyKind k) {
@@ -84,6 +85,14 @@ Evaluation evaluate(const zones::Zone& zone, const zones::Service& service,
     for (auto& r : out.rules) {
         if (settle(ctx, r.draft, changed_at)) ev.early_warning = true;
         ev.subnets.push_back({r.prefix, std::move(r.draft.decision)});
+    }
+    for (auto* list : {&out.geo_rules, &out.geo_pools}) {
+        auto& into = list == &out.geo_rules ? ev.geo_rules : ev.geo_pools;
+        into.reserve(list->size());
+        for (auto& d : *list) {
+            if (!d.decision.label.empty() && settle(ctx, d, changed_at)) ev.early_warning = true;
+            into.push_back(std::move(d.decision));
+        }
     }
     ev.time_dependent = ctx.waits_on_time;
     return ev;

@@ -68,6 +68,7 @@ struct ServiceState {
     bool released = false;         // manual failback: operator allowed return to primary
     // Subnet policy: the pool each pool's subnet rule answers with, indexed by
     // position in Service::pools (-1: no rule for that pool, or all down).
+    // Geo policy: the pool each rule answers with, indexed by rule.
     std::vector<int> subnet_active;
     // When the answer last moved from one pool to another (not the first answer
     // after start): answers stay "unstable" (short TTL) for unstable_for after it.
@@ -77,6 +78,12 @@ struct ServiceState {
 struct Evaluation {
     Decision decision;                // for clients matching no subnet rule
     std::vector<SubnetRule> subnets;  // subnet policy only, most specific first
+    // Geo policy only: geo_rules[i] answers clients of zones::Service::geo_rules[i]
+    // (failover over the rule's pools); with `nearest`, geo_pools[p] answers the
+    // clients whose closest up pool is position p of Service::pools. A pool that
+    // is down or has no location has an empty entry (no label, no variants).
+    std::vector<Decision> geo_rules;
+    std::vector<Decision> geo_pools;
     ServiceState state;               // pass back in next time
     bool changed = false;             // label differs from the previous state
     bool early_warning = false;       // the active pool has a suspect endpoint

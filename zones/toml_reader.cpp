@@ -112,6 +112,13 @@ std::optional<int64_t> TomlNode::as_integer() const {
     return std::nullopt;
 }
 
+std::optional<double> TomlNode::as_number() const {
+    if (!node_) return std::nullopt;
+    if (auto* f = node_of(node_)->as_floating_point()) return f->get();
+    if (auto* i = node_of(node_)->as_integer()) return double(i->get());
+    return std::nullopt;
+}
+
 std::optional<bool> TomlNode::as_boolean() const {
     if (auto* b = node_ ? node_of(node_)->as_boolean() : nullptr) return b->get();
     return std::nullopt;

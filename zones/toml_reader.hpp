@@ -41,6 +41,7 @@ public:
     // The value when it has exactly this type (no conversions); otherwise nullopt.
     std::optional<std::string> as_string() const;
     std::optional<int64_t> as_integer() const;
+    std::optional<double> as_number() const;  // an integer or a float
     std::optional<bool> as_boolean() const;
 
     // A table's value under `key`; absent when this is not a table or has no such key.

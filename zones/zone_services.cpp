@@ -16,11 +16,13 @@ const std::vector<std::string> kCheckKeys = {
     "kind", "interval", "timeout", "fast_interval", "rise", "fall", "initial", "method", "path", "port", "host",
     "expect_status", "body_contains", "headers", "tls_verify", "ca_file", "cert_warning_days", "follow_redirects",
     "keepalive", "addresses", "command"};
-const std::vector<std::string> kPoolKeys = {"endpoints", "checks", "check", "min_healthy", "weight", "subnets"};
+const std::vector<std::string> kPoolKeys = {"endpoints", "checks", "check",    "min_healthy", "weight",
+                                            "subnets",   "location", "bias_km", "max_km"};
 const std::vector<std::string> kEndpointKeys = {"address", "hostname", "name", "check_address"};
 const std::vector<std::string> kServiceKeys = {"names",     "policy",   "pools",     "ttl",
                                                "unstable_ttl", "unstable_for", "all_down", "failback",
-                                               "hold_down", "failback_gate", "max_addresses", "flatten", "hooks"};
+                                               "hold_down", "failback_gate", "max_addresses", "flatten", "hooks",
+                                               "rules", "nearest"};
 const std::vector<std::string> kHookKeys = {"command", "url"};
 
 std::string lower(std::string_view s) {
@@ -307,6 +309,7 @@ void ZoneParser::parse_pool(const std::string& name, TomlNode node, const Source
             }
         }
     }
+    parse_geo_pool(t, ctx, pool);
     zone_.pools.push_back(std::move(pool));
 }
 
@@ -457,11 +460,12 @@ void ZoneParser::parse_service(const std::string& name, TomlNode node, const Sou
         error(where, ctx, "names is required: the names this service answers, e.g. [\"@\", \"www\"]");
     }
     if (auto n = t.get("policy")) {
-        if (auto v = r_.choice(n, ctx, "policy", {"failover", "weighted", "multivalue", "subnet"})) {
+        if (auto v = r_.choice(n, ctx, "policy", {"failover", "weighted", "multivalue", "subnet", "geo"})) {
             if (*v == "failover") s.policy = PolicyKind::Failover;
             if (*v == "weighted") s.policy = PolicyKind::Weighted;
             if (*v == "multivalue") s.policy = PolicyKind::Multivalue;
             if (*v == "subnet") s.policy = PolicyKind::Subnet;
+            if (*v == "geo") s.policy = PolicyKind::Geo;
         }
     }
     if (auto n = t.get("pools")) {
@@ -566,6 +570,7 @@ void ZoneParser::parse_service(const std::string& name, TomlNode node, const Sou
         if (!n.is_array()) error(n.where(), ctx, "hooks must be an array of tables such as { url = \"http://...\" }, got " + n.describe());
         for (auto& h : n.elements()) parse_hook(h, ctx, s);
     }
+    parse_geo_service(t, ctx, s);
     if (s.policy == PolicyKind::Subnet) {
         bool any = false;
         for (auto i : s.pools) any = any || !zone_.pools[i].subnets.empty();
