@@ -121,7 +121,7 @@ void ZoneParser::parse_geo_service(TomlNode t, const std::string& ctx, Service& 
     std::map<std::string, std::size_t> owner;
     auto claim = [&](const std::string& what, const core::SourceLocation& w, std::size_t rule) {
         auto [it, fresh] = owner.emplace(what, rule);
-        if (!fresh) error(w, ctx, what + " is already in rule " + std::to_string(it->second + 1) + "; a client matches one rule");
+        if (!fresh) error(w, ctx + " rule " + std::to_string(rule + 1), what + " is already in rule " + std::to_string(it->second + 1) + "; a client matches one rule");
         return fresh;
     };
     std::size_t index = 0;
