@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/health.hpp"
 
@@ -29,6 +30,12 @@ struct PersistedService {
     bool released = false;
     int64_t since_ms = 0;  // Unix milliseconds the answer has been `label`; 0: unknown (older files)
 };
+struct PersistedTxt {  // one runtime TXT value (control/runtime_records.hpp)
+    std::string value;
+    uint32_t ttl = 60;
+    int64_t set_ms = 0;      // Unix milliseconds
+    int64_t expires_ms = 0;  // Unix milliseconds
+};
 struct PersistedState {
     int64_t written_ms = 0;                               // when the file was written (Unix ms); 0: unknown
     uint64_t event_seq = 0;                               // the last event's seq
@@ -38,6 +45,7 @@ struct PersistedState {
     std::map<std::string, PersistedService> services;     // by service key
     std::map<std::string, uint32_t> serials;              // origin -> last served serial
     std::map<std::string, std::string> zone_digests;      // origin -> content digest at that serial
+    std::map<std::string, std::vector<PersistedTxt>> runtime_txt;  // owner -> runtime TXT values
 };
 
 }  // namespace signpost::control

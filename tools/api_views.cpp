@@ -188,6 +188,21 @@ json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms) {
     return out;
 }
 
+json runtime_txt_json(const zones::Catalog& catalog, const control::RuntimeRecords& records) {
+    json out = json::array();
+    for (auto& [name, values] : records.names()) {
+        auto* zone = catalog.find_zone(name);
+        for (auto& v : values)
+            out.push_back({{"name", name.to_key()},
+                           {"zone", zone ? json(origin_text(zone->origin)) : json(nullptr)},
+                           {"value", v.value},
+                           {"ttl", v.ttl},
+                           {"set", iso_time(v.set_ms)},
+                           {"expires", iso_time(v.expires_ms)}});
+    }
+    return out;
+}
+
 json status_json(json services, json endpoints, json zones, bool reload_ok, int64_t reload_at_ms,
                  const std::vector<std::string>& reload_errors, uint64_t generation, bool staged) {
     return {{"services", std::move(services)},

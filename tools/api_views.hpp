@@ -71,6 +71,10 @@ nlohmann::json endpoint_json(const zones::Catalog& catalog, core::EndpointIndex 
 // GET /zones: one object per zone; every zone was loaded by the last good reload.
 nlohmann::json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms);
 
+// GET /v1/txt's "records" (and /v1/status's "runtime_txt"): one object per runtime
+// TXT value, {name, zone, value, ttl, set, expires}, by name.
+nlohmann::json runtime_txt_json(const zones::Catalog& catalog, const control::RuntimeRecords& records);
+
 // GET /status: the three lists with the last reload's outcome and the View generation.
 nlohmann::json status_json(nlohmann::json services, nlohmann::json endpoints, nlohmann::json zones, bool reload_ok,
                            int64_t reload_at_ms, const std::vector<std::string>& reload_errors,

@@ -1,4 +1,4 @@
-// signpost status / explain / override / drain / release / reload: HTTP calls to
+// signpost status / explain / override / drain / release / reload / txt: HTTP calls to
 // the API (docs/api.md) and human-readable tables; --json prints the raw reply.
 #include "tools/client_commands.hpp"
 
@@ -34,6 +34,13 @@ struct ClientState {
     CLI::App* drain = nullptr;
     CLI::App* release = nullptr;
     CLI::App* reload = nullptr;
+    CLI::App* txt = nullptr;
+    CLI::App* txt_set = nullptr;
+    CLI::App* txt_del = nullptr;
+    CLI::App* txt_list = nullptr;
+    // txt
+    std::string txt_name, txt_value, txt_for;
+    std::optional<uint32_t> txt_ttl;
     // explain
     std::string name, type = "A", client;
     // override
@@ -115,6 +122,8 @@ std::string call(const std::string& method, const std::string& path, const json*
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.c_str());
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
+    } else if (method != "GET") {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method.c_str());  // DELETE: arguments in the query
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, append_body);
@@ -360,6 +369,20 @@ void print_message(const json& reply) {
     }
 }
 
+// Runtime TXT records, one line each: "NAME  TXT  "VALUE"  ttl 60  expires T".
+void print_runtime_txt(const json& records, bool heading) {
+    if (!records.is_array() || (heading && records.empty())) return;
+    if (heading) std::cout << "\nruntime TXT records\n";
+    if (records.empty()) {
+        std::cout << "  (none)\n";
+        return;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (auto& r : records)
+        rows.push_back({field(r, "name"), "\"" + field(r, "value") + "\"", field(r, "ttl"), field(r, "expires")});
+    print_table({"NAME", "VALUE", "TTL", "EXPIRES"}, rows);
+}
+
 // ---- commands ----------------------------------------------------------------
 
 int cmd_status() {
@@ -375,6 +398,7 @@ int cmd_status() {
     print_hostnames(j.value("endpoints", json::array()));
     std::cout << '\n';
     print_zones(j.value("zones", json::array()), j.value("reload", json()));
+    print_runtime_txt(j.value("runtime_txt", json::array()), true);
     return 0;
 }
 
@@ -416,6 +440,33 @@ int cmd_explain() {
         for (auto& [k, v] : j.items())
             if (std::find(known.begin(), known.end(), k) == known.end())
                 std::cout << k << ": " << (v.is_structured() ? v.dump() : text(v)) << '\n';
+    return 0;
+}
+
+int cmd_txt() {
+    auto& s = st();
+    if (s.txt_list->parsed()) {
+        auto reply = call("GET", "/v1/txt");
+        if (s.json_out) {
+            print_raw(reply);
+            return 0;
+        }
+        print_runtime_txt(parse_reply(reply).value("records", json::array()), false);
+        return 0;
+    }
+    std::string reply;
+    if (s.txt_set->parsed()) {
+        json body{{"name", s.txt_name}, {"value", s.txt_value}};
+        if (s.txt_ttl) body["ttl"] = *s.txt_ttl;
+        if (!s.txt_for.empty()) body["for"] = s.txt_for;
+        reply = call("POST", "/v1/txt", &body);
+    } else {
+        std::string path = "/v1/txt?name=" + escape(s.txt_name);
+        if (!s.txt_value.empty()) path += "&value=" + escape(s.txt_value);
+        reply = call("DELETE", path);
+    }
+    if (s.json_out) print_raw(reply);
+    else print_message(parse_reply(reply));
     return 0;
 }
 
@@ -472,14 +523,33 @@ void add_client_commands(CLI::App& app) {
     s.release->add_option("SERVICE", s.service, "Service, e.g. example.com/site")->required();
     add_common(s.release);
 
-    s.reload = app.add_subcommand("reload", "Reload the zones directory (a broken reload keeps the running config)");
+    s.reload = app.add_subcommand("reload", "Reload the server config and the zones (as SIGHUP; a broken reload keeps the running config and exits 1)");
     add_common(s.reload);
+
+    s.txt = app.add_subcommand("txt", "Runtime TXT records, e.g. for ACME DNS-01 (docs/acme.md)");
+    s.txt->require_subcommand(1);
+    s.txt_set = s.txt->add_subcommand("set", "Add a TXT value at a name its zone allows (runtime_txt); answered at once");
+    s.txt_set->add_option("NAME", s.txt_name, "Owner, e.g. _acme-challenge.example.com")->required();
+    s.txt_set->add_option("VALUE", s.txt_value, "The TXT value (printable ASCII, at most 255 bytes)")->required();
+    s.txt_set->add_option("--ttl", s.txt_ttl, "TTL in seconds (default 60)")->check(CLI::Range(1, 86400));
+    s.txt_set->add_option("--for", s.txt_for, "Remove it after this long (default 1h, at most 30d)")
+        ->check([](const std::string& v) -> std::string {
+            auto d = core::parse_duration(v);
+            return d && d->count() > 0 ? "" : "'" + v + "' is not a duration (e.g. 90s, 30m, 1h)";
+        });
+    add_common(s.txt_set);
+    s.txt_del = s.txt->add_subcommand("del", "Delete one TXT value at a name, or all of them without VALUE");
+    s.txt_del->add_option("NAME", s.txt_name, "Owner, e.g. _acme-challenge.example.com")->required();
+    s.txt_del->add_option("VALUE", s.txt_value, "The value to delete (default: every value at NAME)");
+    add_common(s.txt_del);
+    s.txt_list = s.txt->add_subcommand("list", "List the runtime TXT records");
+    add_common(s.txt_list);
 }
 
 std::optional<int> run_client_commands() {
     auto& s = st();
     CLI::App* chosen = nullptr;
-    for (auto* c : {s.status, s.explain, s.override_cmd, s.drain, s.release, s.reload})
+    for (auto* c : {s.status, s.explain, s.override_cmd, s.drain, s.release, s.reload, s.txt})
         if (c && c->parsed()) chosen = c;
     if (!chosen) return std::nullopt;
 
@@ -496,6 +566,8 @@ std::optional<int> run_client_commands() {
             rc = post_and_print("/v1/drain", json{{"endpoint", s.endpoint}, {"undrain", s.undo}});
         else if (chosen == s.release)
             rc = post_and_print("/v1/release", json{{"service", s.service}});
+        else if (chosen == s.txt)
+            rc = cmd_txt();
         else
             rc = post_and_print("/v1/reload", json::object());
     } catch (const Failure& f) {

@@ -76,6 +76,12 @@ std::optional<PersistedState> load_state(const std::string& path, std::string* e
                              v.value("since", int64_t(0))};
         for (auto& [k, v] : serials_json.items()) s.serials[k] = v.get<uint32_t>();
         for (auto& [k, v] : zone_digests_json.items()) s.zone_digests[k] = v.get<std::string>();
+        // Runtime TXT records (absent in older files): owner -> [{value, ttl, set, expires}].
+        const json txt_json = j.value("runtime_txt", json::object());
+        for (auto& [k, list] : txt_json.items())
+            for (auto& v : list)
+                s.runtime_txt[k].push_back({v.at("value").get<std::string>(), v.value("ttl", uint32_t(60)),
+                                            v.value("set", int64_t(0)), v.at("expires").get<int64_t>()});
         return s;
     } catch (const std::exception& e) {
         if (error) *error = std::string("not a valid state file: ") + e.what();
@@ -118,6 +124,11 @@ bool save_state(const std::string& path, const PersistedState& s, std::string* e
     j["services"] = svs;
     j["serials"] = s.serials;
     j["zone_digests"] = s.zone_digests;
+    json txt = json::object();
+    for (auto& [k, list] : s.runtime_txt)
+        for (auto& v : list)
+            txt[k].push_back({{"value", v.value}, {"ttl", v.ttl}, {"set", v.set_ms}, {"expires", v.expires_ms}});
+    j["runtime_txt"] = txt;
     std::string text = j.dump(1) + "\n";
 
     std::string tmp = path + ".tmp";

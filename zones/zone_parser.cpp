@@ -8,7 +8,8 @@ namespace signpost::zones::detail {
 
 namespace {
 
-const std::vector<std::string> kTopKeys = {"origin", "ttl", "include", "soa", "records", "checks", "pools", "services"};
+const std::vector<std::string> kTopKeys = {"origin", "ttl",    "include",  "soa",
+                                           "records", "checks", "pools", "services", "runtime_txt"};
 
 }  // namespace
 
@@ -51,6 +52,7 @@ std::optional<ParsedZone> ZoneParser::parse(std::string_view text) {
     if (auto n = root.get("services"))
         if (auto t = r_.table(n, zctx_, "services"))
             for (auto& e : t.entries_in_file_order()) parse_service(e.key, e.value, e.key_where);
+    if (auto n = root.get("runtime_txt")) parse_runtime_txt(n);
     check_static_data();
     build_nodes();
     check_cname_owners();
@@ -89,6 +91,61 @@ void ZoneParser::parse_origin(TomlNode root, core::SourceLocation& where) {
     origin_ = *name;
     zone_.origin = *name;
     zctx_ = "zone '" + origin_label(origin_) + "'";
+}
+
+// `runtime_txt = ["_acme-challenge", ...]`: owner prefixes, relative, without wildcards.
+void ZoneParser::parse_runtime_txt(TomlNode n) {
+    const std::string ctx = zctx_ + " runtime_txt";
+    auto list = r_.strings(n, zctx_, "runtime_txt");
+    if (!list) return;
+    for (auto& t : *list) {
+        std::string text = t.value;
+        for (auto& c : text) c = char(std::tolower((unsigned char)c));
+        auto bad = [&](const std::string& why) {
+            error(t.where, ctx, "bad entry " + dq(t.value) + ": " + why +
+                                    "; write an owner prefix relative to any name of the zone, such as \"_acme-challenge\"");
+        };
+        if (text.empty() || text == "@") {
+            bad("empty");
+            continue;
+        }
+        if (text.back() == '.') {
+            bad("a prefix is relative: no final dot");
+            continue;
+        }
+        std::string why;
+        auto name = core::Name::from_text(text + ".", core::Name(), &why);
+        if (!name) {
+            bad(why);
+            continue;
+        }
+        std::string labels = name->wire().substr(0, name->wire().size() - 1);
+        bool reserved = false, wildcard = false;
+        for (std::size_t i = 0; i < labels.size(); i += 1 + (unsigned char)labels[i]) {
+            std::string_view label(labels.data() + i + 1, (unsigned char)labels[i]);
+            if (label == "*") wildcard = true;
+            if (label == "_signpost") reserved = true;
+        }
+        if (wildcard) {
+            bad("'*' is not allowed in a prefix");
+            continue;
+        }
+        if (reserved) {
+            bad("'_signpost' names the services' state records");
+            continue;
+        }
+        if (labels.size() + origin_.wire_length() > 255) {
+            bad("with the origin it is longer than 255 bytes");
+            continue;
+        }
+        bool dup = false;
+        for (auto& p : zone_.runtime_txt) dup |= p.labels == labels;
+        if (dup) {
+            warning(t.where, ctx, "entry " + dq(t.value) + " is listed twice");
+            continue;
+        }
+        zone_.runtime_txt.push_back({text, std::move(labels), t.where});
+    }
 }
 
 // Resolves an owner or target written relative to the origin; reports bad names
