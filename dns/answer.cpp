@@ -501,8 +501,16 @@ const detail::DecisionData& geo_decision(Context& c, const detail::ServiceData& 
     if (c.q.has_ecs && scope > c.q.ecs_source) scope = c.q.ecs_source;
     c.ecs_scope = std::max(c.ecs_scope, scope);
     policy::GeoMatch m = sd.geo_match.match(c.where, sd.geo_up);
-    if (m.kind == policy::GeoMatch::Kind::Rule && m.index < sd.geo_rules.size()) return sd.geo_rules[m.index];
-    if (m.kind == policy::GeoMatch::Kind::Nearest && m.index < sd.geo_pools.size()) return sd.geo_pools[m.index];
+    auto* counts = c.force_service < 0 ? sd.geo_counts.get() : nullptr;  // not while pre-rendering
+    if (m.kind == policy::GeoMatch::Kind::Rule && m.index < sd.geo_rules.size()) {
+        if (counts) counts->rules[m.index].fetch_add(1, std::memory_order_relaxed);
+        return sd.geo_rules[m.index];
+    }
+    if (m.kind == policy::GeoMatch::Kind::Nearest && m.index < sd.geo_pools.size()) {
+        if (counts) counts->pools[m.index].fetch_add(1, std::memory_order_relaxed);
+        return sd.geo_pools[m.index];
+    }
+    if (counts) counts->fallback.fetch_add(1, std::memory_order_relaxed);
     return sd.fallback;
 }
 

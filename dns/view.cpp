@@ -188,6 +188,7 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
     view->catalog_ = std::move(catalog);
     view->generation_ = generation;
     view->options_ = options;
+    view->options_.previous.reset();  // read below; a View never holds the one before it
     if (view->options_.udp_payload_size < 512) view->options_.udp_payload_size = 512;
     if (!view->catalog_) return view;
     const zones::Catalog& cat = *view->catalog_;
@@ -240,6 +241,15 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
                     sd.geo_up.push_back(!d.label.empty());
                     sd.any_cname = sd.any_cname || has_cname(d);
                 }
+                const detail::ServiceData* before = nullptr;
+                if (auto& prev = options.previous; prev && prev->catalog_)
+                    for (std::size_t k = 0; k < prev->catalog_->services.size() && k < prev->services_.size(); ++k)
+                        if (prev->catalog_->services[k].key == ref.key) before = &prev->services_[k];
+                if (before && before->geo_counts && before->geo_counts->rules.size() == sd.geo_rules.size() &&
+                    before->geo_counts->pools.size() == sd.geo_pools.size())
+                    sd.geo_counts = before->geo_counts;
+                else
+                    sd.geo_counts = std::make_shared<detail::ServiceData::GeoCounts>(sd.geo_rules.size(), sd.geo_pools.size());
             }
         }
     }
@@ -276,5 +286,26 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
 }
 
 uint64_t view_generation(const View& view) noexcept { return view.generation_; }
+
+std::vector<GeoAnswerCount> geo_answer_counts(const View& view) {
+    std::vector<GeoAnswerCount> out;
+    if (!view.catalog_) return out;
+    auto& cat = *view.catalog_;
+    for (std::size_t i = 0; i < view.services_.size() && i < cat.services.size(); ++i) {
+        auto& sd = view.services_[i];
+        if (!sd.geo || !sd.geo_counts) continue;
+        auto& ref = cat.services[i];
+        auto& svc = cat.zones[ref.zone].services[ref.service];
+        auto& c = *sd.geo_counts;
+        for (std::size_t r = 0; r < c.rules.size(); ++r)
+            out.push_back({ref.key, std::to_string(r + 1), c.rules[r].load(std::memory_order_relaxed)});
+        for (std::size_t p = 0; p < c.pools.size() && p < svc.pools.size(); ++p)
+            if (cat.zones[ref.zone].pools[svc.pools[p]].location)
+                out.push_back({ref.key, "nearest:" + cat.zones[ref.zone].pools[svc.pools[p]].name,
+                               c.pools[p].load(std::memory_order_relaxed)});
+        out.push_back({ref.key, "default", c.fallback.load(std::memory_order_relaxed)});
+    }
+    return out;
+}
 
 }  // namespace signpost::dns

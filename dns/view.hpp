@@ -36,6 +36,9 @@ struct ViewOptions {
     // The GeoIP databases geo services locate clients with (server config
     // geoip_databases); null: every geo client gets its service's default answer.
     std::shared_ptr<const geo::Databases> geo;
+    // The View this one replaces: geo services keep its answer counters (by service
+    // key, while their rules keep their shape). Used by build_view only, not kept.
+    std::shared_ptr<const View> previous;
 };
 
 // Builds a new View for `catalog` where service i answers from `services[i]`
@@ -95,5 +98,15 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
 void seed_variant_random(uint64_t seed) noexcept;
 
 uint64_t view_generation(const View& view) noexcept;
+
+// Answers per geo rule (metrics): `rule` is "1".."N" (zones::Service::geo_rules
+// order), "nearest:<pool>" or "default"; counted since the service's counters
+// began (carried across Views through ViewOptions::previous). Any thread.
+struct GeoAnswerCount {
+    std::string service;  // "example.com/site"
+    std::string rule;
+    uint64_t answers = 0;
+};
+std::vector<GeoAnswerCount> geo_answer_counts(const View& view);
 
 }  // namespace signpost::dns

@@ -2,6 +2,7 @@
 // type, services with their evaluations. Internal to dns/; built once, then read-only.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -91,6 +92,14 @@ struct ServiceData {
     policy::GeoMatcher geo_match;
     std::vector<DecisionData> geo_rules, geo_pools;
     std::vector<uint8_t> geo_up;
+    // Answers per rule (rules[i]), per nearest pool (pools[p]) and by default;
+    // relaxed atomics shared with the next View of the same shape.
+    struct GeoCounts {
+        GeoCounts(std::size_t r, std::size_t p) : rules(r), pools(p) {}
+        std::vector<std::atomic<uint64_t>> rules, pools;
+        std::atomic<uint64_t> fallback{0};
+    };
+    std::shared_ptr<GeoCounts> geo_counts;
     // Some variant (of any rule) is a hostname endpoint (policy::Variant::cname): at
     // owners that may hold a CNAME (VNode::cname_ok) it answers CNAME for every type.
     bool any_cname = false;

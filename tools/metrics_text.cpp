@@ -187,6 +187,18 @@ std::string control_metrics(const control::Controller& core, std::span<const cor
         m += "signpost_service_changes_total{" + label("service", cat.services[i].key) + "} " +
              std::to_string(count_of(core.service_changes(), cat.services[i].key)) + "\n";
 
+    // Geo services: answers per rule (none without geo services).
+    if (auto view = core.view()) {
+        auto geo = dns::geo_answer_counts(*view);
+        if (!geo.empty()) {
+            family(m, "signpost_geo_answers_total",
+                   "Answers of geo services by the rule taken: its number, nearest:<pool> or default.", "counter");
+            for (auto& g : geo)
+                m += "signpost_geo_answers_total{" + label("service", g.service) + "," + label("rule", g.rule) + "} " +
+                     std::to_string(g.answers) + "\n";
+        }
+    }
+
     // Endpoint hostnames (none without hostname endpoints).
     auto names = core.hostnames();
     if (names.empty()) return m;

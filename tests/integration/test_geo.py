@@ -185,6 +185,17 @@ class TestGeo(GeoScenario):
         r = self.server.dig("near.example.com.explain.signpost", "TXT", qclass="CH")
         self.assertIn("nearest pool up: eu", " ".join(r.rdatas()))  # 127.0.0.1 is Paris: Frankfurt
 
+    def test_metrics_count_answers_per_rule(self):
+        for _ in range(3):
+            self.answer("www.example.com", "203.0.113.0/24")
+        self.answer("www.example.com", "10.9.9.0/24")
+        self.answer("near.example.com", "198.51.100.0/24")
+        m = self.server.metrics()
+        self.assertGreaterEqual(m['signpost_geo_answers_total{service="example.com/site",rule="2"}'], 3)
+        self.assertGreaterEqual(m['signpost_geo_answers_total{service="example.com/site",rule="default"}'], 1)
+        self.assertGreaterEqual(m['signpost_geo_answers_total{service="example.com/near",rule="nearest:us"}'], 1)
+        self.assertIn('signpost_geo_answers_total{service="example.com/near",rule="nearest:ap"}', m)
+
     def test_a_changed_database_file_and_sighup_reload_it(self):
         moved = [dict(n, continent="NA", country="US", latitude=39.0, longitude=-77.0)
                  if n["network"] == "192.0.2.0/24" else n for n in CITY]
