@@ -1,10 +1,14 @@
 // One log line per event, prefixed with time, level and the module it concerns.
 // Thread-safe (one write per line); used by the daemon and every module.
+// Under systemd (JOURNAL_STREAM is stderr) lines carry the journald priority
+// instead of a time; `log_format = "json"` writes one JSON object per line.
 #pragma once
 
 #include <fmt/core.h>
 
+#include <chrono>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace signpost::core {
@@ -16,6 +20,34 @@ LogLevel log_level() noexcept;
 // Parses "debug", "info", "warning", "error"; false when unknown.
 bool parse_log_level(std::string_view text, LogLevel& out) noexcept;
 void log_line(LogLevel level, std::string_view module, std::string_view message) noexcept;
+
+// How lines look. `json`: {"time","level","unit","message"} per line; `journal`:
+// each line starts with the sd-daemon(3) priority (<3> error .. <7> debug) and
+// text lines carry no time (journald adds its own).
+struct LogStyle {
+    bool json = false;
+    bool journal = false;
+};
+// Set once at start-up (before threads) or later: lines switch as a whole.
+void set_log_style(LogStyle style) noexcept;
+LogStyle log_style() noexcept;
+// Parses "text" or "json" into style.json; false when unknown.
+bool parse_log_format(std::string_view text, LogStyle& style) noexcept;
+// True when JOURNAL_STREAM ("DEV:INODE", systemd.exec(5)) names this device and
+// inode, i.e. stderr is the journal's stream and not something it was redirected to.
+bool journal_stream_matches(const char* journal_stream, uint64_t dev, uint64_t ino) noexcept;
+// journal_stream_matches() for $JOURNAL_STREAM and fd 2 (fstat).
+bool stderr_is_journal() noexcept;
+// "<3>" (error), "<4>" (warning), "<6>" (info), "<7>" (debug): sd-daemon(3) priorities.
+const char* journal_prefix(LogLevel level) noexcept;
+// One line, newline included. Pure: the time is passed in.
+std::string format_log_line(LogStyle style, LogLevel level, std::string_view module, std::string_view message,
+                            std::chrono::system_clock::time_point now);
+// "2026-12-04T05:03:25.123Z" (RFC 3339, UTC, milliseconds).
+std::string rfc3339_ms(std::chrono::system_clock::time_point t);
+// `text` as a JSON string's contents: quotes, backslashes and control characters
+// escaped, invalid UTF-8 replaced by U+FFFD, so every line parses.
+void append_json_escaped(std::string& out, std::string_view text);
 
 template <class... Args>
 void log(LogLevel level, std::string_view module, fmt::format_string<Args...> f, Args&&... args) {
