@@ -22,6 +22,8 @@ check xfr '#include *"(probes|hooks|api|tools|dns)/' "xfr/ serves transfers from
 check cluster '#include *"(dns|zones|policy|xfr|api|hooks|tools)/' "cluster/ trades endpoint verdicts by key; it knows no zones or answers"
 check dns '#include *"xfr/' "dns/ reaches transfers only through ServerOptions::transfer_handler"
 check hooks '#include *"probes/' "hooks/ takes its libuv and curl plumbing from io/, not from probes/"
+check timeline '#include *"(dns|zones|policy|probes|xfr|api|cluster|control|tools|io)/' "timeline/ is pure memory of what happened: it may use core/ and hooks/' event type"
+check timeline '#include *<(uv\.h|curl/|ldns/|microhttpd)' "timeline/ is pure: no I/O libraries"
 check resolve '#include *"(dns|zones|policy|probes|xfr|api|hooks|cluster|control|tools)/' "resolve/ knows hostnames, not zones, endpoints or answers: it may use core/ and io/"
 check cluster '#include *"probes/' "cluster/ takes its libuv and curl plumbing from io/, not from probes/"
 # libuv handles are closed by their one owner, io::Handle (io/handle.hpp), which

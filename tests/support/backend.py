@@ -29,6 +29,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 STOP = threading.Event()
 
 
+# Script injection attempts for the incident page's test (tests/integration/test_incident_page.py).
+HTML_BODY = "<script>document.title='pwned-by-body'; window.__pwned = 'body';</script><b>bold</b>"
+HTML_LOCATION = "https://x.example/<img src=x onerror=\"window.__pwned='location'\">"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bind", default="127.0.0.1")
@@ -89,6 +94,10 @@ def main():
                 self.answer(500, "error")
             elif m == "wrongbody":
                 self.answer(200, "NOPE")
+            elif m == "html":  # a body a browser would run, were it ever parsed as HTML
+                self.answer(200, HTML_BODY)
+            elif m == "html-redirect":  # the Location header lands in the probe's result
+                self.answer(302, HTML_BODY, [("Location", HTML_LOCATION)])
             elif m == "redirect":
                 self.answer(301, "moved", [("Location", "https://www.example.com/moved")])
             elif m == "slow":
