@@ -26,6 +26,7 @@ struct RrlOptions {
     std::vector<core::IpPrefix> allow = default_allow();
 
     static std::vector<core::IpPrefix> default_allow();
+    bool operator==(const RrlOptions&) const = default;
 };
 
 enum class RrlAction : uint8_t { send, drop, slip };
@@ -45,6 +46,7 @@ public:
     RrlAction check(const core::IpAddress& client, uint64_t now_ms) noexcept;
 
     std::size_t capacity() const noexcept { return mask_ + 1; }
+    const RrlOptions& options() const noexcept { return options_; }
 
 private:
     struct Entry;

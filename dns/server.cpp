@@ -43,6 +43,10 @@ struct Worker {
 struct Server::Impl {
     explicit Impl(std::shared_ptr<const Snapshot> initial) : published(std::move(initial)) {}
     ServerOptions options;
+    // The newest settings and the last snapshot given to publish() (without them).
+    std::mutex publishing;
+    std::shared_ptr<const QuerySettings> settings;
+    std::shared_ptr<const Snapshot> last;
     TcpClients clients;      // shared by the workers; declared first so it outlives them
     SnapshotSlot published;  // what every UDP receiver and TCP loop answers from
     std::vector<std::unique_ptr<Worker>> workers;
@@ -51,10 +55,29 @@ struct Server::Impl {
     bool stopped = false;
 };
 
+QuerySettings QuerySettings::from(const ServerOptions& o) {
+    return {o.identity, o.query_log, o.rrl, o.transfer_handler, o.explain_handler};
+}
+
+namespace {
+
+// `snapshot` with `settings` attached (a copy of its few pointers).
+std::shared_ptr<const Snapshot> with_settings(const std::shared_ptr<const Snapshot>& snapshot,
+                                              std::shared_ptr<const QuerySettings> settings) {
+    auto s = std::make_shared<Snapshot>(snapshot ? *snapshot : Snapshot{});
+    s->settings = std::move(settings);
+    return s;
+}
+
+}  // namespace
+
 Server::Server(ServerOptions options, std::shared_ptr<const Snapshot> initial)
-    : impl_(std::make_unique<Impl>(std::move(initial))) {
+    : impl_(std::make_unique<Impl>(nullptr)) {
     impl_->options = std::move(options);
     auto& opt = impl_->options;
+    impl_->settings = std::make_shared<const QuerySettings>(QuerySettings::from(opt));
+    impl_->last = std::move(initial);
+    impl_->published.publish(with_settings(impl_->last, impl_->settings));
     unsigned nworkers = opt.workers ? opt.workers : std::thread::hardware_concurrency();
     nworkers = std::max(1u, nworkers);
     if (opt.udp_payload_size < 512) opt.udp_payload_size = 512;
@@ -122,7 +145,9 @@ Server::Server(ServerOptions options, std::shared_ptr<const Snapshot> initial)
             auto u = std::make_unique<UdpReceiver>(w->context, impl_->published);
             u->fd = std::move(s.udp[i]);
             // RRL tables are per receiver: no lock per query (docs/hardening.md).
-            if (opt.rrl.enabled) u->rrl = std::make_unique<RateLimiter>(opt.rrl, std::random_device{}());
+            u->rrl_seed = std::random_device{}();
+            if (opt.rrl.enabled) u->rrl = std::make_unique<RateLimiter>(opt.rrl, u->rrl_seed);
+            u->rrl_generation = impl_->settings->generation;
             u->tx_slot = opt.udp_payload_size;
             u->rx.resize(kBatch * kUdpReceive);
             u->tx.resize(kBatch * u->tx_slot);
@@ -153,7 +178,16 @@ Server::~Server() { stop(); }
 void Server::publish(std::shared_ptr<const Snapshot> snapshot) {
     // No per-worker hand-off: every thread reads the one slot (publish()'s contract
     // in server.hpp; the reasoning at the reads in udp_receiver.cpp and tcp_worker.cpp).
-    impl_->published.publish(std::move(snapshot));
+    std::lock_guard lock(impl_->publishing);
+    impl_->last = std::move(snapshot);
+    impl_->published.publish(with_settings(impl_->last, impl_->settings));
+}
+
+void Server::set_query_settings(QuerySettings settings) {
+    std::lock_guard lock(impl_->publishing);
+    settings.generation = impl_->settings->generation + 1;
+    impl_->settings = std::make_shared<const QuerySettings>(std::move(settings));
+    impl_->published.publish(with_settings(impl_->last, impl_->settings));
 }
 
 void Server::stop() {

@@ -25,7 +25,12 @@ struct ListenAddress {
     // "127.0.0.1:8053", "[::1]:8053"; nullopt with `error` set when malformed.
     static std::optional<ListenAddress> parse(std::string_view text, std::string* error = nullptr);
     std::string to_string() const;  // "127.0.0.1:8053", "[::1]:8053"
+    bool operator==(const ListenAddress&) const = default;
 };
+
+// A hook a query thread calls (zone transfers, explain over DNS): true when it answered.
+using QueryHandler = std::function<bool(const Snapshot& snapshot, std::span<const uint8_t> query,
+                                        const ClientInfo& client, std::size_t udp_max, std::string& out)>;
 
 struct ServerOptions {
     std::vector<ListenAddress> listen;
@@ -54,14 +59,28 @@ struct ServerOptions {
     // Returns true when it answered: `out` holds framed messages (2-byte length
     // each) for TCP, or one message of at most `udp_max` bytes for UDP. False:
     // the normal answer path answers the query. Empty: transfers are NOTIMP.
-    using Handler = std::function<bool(const Snapshot& snapshot, std::span<const uint8_t> query,
-                                       const ClientInfo& client, std::size_t udp_max, std::string& out)>;
+    using Handler = QueryHandler;
     Handler transfer_handler;
     // --- explain hook (dns/explain_responder.hpp; the daemon installs it) ---
     // Called on any worker's threads, concurrently (it must be thread-safe), only for QUERYs with one question of class CH
     // and type TXT, with the snapshot the query is answered from (its `explain`).
     // Same contract as transfer_handler; false or empty: the normal path answers (CH is REFUSED).
     Handler explain_handler;
+};
+
+// What the query threads read that a reload may change (the server config's
+// identity, version, query_log, [rrl], the transfer ACLs and explain_allow
+// behind the hooks). Server::publish() attaches the newest to every Snapshot, so
+// a change reaches the threads like an answer does: no lock, no pause.
+struct QuerySettings {
+    ServerIdentity identity;
+    bool query_log = false;
+    RrlOptions rrl;
+    QueryHandler transfer_handler;
+    QueryHandler explain_handler;
+    uint64_t generation = 0;  // set by the server: grows with every change
+    // The settings `options` starts with.
+    static QuerySettings from(const ServerOptions& options);
 };
 
 // Query counters summed over the workers, for /metrics.
@@ -102,6 +121,11 @@ public:
     // snapshot is freed once every thread has let go of it: at its next query, or
     // within 200 ms when the thread is idle.
     void publish(std::shared_ptr<const Snapshot> snapshot);
+    // Replaces what the query threads read beyond the answers (QuerySettings) and
+    // publishes the current snapshot again with it: once it returns, every later
+    // query is answered with the new settings. A changed [rrl] gives each UDP
+    // receiver a fresh table. Any thread.
+    void set_query_settings(QuerySettings settings);
     // Stops the workers, closes every socket and joins the threads. Idempotent.
     void stop();
     // The addresses actually bound (port 0 resolved to the kernel's choice).

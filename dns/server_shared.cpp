@@ -47,11 +47,11 @@ uint64_t wall_ms() noexcept {
 
 // --- zone transfers hook (ServerOptions::transfer_handler; the logic is in xfr/) ---
 // True when the handler answered; TCP: framed messages appended to `out`.
-bool transfer_query(const WorkerContext& w, const Snapshot& s, const uint8_t* q, std::size_t n, const ClientInfo& ci, std::size_t udp_max,
+bool transfer_query(const WorkerContext& /*w*/, const Snapshot& s, const uint8_t* q, std::size_t n, const ClientInfo& ci, std::size_t udp_max,
                     std::string& out) noexcept {
-    if (!w.options->transfer_handler || !transfer_candidate(q, n, ci.tcp)) return false;
+    if (!s.settings->transfer_handler || !transfer_candidate(q, n, ci.tcp)) return false;
     try {
-        return w.options->transfer_handler(s, std::span<const uint8_t>(q, n), ci, udp_max, out);
+        return s.settings->transfer_handler(s, std::span<const uint8_t>(q, n), ci, udp_max, out);
     } catch (...) {
         return false;  // out of memory: the normal path answers
     }
@@ -59,7 +59,7 @@ bool transfer_query(const WorkerContext& w, const Snapshot& s, const uint8_t* q,
 // UDP: the handler's one message copied to `out`; 0 when not handled.
 std::size_t udp_transfer(const WorkerContext& w, const Snapshot& s, const uint8_t* q, std::size_t n, const ClientInfo& ci, uint8_t* out,
                          std::size_t cap) noexcept {
-    if (!w.options->transfer_handler || !transfer_candidate(q, n, false)) return 0;
+    if (!s.settings->transfer_handler || !transfer_candidate(q, n, false)) return 0;
     thread_local std::string buf;
     buf.clear();
     if (!transfer_query(w, s, q, n, ci, cap, buf) || buf.size() > cap) return 0;
@@ -70,11 +70,11 @@ std::size_t udp_transfer(const WorkerContext& w, const Snapshot& s, const uint8_
 
 // --- explain hook (ServerOptions::explain_handler; the logic is in dns/explain_responder) ---
 // True when the handler answered; TCP: one framed message appended to `out`.
-bool explain_query(const WorkerContext& w, const Snapshot& s, const uint8_t* q, std::size_t n, const ClientInfo& ci, std::size_t udp_max,
+bool explain_query(const WorkerContext& /*w*/, const Snapshot& s, const uint8_t* q, std::size_t n, const ClientInfo& ci, std::size_t udp_max,
                    std::string& out) noexcept {
-    if (!w.options->explain_handler || !explain_candidate(q, n)) return false;
+    if (!s.settings->explain_handler || !explain_candidate(q, n)) return false;
     try {
-        return w.options->explain_handler(s, std::span<const uint8_t>(q, n), ci, udp_max, out);
+        return s.settings->explain_handler(s, std::span<const uint8_t>(q, n), ci, udp_max, out);
     } catch (...) {
         return false;  // out of memory: the normal path answers (REFUSED)
     }

@@ -14,7 +14,8 @@ struct TransferZones;  // xfr/transfer_server.hpp; forward declaration only: dns
 
 namespace signpost::dns {
 
-struct ExplainState;  // dns/explain.hpp
+struct ExplainState;   // dns/explain.hpp
+struct QuerySettings;  // dns/server.hpp
 
 // Everything the query paths read, immutable once published. The parts are
 // shared_ptrs to complete or incomplete types alike: whoever creates a part knows
@@ -24,6 +25,8 @@ struct Snapshot {
     std::shared_ptr<const View> view;                     // answers; null: nothing to answer yet (queries dropped)
     std::shared_ptr<const ExplainState> explain;          // null: explain over DNS off / nothing yet
     std::shared_ptr<const xfr::TransferZones> transfers;  // null: no transfer content
+    // Attached by Server::publish(): never null in a snapshot a query thread reads.
+    std::shared_ptr<const QuerySettings> settings;
 };
 
 }  // namespace signpost::dns

@@ -145,6 +145,7 @@ void process(Connection* c) noexcept {
         // before the client sent them; the load follows the read, so it sees that
         // publication or a later one.
         const Snapshot* snap = w->snapshot.current();
+        if (snap) c->client.identity = &snap->settings->identity;  // a reload may change it
         // Zone transfers (xfr/ through ServerOptions::transfer_handler): AXFR/IXFR, signed SOA.
         if (snap && transfer_query(*w->context, *snap, c->rbuf.data() + off + 2, flen, c->client, 0, c->pending)) {
             WorkerCounters::bump(w->counters.tcp);
@@ -158,7 +159,7 @@ void process(Connection* c) noexcept {
             em.qtype = 16;
             auto* r = reinterpret_cast<const uint8_t*>(c->pending.data()) + at + 2;
             w->counters.count(em, r, c->pending.size() - at - 2);
-            if (w->context->options->query_log) log_query(*w->context, c->client, c->rbuf.data() + off + 2, flen, r, c->pending.size() - at - 2);
+            if (snap->settings->query_log) log_query(*w->context, c->client, c->rbuf.data() + off + 2, flen, r, c->pending.size() - at - 2);
             off += 2 + flen;
             continue;
         }
@@ -171,7 +172,7 @@ void process(Connection* c) noexcept {
         WorkerCounters::bump(w->counters.tcp);
         if (n > 0) {
             w->counters.count(meta, w->tcp_out.data() + 2, n);
-            if (w->context->options->query_log) log_query(*w->context, c->client, c->rbuf.data() + off + 2, flen, w->tcp_out.data() + 2, n);
+            if (snap->settings->query_log) log_query(*w->context, c->client, c->rbuf.data() + off + 2, flen, w->tcp_out.data() + 2, n);
             w->counters.latency_ns(monotonic_ns() - t0, 1);
         } else {
             WorkerCounters::bump(w->counters.dropped);
@@ -292,7 +293,6 @@ void on_connection(uv_stream_t* listener, int status) {
     c->counted = true;
     c->client.tcp = true;
     c->client.udp_payload_size = w->context->options->udp_payload_size;
-    c->client.identity = &w->context->options->identity;
     uv_tcp_nodelay(&c->tcp, 1);
     c->next = w->conns;
     if (w->conns) w->conns->prev = c;

@@ -10,13 +10,22 @@
 
 namespace signpost::dns::server_detail {
 
+// A reload changed the settings: a fresh RRL table when [rrl] changed (the only
+// allocation here, once per change), the same table otherwise.
+void refresh_rrl(UdpReceiver& r, const QuerySettings& settings) {
+    r.rrl_generation = settings.generation;
+    bool same = r.rrl ? settings.rrl.enabled && r.rrl->options() == settings.rrl : !settings.rrl.enabled;
+    if (same) return;
+    r.rrl.reset();
+    if (settings.rrl.enabled) r.rrl = std::make_unique<RateLimiter>(settings.rrl, r.rrl_seed);
+}
+
 // The receiver thread: blocks until a query arrives, then takes up to a batch of
 // what is queued (MSG_WAITFORONE), answers it and sends the answers in one call.
 void receive_udp(UdpReceiver* r) noexcept {
     WorkerContext& w = *r->context;
     ClientInfo ci;
     ci.udp_payload_size = w.options->udp_payload_size;
-    ci.identity = &w.options->identity;
     for (;;) {
         for (int i = 0; i < kBatch; ++i) {
             r->riov[i] = {r->rx.data() + std::size_t(i) * kUdpReceive, kUdpReceive};
@@ -54,6 +63,9 @@ void receive_udp(UdpReceiver* r) noexcept {
         }
         if (!snap || !snap->view) continue;  // nothing published yet
         const View& view = *snap->view;
+        const QuerySettings& settings = *snap->settings;
+        ci.identity = &settings.identity;
+        if (settings.generation != r->rrl_generation) refresh_rrl(*r, settings);
         int m = 0;
         uint64_t t0 = monotonic_ns();
         uint64_t now_ms = t0 / 1000000;
@@ -94,7 +106,7 @@ void receive_udp(UdpReceiver* r) noexcept {
                 }
             }
             r->counters.count(meta, out, len);
-            if (w.options->query_log) log_query(w, ci, query, qlen, out, len);
+            if (settings.query_log) log_query(w, ci, query, qlen, out, len);
             r->siov[m] = {out, len};
             auto& sm = r->smsgs[m].msg_hdr;
             sm = msghdr{};

@@ -28,6 +28,8 @@ struct UdpReceiver {
     WorkerContext* context;            // options, the shared log budgets, the stop flag
     SnapshotSlot::Reader snapshot;     // this thread's own; read without locks
     std::unique_ptr<RateLimiter> rrl;  // null: RRL off
+    uint64_t rrl_generation = 0;  // the QuerySettings `rrl` follows (refreshed when they move)
+    uint64_t rrl_seed = 0;
     WorkerCounters counters;
     std::thread thread;
 

@@ -133,7 +133,8 @@ private:
         std::vector<uint8_t> bytes;
     };
 
-    const Server& server() const { return env_.servers[server_]; }
+    // Modulo: a reload may have shortened the list while this query was in flight.
+    const Server& server() const { return env_.servers[server_ % env_.servers.size()]; }
 
     void begin_try() {
         ++tries_;
@@ -186,7 +187,7 @@ private:
     void try_failed(std::string error) {
         close_sockets();
         if (!give_up_ && tries_ < max_tries_) {
-            server_ = (server_ + 1) % env_.servers.size();
+            server_ = (server_ % env_.servers.size() + 1) % env_.servers.size();
             begin_try();
             return;
         }
@@ -227,7 +228,7 @@ private:
         }
         if (!m->error.empty()) return try_failed(m->error);
         if (m->rcode != wire::kNoError && m->rcode != wire::kNxDomain) return try_failed(wire::rcode_name(m->rcode));
-        env_.preferred = server_;
+        env_.preferred = server_ % env_.servers.size();
         finish(QueryResult{std::move(*m), {}, server().to_string()});
     }
 
@@ -570,6 +571,14 @@ bool Resolver::settled() const {
 uint64_t Resolver::queries() const { return impl_->env.queries; }
 
 const std::vector<Server>& Resolver::servers() const { return impl_->env.servers; }
+
+void Resolver::set_options(ResolverOptions options) {
+    auto& i = *impl_;
+    i.env.servers = options.servers.empty() ? default_servers(options.resolv_conf) : std::move(options.servers);
+    i.env.preferred = 0;
+    i.bounds = options.bounds;
+    i.env.timeout = i.bounds.timeout;
+}
 
 void Resolver::stop() { impl_->stop(); }
 

@@ -36,6 +36,11 @@ public:
     // keep their state and schedule; new ones are asked at once; removed ones stop.
     void set_names(std::vector<std::string> names);
 
+    // A reload's servers and bounds: queries from now on use them (those in flight
+    // finish with the servers they started with; resolv.conf is read again when
+    // `servers` is empty). Schedules already set keep their times.
+    void set_options(ResolverOptions options);
+
     // Called on the loop after every answer or failure, with the resolutions
     // that changed in that batch (every answer counts: resolved_at moves). A
     // batch is what one loop iteration completed; never called from inside

@@ -82,6 +82,23 @@ uv_udp_t* Notifier::socket_for(int family) {
     return s;
 }
 
+void Notifier::set_options(const XfrOptions& options) {
+    // Pending NOTIFYs find their keys again by name (the old storage goes away);
+    // one whose key is gone is dropped, like one to a secondary no longer listed.
+    std::map<std::string, std::string> key_names;
+    for (auto& [k, p] : pending_)
+        if (p.key) key_names[k] = p.key->name;
+    options_ = options;
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        auto& p = it->second;
+        bool listed = false;
+        for (auto& s : options_.secondaries) listed = listed || s.covers(p.zone);
+        if (p.key) p.key = options_.find_key(key_names[it->first]);
+        if (!listed || (key_names.count(it->first) && !p.key)) it = pending_.erase(it);
+        else ++it;
+    }
+}
+
 void Notifier::notify(const core::Name& origin, const Record& soa) {
     if (closed_) return;
     std::string zone = origin.to_text();

@@ -27,6 +27,10 @@ public:
     // Tells every secondary covering `origin` (that has an address) about
     // `soa`; a NOTIFY still pending for the same zone and secondary is replaced.
     void notify(const core::Name& origin, const Record& soa);
+    // A reload's [[secondaries]], [[tsig_keys]] and [xfr] tries (the sockets keep
+    // their notify_source until a restart). Pending NOTIFYs to secondaries still
+    // listed carry on.
+    void set_options(const XfrOptions& options);
     // Closes the sockets and the timer (their memory is freed by the loop).
     void close();
 

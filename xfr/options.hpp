@@ -15,6 +15,7 @@ struct TsigKey {
     std::string name;       // "transfer-key." (absolute, lower case)
     std::string algorithm;  // "hmac-sha256." (ldns spelling, absolute)
     std::string secret;     // base64, as in the config
+    bool operator==(const TsigKey&) const = default;
 };
 
 struct Secondary {
@@ -25,6 +26,7 @@ struct Secondary {
     std::string key;                                 // TsigKey::name required of transfers and used on NOTIFY; empty: none
 
     bool covers(const std::string& origin) const;    // origin without the final dot
+    bool operator==(const Secondary&) const = default;
 };
 
 struct XfrOptions {

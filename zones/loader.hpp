@@ -17,6 +17,7 @@ struct Limits {
     std::size_t max_records_per_zone = 1000000;   // static records (rdatas) in one zone
     std::size_t max_endpoints = 10000;            // probed endpoints over all zones
     std::size_t max_file_bytes = 64u << 20;       // one TOML zone file
+    bool operator==(const Limits&) const = default;
 };
 
 struct LoadResult {
