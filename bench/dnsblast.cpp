@@ -70,6 +70,8 @@ uint64_t received_ns(const msghdr& m) {
                  "  -r RATE        open loop: send RATE queries/s (up to -b per sendmmsg) whatever the\n"
                  "                 answers do; the window (-w, default 60000 here) only caps queries in flight\n"
                  "  -e             add an EDNS OPT record (UDP size 1232)\n"
+                 "  -S N           EDNS Client Subnet from N different /24s (10.0.0.0/24, 10.0.1.0/24, ...;\n"
+                 "                 N <= 65536), each name sent with each subnet in turn\n"
                  "output: one line of key=value figures on stdout; latency is measured from the send\n"
                  "to the kernel's receive timestamp of the answer (p50/p99/p999 from a 1 us histogram)\n");
     std::exit(2);
@@ -94,7 +96,9 @@ bool parse_type(const std::string& s, uint16_t& t) {
 }
 
 // A query packet for NAME/TYPE with ID 0.
-bool make_query(const std::string& name, uint16_t type, bool edns, std::vector<uint8_t>& out) {
+// `ecs` >= 0: an EDNS Client Subnet option for 10.(ecs >> 8).(ecs & 255).0/24 (implies EDNS).
+bool make_query(const std::string& name, uint16_t type, bool edns, std::vector<uint8_t>& out, long ecs = -1) {
+    if (ecs >= 0) edns = true;
     out.assign(12, 0);
     out[2] = 0x00;  // RD clear: authoritative servers
     out[5] = 1;     // QDCOUNT
@@ -121,6 +125,11 @@ bool make_query(const std::string& name, uint16_t type, bool edns, std::vector<u
         const uint8_t opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
         out.insert(out.end(), opt, opt + sizeof opt);
     }
+    if (ecs >= 0) {  // RDLENGTH 11: option 8, length 7, family 1, source 24, scope 0, 3 address bytes
+        out[out.size() - 1] = 11;
+        const uint8_t o[] = {0, 8, 0, 7, 0, 1, 24, 0, 10, uint8_t(ecs >> 8), uint8_t(ecs)};
+        out.insert(out.end(), o, o + sizeof o);
+    }
     return true;
 }
 
@@ -141,6 +150,7 @@ int main(int argc, char** argv) {
     int window = 0, batch = 32, timeout_ms = 1000;
     double rate = 0;
     bool edns = false;
+    long subnets = 0;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         auto next = [&]() -> std::string {
@@ -175,6 +185,7 @@ int main(int argc, char** argv) {
         else if (a == "-t") timeout_ms = std::atoi(next().c_str());
         else if (a == "-r") rate = std::atof(next().c_str());
         else if (a == "-e") edns = true;
+        else if (a == "-S") subnets = std::atol(next().c_str());
         else if (a == "-h" || a == "--help") usage(nullptr);
         else usage(("unknown option " + a).c_str());
     }
@@ -186,6 +197,7 @@ int main(int argc, char** argv) {
     if (rate < 0 || rate > 2e6) usage("-r must be 0..2000000");
     if (batch < 1 || batch > kMaxBatch) usage("-b must be 1..256");
     if (timeout_ms < 1 || timeout_ms > 60000) usage("-t must be 1..60000");
+    if (subnets < 0 || subnets > 65536) usage("-S must be 0..65536");
 
     // The target: loopback only.
     sockaddr_storage ss{};
@@ -223,10 +235,12 @@ int main(int argc, char** argv) {
     }
 
     std::vector<std::vector<uint8_t>> packets;
-    for (auto& [n, t] : names) {
-        std::vector<uint8_t> pkt;
-        if (!make_query(n, t, edns, pkt)) usage(("bad name " + n).c_str());
-        packets.push_back(std::move(pkt));
+    for (long e = 0; e < std::max(subnets, 1L); ++e) {
+        for (auto& [n, t] : names) {
+            std::vector<uint8_t> pkt;
+            if (!make_query(n, t, edns, pkt, subnets ? e : -1)) usage(("bad name " + n).c_str());
+            packets.push_back(std::move(pkt));
+        }
     }
 
     int fd = ::socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

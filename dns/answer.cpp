@@ -493,8 +493,10 @@ bool write_rrset(Context& c, Section sec, const uint8_t* owner, std::size_t owne
 const detail::DecisionData& geo_decision(Context& c, const detail::ServiceData& sd) noexcept {
     const geo::Databases* dbs = c.view.options_.geo.get();
     if (!dbs) return sd.fallback;
+    // Looked up once per query, reading the fields any geo service of the View uses
+    // (a second geo service in one answer, e.g. behind a CNAME, finds its own).
     if (!c.located) {
-        c.where = dbs->lookup(c.client);
+        c.where = dbs->lookup(c.client, c.view.geo_fields_);
         c.located = true;
     }
     uint8_t scope = c.where.prefix_length;

@@ -117,7 +117,7 @@ const policy::Decision& explain_geo(const zones::Zone& zone, const zones::Servic
         out.path.push_back(who + ": no GeoIP database loaded (geoip_databases): default order");
         return ev.decision;
     }
-    geo::Location where = geo->lookup(q.client);
+    geo::Location where = geo->lookup(q.client);  // every field: explain shows them all
     uint8_t scope = where.prefix_length;
     if (q.subnet && scope > q.subnet->length) scope = q.subnet->length;
     core::IpPrefix net;

@@ -232,6 +232,7 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
                 sd.geo = true;
                 sd.subnet_dependent = true;
                 sd.geo_match = policy::GeoMatcher(zone, svc);
+                view->geo_fields_ |= sd.geo_match.fields();
                 for (auto& d : ev.geo_rules) {
                     sd.geo_rules.push_back(make_decision(d));
                     sd.any_cname = sd.any_cname || has_cname(d);

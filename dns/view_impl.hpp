@@ -208,6 +208,7 @@ public:
     std::vector<detail::ServiceData> services_;     // indexed by Service::index
     std::vector<detail::ZoneData> zones_;
     detail::NameIndex zone_index_;                  // origin → zones_ index
+    unsigned geo_fields_ = 0;                       // geo::Field bits any geo service reads
 
     // The zone whose origin is exactly `wire`, or -1.
     int32_t find_zone(const uint8_t* wire, std::size_t len) const noexcept {

@@ -67,7 +67,7 @@ bool get_double(MMDB_entry_s& entry, double& out, const char* const* path) noexc
 
 }  // namespace
 
-uint8_t Database::lookup(const core::IpAddress& address, Location& out) const noexcept {
+uint8_t Database::lookup(const core::IpAddress& address, Location& out, unsigned fields) const noexcept {
     sockaddr_storage ss{};
     if (address.v6) {
         auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
@@ -89,27 +89,29 @@ uint8_t Database::lookup(const core::IpAddress& address, Location& out) const no
     if (!r.found_entry) return uint8_t(bits);
     out.found = true;
     MMDB_entry_s& e = r.entry;
-    static const char* const kContinent[] = {"continent", "code", nullptr};
-    static const char* const kCountry[] = {"country", "iso_code", nullptr};
-    static const char* const kRegistered[] = {"registered_country", "iso_code", nullptr};
-    static const char* const kSubdivision[] = {"subdivisions", "0", "iso_code", nullptr};
-    static const char* const kAsn[] = {"autonomous_system_number", nullptr};
-    static const char* const kLatitude[] = {"location", "latitude", nullptr};
-    static const char* const kLongitude[] = {"location", "longitude", nullptr};
-    get_code(e, out.continent, kContinent);
-    get_code(e, out.country, kCountry);
-    get_code(e, out.country, kRegistered);  // anonymous networks carry only the registered country
-    get_code(e, out.subdivision, kSubdivision);
-    if (out.asn == 0) {
+    static const char* const kContinentPath[] = {"continent", "code", nullptr};
+    static const char* const kCountryPath[] = {"country", "iso_code", nullptr};
+    static const char* const kRegisteredPath[] = {"registered_country", "iso_code", nullptr};
+    static const char* const kSubdivisionPath[] = {"subdivisions", "0", "iso_code", nullptr};
+    static const char* const kAsnPath[] = {"autonomous_system_number", nullptr};
+    static const char* const kLatitudePath[] = {"location", "latitude", nullptr};
+    static const char* const kLongitudePath[] = {"location", "longitude", nullptr};
+    if (fields & kContinent) get_code(e, out.continent, kContinentPath);
+    if (fields & (kCountry | kSubdivision)) {
+        get_code(e, out.country, kCountryPath);
+        get_code(e, out.country, kRegisteredPath);  // anonymous networks carry only the registered country
+    }
+    if (fields & kSubdivision) get_code(e, out.subdivision, kSubdivisionPath);
+    if ((fields & kAsn) && out.asn == 0) {
         MMDB_entry_data_s d{};
-        if (MMDB_aget_value(&e, &d, kAsn) == MMDB_SUCCESS && d.has_data) {
+        if (MMDB_aget_value(&e, &d, kAsnPath) == MMDB_SUCCESS && d.has_data) {
             if (d.type == MMDB_DATA_TYPE_UINT32) out.asn = d.uint32;
             else if (d.type == MMDB_DATA_TYPE_UINT16) out.asn = d.uint16;
         }
     }
-    if (!out.has_coordinates) {
+    if ((fields & kCoordinates) && !out.has_coordinates) {
         double lat = 0, lon = 0;
-        if (get_double(e, lat, kLatitude) && get_double(e, lon, kLongitude) && lat >= -90 && lat <= 90 &&
+        if (get_double(e, lat, kLatitudePath) && get_double(e, lon, kLongitudePath) && lat >= -90 && lat <= 90 &&
             lon >= -180 && lon <= 180) {
             out.has_coordinates = true;
             out.latitude = lat;
@@ -129,11 +131,11 @@ std::shared_ptr<const Databases> Databases::open(const std::vector<std::string>&
     return dbs;
 }
 
-Location Databases::lookup(const core::IpAddress& address) const noexcept {
+Location Databases::lookup(const core::IpAddress& address, unsigned fields) const noexcept {
     Location out;
     uint8_t longest = 0;
     for (auto& f : files_) {
-        uint8_t bits = f->lookup(address, out);
+        uint8_t bits = f->lookup(address, out, fields);
         if (bits > longest) longest = bits;
     }
     out.prefix_length = longest;

@@ -25,7 +25,8 @@ public:
     // Adds what this file knows about `address` to `out` (fields `out` already has
     // are kept). Returns the network's prefix length (in the address's family).
     // Runs per query: no allocation, no locks, no syscalls.
-    uint8_t lookup(const core::IpAddress& address, Location& out) const noexcept;
+    // `fields` (geo::Field bits) limits what is read.
+    uint8_t lookup(const core::IpAddress& address, Location& out, unsigned fields = kAllFields) const noexcept;
 
     const std::string& path() const noexcept { return path_; }
     const std::string& type() const noexcept { return type_; }  // "GeoLite2-City", "DBIP-Country-Lite", ...
@@ -51,7 +52,8 @@ public:
     // The client's location; prefix_length is the longest network of the files
     // that answered (every address sharing it gets this same Location).
     // Runs per query: no allocation, no locks, no syscalls.
-    Location lookup(const core::IpAddress& address) const noexcept;
+    // `fields` (geo::Field bits) limits what is read.
+    Location lookup(const core::IpAddress& address, unsigned fields = kAllFields) const noexcept;
 
     const std::vector<std::unique_ptr<Database>>& files() const noexcept { return files_; }
 

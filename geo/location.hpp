@@ -6,6 +6,17 @@
 
 namespace signpost::geo {
 
+// Which fields a lookup reads (each costs a walk of the record): a caller asks
+// only for what its rules use.
+enum Field : unsigned {
+    kContinent = 1,
+    kCountry = 2,
+    kSubdivision = 4,
+    kAsn = 8,
+    kCoordinates = 16,
+    kAllFields = 31,
+};
+
 struct Location {
     bool found = false;          // some database has a record for the address
     // The database network's prefix length in the address's own family (24 for

@@ -57,6 +57,11 @@ GeoMatcher::GeoMatcher(const zones::Zone& zone, const zones::Service& service) {
     std::sort(countries_.begin(), countries_.end());
     std::sort(continents_.begin(), continents_.end());
     nearest_ = service.nearest;
+    if (!continents_.empty()) fields_ |= geo::kContinent;
+    if (!countries_.empty()) fields_ |= geo::kCountry;
+    if (!subdivisions_.empty()) fields_ |= geo::kCountry | geo::kSubdivision;
+    if (!asns_.empty()) fields_ |= geo::kAsn;
+    if (nearest_) fields_ |= geo::kCoordinates;
     if (nearest_) {
         for (std::size_t pos = 0; pos < service.pools.size(); ++pos) {
             auto& pool = zone.pools[service.pools[pos]];

@@ -42,6 +42,8 @@ public:
     GeoMatch match(const geo::Location& where, std::span<const uint8_t> up) const noexcept;
 
     bool nearest() const noexcept { return nearest_; }
+    // The geo::Field bits match() reads: what the rules and `nearest` use.
+    unsigned fields() const noexcept { return fields_; }
 
 private:
     std::vector<std::pair<uint32_t, uint32_t>> asns_;          // (asn, rule), sorted
@@ -54,6 +56,7 @@ private:
     };
     std::vector<Site> sites_;
     bool nearest_ = false;
+    unsigned fields_ = 0;
 };
 
 // "US" + "CA" packed as the geo matcher keys them (exposed for tests).

@@ -74,3 +74,19 @@ TEST_CASE("geo database: a missing or corrupt file is an error naming the file")
     CHECK(error.rfind(kDir + "test-city.json: cannot open the GeoIP database: ", 0) == 0);
     CHECK(error.find("invalid") != std::string::npos);
 }
+
+TEST_CASE("geo database: a lookup reads only the fields asked for") {
+    std::string error;
+    auto db = geo::Databases::open({kDir + "test-city.mmdb"}, error);
+    REQUIRE(db);
+    auto l = db->lookup(ip("192.0.2.77"), geo::kCountry);
+    CHECK(l.found);
+    CHECK(l.prefix_length == 24);
+    CHECK(std::string(l.country) == "DE");
+    CHECK(l.continent[0] == 0);
+    CHECK(l.subdivision[0] == 0);
+    CHECK_FALSE(l.has_coordinates);
+    auto c = db->lookup(ip("192.0.2.77"), geo::kCoordinates);
+    CHECK(c.has_coordinates);
+    CHECK(c.country[0] == 0);
+}
