@@ -28,7 +28,10 @@ ServiceNotify::ServiceNotify() {
 void ServiceNotify::send(const std::string& message) {
     if (!enabled_) return;
     int rc = sd_notify(0, message.c_str());
-    if (rc < 0) core::log_warning("daemon", "sd_notify: {}", std::strerror(-rc));
+    if (rc < 0 && !warned_) {  // once: a gone socket must not flood the log
+        warned_ = true;
+        core::log_warning("daemon", "cannot notify systemd at $NOTIFY_SOCKET: {} (not logged again)", std::strerror(-rc));
+    }
 }
 
 void ServiceNotify::ready(const std::string& status) {

@@ -44,6 +44,7 @@ private:
     bool enabled_ = false;
     bool ready_ = false;
     bool reloading_ = false;
+    bool warned_ = false;
     std::string last_status_;
     io::Timer watchdog_;
 };
