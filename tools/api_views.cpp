@@ -2,6 +2,7 @@
 
 #include "dns/describe.hpp"
 
+#include <algorithm>
 #include <map>
 
 #include <ctime>
@@ -189,11 +190,17 @@ json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms) {
 }
 
 json runtime_txt_json(const zones::Catalog& catalog, const control::RuntimeRecords& records) {
+    // By name as people read it (the records are kept in canonical wire order).
+    std::vector<std::pair<std::string, const core::Name*>> names;
+    for (auto& [name, values] : records.names()) names.emplace_back(name.to_key(), &name);
+    std::sort(names.begin(), names.end());
     json out = json::array();
-    for (auto& [name, values] : records.names()) {
+    for (auto& [key, name_ptr] : names) {
+        auto& name = *name_ptr;
+        auto& values = records.names().at(name);
         auto* zone = catalog.find_zone(name);
         for (auto& v : values)
-            out.push_back({{"name", name.to_key()},
+            out.push_back({{"name", key},
                            {"zone", zone ? json(origin_text(zone->origin)) : json(nullptr)},
                            {"value", v.value},
                            {"ttl", v.ttl},

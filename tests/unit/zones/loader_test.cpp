@@ -101,6 +101,11 @@ TEST_CASE("loader: the full schema fixture fills every part of the model") {
     auto& z = r.catalog->zones.at(0);
     CHECK(z.file == kFixtures + "/zones/full/example.com.toml");
 
+    SUBCASE("runtime_txt names the owner prefixes of runtime TXT records") {
+        REQUIRE(z.runtime_txt.size() == 1);
+        CHECK(z.runtime_txt[0].text == "_acme-challenge");
+    }
+
     SUBCASE("the SOA is built from [soa] and sits at the apex") {
         CHECK(z.soa.mname.to_text() == "ns1.example.com.");
         CHECK(z.soa.auto_serial);
@@ -148,7 +153,7 @@ TEST_CASE("loader: the full schema fixture fills every part of the model") {
         REQUIRE(unknown);
         CHECK(unknown->rdatas.at(0) == std::string("\x0a\x00\x00\x01", 4));
         CHECK(rrset(z, "*.wild", zones::rrtype::TXT));
-        CHECK(unknown->where.line == 50);
+        CHECK(unknown->where.line == 51);
         CHECK(unknown->where.column == 13);
     }
     SUBCASE("records of the included master file join the zone with its TTLs") {
