@@ -286,7 +286,7 @@ TEST_CASE("loader: unknown keys are errors listing the allowed keys") {
     CHECK_DIAG(r, "zones/t.toml:2:1: error: zone 'example.com': unknown key 'tll'; did you mean 'ttl'?; allowed: "
                   "origin, ttl, include, soa, records, checks, pools, services, runtime_txt");
     CHECK_DIAG(r, "zones/t.toml:5:1: error: zone 'example.com' pool 'p': unknown key 'wieght'; did you mean 'weight'?; "
-                  "allowed: endpoints, checks, check, min_healthy, weight, subnets");
+                  "allowed: endpoints, checks, check, min_healthy, weight, subnets, location, bias_km, max_km");
 }
 
 TEST_CASE("loader: wrong value types name what was found") {
@@ -489,7 +489,7 @@ TEST_CASE("loader: service validation") {
     }
     SUBCASE("policy, all_down and failback take fixed words") {
         auto r = svc("names = [\"www\"]\npools = [\"primary\"]\npolicy = \"round-robin\"\nall_down = \"none\"\nfailback = \"later\"\n");
-        CHECK_DIAG(r, "zones/t.toml:16:10: " + ctx + "policy must be one of failover, weighted, multivalue, subnet, got \"round-robin\"");
+        CHECK_DIAG(r, "zones/t.toml:16:10: " + ctx + "policy must be one of failover, weighted, multivalue, subnet, geo, got \"round-robin\"");
         CHECK_DIAG(r, "zones/t.toml:17:12: " + ctx + "all_down must be one of all, primary, nothing, got \"none\"");
         CHECK_DIAG(r, "zones/t.toml:18:12: " + ctx + "failback must be one of auto, hold-down, gated, manual, got \"later\"");
     }
