@@ -98,7 +98,7 @@ uint64_t count_of(const std::map<std::string, uint64_t>& counts, const std::stri
 }
 
 // The pools (indices into Zone::pools) whose endpoints a service answers now:
-// the default decision's variants and every subnet rule's.
+// the default decision's variants and every subnet or geo rule's (and nearest pool's).
 std::set<std::size_t> pools_answering(const zones::Catalog& cat, const zones::ServiceRef& ref,
                                       const policy::Evaluation& ev) {
     std::set<std::size_t> out;
@@ -109,6 +109,8 @@ std::set<std::size_t> pools_answering(const zones::Catalog& cat, const zones::Se
     };
     add(ev.decision);
     for (auto& r : ev.subnets) add(r.decision);
+    for (auto& d : ev.geo_rules) add(d);
+    for (auto& d : ev.geo_pools) add(d);
     return out;
 }
 }  // namespace
