@@ -15,6 +15,7 @@ import re
 import signal
 import socket
 import tempfile
+import threading
 import time
 import unittest
 
@@ -26,48 +27,67 @@ TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
 
 class NotifySocket:
-    """The socket systemd would listen on; collects every datagram in order."""
+    """The socket systemd would listen on. A thread reads every datagram at once, as
+    systemd does: the kernel queues only a few datagrams per unix socket
+    (net.unix.max_dgram_qlen, 10 by default), and a sender blocks on a full queue."""
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="signpost-notify-")
         self.path = os.path.join(self.dir, "notify.sock")
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
         self.messages = []  # (monotonic time received, {key: value}, raw text)
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
 
-    def _drain(self, timeout):
-        self.sock.settimeout(timeout)
-        try:
-            data = self.sock.recv(65536)
-        except socket.timeout:
-            return False
-        text = data.decode()
-        fields = dict(line.split("=", 1) for line in text.split("\n") if "=" in line)
-        self.messages.append((time.monotonic(), fields, text))
-        return True
+    def _read(self):
+        while not self.stopped.is_set():
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            text = data.decode()
+            fields = dict(line.split("=", 1) for line in text.split("\n") if "=" in line)
+            with self.lock:
+                self.messages.append((time.monotonic(), fields, text))
+
+    def snapshot(self):
+        with self.lock:
+            return list(self.messages)
 
     def wait_for(self, pred, timeout=20.0, what="a notification", start=0):
-        """Reads datagrams until one at index >= start satisfies pred; returns its index."""
+        """Waits until a message at index >= start satisfies pred; returns its index."""
         deadline = time.monotonic() + timeout
         while True:
-            for i in range(start, len(self.messages)):
-                if pred(self.messages[i][1]):
+            msgs = self.snapshot()
+            for i in range(start, len(msgs)):
+                if pred(msgs[i][1]):
                     return i
-            left = deadline - time.monotonic()
-            if left <= 0:
+            if time.monotonic() > deadline:
                 raise AssertionError(f"timed out after {timeout}s waiting for {what}; got:\n" +
-                                     "\n".join(repr(m[2]) for m in self.messages[start:]))
-            self._drain(min(left, 0.5))
+                                     "\n".join(repr(m[2]) for m in msgs[start:]))
+            time.sleep(0.02)
 
     def drain(self, seconds):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self._drain(max(0.01, deadline - time.monotonic()))
+        self.stopped.wait(seconds)
 
     def since(self, start, key):
-        return [m[1] for m in self.messages[start:] if key in m[1]]
+        return [m[1] for m in self.snapshot()[start:] if key in m[1]]
+
+    def count(self):
+        return len(self.snapshot())
+
+    def message(self, i):
+        return self.snapshot()[i]
 
     def close(self):
+        self.stopped.set()
+        self.thread.join(5)
         self.sock.close()
         import shutil
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -126,47 +146,48 @@ class TestNotify(unittest.TestCase):
         # READY=1 is sent once the daemon answers from probed health.
         self.assertIn("ready (", self.server.stderr())
         wait_for_answer(self.server, [P], timeout=10)
-        self.assertEqual(n.messages[ready][1].get("STATUS"), "serving 1 zone(s), 1 service(s)", n.messages[ready])
+        self.assertEqual(n.message(ready)[1].get("STATUS"), "serving 1 zone(s), 1 service(s)", n.message(ready))
         self.assertEqual(len(n.since(0, "READY")), 1, "READY=1 before any reload only once")
 
         # The watchdog: every half WATCHDOG_USEC (0.2 s) from the control loop.
         first = n.wait_for(lambda m: m.get("WATCHDOG") == "1", what="WATCHDOG=1")
         n.wait_for(lambda m: m.get("WATCHDOG") == "1", start=first + 1, what="a second WATCHDOG=1")
-        n.wait_for(lambda m: m.get("WATCHDOG") == "1", start=len(n.messages), what="a third WATCHDOG=1")
+        n.wait_for(lambda m: m.get("WATCHDOG") == "1", start=n.count(), what="a third WATCHDOG=1")
 
         # A failover shows in STATUS=.
         self.regions[0].set("500")
         n.wait_for(lambda m: m.get("STATUS") == "serving 1 zone(s), 1 service(s); 1 in failover",
                    what="STATUS with 1 in failover")
+        mark = n.count()
         self.regions[0].set("200")
-        n.wait_for(lambda m: m.get("STATUS") == "serving 1 zone(s), 1 service(s)", start=len(n.messages) - 1,
+        n.wait_for(lambda m: m.get("STATUS") == "serving 1 zone(s), 1 service(s)", start=mark,
                    what="STATUS back to no failover")
 
         def reload_wrapped(trigger, start, status="serving 1 zone(s), 1 service(s)"):
             i = n.wait_for(lambda m: m.get("RELOADING") == "1", start=start, what=f"RELOADING=1 ({trigger})")
-            usec = int(n.messages[i][1]["MONOTONIC_USEC"])
+            usec = int(n.message(i)[1]["MONOTONIC_USEC"])
             now = time.clock_gettime(time.CLOCK_MONOTONIC) * 1e6
             self.assertLess(abs(now - usec), 60e6, f"MONOTONIC_USEC {usec} is CLOCK_MONOTONIC ({now})")
             j = n.wait_for(lambda m: m.get("READY") == "1", start=i + 1, what=f"READY=1 after the reload ({trigger})")
-            self.assertTrue(n.messages[j][1].get("STATUS", "").startswith(status), n.messages[j])
+            self.assertTrue(n.message(j)[1].get("STATUS", "").startswith(status), n.message(j))
             return j
 
         # SIGHUP.
-        mark = len(n.messages)
+        mark = n.count()
         self.server.send_signal(signal.SIGHUP)
         reload_wrapped("SIGHUP", mark)
         # signpost reload (the API), exit 0.
-        mark = len(n.messages)
+        mark = n.count()
         p = self.server.cli("reload")
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         reload_wrapped("API", mark)
         # The zones directory watcher.
-        mark = len(n.messages)
+        mark = n.count()
         self.zones.write("example.com.toml", failover_zone(self.port) + "\n# touched\n")
         reload_wrapped("zones directory changed", mark)
         # A failed reload: RELOADING=1, READY=1 (the old configuration serves), the
         # status says it, and `signpost reload` exits 1.
-        mark = len(n.messages)
+        mark = n.count()
         self.zones.write("example.com.toml", "origin = \n")
         reload_wrapped("a broken file", mark,
                        status="serving 1 zone(s), 1 service(s); last reload failed, serving the previous configuration")
@@ -176,7 +197,7 @@ class TestNotify(unittest.TestCase):
         wait_for_answer(self.server, [P], timeout=10)
 
         # SIGTERM: STOPPING=1, exit 0.
-        mark = len(n.messages)
+        mark = n.count()
         self.server.stop()
         n.wait_for(lambda m: m.get("STOPPING") == "1", start=mark, timeout=5, what="STOPPING=1")
 
