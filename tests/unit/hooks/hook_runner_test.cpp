@@ -495,3 +495,35 @@ TEST_CASE("hooks: a drained event reaches the hook like any other") {
     REQUIRE(sink.bodies.size() == 1);
     CHECK(nlohmann::json::parse(sink.bodies[0])["event"] == "drained");
 }
+
+TEST_CASE("hooks: on_outcome hears every attempt: retrying, given up, delivered") {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    hooks::HookOptions o;
+    o.max_attempts = 2;
+    o.first_backoff = std::chrono::milliseconds(10);
+    std::vector<hooks::DeliveryOutcome> seen;
+    {
+        hooks::HookRunner runner(&loop, o);
+        runner.on_outcome([&](const hooks::DeliveryOutcome& d) { seen.push_back(d); });
+        runner.deliver(command("exit 3"), event());
+        run_until(&loop, [&] { return runner.pending() == 0; });
+        runner.deliver(command("exit 0"), event());
+        run_until(&loop, [&] { return runner.pending() == 0; });
+        runner.stop();
+    }
+    close_loop(&loop);
+    REQUIRE(seen.size() == 3);
+    CHECK(seen[0].attempt == 1);
+    CHECK_FALSE(seen[0].ok);
+    CHECK_FALSE(seen[0].final);
+    CHECK(seen[0].error == "exit 3");
+    CHECK(seen[0].event.seq == event().seq);
+    CHECK(seen[1].attempt == 2);
+    CHECK(seen[1].final);
+    CHECK_FALSE(seen[1].ok);
+    CHECK(seen[2].ok);
+    CHECK(seen[2].final);
+    CHECK(seen[2].attempt == 1);
+    CHECK(seen[2].error.empty());
+}
