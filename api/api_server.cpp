@@ -69,7 +69,13 @@ MHD_Result send_reply(MHD_Connection* connection, const Reply& reply) {
     if (!response) return MHD_NO;
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, reply.content_type.c_str());
     MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    for (auto& [k, v] : reply.headers) MHD_add_response_header(response, k.c_str(), v.c_str());
+    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    bool csp = false;
+    for (auto& [k, v] : reply.headers) {
+        MHD_add_response_header(response, k.c_str(), v.c_str());
+        csp |= k == "Content-Security-Policy";
+    }
+    if (!csp) MHD_add_response_header(response, "Content-Security-Policy", data_csp);
     MHD_Result ret = MHD_queue_response(connection, static_cast<unsigned>(reply.status), response);
     MHD_destroy_response(response);
     return ret;
@@ -286,6 +292,11 @@ ApiServer::ApiServer(uv_loop_t* loop, ApiOptions options, Backend& backend)
 }
 
 ApiServer::~ApiServer() { stop(); }
+
+void ApiServer::set_access(const std::string& token, const std::vector<core::IpPrefix>& read_allow) {
+    impl_->options.token = token;
+    impl_->options.read_allow = read_allow;
+}
 
 uint16_t ApiServer::port() const noexcept { return impl_->port; }
 

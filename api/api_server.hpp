@@ -1,6 +1,7 @@
 // The status, explain and control API: HTTP (libmicrohttpd, driven from the
 // control loop) with JSON bodies, plus Prometheus /metrics. Routes requests to
-// a Backend the daemon implements; holds no server state of its own.
+// a Backend the daemon implements; holds no server state of its own. Also serves
+// the incident page (api/page/, compiled in: page_assets.hpp) at "/".
 #pragma once
 
 #include <memory>
@@ -32,6 +33,14 @@ struct OverrideRequest {
     std::optional<core::Millis> expires_in;  // nullopt: until changed
 };
 
+// POST /v1/txt: a runtime TXT record (docs/acme.md).
+struct TxtRequest {
+    std::string name;                        // "_acme-challenge.example.com"
+    std::string value;
+    std::optional<uint32_t> ttl;             // nullopt: the server's default
+    std::optional<core::Millis> expires_in;  // "for"; nullopt: the server's default
+};
+
 // Implemented by the daemon. Called on the control loop thread only.
 class Backend {
 public:
@@ -58,6 +67,36 @@ public:
     virtual std::string cluster_verdicts() {
         throw ApiError(404, "clustering is not configured: no [cluster] peers");
     }
+    // Runtime TXT records: GET /v1/txt lists them, POST /v1/txt sets one, DELETE
+    // /v1/txt?name=N[&value=V] deletes one value or every value of N.
+    virtual nlohmann::json runtime_txt() { throw ApiError(404, "this server has no runtime TXT records"); }
+    virtual nlohmann::json txt_set(const TxtRequest&) { return runtime_txt(); }
+    virtual nlohmann::json txt_del(const std::string& name, const std::optional<std::string>& value) {
+        (void)name, (void)value;
+        return runtime_txt();
+    }
+    // POST /v1/drain and /v1/release with the operator's "reason" (the page asks
+    // for one): the defaults drop it; the daemon keeps it in the timeline.
+    virtual nlohmann::json drain_with_reason(const std::string& endpoint, bool undrain, const std::string& reason) {
+        (void)reason;
+        return drain(endpoint, undrain);
+    }
+    virtual nlohmann::json release_with_reason(const std::string& service, const std::string& reason) {
+        (void)reason;
+        return release(service);
+    }
+    // GET /v1/events?since=SEQ&limit=N: the timeline's entries after SEQ (at most
+    // N), {"last_seq", "oldest_seq", "capacity", "events": [...]} (timeline/timeline.hpp).
+    virtual nlohmann::json events(uint64_t since, std::size_t limit) {
+        (void)since, (void)limit;
+        throw ApiError(404, "this server keeps no event timeline");
+    }
+    // GET /v1/history[?key=K]: state bands and probe latency over the last hour,
+    // of every service and endpoint (or of the keys asked).
+    virtual nlohmann::json history(const std::vector<std::string>& keys) {
+        (void)keys;
+        throw ApiError(404, "this server keeps no history");
+    }
 };
 
 struct ApiOptions {
@@ -78,6 +117,9 @@ public:
     ApiServer(const ApiServer&) = delete;
     ApiServer& operator=(const ApiServer&) = delete;
     uint16_t port() const noexcept;  // the bound port (when 0 was asked)
+    // A reload's write token and read_allow (the address stays until a restart).
+    // Loop thread only; requests from now on are checked against them.
+    void set_access(const std::string& token, const std::vector<core::IpPrefix>& read_allow);
     // Closes the listener, open connections and every uv handle (freed in their
     // close callbacks: run the loop once more before uv_loop_close). Idempotent.
     // Loop thread only; from inside a Backend call the daemon is stopped as soon

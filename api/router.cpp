@@ -2,9 +2,12 @@
 // Holds no server state: every answer comes from the Backend.
 #include "api/router.hpp"
 
+#include "api/page_assets.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstdint>
 
 namespace signpost::api {
 
@@ -36,17 +39,57 @@ constexpr std::array routes{
     Route{"/v1/overrides", "POST", Access::Write}, Route{"/v1/drain", "POST", Access::Write},
     Route{"/v1/release", "POST", Access::Write},   Route{"/v1/reload", "POST", Access::Write},
     Route{"/v1/cluster", "GET", Access::Read},     Route{"/v1/cluster/verdicts", "GET", Access::Peer},
+    Route{"/v1/events", "GET", Access::Read},      Route{"/v1/history", "GET", Access::Read},
+    // Runtime TXT records (ACME DNS-01): list, set, delete.
+    Route{"/v1/txt", "GET", Access::Read},         Route{"/v1/txt", "POST", Access::Write},
+    Route{"/v1/txt", "DELETE", Access::Write},
+    // The incident page (api/page/, compiled in): reads like the JSON it shows.
+    Route{"/", "GET", Access::Read},               Route{"/index.html", "GET", Access::Read},
+    Route{"/page.js", "GET", Access::Read},        Route{"/page.css", "GET", Access::Read},
 };
 
-const Route* find_route(const std::string& path) {
-    for (auto& r : routes)
-        if (path == r.path) return &r;
+const PageAsset* find_asset(std::string path) {
+    if (path == "/index.html") path = "/";
+    for (auto& a : page_assets())
+        if (a.path == path) return &a;
     return nullptr;
+}
+
+// A decimal count for a query argument; 400 naming it otherwise.
+uint64_t count_argument(const std::string& text, const char* key, uint64_t fallback) {
+    if (text.empty()) return fallback;
+    uint64_t n = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9' || n > (UINT64_MAX - 9) / 10)
+            throw ApiError(400, std::string("bad '") + key + "': " + text + "; use a number such as 0 or 42");
+        n = n * 10 + uint64_t(c - '0');
+    }
+    return n;
 }
 
 bool method_matches(const Route& r, const std::string& method) {
     if (method == r.method) return true;
     return method == "HEAD" && std::string_view(r.method) == "GET";
+}
+
+// The route for this path and method; else the first for the path (a 405), else null.
+const Route* find_route(const std::string& path, const std::string& method) {
+    const Route* any = nullptr;
+    for (auto& r : routes) {
+        if (path != r.path) continue;
+        if (method_matches(r, method)) return &r;
+        if (!any) any = &r;
+    }
+    return any;
+}
+
+// The Allow header of a path: "GET, HEAD", "POST", "GET, HEAD, POST, DELETE".
+std::string allowed_methods(const std::string& path) {
+    std::string out;
+    for (auto& r : routes)
+        if (path == r.path)
+            out += (out.empty() ? "" : ", ") + std::string(r.method) + (std::string_view(r.method) == "GET" ? ", HEAD" : "");
+    return out;
 }
 
 // The token from "Bearer <token>" (scheme case-insensitive); nullopt when absent or another scheme.
@@ -98,6 +141,27 @@ bool bool_field(const nlohmann::json& j, const char* key) {
     return it->get<bool>();
 }
 
+// A duration field: "90s", "1h30m" or a bare number of seconds; nullopt when absent.
+std::optional<core::Millis> duration_field(const nlohmann::json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return std::nullopt;
+    std::optional<core::Millis> d;
+    std::string shown;
+    if (it->is_string()) {
+        shown = it->get<std::string>();
+        d = core::parse_duration(shown);
+    } else if (it->is_number()) {  // a bare number is seconds, as in config files
+        shown = it->dump();
+        double s = it->get<double>();
+        if (s >= 0 && s < 1e9) d = core::Millis(static_cast<long long>(s * 1000));
+    } else {
+        shown = it->dump();
+    }
+    if (!d || d->count() <= 0)
+        throw ApiError(400, "bad duration '" + shown + "' in '" + key + "': use e.g. 90s, 30m, 1h30m");
+    return d;
+}
+
 OverrideRequest parse_override(const std::string& body) {
     auto j = parse_object(body);
     OverrideRequest req;
@@ -113,24 +177,22 @@ OverrideRequest parse_override(const std::string& body) {
     else
         throw ApiError(400, "unknown state '" + *state + "': use up, down or auto");
     req.reason = string_field(j, "reason", false).value_or("");
-    auto it = j.find("for");
-    if (it != j.end() && !it->is_null()) {
-        std::optional<core::Millis> d;
-        std::string shown;
-        if (it->is_string()) {
-            shown = it->get<std::string>();
-            d = core::parse_duration(shown);
-        } else if (it->is_number()) {  // a bare number is seconds, as in config files
-            shown = it->dump();
-            double s = it->get<double>();
-            if (s >= 0 && s < 1e9) d = core::Millis(static_cast<long long>(s * 1000));
-        } else {
-            shown = it->dump();
-        }
-        if (!d || d->count() <= 0)
-            throw ApiError(400, "bad duration '" + shown + "' in 'for': use e.g. 90s, 30m, 1h30m");
-        req.expires_in = d;
+    req.expires_in = duration_field(j, "for");
+    return req;
+}
+
+// {"name", "value", "ttl", "for"} of POST /v1/txt; the core checks the ranges.
+TxtRequest parse_txt(const std::string& body) {
+    auto j = parse_object(body);
+    TxtRequest req;
+    req.name = *string_field(j, "name", true);
+    req.value = string_field(j, "value", false).value_or("");
+    if (auto it = j.find("ttl"); it != j.end() && !it->is_null()) {
+        if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > INT32_MAX)
+            throw ApiError(400, "'ttl' must be a number of seconds, got " + it->dump());
+        req.ttl = uint32_t(it->get<int64_t>());
     }
+    req.expires_in = duration_field(j, "for");
     return req;
 }
 
@@ -171,11 +233,13 @@ bool constant_time_equal(const std::string& a, const std::string& b) noexcept {
 }
 
 std::optional<Reply> Router::admit(const RequestHead& head) const {
-    const Route* route = find_route(head.path);
+    const Route* route = find_route(head.path, head.method);
     if (!route) return error_reply(404, "no such route: " + head.path);
     if (!method_matches(*route, head.method)) {
-        auto r = error_reply(405, "method " + head.method + " not allowed on " + head.path + ": use " + route->method);
-        r.headers.emplace_back("Allow", std::string_view(route->method) == "GET" ? "GET, HEAD" : "POST");
+        auto allow = allowed_methods(head.path);
+        auto r = error_reply(405, "method " + head.method + " not allowed on " + head.path + ": use " +
+                                      (allow == "GET, HEAD" ? std::string("GET") : allow));
+        r.headers.emplace_back("Allow", allow);
         return r;
     }
 
@@ -263,13 +327,55 @@ Reply Router::dispatch(const RequestHead& head, const std::string& body) {
     if (p == "/v1/drain") {
         auto j = parse_object(body);
         auto endpoint = *string_field(j, "endpoint", true);
-        return json_reply(backend_.drain(endpoint, bool_field(j, "undrain")));
+        return json_reply(backend_.drain_with_reason(endpoint, bool_field(j, "undrain"),
+                                                     string_field(j, "reason", false).value_or("")));
     }
     if (p == "/v1/release") {
         auto j = parse_object(body);
-        return json_reply(backend_.release(*string_field(j, "service", true)));
+        return json_reply(backend_.release_with_reason(*string_field(j, "service", true),
+                                                       string_field(j, "reason", false).value_or("")));
     }
     if (p == "/v1/reload") return json_reply(backend_.reload());
+    if (p == "/v1/txt") {
+        if (head.method == "POST") return json_reply(backend_.txt_set(parse_txt(body)));
+        if (head.method == "DELETE") {
+            // The name (and value) as query arguments, or in a JSON body.
+            std::string name = query_value(head, "name");
+            std::optional<std::string> value;
+            if (head.query.count("value")) value = query_value(head, "value");
+            if (name.empty() && !body.empty()) {
+                auto j = parse_object(body);
+                name = *string_field(j, "name", true);
+                value = string_field(j, "value", false);
+            }
+            if (name.empty()) throw ApiError(400, "missing 'name'");
+            if (value && value->empty()) value.reset();
+            return json_reply(backend_.txt_del(name, value));
+        }
+        return json_reply(backend_.runtime_txt());
+    }
+    if (p == "/v1/events") {
+        auto since = count_argument(query_value(head, "since"), "since", 0);
+        auto limit = count_argument(query_value(head, "limit"), "limit", max_events_per_reply);
+        if (limit == 0 || limit > max_events_per_reply)
+            throw ApiError(400, "bad 'limit': " + std::to_string(limit) + "; use 1.." +
+                                    std::to_string(max_events_per_reply));
+        return json_reply(backend_.events(since, std::size_t(limit)));
+    }
+    if (p == "/v1/history") {
+        std::vector<std::string> keys;
+        if (auto k = query_value(head, "key"); !k.empty()) keys.push_back(k);
+        return json_reply(backend_.history(keys));
+    }
+    if (auto* asset = find_asset(p)) {
+        Reply r;
+        r.content_type = std::string(asset->content_type);
+        r.body = std::string(asset->body);
+        r.headers.emplace_back("Content-Security-Policy", page_csp);
+        r.headers.emplace_back("X-Frame-Options", "DENY");
+        r.headers.emplace_back("Referrer-Policy", "no-referrer");
+        return r;
+    }
     if (p == "/v1/cluster") return json_reply(backend_.cluster());
     if (p == "/v1/cluster/verdicts") {
         Reply r;

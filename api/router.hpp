@@ -30,6 +30,17 @@ struct Reply {
     std::vector<std::pair<std::string, std::string>> headers;
 };
 
+// /v1/events: at most this many entries per answer (and the default).
+inline constexpr std::size_t max_events_per_reply = 1000;
+
+// The incident page's headers: a Content-Security-Policy that allows scripts,
+// styles and fetches from this origin only (no inline script, no eval), and no framing.
+inline constexpr const char* page_csp =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+// Every other reply (JSON, text): nothing in it may run or load anything.
+inline constexpr const char* data_csp = "default-src 'none'; frame-ancestors 'none'";
+
 // {"error": message} with `status`.
 Reply error_reply(int status, const std::string& message);
 

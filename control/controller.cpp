@@ -48,6 +48,8 @@ std::string suspects(const zones::Zone& zone, const zones::Service& service,
 std::string describe_subnets(const policy::Evaluation& ev) {
     std::string out;
     for (auto& r : ev.subnets) out += (out.empty() ? "" : ", ") + r.prefix.to_string() + " → " + r.decision.label;
+    for (std::size_t i = 0; i < ev.geo_rules.size(); ++i)
+        out += (out.empty() ? "" : ", ") + ("geo rule " + std::to_string(i + 1)) + " → " + ev.geo_rules[i].label;
     return out + (out.empty() ? "" : ", ") + "others → " + ev.decision.label;
 }
 
@@ -90,9 +92,12 @@ std::vector<LogLine> Controller::restore(const PersistedState& st, const Now& no
     serials_ = st.serials;
     digests_ = st.zone_digests;
     seq_ = st.event_seq;
+    runtime_.restore(st.runtime_txt);
     log.push_back({core::LogLevel::Info, "daemon",
-                   fmt::format("state file: {} endpoint(s){}, {} override(s), {} drain(s)", st.endpoints.size(),
-                               fresh ? "" : " (not used)", st.overrides.size(), st.drains.size())});
+                   fmt::format("state file: {} endpoint(s){}, {} override(s), {} drain(s){}", st.endpoints.size(),
+                               fresh ? "" : " (not used)", st.overrides.size(), st.drains.size(),
+                               runtime_.empty() ? std::string()
+                                                : fmt::format(", {} runtime TXT record(s)", runtime_.size()))});
     return log;
 }
 
@@ -125,6 +130,8 @@ Step Controller::load(std::shared_ptr<const zones::Catalog> catalog, const Now& 
     Step step;
     catalog_ = with_serials(*catalog, step);
     catalog.reset();
+    file_catalog_ = catalog_;
+    with_runtime_txt(true, now, step);
     states_.assign(catalog_->services.size(), {});
     for (std::size_t i = 0; i < catalog_->services.size(); ++i) {
         auto it = persisted_services_.find(catalog_->services[i].key);
@@ -216,6 +223,8 @@ void Controller::commit(std::shared_ptr<const zones::Catalog> loaded, Probes pro
         old_states[catalog_->services[i].key] = states_[i];
     catalog_ = with_serials(*loaded, step);
     loaded.reset();
+    file_catalog_ = catalog_;
+    with_runtime_txt(true, now, step);
     states_.assign(catalog_->services.size(), {});
     for (std::size_t i = 0; i < catalog_->services.size(); ++i)
         if (auto it = old_states.find(catalog_->services[i].key); it != old_states.end()) states_[i] = it->second;
@@ -660,6 +669,8 @@ void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health,
         dns::ViewOptions vo;
         vo.udp_payload_size = options_.udp_payload_size;
         vo.zone_ids = zone_ids();
+        vo.geo = geo_;
+        vo.previous = view_;  // geo answer counters carry over
         view_ = dns::build_view(catalog_, evaluations_, ++view_generation_, vo);
         explain_evaluations_ = std::make_shared<const std::vector<policy::Evaluation>>(evaluations_);
     }
@@ -895,6 +906,8 @@ Step Controller::tick(Probes probes, const Now& now) {
     if (!catalog_) return step;
     commit_if_ready(probes, now, step);
     bool all = expire_overrides(now, step);
+    if (!runtime_.empty() && with_runtime_txt(false, now, step) && serving_)
+        build_snapshot(effective_health(probes), true, step);
     if (!serving_) return step;
     // Health changes are evaluated as they arrive; the tick only serves answers
     // that move with time alone (a hold-down running out, an unstable window
@@ -904,6 +917,14 @@ Step Controller::tick(Probes probes, const Now& now) {
         if (evaluations_[i].time_dependent) timed.push_back(i);
     bool draining = std::any_of(drains_.begin(), drains_.end(), [](auto& kv) { return !kv.second.drained(); });
     if (all || !timed.empty() || draining) evaluate_and_publish(probes, all ? nullptr : &timed, all, now, step);
+    return step;
+}
+
+Step Controller::geo_databases(std::shared_ptr<const geo::Databases> databases, Probes probes, const Now& now) {
+    (void)now;
+    Step step;
+    geo_ = std::move(databases);
+    if (catalog_ && serving_) build_snapshot(effective_health(probes), true, step);
     return step;
 }
 
@@ -981,6 +1002,51 @@ CommandResult Controller::release(const std::string& key, Probes probes, const N
     return r;
 }
 
+// ---- runtime TXT records ---------------------------------------------------------------
+
+bool Controller::with_runtime_txt(bool reloaded, const Now& now, Step& step) {
+    bool dropped = false;
+    for (auto& line : runtime_.expire(now.unix_ms)) {
+        say(step, core::LogLevel::Info, "api", "txt expired: {}", line);
+        dropped = true;
+    }
+    if (reloaded && file_catalog_)
+        for (auto& line : runtime_.retain(*file_catalog_)) {
+            say(step, core::LogLevel::Warning, "zones", "txt dropped: {}", line);
+            dropped = true;
+        }
+    if (dropped) step.persist = true;
+    // Unchanged on a tick: catalog_ keeps the serials xfr_versions gave it.
+    if (reloaded || dropped) catalog_ = runtime_.apply(file_catalog_);
+    return dropped;
+}
+
+CommandResult Controller::runtime_txt_result(RuntimeTxtOutcome o, const char* verb, Probes probes) {
+    CommandResult r;
+    r.status = o.status;
+    r.message = std::move(o.message);
+    if (r.status != 200) return r;
+    say(r.step, core::LogLevel::Info, "api", "txt {}: {}", verb, r.message);
+    r.step.persist = true;
+    if (!o.changed || !file_catalog_) return r;
+    catalog_ = runtime_.apply(file_catalog_);
+    // Answered at once: a new View (and, for transferred zones, a new serial and NOTIFY).
+    if (serving_) build_snapshot(effective_health(probes), true, r.step);
+    return r;
+}
+
+CommandResult Controller::txt_set(const std::string& name, const std::string& value, std::optional<uint32_t> ttl,
+                                  std::optional<core::Millis> for_, Probes probes, const Now& now) {
+    if (!file_catalog_) return {503, "no zones loaded yet", "", {}};
+    return runtime_txt_result(runtime_.set(*file_catalog_, name, value, ttl, for_, now.unix_ms), "set", probes);
+}
+
+CommandResult Controller::txt_del(const std::string& name, const std::optional<std::string>& value, Probes probes,
+                                  const Now& /*now*/) {
+    if (!file_catalog_) return {503, "no zones loaded yet", "", {}};
+    return runtime_txt_result(runtime_.del(*file_catalog_, name, value), "del", probes);
+}
+
 // ---- state file ---------------------------------------------------------------------
 
 PersistedState Controller::persisted(Probes probes, const Now& now) const {
@@ -1011,6 +1077,7 @@ PersistedState Controller::persisted(Probes probes, const Now& now) const {
     for (auto& [k, d] : drains_) s.drains[k] = d.since_ms;
     s.serials = serials_;
     s.zone_digests = digests_;
+    s.runtime_txt = runtime_.persisted();
     return s;
 }
 

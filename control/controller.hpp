@@ -19,6 +19,7 @@
 #include "control/events.hpp"
 #include "control/hostnames.hpp"
 #include "control/persisted_state.hpp"
+#include "control/runtime_records.hpp"
 #include "core/duration.hpp"
 #include "core/health.hpp"
 #include "core/resolution.hpp"
@@ -115,6 +116,12 @@ public:
 
     // Single instance without it. The view must outlive the controller.
     void set_cluster(ClusterView* cluster) { cluster_ = cluster; }
+    // A reloaded server config's options (the seed salt stays): the next snapshot
+    // is built with them (explain on or off, which zones are transferred, history).
+    void set_options(Options o) {
+        o.seed_salt = options_.seed_salt;
+        options_ = std::move(o);
+    }
 
     // Warm restart: takes overrides, drains, serials, service states and the event
     // sequence; endpoint states only when the file is younger than state_max_age.
@@ -173,6 +180,10 @@ public:
     Step cluster_changed(Probes probes, const Now& now);
     // Time alone: override expiry, hold-downs, unstable windows, drains, staged reloads.
     Step tick(Probes probes, const Now& now);
+    // The GeoIP databases geo services locate clients with (loaded at start and on
+    // every successful reload of geoip_databases; null: none). Publishes a new View
+    // when serving; the old databases are freed when the last query using them ends.
+    Step geo_databases(std::shared_ptr<const geo::Databases> databases, Probes probes, const Now& now);
     // The daemon's publish() of the snapshot with this version returned at `now`:
     // every later query sees it.
     void published(uint64_t version, const Now& now);
@@ -182,6 +193,15 @@ public:
                                std::optional<core::Millis> expires_in, Probes probes, const Now& now);
     CommandResult drain(const std::string& key, bool undo, Probes probes, const Now& now);
     CommandResult release(const std::string& key, Probes probes, const Now& now);
+
+    // Runtime TXT records (signpost txt set/del, docs/acme.md): answered from the
+    // next snapshot (a new View), in transfers with a new serial and NOTIFY, kept in
+    // the state file; `ttl`/`for_` nullopt: the defaults (RuntimeTxtLimits).
+    CommandResult txt_set(const std::string& name, const std::string& value, std::optional<uint32_t> ttl,
+                          std::optional<core::Millis> for_, Probes probes, const Now& now);
+    CommandResult txt_del(const std::string& name, const std::optional<std::string>& value, Probes probes,
+                          const Now& now);
+    const RuntimeRecords& runtime_txt() const { return runtime_; }
 
     // The state file's content now.
     PersistedState persisted(Probes probes, const Now& now) const;
@@ -193,6 +213,7 @@ public:
     std::span<const policy::ServiceState> states() const { return states_; }
     // Probes + quorum + overrides + drains, indexed like catalog().endpoints.
     std::vector<core::EndpointHealth> effective_health(Probes probes) const;
+    std::shared_ptr<const geo::Databases> geo_;  // ViewOptions::geo
     // This instance's own verdicts (probes only, in `storage`): what peers hear from us.
     std::vector<LocalVerdict> local_verdicts(Probes probes, std::vector<core::EndpointHealth>& storage) const;
     // The probes' health indexed like catalog().endpoints (a staged reload probes another list).
@@ -228,6 +249,12 @@ private:
     void update_resolved();
     std::shared_ptr<const zones::Catalog> with_serials(const zones::Catalog& loaded, Step& step);
     void commit(std::shared_ptr<const zones::Catalog> catalog, Probes probes, const Now& now, Step& step);
+    // catalog_ = the zone files' catalog + the runtime TXT records, after dropping
+    // (logged) the expired ones and, when `reloaded`, those no longer allowed; true
+    // when any was dropped.
+    bool with_runtime_txt(bool reloaded, const Now& now, Step& step);
+    // A runtime TXT command's outcome as a CommandResult (a new View when serving).
+    CommandResult runtime_txt_result(RuntimeTxtOutcome o, const char* verb, Probes probes);
     bool staged_ready(Probes probes, const Now& now) const;
     // Publishes a staged reload whose first round is over; true when it did.
     bool commit_if_ready(Probes probes, const Now& now, Step& step);
@@ -253,6 +280,8 @@ private:
     Options options_;
     ClusterView* cluster_ = nullptr;
     std::shared_ptr<const zones::Catalog> catalog_;
+    std::shared_ptr<const zones::Catalog> file_catalog_;  // catalog_ without the runtime TXT records
+    RuntimeRecords runtime_;
     std::optional<Staged> staged_;
     std::vector<core::EndpointHealth> frozen_;  // the active catalog's last probe health while staged
     std::vector<policy::ServiceState> states_;

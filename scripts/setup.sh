@@ -7,8 +7,14 @@ packages=(
   # build
   build-essential cmake pkg-config
   libldns-dev libuv1-dev libcurl4-openssl-dev libtomlplusplus-dev libcli11-dev libfmt-dev nlohmann-json3-dev libmicrohttpd-dev
+  libsystemd-dev
+  libmaxminddb-dev
   # tests
   doctest-dev python3 bind9-dnsutils knot-dnsutils knot nsd openssl ca-certificates procps
+  libmaxmind-db-writer-perl
+  # the incident page's browser test (headless Chromium through chromedriver)
+  chromium chromium-driver
+  man-db groff-base  # the man page tests render docs/man with man -l
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev
 )

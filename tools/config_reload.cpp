@@ -59,6 +59,7 @@ const std::vector<KeyRule>& rules() {
                 [](const ServerConfig& from, ServerConfig& to) { to.cluster = from.cluster; }},
         // What a reload applies.
         SIGNPOST_FIELD("log_level", true, log_level),
+        SIGNPOST_FIELD("log_format", true, log_format),
         SIGNPOST_FIELD("query_log", true, dns.query_log),
         KeyRule{{"identity", true}, same_identity, nullptr},
         KeyRule{{"version", true}, same_version, nullptr},
@@ -78,6 +79,7 @@ const std::vector<KeyRule>& rules() {
         SIGNPOST_FIELD("resolve_min_ttl", true, resolver.bounds.min_ttl),
         SIGNPOST_FIELD("resolve_max_ttl", true, resolver.bounds.max_ttl),
         SIGNPOST_FIELD("resolve_timeout", true, resolver.bounds.timeout),
+        SIGNPOST_FIELD("geoip_databases", true, geoip_databases),
     };
     return r;
 }

@@ -10,6 +10,7 @@
 #include <malloc.h>
 
 #include "core/log.hpp"
+#include "tools/config_reload.hpp"
 #include "tools/daemon_backend.hpp"
 #include "tools/daemon_parts.hpp"
 #include "tools/query_handlers.hpp"
@@ -26,7 +27,7 @@ using core::log_warning;
 
 class Daemon {
 public:
-    explicit Daemon(const ServerConfig& config) : p_(config), backend_(p_, [this](const char* t) { return do_reload(t); }) {}
+    Daemon(const ServerConfig& config, const ServeFlags& flags) : flags_(flags), p_(config), backend_(p_, [this](const char* t) { return reload(t); }) {}
 
     int run() {
         auto loaded = zones::load_path(p_.config.zones_dir, p_.config.limits);
@@ -36,6 +37,12 @@ public:
             else log_error("zones", "{}", errors.front());
             return 1;
         }
+        if (std::string error; !p_.geoip.load(p_.config.geoip_databases, error)) {
+            log_error("geoip", "{}; not starting", error);
+            return 1;
+        }
+        log_geoip("loaded");
+        p_.apply(p_.core.geo_databases(p_.geoip.databases(), {}, daemon_now()));
         restore_state();
         install_query_handlers(p_.config);
         // Bind every listen address now: one that cannot be bound stops the start
@@ -47,6 +54,8 @@ public:
             return 2;
         }
         uv_loop_init(&p_.loop);
+        if (auto every = p_.systemd.start_watchdog(&p_.loop); every.count())
+            log_info("daemon", "systemd watchdog: {} ms, WATCHDOG=1 every half of it", every.count() / 1000);
         p_.monitor = std::make_unique<probes::HealthMonitor>(&p_.loop, p_.config.probes);
         p_.resolver = std::make_unique<resolve::Resolver>(&p_.loop, p_.config.resolver);
         p_.resolver->on_change([this](std::span<const core::Resolution> changed) {
@@ -66,6 +75,9 @@ public:
         log_info("zones", "loaded {} zone(s), {} service(s), {} endpoint(s) from {}", cat.zones.size(),
                  cat.services.size(), cat.endpoints.size(), p_.config.zones_dir);
         p_.hooks = std::make_unique<hooks::HookRunner>(&p_.loop);
+        p_.hooks->on_outcome([this](const hooks::DeliveryOutcome& o) {
+            p_.timeline.add(timeline::from_delivery(o, daemon_now().unix_ms));
+        });
         p_.notifier = std::make_unique<xfr::Notifier>(&p_.loop, p_.config.xfr);
         p_.monitor->on_change([this](std::span<const probes::HealthChange> c) {
             if (p_.stopping) return;
@@ -108,7 +120,7 @@ private:
 
     void on_signal(int sig) {
         if (sig == SIGHUP) {
-            do_reload("SIGHUP");
+            reload("SIGHUP");
             return;
         }
         log_info("daemon", "{} received, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
@@ -118,6 +130,7 @@ private:
     void shutdown(int code) {
         if (p_.stopping) return;
         p_.stopping = true;
+        p_.systemd.stopping();
         exit_code_ = code;
         save_state_now();
         if (p_.api) p_.api->stop();
@@ -148,6 +161,7 @@ private:
         for (auto& a : p_.server->bound()) where += (where.empty() ? "" : ", ") + a.to_string();
         log_info("daemon", "ready ({}): serving {} zone(s) on {} (udp+tcp)", *why, p_.core.catalog().zones.size(), where);
         start_api();
+        p_.systemd.ready(p_.service_status());
         return true;
     }
 
@@ -166,6 +180,11 @@ private:
         if (p_.stopping) return;
         maybe_start_serving();  // a first round's deadline may have passed
         p_.apply(p_.core.tick(p_.monitor->health(), daemon_now()));
+        p_.observe(daemon_now());
+        if (core::Clock::now() - geoip_checked_ >= std::chrono::seconds(1)) {
+            geoip_checked_ = core::Clock::now();
+            if (p_.geoip.changed()) reload_geoip("a GeoIP database file changed");
+        }
         if (p_.state_dirty && core::Clock::now() - last_save_ > std::chrono::seconds(1)) save_state_now();
         if (trim_at_ && core::Clock::now() >= *trim_at_) {
             trim_at_.reset();
@@ -175,8 +194,23 @@ private:
 
     // ---- zones, cluster ---------------------------------------------------------
 
+    // Every reload (SIGHUP, API, zones directory): systemd hears RELOADING=1, then READY=1.
+    bool reload(const char* trigger) {
+        p_.systemd.reloading();
+        bool ok = do_reload(trigger);
+        auto& rs = p_.core.reload_status();
+        p_.timeline.add(timeline::from_reload(trigger, ok, rs.staged, rs.errors, daemon_now().unix_ms));
+        p_.systemd.reloaded(p_.service_status());
+        return ok;
+    }
+
     bool do_reload(const char* trigger) {
-        log_info("daemon", "{}: reloading {}", trigger, p_.config.zones_dir);
+        // SIGHUP and `signpost reload` read the server config again; a change in the
+        // zones directory reloads the zones only.
+        bool config = std::string_view(trigger) != kZonesChanged;
+        log_info("daemon", "{}: reloading {}{}", trigger, config ? "the server config and " : "", p_.config.zones_dir);
+        if (config && !reload_config()) return false;
+        if (config) reload_geoip(trigger);
         auto loaded = zones::load_path(p_.config.zones_dir, p_.config.limits);
         log_diagnostics(loaded.diagnostics);
         if (auto errors = zones::load_errors(loaded, p_.config.zones_dir); !errors.empty()) {
@@ -187,6 +221,59 @@ private:
         // The monitor probes the new endpoints now: commit at once when none is new.
         p_.apply(p_.core.health_changed(p_.monitor->health(), {}, daemon_now()));
         trim_at_ = core::Clock::now() + std::chrono::seconds(2);
+        return true;
+    }
+
+    // geoip_databases again: a file that cannot be read keeps the databases in use.
+    void reload_geoip(const char* trigger) {
+        std::string error;
+        if (!p_.geoip.load(p_.config.geoip_databases, error)) {
+            log_error("geoip", "{}: {}; keeping the databases in use", trigger, error);
+            return;
+        }
+        log_geoip(trigger);
+        p_.apply(p_.core.geo_databases(p_.geoip.databases(), p_.monitor->health(), daemon_now()));
+    }
+    void log_geoip(const char* trigger) {
+        if (auto& dbs = p_.geoip.databases())
+            for (auto& f : dbs->files()) log_info("geoip", "{}: {} ({})", trigger, f->path(), f->type());
+    }
+
+    // The server config again (file, then the flags): keys that can change live
+    // are applied, the others wait for a restart (tools/config_reload.hpp).
+    static std::string join(const std::vector<std::string>& names) {
+        std::string out;
+        for (auto& n : names) out += (out.empty() ? "" : ", ") + n;
+        return out;
+    }
+
+    bool reload_config() {
+        std::vector<std::string> errors, warnings;
+        auto read = compose_server_config(flags_, errors, warnings);
+        for (auto& w : warnings) log_warning("config", "{}", w);
+        if (!read) {
+            for (auto& e : errors) log_error("config", "{}", e);
+            p_.apply(p_.core.reload_failed(std::move(errors), daemon_now()));
+            return false;
+        }
+        auto changes = config_changes(p_.config, *read);
+        if (!changes.restart.empty())
+            log_warning("config", "{} changed: kept as running until a restart (the rest applies now)",
+                        join(changes.restart));
+        // Applied every time (idempotent): a key the table does not know yet still moves.
+        ServerConfig next = config_to_apply(p_.config, *read);
+        core::LogLevel level;
+        if (core::parse_log_level(next.log_level, level)) core::set_log_level(level);
+        if (core::LogStyle style = core::log_style(); core::parse_log_format(next.log_format, style))
+            core::set_log_style(style);  // keeps `journal` (stderr is still the journal's)
+        install_query_handlers(next);
+        p_.server->set_query_settings(dns::QuerySettings::from(next.dns));
+        if (p_.api) p_.api->set_access(next.api.token, next.api.read_allow);
+        p_.resolver->set_options(next.resolver);
+        if (p_.notifier) p_.notifier->set_options(next.xfr);
+        p_.core.set_options(core_options(next));
+        p_.config = std::move(next);
+        if (!changes.live.empty()) log_info("config", "applied: {}", join(changes.live));
         return true;
     }
 
@@ -202,7 +289,7 @@ private:
             if (!zones::is_zone_change(file ? file : "", state)) return;
             // Debounced: an editor's save is several events; reload once they settle.
             uv_timer_start(&self->debounce_, [](uv_timer_t* t) {
-                static_cast<Daemon*>(t->data)->do_reload("zones directory changed");
+                static_cast<Daemon*>(t->data)->reload(kZonesChanged);
             }, 500, 0);
         }, p_.config.zones_dir.c_str(), 0);
         if (rc != 0) {
@@ -235,10 +322,13 @@ private:
         last_save_ = core::Clock::now();
     }
 
+    static constexpr const char* kZonesChanged = "zones directory changed";
+    ServeFlags flags_;
     DaemonParts p_;
     DaemonBackend backend_;
     uv_signal_t sigterm_{}, sigint_{}, sighup_{};
     uv_timer_t tick_{}, debounce_{};
+    core::TimePoint geoip_checked_{};
     uv_fs_event_t fs_event_{};
     bool watching_ = false;
     bool first_round_done_ = false;
@@ -249,8 +339,8 @@ private:
 
 }  // namespace
 
-int run_daemon(const ServerConfig& config) {
-    Daemon d(config);
+int run_daemon(const ServerConfig& config, const ServeFlags& flags) {
+    Daemon d(config, flags);
     return d.run();
 }
 

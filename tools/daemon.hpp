@@ -5,12 +5,14 @@
 
 #include <memory>
 
+#include "tools/serve_config.hpp"
 #include "tools/server_config.hpp"
 
 namespace signpost::tools {
 
 // Runs until SIGTERM/SIGINT. Returns the process exit code: 0 after a clean
 // stop, 1 when the zones do not load, 2 when the listeners cannot be bound.
-int run_daemon(const ServerConfig& config);
+// Every reload reads the config again from `flags` (file, then flags on top).
+int run_daemon(const ServerConfig& config, const ServeFlags& flags);
 
 }  // namespace signpost::tools

@@ -20,8 +20,10 @@ json DaemonBackend::zones() { return zones_json(p_.core.catalog(), p_.core.reloa
 
 json DaemonBackend::status() {
     auto& rs = p_.core.reload_status();
-    return status_json(services(), endpoints(), zones(), rs.ok, rs.at_ms, rs.errors, p_.core.view_generation(),
-                       rs.staged);
+    json j = status_json(services(), endpoints(), zones(), rs.ok, rs.at_ms, rs.errors, p_.core.view_generation(),
+                         rs.staged);
+    j["runtime_txt"] = runtime_txt_json(p_.core.catalog(), p_.core.runtime_txt());
+    return j;
 }
 
 json DaemonBackend::explain(const std::string& name_text, const std::string& type_text,
@@ -36,20 +38,45 @@ json DaemonBackend::explain(const std::string& name_text, const std::string& typ
 }
 
 json DaemonBackend::set_override(const api::OverrideRequest& r) {
-    return command(p_.core.set_override(r.target, r.state, r.reason, r.expires_in, p_.monitor->health(), daemon_now()));
+    return command(p_.core.set_override(r.target, r.state, r.reason, r.expires_in, p_.monitor->health(), daemon_now()),
+                   {"override", r.target, r.reason});
 }
 
-json DaemonBackend::drain(const std::string& key, bool undo) {
-    json j = command(p_.core.drain(key, undo, p_.monitor->health(), daemon_now()));
+json DaemonBackend::drain(const std::string& key, bool undo) { return drain_with_reason(key, undo, ""); }
+
+json DaemonBackend::drain_with_reason(const std::string& key, bool undo, const std::string& reason) {
+    json j = command(p_.core.drain(key, undo, p_.monitor->health(), daemon_now()), {undo ? "undrain" : "drain", key, reason});
     if (auto* d = p_.core.drain_for(key)) j["drained"] = d->drained();
     return j;
 }
 
-json DaemonBackend::release(const std::string& key) {
+json DaemonBackend::release(const std::string& key) { return release_with_reason(key, ""); }
+
+json DaemonBackend::release_with_reason(const std::string& key, const std::string& reason) {
     auto r = p_.core.release(key, p_.monitor->health(), daemon_now());
     std::string label = r.label;
-    json j = command(std::move(r));
+    json j = command(std::move(r), {"release", key, reason});
     j["label"] = label;
+    return j;
+}
+
+json DaemonBackend::events(uint64_t since, std::size_t limit) { return timeline::events_json(p_.timeline, since, limit); }
+
+json DaemonBackend::history(const std::vector<std::string>& keys) {
+    return timeline::history_json(p_.history, daemon_now().unix_ms, {keys.begin(), keys.end()});
+}
+
+json DaemonBackend::runtime_txt() { return {{"records", runtime_txt_json(p_.core.catalog(), p_.core.runtime_txt())}}; }
+
+json DaemonBackend::txt_set(const api::TxtRequest& r) {
+    json j = command(p_.core.txt_set(r.name, r.value, r.ttl, r.expires_in, p_.monitor->health(), daemon_now()));
+    p_.timeline.add(timeline::from_command("txt set", r.name, j["message"], "", daemon_now().unix_ms));
+    return j;
+}
+
+json DaemonBackend::txt_del(const std::string& name, const std::optional<std::string>& value) {
+    json j = command(p_.core.txt_del(name, value, p_.monitor->health(), daemon_now()));
+    p_.timeline.add(timeline::from_command("txt del", name, j["message"], "", daemon_now().unix_ms));
     return j;
 }
 
@@ -85,8 +112,11 @@ std::string DaemonBackend::metrics() {
     return m;
 }
 
-json DaemonBackend::command(control::CommandResult r) {
+json DaemonBackend::command(control::CommandResult r, const Note& note) {
     if (r.status != 200) throw api::ApiError(r.status, r.message);
+    // The operator's command first in the timeline, then what it caused.
+    if (!note.kind.empty())
+        p_.timeline.add(timeline::from_command(note.kind, note.target, r.message, note.reason, daemon_now().unix_ms));
     p_.apply(std::move(r.step));
     return {{"ok", true}, {"message", r.message}};
 }

@@ -25,14 +25,25 @@ public:
     nlohmann::json set_override(const api::OverrideRequest& r) override;
     nlohmann::json drain(const std::string& key, bool undo) override;
     nlohmann::json release(const std::string& key) override;
+    nlohmann::json drain_with_reason(const std::string& key, bool undo, const std::string& reason) override;
+    nlohmann::json release_with_reason(const std::string& key, const std::string& reason) override;
+    nlohmann::json events(uint64_t since, std::size_t limit) override;
+    nlohmann::json history(const std::vector<std::string>& keys) override;
+    nlohmann::json runtime_txt() override;
+    nlohmann::json txt_set(const api::TxtRequest& r) override;
+    nlohmann::json txt_del(const std::string& name, const std::optional<std::string>& value) override;
     nlohmann::json cluster() override;
     std::string cluster_verdicts() override;
     nlohmann::json reload() override;
     std::string metrics() override;
 
 private:
-    // A command's outcome: its step carried out, or an ApiError.
-    nlohmann::json command(control::CommandResult r);
+    // A command's outcome: its step carried out (after the note, when there is
+    // one, in the timeline), or an ApiError.
+    struct Note {
+        std::string kind, target, reason;  // kind "": nothing to note
+    };
+    nlohmann::json command(control::CommandResult r, const Note& note = {});
 
     DaemonParts& p_;
     std::function<bool(const char*)> reload_;

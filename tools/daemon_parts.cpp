@@ -3,6 +3,7 @@
 #include <random>
 
 #include "core/log.hpp"
+#include "tools/service_status.hpp"
 #include "tools/state_store.hpp"
 
 namespace signpost::tools {
@@ -28,15 +29,43 @@ void DaemonParts::apply(control::Step step) {
     }
     if (!stopping && notifier)
         for (auto& n : step.notifies) notifier->notify(n.origin, n.soa);
-    for (auto& e : step.events)
+    for (auto& e : step.events) {
+        auto entry = timeline::from_event(e.payload);
+        if (entry.kind == "service" || entry.kind == "endpoint")  // the band starts with the event, not a sample later
+            history.state(entry.kind == "service" ? entry.zone + "/" + entry.service : entry.endpoint, entry.to,
+                          entry.time_ms);
+        timeline.add(std::move(entry));
         for (auto& hook : e.hooks)
             if (hooks) hooks->deliver(hook, e.payload);
+    }
     if (step.retarget && monitor) monitor->set_targets(core.probe_targets());
     if (step.retarget && resolver) resolver->set_names(core.hostnames());
     if (step.retarget && cluster && monitor)
         core::log_info("cluster", "probing {} of {} endpoint(s) here", monitor->status().size(),
                        core.catalog().endpoints.size());
     if (step.persist) state_dirty = true;
+    if (systemd.enabled()) systemd.status(service_status());  // sent only when it changed
+}
+
+std::string DaemonParts::service_status() const {
+    if (!core.serving()) return status_text({});  // no catalog to count before the first load
+    return status_text(summarize(core.serving(), core.catalog().zones.size(), core.evaluations(), !core.reload_status().ok));
+}
+
+void DaemonParts::observe(const control::Now& now) {
+    if (now.unix_ms - observed_ms < 1000 || !monitor || !core.serving()) return;  // before: no state yet
+    observed_ms = now.unix_ms;
+    auto& cat = core.catalog();
+    auto evaluations = core.evaluations();
+    for (std::size_t i = 0; i < cat.services.size() && i < evaluations.size(); ++i)
+        if (!evaluations[i].decision.label.empty())
+            history.state(cat.services[i].key, evaluations[i].decision.label, now.unix_ms);
+    auto h = health();
+    for (std::size_t i = 0; i < cat.endpoints.size() && i < h.size(); ++i)
+        history.state(cat.endpoints[i].key, core::to_string(h[i].state), now.unix_ms);
+    for (auto& st : monitor->status())
+        history.probe(st.key, st.checks_run, st.last_latency_ms, st.consecutive_fail == 0, now.unix_ms);
+    history.prune(now.unix_ms);
 }
 
 }  // namespace signpost::tools

@@ -16,7 +16,10 @@
 #include "hooks/hook_runner.hpp"
 #include "probes/health_monitor.hpp"
 #include "resolve/resolver.hpp"
+#include "timeline/timeline.hpp"
+#include "tools/geoip_files.hpp"
 #include "tools/server_config.hpp"
+#include "tools/service_notify.hpp"
 #include "xfr/notifier.hpp"
 
 namespace signpost::tools {
@@ -31,6 +34,9 @@ struct DaemonParts {
 
     ServerConfig config;
     control::Controller core;
+    timeline::Timeline timeline;  // what the incident page and /v1/events show (before hooks: they report into it)
+    timeline::History history;    // per service and endpoint: the last hour
+    int64_t observed_ms = 0;      // when observe() last sampled
     uv_loop_t loop{};
     std::unique_ptr<probes::HealthMonitor> monitor;
     std::unique_ptr<resolve::Resolver> resolver;
@@ -39,11 +45,17 @@ struct DaemonParts {
     std::unique_ptr<dns::Server> server;
     std::unique_ptr<api::ApiServer> api;
     std::unique_ptr<xfr::Notifier> notifier;
+    GeoIpFiles geoip;       // geoip_databases: the geo policy's MaxMind DB files
+    ServiceNotify systemd;  // sd_notify: READY, RELOADING, STATUS, STOPPING, WATCHDOG (no-op without systemd)
     bool stopping = false;
     bool state_dirty = false;  // the state file is behind: save it soon
 
     // Carries a step's outputs out, in the order the core asks for.
     void apply(control::Step step);
+    // Samples services, endpoints and probe results into `history` (at most once a second).
+    void observe(const control::Now& now);
+    // The STATUS= line systemd shows (tools/service_status.hpp).
+    std::string service_status() const;
     // Probes + quorum + overrides + drains, indexed like the catalog's endpoints.
     std::vector<core::EndpointHealth> health() const { return core.effective_health(monitor->health()); }
 };

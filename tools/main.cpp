@@ -13,6 +13,7 @@
 #include "tools/client_commands.hpp"
 #include "tools/daemon.hpp"
 #include "tools/privileges.hpp"
+#include "tools/serve_config.hpp"
 #include "tools/server_config.hpp"
 #include "zones/import.hpp"
 #include "zones/loader.hpp"
@@ -87,25 +88,19 @@ int main(int argc, char** argv) {
 
     // serve
     auto* serve = app.add_subcommand("serve", "Answer DNS queries for the zones in a directory");
-    std::string zones_dir, config_file, log_level;
-    std::vector<std::string> listen;
-    int workers = -1;
-    serve->add_option("--zones", zones_dir, "Directory of TOML zone files (or one file)");
-    serve->add_option("--listen", listen, "ADDR:PORT to serve UDP and TCP on; repeatable; [::1]:8053 for IPv6");
-    serve->add_option("--config", config_file, "Server config file (TOML); flags override its keys")
+    tools::ServeFlags flags;
+    serve->add_option("--zones", flags.zones_dir, "Directory of TOML zone files (or one file)");
+    serve->add_option("--listen", flags.listen, "ADDR:PORT to serve UDP and TCP on; repeatable; [::1]:8053 for IPv6");
+    serve->add_option("--config", flags.config_file, "Server config file (TOML); flags override its keys")
         ->check(CLI::ExistingFile);
-    serve->add_option("--workers", workers, "DNS worker threads (0: one per core)")->check(CLI::Range(0, 256));
-    serve->add_option("--log-level", log_level, "debug, info, warning or error");
-    std::string state_file, api_listen;
-    bool no_api = false;
-    serve->add_option("--state", state_file, "State file for warm restarts (health, overrides, drains, serials)");
-    serve->add_option("--api", api_listen, "ADDR:PORT of the status/control API (default 127.0.0.1:8054)");
-    serve->add_flag("--no-api", no_api, "Do not start the status/control API");
-    bool query_log = false;
-    serve->add_flag("--query-log", query_log, "Log every answered query (at most 1000 lines/s per worker)");
-    std::string run_user, run_group;
-    serve->add_option("--user", run_user, "Run as this user after start-up (start as root; keeps only the right to bind port 53)");
-    serve->add_option("--group", run_group, "Run as this group (default: the user's primary group)");
+    serve->add_option("--workers", flags.workers, "DNS worker threads (0: one per core)")->check(CLI::Range(0, 256));
+    serve->add_option("--log-level", flags.log_level, "debug, info, warning or error");
+    serve->add_option("--state", flags.state_file, "State file for warm restarts (health, overrides, drains, serials)");
+    serve->add_option("--api", flags.api_listen, "ADDR:PORT of the status/control API (default 127.0.0.1:8054)");
+    serve->add_flag("--no-api", flags.no_api, "Do not start the status/control API");
+    serve->add_flag("--query-log", flags.query_log, "Log every answered query (at most 1000 lines/s per worker)");
+    serve->add_option("--user", flags.user, "Run as this user after start-up (start as root; keeps only the right to bind port 53)");
+    serve->add_option("--group", flags.group, "Run as this group (default: the user's primary group)");
 
     // check
     auto* check = app.add_subcommand("check", "Validate a zone file or a directory of them, or a server config");
@@ -142,60 +137,26 @@ int main(int argc, char** argv) {
     }
     if (*import) return cmd_import(origin, zonefile);
 
-    // serve: the config file first, then flags on top.
-    tools::ServerConfig cfg;
-    if (!config_file.empty()) {
-        core::Diagnostics diags;
-        auto loaded = tools::load_server_config(config_file, diags);
-        for (auto& d : diags.items()) std::cerr << d.to_string() << '\n';
-        if (!loaded) return 1;
-        cfg = *loaded;
-    }
-    if (!zones_dir.empty()) cfg.zones_dir = zones_dir;
-    if (!listen.empty()) {
-        cfg.dns.listen.clear();
-        for (auto& l : listen) {
-            std::string err;
-            auto la = dns::ListenAddress::parse(l, &err);
-            if (!la) {
-                std::cerr << "signpost serve: --listen " << l << ": " << err << '\n';
-                return 1;
-            }
-            cfg.dns.listen.push_back(*la);
-        }
-    }
-    if (workers >= 0) cfg.dns.workers = unsigned(workers);
-    if (!log_level.empty()) cfg.log_level = log_level;
-    if (!state_file.empty()) cfg.state_file = state_file;
-    if (no_api) cfg.api_enabled = false;
-    if (query_log) cfg.dns.query_log = true;
-    if (!run_user.empty()) cfg.privileges.user = run_user;
-    if (!run_group.empty()) cfg.privileges.group = run_group;
-    if (!api_listen.empty()) {
-        std::string err;
-        auto la = dns::ListenAddress::parse(api_listen, &err);
-        if (!la) {
-            std::cerr << "signpost serve: --api " << api_listen << ": " << err << '\n';
-            return 1;
-        }
-        cfg.api_enabled = true;
-        cfg.api.host = la->host;
-        cfg.api.port = la->port;
-    }
-    if (cfg.zones_dir.empty()) {
-        std::cerr << "signpost serve: no zones: give --zones DIR (or 'zones' in --config)\n";
-        return 1;
-    }
-    if (cfg.dns.listen.empty()) {
-        std::cerr << "signpost serve: nowhere to listen: give --listen ADDR:PORT (or 'listen' in --config)\n";
-        return 1;
-    }
+    // serve: the config file first, then flags on top (again at every reload).
+    std::vector<std::string> errors, warnings;
+    auto composed = tools::compose_server_config(flags, errors, warnings);
+    // Under systemd these lines carry their priority too (journalctl -p err shows them).
+    bool journal = core::stderr_is_journal();
+    for (auto& w : warnings) std::cerr << (journal ? core::journal_prefix(core::LogLevel::Warning) : "") << w << '\n';
+    for (auto& e : errors) std::cerr << (journal ? core::journal_prefix(core::LogLevel::Error) : "") << e << '\n';
+    if (!composed) return 1;
+    tools::ServerConfig cfg = std::move(*composed);
     core::LogLevel level;
-    if (!core::parse_log_level(cfg.log_level, level)) {
-        std::cerr << "signpost serve: unknown log level '" << cfg.log_level << "'; use debug, info, warning or error\n";
+    core::parse_log_level(cfg.log_level, level);
+    core::set_log_level(level);
+    // Under systemd (stderr is the journal's stream) lines carry priorities, not times.
+    core::LogStyle style;
+    if (!core::parse_log_format(cfg.log_format, style)) {
+        std::cerr << "signpost serve: unknown log format '" << cfg.log_format << "'; use text or json\n";
         return 1;
     }
-    core::set_log_level(level);
+    style.journal = journal;
+    core::set_log_style(style);
     // A closed stdout or a dead peer must not kill the daemon.
     std::signal(SIGPIPE, SIG_IGN);
     // Hardening: leave root before anything runs (probes, hooks, exec checks), keeping
@@ -211,5 +172,5 @@ int main(int argc, char** argv) {
             std::cerr << "signpost serve: warning: " << dir.string() << " is not writable by user '" << cfg.privileges.user
                       << "': the state file " << cfg.state_file << " cannot be saved (use systemd's StateDirectory=)\n";
     }
-    return tools::run_daemon(cfg);
+    return tools::run_daemon(cfg, flags);
 }

@@ -34,7 +34,8 @@ const std::vector<std::string> kTopKeys = {
     "log_level",   "state_file",  "watch_zones", "api",            "tsig_keys",           "secondaries",
     "xfr",         "tcp_max_connections_per_client", "tcp_query_timeout", "user", "group", "rrl",
     "limits",      "query_log",   "explain_allow", "probes",       "cluster",  "state_max_age",
-    "resolvers",   "resolve_min_ttl", "resolve_max_ttl", "resolve_timeout", "identity", "version"};
+    "resolvers",   "resolve_min_ttl", "resolve_max_ttl", "resolve_timeout", "identity", "version",
+    "log_format",  "geoip_databases"};
 const std::vector<std::string> kApiKeys = {"enabled", "listen", "token", "token_file", "read_allow"};
 const std::vector<std::string> kProbesKeys = {"source"};
 const std::vector<std::string> kClusterKeys = {"id",      "token",         "token_file",   "quorum",
@@ -147,6 +148,16 @@ void read_top(TomlReader& r, TomlNode root, ServerConfig& cfg) {
             cfg.explain_allow = *v;
     if (auto n = root.get("state_file"))
         if (auto v = r.string(n, kNoCtx, q("state_file"), "a string (a file path)")) cfg.state_file = *v;
+    if (auto n = root.get("geoip_databases")) {
+        if (auto list = r.strings(n, kNoCtx, q("geoip_databases"))) {
+            for (auto& [path, w] : *list) {
+                if (path.empty()) r.error(w, kNoCtx, "'geoip_databases': a path is empty; give MaxMind DB files such as \"/var/lib/GeoIP/GeoLite2-City.mmdb\"");
+                else if (std::find(cfg.geoip_databases.begin(), cfg.geoip_databases.end(), path) != cfg.geoip_databases.end())
+                    r.error(w, kNoCtx, "'geoip_databases': \"" + path + "\" is listed twice");
+                else cfg.geoip_databases.push_back(path);
+            }
+        }
+    }
     if (auto n = root.get("state_max_age"))
         if (auto d = r.duration(n, kNoCtx, q("state_max_age"), core::Millis(0), core::Millis(86400000),
                                 "a duration from 0s to 24h, e.g. \"30s\""))
@@ -172,6 +183,12 @@ void read_top(TomlReader& r, TomlNode root, ServerConfig& cfg) {
         auto s = n.as_string();
         if (!s || !core::parse_log_level(*s, level)) r.must_be(n, kNoCtx, q("log_level"), "one of debug, info, warning, error");
         else cfg.log_level = *s;
+    }
+    if (auto n = root.get("log_format")) {
+        core::LogStyle style;
+        auto s = n.as_string();
+        if (!s || !core::parse_log_format(*s, style)) r.must_be(n, kNoCtx, q("log_format"), "\"text\" or \"json\"");
+        else cfg.log_format = *s;
     }
 }
 
@@ -561,6 +578,17 @@ std::optional<ServerConfig> load_server_config(const std::string& path, core::Di
     auto text = read_text(path, diags);
     if (!text) return std::nullopt;
     return parse_server_config(*text, path, diags);
+}
+
+std::vector<std::string> server_config_keys() {
+    std::vector<std::string> keys = kTopKeys;
+    for (auto& [section, list] : {std::pair{"api", &kApiKeys}, std::pair{"probes", &kProbesKeys},
+                                  std::pair{"cluster", &kClusterKeys}, std::pair{"cluster.peers", &kPeerKeys},
+                                  std::pair{"xfr", &kXfrKeys}, std::pair{"tsig_keys", &kTsigKeys},
+                                  std::pair{"secondaries", &kSecondaryKeys}, std::pair{"rrl", &kRrlKeys},
+                                  std::pair{"limits", &kLimitsKeys}})
+        for (auto& k : *list) keys.push_back(std::string(section) + "." + k);
+    return keys;
 }
 
 }  // namespace signpost::tools

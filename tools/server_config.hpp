@@ -33,6 +33,7 @@ struct ServerConfig {
     // and the NSID) are in dns.identity; "" turns that answer off (REFUSED; no NSID).
     dns::ServerOptions dns = default_dns_options();
     std::string log_level = "info";
+    std::string log_format = "text";  // "text" or "json" (one object per line; core::LogStyle)
     std::string state_file;        // empty: no warm restart
     // A state file older than this is not trusted for endpoint health (re-probe first).
     core::Millis state_max_age{30000};
@@ -48,11 +49,20 @@ struct ServerConfig {
     // hostnames are resolved (servers empty: /etc/resolv.conf's, read at start).
     resolve::ResolverOptions resolver;
     // Who may ask CH TXT NAME.explain.signpost (explain over DNS); empty: nobody (off).
+    // MaxMind DB files the geo policy locates clients with, asked in order (a City or
+    // Country file, then an ASN file); loaded at start, again on SIGHUP and when one
+    // changes (docs/policies.md, "geo").
+    std::vector<std::string> geoip_databases;
     std::vector<core::IpPrefix> explain_allow = {*core::IpPrefix::parse("127.0.0.0/8"),
                                                  *core::IpPrefix::parse("::1/128")};
 };
 
 // Reads a TOML server config; errors carry file:line:col.
 std::optional<ServerConfig> load_server_config(const std::string& path, core::Diagnostics& diags);
+
+// Every key the loader accepts, from the lists it checks unknown keys against:
+// "zones", "api", "api.listen", "cluster.peers.url", ... (checked against
+// docs/man/signpost.toml.5 by a unit test, so the man page cannot drift).
+std::vector<std::string> server_config_keys();
 
 }  // namespace signpost::tools

@@ -11,6 +11,7 @@ const char* to_string(PolicyKind k) noexcept {
         case PolicyKind::Weighted: return "weighted";
         case PolicyKind::Multivalue: return "multivalue";
         case PolicyKind::Subnet: return "subnet";
+        case PolicyKind::Geo: return "geo";
     }
     return "failover";
 }
@@ -118,6 +119,17 @@ std::string static_digest(const Zone& zone) {
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
     return buf;
+}
+
+bool runtime_txt_allowed(const Zone& zone, const core::Name& name) {
+    const std::string& w = name.wire();
+    for (auto& p : zone.runtime_txt) {
+        if (p.labels.empty() || w.size() <= p.labels.size() || w.compare(0, p.labels.size(), p.labels) != 0) continue;
+        // The prefix is whole labels from the start, so what follows is a name.
+        auto rest = core::Name::from_wire(std::string_view(w).substr(p.labels.size()));
+        if (rest && rest->is_subdomain_of(zone.origin)) return true;
+    }
+    return false;
 }
 
 const Zone* Catalog::find_zone(const core::Name& qname) const noexcept {

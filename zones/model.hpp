@@ -117,16 +117,39 @@ struct Endpoint {
     core::SourceLocation where;
 };
 
+// A place on Earth in degrees (latitude -90..90, longitude -180..180).
+struct GeoPoint {
+    double latitude = 0, longitude = 0;
+    bool operator==(const GeoPoint&) const = default;
+};
+
+// One rule of a geo service: clients whose ASN, subdivision, country or continent
+// is listed get failover over `pools` (docs/policies.md, "geo").
+struct GeoRule {
+    std::vector<std::string> continents;    // "EU", "NA", ...
+    std::vector<std::string> countries;     // ISO 3166-1 alpha-2, upper case: "DE"
+    std::vector<std::string> subdivisions;  // ISO 3166-2, upper case: "US-CA"
+    std::vector<uint32_t> asns;
+    std::vector<std::size_t> pools;         // indices into Zone::pools, in priority order
+    core::SourceLocation where;
+};
+
 struct Pool {
     std::string name;
     std::vector<Endpoint> endpoints;
     uint32_t min_healthy = 1;       // healthy endpoints needed for the pool to be up
     uint32_t weight = 1;            // weighted policy: 1..1000
     std::vector<core::IpPrefix> subnets;  // subnet policy: clients this pool prefers
+    // Geo policy, `nearest`: where the pool is (degrees); a client's distance to it
+    // counts `bias_km` more (negative: less); clients farther than `max_km` (0: no
+    // limit) never get it by distance.
+    std::optional<GeoPoint> location;
+    double bias_km = 0;
+    double max_km = 0;
     core::SourceLocation where;
 };
 
-enum class PolicyKind : uint8_t { Failover, Weighted, Multivalue, Subnet };
+enum class PolicyKind : uint8_t { Failover, Weighted, Multivalue, Subnet, Geo };
 const char* to_string(PolicyKind k) noexcept;
 
 // What a service answers when no pool has enough healthy endpoints.
@@ -167,8 +190,21 @@ struct Service {
     // Answer hostname endpoints as their addresses at every owner (the apex always
     // does: a CNAME cannot sit beside SOA and NS), instead of CNAME <hostname>.
     bool flatten = false;
+    // Geo policy: the rules, in file order; clients matching none get `pools`
+    // (or, with `nearest`, the closest pool with a location that is up).
+    std::vector<GeoRule> geo_rules;
+    bool nearest = false;
     std::vector<Hook> hooks;
     std::size_t index = 0;            // dense index into the catalog's service list
+    core::SourceLocation where;
+};
+
+// One `runtime_txt` entry: an owner prefix under which `signpost txt set` may add
+// TXT records at run time ("_acme-challenge" allows _acme-challenge.<any name at or
+// below the origin>).
+struct RuntimeTxtPrefix {
+    std::string text;    // lowercased, as the zone file spells it ("_acme-challenge")
+    std::string labels;  // its labels in wire form, without the root byte
     core::SourceLocation where;
 };
 
@@ -182,6 +218,7 @@ struct Zone {
     std::map<std::string, core::CheckSpec> checks;
     std::vector<Pool> pools;
     std::vector<Service> services;
+    std::vector<RuntimeTxtPrefix> runtime_txt;  // empty: no runtime TXT records
 
     const Node* find_node(const core::Name& n) const noexcept {
         auto it = nodes.find(n);
@@ -194,6 +231,10 @@ void set_serial(Zone& zone, uint32_t serial);
 // A digest of the zone's static data (records, SOA fields but the serial): two
 // loads with the same digest serve the same static answers.
 std::string static_digest(const Zone& zone);
+
+// True when a `runtime_txt` prefix of the zone allows runtime TXT records at `name`:
+// `name` is <prefix>.<a name at or below the origin>.
+bool runtime_txt_allowed(const Zone& zone, const core::Name& name);
 
 // Where a catalog-wide endpoint index points.
 struct EndpointRef {

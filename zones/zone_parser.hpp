@@ -59,6 +59,7 @@ private:
     void parse_origin(TomlNode root, core::SourceLocation& where);
     std::optional<core::Name> owner_name(const std::string& text, const core::SourceLocation& where,
                                          const std::string& ctx);
+    void parse_runtime_txt(TomlNode n);
 
     // zone_records.cpp: static data.
     void parse_records(TomlNode records);
@@ -81,6 +82,11 @@ private:
     void parse_endpoint(TomlNode e, const std::string& pool_ctx, Pool& pool, const std::vector<std::string>& checks);
     void parse_service(const std::string& name, TomlNode node, const core::SourceLocation& where);
     void parse_hook(TomlNode h, const std::string& ctx, Service& s);
+    // zone_geo.cpp: the geo policy's pool keys (location, bias_km, max_km) and
+    // service keys (rules, nearest).
+    void parse_geo_pool(TomlNode t, const std::string& ctx, Pool& pool);
+    void parse_geo_service(TomlNode t, const std::string& ctx, Service& s);
+    std::optional<std::size_t> pool_index(const std::string& name, const core::SourceLocation& w, const std::string& ctx);
     void check_cname_owners();
     void set_probe_hosts();
 

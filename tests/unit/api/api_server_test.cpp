@@ -728,3 +728,18 @@ TEST_CASE("api: start errors name the address") {
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0);
 }
+
+TEST_CASE("api: every reply says nosniff; the page has its CSP, JSON a closed one") {
+    FakeBackend backend;
+    Harness h(backend);
+    auto page = h.get("/");
+    CHECK(page.status == 200);
+    CHECK(page.has_header("X-Content-Type-Options: nosniff"));
+    CHECK(page.has_header("Content-Security-Policy: default-src 'self'; script-src 'self';"));
+    auto data = h.get("/v1/status");
+    CHECK(data.has_header("X-Content-Type-Options: nosniff"));
+    CHECK(data.has_header("Content-Security-Policy: default-src 'none'; frame-ancestors 'none'"));
+    auto missing = h.get("/nope");
+    CHECK(missing.status == 404);
+    CHECK(missing.has_header("X-Content-Type-Options: nosniff"));
+}
