@@ -4,7 +4,7 @@
 # Then runs each libFuzzer target for a bounded time (clang, build-fuzz/), then
 # the whole suite again under AddressSanitizer + UBSan, then under ThreadSanitizer.
 # Usage: scripts/test.sh [--no-sanitizers]
-# SIGNPOST_FUZZ_SECONDS: seconds per fuzz target (default 20; 0 skips fuzzing).
+# SIGNPOST_FUZZ_SECONDS: seconds per fuzz target (default 10; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -23,7 +23,7 @@ echo "== release build and tests"
 bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j"$jobs"
 
-fuzz_seconds="${SIGNPOST_FUZZ_SECONDS:-20}"
+fuzz_seconds="${SIGNPOST_FUZZ_SECONDS:-10}"
 if [ "$fuzz_seconds" != 0 ]; then
   echo "== fuzzing: each target for ${fuzz_seconds}s (libFuzzer + ASan + UBSan, clang)"
   if ! command -v clang++ >/dev/null; then
