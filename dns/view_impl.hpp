@@ -80,6 +80,10 @@ private:
 struct DecisionData {
     const policy::Decision* decision = nullptr;
     std::vector<uint64_t> cumulative;  // policy::cumulative_weights(*decision)
+    // Subnet-dependent services (rules, geo): where this decision's pre-rendered
+    // answers start among the service's blobs of one type (FastType::blob + this,
+    // then one per variant; one NODATA blob when it has none). Set by prerender().
+    uint32_t blob_offset = 0;
 };
 struct ServiceData {
     DecisionData fallback;                // clients matching no subnet rule
@@ -120,7 +124,9 @@ struct Blob {
 };
 // One query type at a node: `count` consecutive blobs from `blob`, one per variant
 // of `service` (picked per query by weight) or one when service < 0; count 0: the
-// general renderer answers this type (random or client-dependent data).
+// general renderer answers this type (random data, or an answer too large).
+// A subnet-dependent service (subnet rules, geo) has its blobs per decision, in the
+// order fallback, rules, geo_rules, geo_pools (DecisionData::blob_offset).
 struct FastType {
     uint16_t type = 0;
     uint16_t count = 0;
@@ -183,10 +189,11 @@ enum class RenderMode { Resolve, Negative };
 // Renders (qname, qtype) in zone z against a question of exactly `qname`
 // (canonical wire); appends the blob to the View and returns its index, or -1
 // when the answer is not reusable (too large, random, client-dependent).
-// Service `force_service` answers with `force_variant` (nullptr: NODATA).
+// Service `force_service` answers decision `force_decision` (one of its own) with
+// `force_variant` (nullptr: NODATA), whatever client the query would come from.
 int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const ZoneData& z, std::string_view qname,
                     uint16_t qtype, RenderMode mode, int32_t force_service = -1,
-                    const policy::Variant* force_variant = nullptr);
+                    const DecisionData* force_decision = nullptr, const policy::Variant* force_variant = nullptr);
 // How the general renderer's lookup (RFC 1034 §4.3.2) reaches node `n` by its own name.
 enum class NodeReach {
     Exact,       // the node answers its own name
