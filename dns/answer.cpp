@@ -393,8 +393,9 @@ ClientPlace client_place(const Query& q, const core::IpAddress& source) noexcept
 struct ClientDecision {
     const detail::DecisionData* data = nullptr;
     // The geo answer counter this answer adds to (rule, nearest pool or default);
-    // null: not counted (subnet rules, no database, ECS SOURCE 0).
-    std::atomic<uint64_t>* counter = nullptr;
+    // counts null: not counted (subnet rules, no database, ECS SOURCE 0).
+    detail::GeoCounts* counts = nullptr;
+    std::size_t counter = 0;
     uint8_t scope = 0;  // the ECS SCOPE PREFIX-LENGTH this decision needs
 };
 
@@ -414,16 +415,16 @@ ClientDecision geo_decision(const View& view, const Query& q, ClientPlace& place
     d.scope = place.where.prefix_length;
     if (q.has_ecs && d.scope > q.ecs_source) d.scope = q.ecs_source;
     policy::GeoMatch m = sd.geo_match.match(place.where, sd.geo_up);
-    auto* counts = sd.geo_counts.get();
+    d.counts = sd.geo_counts.get();
     if (m.kind == policy::GeoMatch::Kind::Rule && m.index < sd.geo_rules.size()) {
         d.data = &sd.geo_rules[m.index];
-        if (counts) d.counter = &counts->rules[m.index];
+        if (d.counts) d.counter = d.counts->rule(m.index);
     } else if (m.kind == policy::GeoMatch::Kind::Nearest && m.index < sd.geo_pools.size()) {
         d.data = &sd.geo_pools[m.index];
-        if (counts) d.counter = &counts->pools[m.index];
+        if (d.counts) d.counter = d.counts->pool(m.index);
     } else {
         d.data = &sd.fallback;
-        if (counts) d.counter = &counts->fallback;
+        if (d.counts) d.counter = d.counts->fallback();
     }
     return d;
 }
@@ -568,7 +569,7 @@ const detail::DecisionData& service_decision(Context& c, const detail::ServiceDa
     if (sd.subnet_dependent) c.unstable = true;
     ClientDecision d = client_decision(c.view, c.q, c.place, sd);
     c.ecs_scope = std::max(c.ecs_scope, d.scope);
-    if (d.counter && !c.prerendering) d.counter->fetch_add(1, std::memory_order_relaxed);
+    if (d.counts && !c.prerendering) d.counts->add(d.counter);
     return *d.data;
 }
 
@@ -970,7 +971,8 @@ struct FastHit {
     uint16_t rcode = NoError;
     unsigned shift = 0;
     uint8_t scope = 0;
-    std::atomic<uint64_t>* counter = nullptr;
+    detail::GeoCounts* counts = nullptr;
+    std::size_t counter = 0;
 };
 
 // The fast path: a pre-rendered blob for this query, or false (general renderer).
@@ -1000,6 +1002,7 @@ bool fast_lookup(const View& view, const detail::ZoneData& z, const Query& q, co
                     ClientDecision cd = client_decision(view, q, place, sd);
                     d = cd.data;
                     hit.scope = cd.scope;
+                    hit.counts = cd.counts;
                     hit.counter = cd.counter;
                     b += d->blob_offset;
                 }
@@ -1245,7 +1248,7 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
                     ptr[1] = uint8_t(v);
                 }
             }
-            if (hit.counter) hit.counter->fetch_add(1, std::memory_order_relaxed);
+            if (hit.counts) hit.counts->add(hit.counter);
             r.aa = blob->aa;
             r.an = blob->an;
             r.ns = blob->ns;
