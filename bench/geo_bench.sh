@@ -2,7 +2,9 @@
 # Geo benchmark: answers/s of a geo name with EDNS Client Subnet from many
 # different /24s, signpost (policy "geo") side by side with gdnsd's geoip plugin
 # on the same MaxMind DB and the same rules; then RSS with a Country and a City
-# database. Each server pinned to core 0, dnsblast (-S) to core 1. Prints
+# database. Each server pinned to core 0, dnsblast (-S) to core 1. Then the
+# per-query work in-process (<build>/answer_bench on the City database: the fast
+# path vs the general renderer, shared vs per-thread answer counters). Prints
 # figures, asserts nothing.
 #
 #   bench/geo_bench.sh [--rounds N] [--duration S] [--subnets N] [--networks N] [--build DIR]
@@ -27,16 +29,16 @@ while [ $# -gt 0 ]; do
     --subnets) SUBNETS=$2; shift ;;
     --networks) NETWORKS=$2; shift ;;
     --build) BUILD=$2; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "geo_bench: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
 log() { echo "[geo_bench] $*" >&2; }
-if [ ! -x "$BUILD/signpost" ] || [ ! -x "$BUILD/dnsblast" ]; then
-  log "building signpost and dnsblast in $BUILD (Release)"
+if [ ! -x "$BUILD/signpost" ] || [ ! -x "$BUILD/dnsblast" ] || [ ! -x "$BUILD/answer_bench" ]; then
+  log "building signpost, dnsblast and answer_bench in $BUILD (Release)"
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD" -j2 --target signpost dnsblast >/dev/null
+  cmake --build "$BUILD" -j2 --target signpost dnsblast answer_bench >/dev/null
 fi
 SIGNPOST=$BUILD/signpost
 BLAST=$BUILD/dnsblast
@@ -210,3 +212,5 @@ stop_pid "$SP_PID"; [ -n "$GD_PID" ] && stop_pid "$GD_PID"
 start_signpost "$TMP/country.mmdb"
 blast signpost-country "$SP_PORT" "$SP_PID" >/dev/null
 echo "RSS after the load (kB): signpost $(rss_kb "$SP_PID") (country db)"
+stop_pid "$SP_PID"
+"$BUILD/answer_bench" --db "$TMP/city.mmdb" --subnets "$SUBNETS" --rounds "$ROUNDS"

@@ -366,16 +366,88 @@ const policy::Variant* pick_variant(const detail::DecisionData& d) noexcept {
 
 // ---------------------------------------------------------------------------
 
+// The client that subnet rules and geo services answer: the ECS address when the
+// query carries one, else the resolver's; located in the geo databases at most once
+// per query (the first geo service met).
+struct ClientPlace {
+    core::IpAddress address;
+    bool use_subnet = true;  // false when ECS SOURCE PREFIX-LENGTH is 0: every rule's default
+    bool located = false;
+    geo::Location where{};
+};
+
+ClientPlace client_place(const Query& q, const core::IpAddress& source) noexcept {
+    ClientPlace p;
+    p.address = source;
+    if (q.has_ecs) {
+        p.use_subnet = q.ecs_source > 0;
+        p.address = core::IpAddress{};
+        p.address.v6 = q.ecs_family == 2;
+        std::memcpy(p.address.bytes.data(), q.ecs_address, q.ecs_address_len);
+    }
+    return p;
+}
+
+// A subnet-dependent service's decision for one client, as both the general renderer
+// and the fast path take it (one implementation).
+struct ClientDecision {
+    const detail::DecisionData* data = nullptr;
+    // The geo answer counter this answer adds to (rule, nearest pool or default);
+    // counts null: not counted (subnet rules, no database, ECS SOURCE 0).
+    detail::GeoCounts* counts = nullptr;
+    std::size_t counter = 0;
+    uint8_t scope = 0;  // the ECS SCOPE PREFIX-LENGTH this decision needs
+};
+
+// Geo services (policy::GeoMatcher): the scope is the database network's prefix
+// length, never longer than the query's source prefix. Without a database: the default.
+ClientDecision geo_decision(const View& view, const Query& q, ClientPlace& place,
+                            const detail::ServiceData& sd) noexcept {
+    const geo::Databases* dbs = view.options_.geo.get();
+    if (!dbs) return {&sd.fallback};
+    // Looked up once per query, reading the fields any geo service of the View uses
+    // (a second geo service in one answer, e.g. behind a CNAME, finds its own).
+    if (!place.located) {
+        place.where = dbs->lookup(place.address, view.geo_fields_);
+        place.located = true;
+    }
+    ClientDecision d;
+    d.scope = place.where.prefix_length;
+    if (q.has_ecs && d.scope > q.ecs_source) d.scope = q.ecs_source;
+    policy::GeoMatch m = sd.geo_match.match(place.where, sd.geo_up);
+    d.counts = sd.geo_counts.get();
+    if (m.kind == policy::GeoMatch::Kind::Rule && m.index < sd.geo_rules.size()) {
+        d.data = &sd.geo_rules[m.index];
+        if (d.counts) d.counter = d.counts->rule(m.index);
+    } else if (m.kind == policy::GeoMatch::Kind::Nearest && m.index < sd.geo_pools.size()) {
+        d.data = &sd.geo_pools[m.index];
+        if (d.counts) d.counter = d.counts->pool(m.index);
+    } else {
+        d.data = &sd.fallback;
+        if (d.counts) d.counter = d.counts->fallback();
+    }
+    return d;
+}
+
+// The decision service `sd` answers this client with: its fallback unless it has
+// subnet rules (policy::match_subnet) or is a geo service.
+ClientDecision client_decision(const View& view, const Query& q, ClientPlace& place,
+                               const detail::ServiceData& sd) noexcept {
+    if (!sd.subnet_dependent || !place.use_subnet) return {&sd.fallback};
+    if (sd.geo) return geo_decision(view, q, place, sd);
+    policy::SubnetMatch m = policy::match_subnet(sd.prefixes, place.address);
+    ClientDecision d;
+    d.data = m.rule < sd.rules.size() ? &sd.rules[m.rule] : &sd.fallback;
+    d.scope = m.scope;
+    return d;
+}
+
 struct Context {
     const View& view;
     const Query& q;
     Writer& w;
-    core::IpAddress client;   // the address subnet rules match (ECS or source)
-    bool use_subnet = true;   // false when ECS SOURCE PREFIX-LENGTH is 0
+    ClientPlace place;        // who subnet rules and geo services answer
     uint8_t ecs_scope = 0;
-    // Geo services: where `client` is, looked up once per query (geo_locate).
-    bool located = false;
-    geo::Location where{};
     uint16_t rcode = NoError;
     bool aa = true;
     uint16_t ancount = 0, nscount = 0, arcount = 0;
@@ -387,9 +459,12 @@ struct Context {
     std::size_t extra_len[kMaxAdditional] = {};
     bool extra_glue[kMaxAdditional] = {};  // NS targets: glue below a cut is allowed
     int nextra = 0;
-    // Pre-rendering: service `force_service` answers with `force_variant`; `unstable`
-    // is set when the answer depends on a random pick or on the client.
+    // Pre-rendering: service `force_service` answers `force_decision` with
+    // `force_variant`; `unstable` is set when the answer depends on a random pick or
+    // on the client; nothing is counted.
+    bool prerendering = false;
     int32_t force_service = -1;
+    const detail::DecisionData* force_decision = nullptr;
     const policy::Variant* force_variant = nullptr;
     bool unstable = false;
     // One variant per service per query: a CNAME and what follows it, A then AAAA,
@@ -488,47 +563,19 @@ bool write_rrset(Context& c, Section sec, const uint8_t* owner, std::size_t owne
     return write_rrset(c, sec, owner, owner_len, s, s.ttl);
 }
 
-// A geo service's decision for this client (policy::GeoMatcher): the ECS scope is the
-// database network's prefix length, never longer than the query's source prefix.
-const detail::DecisionData& geo_decision(Context& c, const detail::ServiceData& sd) noexcept {
-    const geo::Databases* dbs = c.view.options_.geo.get();
-    if (!dbs) return sd.fallback;
-    // Looked up once per query, reading the fields any geo service of the View uses
-    // (a second geo service in one answer, e.g. behind a CNAME, finds its own).
-    if (!c.located) {
-        c.where = dbs->lookup(c.client, c.view.geo_fields_);
-        c.located = true;
-    }
-    uint8_t scope = c.where.prefix_length;
-    if (c.q.has_ecs && scope > c.q.ecs_source) scope = c.q.ecs_source;
-    c.ecs_scope = std::max(c.ecs_scope, scope);
-    policy::GeoMatch m = sd.geo_match.match(c.where, sd.geo_up);
-    auto* counts = c.force_service < 0 ? sd.geo_counts.get() : nullptr;  // not while pre-rendering
-    if (m.kind == policy::GeoMatch::Kind::Rule && m.index < sd.geo_rules.size()) {
-        if (counts) counts->rules[m.index].fetch_add(1, std::memory_order_relaxed);
-        return sd.geo_rules[m.index];
-    }
-    if (m.kind == policy::GeoMatch::Kind::Nearest && m.index < sd.geo_pools.size()) {
-        if (counts) counts->pools[m.index].fetch_add(1, std::memory_order_relaxed);
-        return sd.geo_pools[m.index];
-    }
-    if (counts) counts->fallback.fetch_add(1, std::memory_order_relaxed);
-    return sd.fallback;
-}
-
-// The decision a service answers this client with (policy::match_subnet); updates the ECS scope.
+// The decision a service answers this client with (client_decision); updates the
+// ECS scope and counts the geo answer.
 const detail::DecisionData& service_decision(Context& c, const detail::ServiceData& sd) noexcept {
     if (sd.subnet_dependent) c.unstable = true;
-    if (!sd.subnet_dependent || !c.use_subnet) return sd.fallback;
-    if (sd.geo) return geo_decision(c, sd);
-    policy::SubnetMatch m = policy::match_subnet(sd.prefixes, c.client);
-    c.ecs_scope = std::max(c.ecs_scope, m.scope);
-    return m.rule < sd.rules.size() ? sd.rules[m.rule] : sd.fallback;
+    ClientDecision d = client_decision(c.view, c.q, c.place, sd);
+    c.ecs_scope = std::max(c.ecs_scope, d.scope);
+    if (d.counts && !c.prerendering) d.counts->add(d.counter);
+    return *d.data;
 }
 
 // What a service answers this query with: its decision for this client and the
 // variant picked (null: NODATA). Picked once per query and service; pre-rendering
-// forces `force_variant` for `force_service`.
+// forces `force_decision` and `force_variant` for `force_service`.
 struct Pick {
     const policy::Decision* decision = nullptr;
     const policy::Variant* variant = nullptr;
@@ -537,9 +584,10 @@ Pick service_pick(Context& c, int32_t service) noexcept {
     auto& picks = c.picks;
     for (int i = 0; i < picks.n; ++i)
         if (picks.service[i] == service) return Pick{picks.decision[i], picks.variant[i]};
-    auto& d = service_decision(c, c.view.services_[std::size_t(service)]);
+    bool forced = service == c.force_service && c.force_decision;
+    auto& d = forced ? *c.force_decision : service_decision(c, c.view.services_[std::size_t(service)]);
     Pick p{d.decision, nullptr};
-    if (service == c.force_service) {
+    if (forced) {
         p.variant = c.force_variant;
     } else {
         p.variant = pick_variant(d);
@@ -855,7 +903,8 @@ constexpr int kMaxRelocs = 64;
 namespace detail {
 
 int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const ZoneData& z, std::string_view qname,
-                    uint16_t qtype, RenderMode mode, int32_t force_service, const policy::Variant* force_variant) {
+                    uint16_t qtype, RenderMode mode, int32_t force_service, const DecisionData* force_decision,
+                    const policy::Variant* force_variant) {
     auto* qwire = reinterpret_cast<const uint8_t*>(qname.data());
     Query q;
     if (!q.qname.set(qwire, qname.size())) return -1;
@@ -871,8 +920,10 @@ int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const ZoneData& z
     uint16_t ptrs[kMaxRelocs];
     w.record_pointers(ptrs, kMaxRelocs);
     std::size_t after_question = w.size();
-    Context c{view, q, w, core::IpAddress{}};
+    Context c{view, q, w, ClientPlace{}};
+    c.prerendering = true;
     c.force_service = force_service;
+    c.force_decision = force_decision;
     c.force_variant = force_variant;
     if (mode == RenderMode::Negative) {
         c.zone = &z;
@@ -912,17 +963,48 @@ NodeReach node_reach(const ZoneData& z, const VNode& n) noexcept {
 
 namespace {
 
+// What the fast path found: the pre-rendered blob, its rcode, how far its
+// compression pointers move, and for a subnet-dependent service the ECS scope of
+// the client's decision and the geo answer counter to add to once it is sent.
+struct FastHit {
+    const detail::Blob* blob = nullptr;
+    uint16_t rcode = NoError;
+    unsigned shift = 0;
+    uint8_t scope = 0;
+    detail::GeoCounts* counts = nullptr;
+    std::size_t counter = 0;
+};
+
+// A subnet-dependent service's blob (rules, geo): the client's decision (taken as the
+// general renderer takes it), then the variant picked, then a table index. Out of
+// line: the other answers' path stays as short as it was.
+[[gnu::noinline]] bool dependent_blob(const View& view, const detail::ServiceData& sd, const detail::FastType& ft,
+                                      const Query& q, const core::IpAddress& source, FastHit& hit) noexcept {
+    ClientPlace place = client_place(q, source);
+    ClientDecision cd = client_decision(view, q, place, sd);
+    const detail::DecisionData& d = *cd.data;
+    uint32_t b = ft.blob + d.blob_offset;
+    if (const policy::Variant* v = pick_variant(d)) b += uint32_t(v - d.decision->variants.data());
+    else if (!d.decision->variants.empty()) return false;
+    if (b >= ft.blob + ft.count) return false;
+    hit.blob = &view.blobs_[b];
+    hit.rcode = hit.blob->rcode;
+    hit.scope = cd.scope;
+    hit.counts = cd.counts;
+    hit.counter = cd.counter;
+    return true;
+}
+
 // The fast path: a pre-rendered blob for this query, or false (general renderer).
-// `shift` is what its compression pointers move by.
-bool fast_lookup(const View& view, const detail::ZoneData& z, const Query& q, const detail::Blob*& blob,
-                 uint16_t& rcode, unsigned& shift) noexcept {
+bool fast_lookup(const View& view, const detail::ZoneData& z, const Query& q, const core::IpAddress& source,
+                 FastHit& hit) noexcept {
     const detail::VNode* n = z.find(q.qname.bytes, q.qname.len);
     if (n) {
         if (!(n->fast_flags & detail::kFastReady)) return false;
-        shift = 0;
+        hit.shift = 0;
         if (n->cut) {
-            blob = &view.blobs_[n->fast_first];
-            rcode = blob->rcode;
+            hit.blob = &view.blobs_[n->fast_first];
+            hit.rcode = hit.blob->rcode;
             return true;
         }
         const detail::FastType* ft = view.fast_types_.data() + n->fast_first;
@@ -931,19 +1013,20 @@ bool fast_lookup(const View& view, const detail::ZoneData& z, const Query& q, co
             if (ft->count == 0) return false;
             uint32_t b = ft->blob;
             if (ft->service >= 0) {
-                auto& d = view.services_[std::size_t(ft->service)].fallback;
-                const policy::Variant* v = pick_variant(d);
+                auto& sd = view.services_[std::size_t(ft->service)];
+                if (sd.subnet_dependent) return dependent_blob(view, sd, *ft, q, source, hit);
+                const policy::Variant* v = pick_variant(sd.fallback);
                 if (!v) return false;
-                b += uint32_t(v - d.decision->variants.data());
+                b += uint32_t(v - sd.fallback.decision->variants.data());
             }
-            blob = &view.blobs_[b];
-            rcode = blob->rcode;
+            hit.blob = &view.blobs_[b];
+            hit.rcode = hit.blob->rcode;
             return true;
         }
         if (n->fast_flags & detail::kSlowOthers) return false;  // may be a CNAME, not NODATA
-        blob = &view.blobs_[std::size_t(z.negative_blob)];  // NODATA
-        rcode = NoError;
-        shift = unsigned(q.qname.len - z.origin.size());
+        hit.blob = &view.blobs_[std::size_t(z.negative_blob)];  // NODATA
+        hit.rcode = NoError;
+        hit.shift = unsigned(q.qname.len - z.origin.size());
         return true;
     }
     // No such name: the closest encloser decides (a cut above: referral; else NXDOMAIN).
@@ -953,14 +1036,14 @@ bool fast_lookup(const View& view, const detail::ZoneData& z, const Query& q, co
         if (!e) continue;
         if (!(e->fast_flags & detail::kFastReady) || (e->fast_flags & detail::kWildChild)) return false;
         if (e->cut) {
-            blob = &view.blobs_[e->fast_first];
-            rcode = blob->rcode;
-            shift = unsigned(q.qname.len - e->name.size());
+            hit.blob = &view.blobs_[e->fast_first];
+            hit.rcode = hit.blob->rcode;
+            hit.shift = unsigned(q.qname.len - e->name.size());
             return true;
         }
-        blob = &view.blobs_[std::size_t(z.negative_blob)];
-        rcode = NxDomain;
-        shift = unsigned(q.qname.len - z.origin.size());
+        hit.blob = &view.blobs_[std::size_t(z.negative_blob)];
+        hit.rcode = NxDomain;
+        hit.shift = unsigned(q.qname.len - z.origin.size());
         return true;
     }
     return false;
@@ -1155,40 +1238,36 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
     if (!zone) return done(Refused);
     if (meta) meta->zone_id = zone->stable_id;
 
-    // Common shapes: copy the pre-rendered answer behind the question.
-    if (!q.has_ecs && q.qtype != rt::ANY && q.qtype != rt::DS) {
-        const detail::Blob* blob = nullptr;
-        uint16_t rcode = NoError;
-        unsigned shift = 0;
-        if (fast_lookup(view, *zone, q, blob, rcode, shift) && w.size() + blob->len <= w.cap()) {
+    // Common shapes: copy the pre-rendered answer behind the question (with ECS too:
+    // the scope is the client's decision's, 0 for answers that depend on no client).
+    if (q.qtype != rt::ANY && q.qtype != rt::DS) {
+        FastHit hit;
+        if (fast_lookup(view, *zone, q, client.address, hit) && w.size() + hit.blob->len <= w.cap()) {
+            const detail::Blob* blob = hit.blob;
             std::size_t at = w.size();
             w.bytes(view.arena_.data() + blob->off, blob->len);
-            if (shift) {
+            if (hit.shift) {
                 uint8_t* b = w.data() + at;
                 const uint16_t* rl = view.relocs_.data() + blob->reloc;
                 for (unsigned i = 0; i < blob->nreloc; ++i) {
                     uint8_t* ptr = b + rl[i];
-                    uint16_t v = uint16_t(rd16(ptr) + shift);
+                    uint16_t v = uint16_t(rd16(ptr) + hit.shift);
                     ptr[0] = uint8_t(v >> 8);
                     ptr[1] = uint8_t(v);
                 }
             }
+            if (hit.counts) hit.counts->add(hit.counter);
             r.aa = blob->aa;
             r.an = blob->an;
             r.ns = blob->ns;
             r.ar = blob->ar;
-            return done(rcode);
+            r.ecs_scope = hit.scope;
+            return done(hit.rcode);
         }
     }
 
     w.remember_name(12);
-    Context c{view, q, w, client.address};
-    if (q.has_ecs) {
-        c.use_subnet = q.ecs_source > 0;
-        c.client = core::IpAddress{};
-        c.client.v6 = q.ecs_family == 2;
-        std::memcpy(c.client.bytes.data(), q.ecs_address, q.ecs_address_len);
-    }
+    Context c{view, q, w, client_place(q, client.address)};
     std::size_t after_question = w.size();
     resolve(c, *zone);
     if (!c.overflow) write_additional(c);

@@ -1,6 +1,8 @@
 // Pre-renders a View's common answers when it is built (the fast path): for each
 // owner name and type, the reply the general renderer (dns/answer.cpp) gives,
-// once per variant of a service. Control loop only; the query path only copies.
+// once per variant of each decision of a service (subnet rules and geo rules too).
+// Control loop only; the query path only picks and copies.
+#include <algorithm>
 #include <vector>
 
 #include "dns/view_impl.hpp"
@@ -8,6 +10,57 @@
 namespace signpost::dns::detail {
 
 namespace rt = zones::rrtype;
+
+namespace {
+
+// Every decision a subnet-dependent service answers some client with, in the order
+// of its blobs: fallback, subnet rules, geo rules, nearest pools.
+template <class F>
+void for_each_decision(ServiceData& sd, F f) {
+    f(sd.fallback);
+    for (auto& d : sd.rules) f(d);
+    for (auto& d : sd.geo_rules) f(d);
+    for (auto& d : sd.geo_pools) f(d);
+}
+
+// A subnet-dependent service's A or AAAA at node n: one blob per variant of every
+// decision (one NODATA blob for a decision without variants), so that a query needs
+// only the client's decision and a variant pick. Any blob that cannot be rendered
+// (too large, a chain into another client-dependent answer) leaves the type to the
+// general renderer.
+void render_dependent(View& view, std::vector<uint8_t>& scratch, const ZoneData& z, const VNode& n, uint16_t type,
+                      FastType& ft) {
+    auto& sd = view.services_[std::size_t(n.service)];
+    std::size_t total = 0;
+    for_each_decision(sd, [&](DecisionData& d) {
+        d.blob_offset = uint32_t(total);  // the same for every type and owner of the service
+        total += std::max<std::size_t>(1, d.decision->variants.size());
+    });
+    if (total >= 0xffff) return;
+    std::size_t first = view.blobs_.size(), arena = view.arena_.size(), relocs = view.relocs_.size();
+    bool ok = true;
+    for_each_decision(sd, [&](DecisionData& d) {
+        auto& vs = d.decision->variants;
+        if (!ok) return;
+        if (vs.empty()) {
+            ok = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, n.service, &d, nullptr) >= 0;
+            return;
+        }
+        for (auto& v : vs)
+            if (ok) ok = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, n.service, &d, &v) >= 0;
+    });
+    if (!ok) {  // none of them is used: give the space back
+        view.blobs_.resize(first);
+        view.arena_.resize(arena);
+        view.relocs_.resize(relocs);
+        return;
+    }
+    ft.service = n.service;
+    ft.blob = uint32_t(first);
+    ft.count = uint16_t(total);
+}
+
+}  // namespace
 
 void prerender(View& view) {
     std::vector<uint8_t> scratch(65535);
@@ -49,10 +102,12 @@ void prerender(View& view) {
                 if (n.service >= 0 && (type == rt::A || type == rt::AAAA)) {
                     auto& sd = view.services_[std::size_t(n.service)];
                     auto& vs = sd.fallback.decision->variants;
-                    if (!sd.subnet_dependent && vs.size() < 0xffff) {
+                    if (sd.subnet_dependent) {
+                        render_dependent(view, scratch, z, n, type, ft);
+                    } else if (vs.size() < 0xffff) {
                         if (vs.empty()) {
                             int32_t b = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve,
-                                                    n.service, nullptr);
+                                                    n.service, &sd.fallback, nullptr);
                             if (b >= 0) {
                                 ft.count = 1;
                                 ft.blob = uint32_t(b);
@@ -63,7 +118,7 @@ void prerender(View& view) {
                             ft.count = uint16_t(vs.size());
                             for (auto& v : vs) {
                                 if (render_blob(view, scratch, z, n.name, type, RenderMode::Resolve,
-                                                n.service, &v) < 0) {
+                                                n.service, &sd.fallback, &v) < 0) {
                                     ft.count = 0;  // left in the arena; rare
                                     break;
                                 }

@@ -246,11 +246,11 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
                 if (auto& prev = options.previous; prev && prev->catalog_)
                     for (std::size_t k = 0; k < prev->catalog_->services.size() && k < prev->services_.size(); ++k)
                         if (prev->catalog_->services[k].key == ref.key) before = &prev->services_[k];
-                if (before && before->geo_counts && before->geo_counts->rules.size() == sd.geo_rules.size() &&
-                    before->geo_counts->pools.size() == sd.geo_pools.size())
+                if (before && before->geo_counts && before->geo_counts->rules() == sd.geo_rules.size() &&
+                    before->geo_counts->pools() == sd.geo_pools.size())
                     sd.geo_counts = before->geo_counts;
                 else
-                    sd.geo_counts = std::make_shared<detail::ServiceData::GeoCounts>(sd.geo_rules.size(), sd.geo_pools.size());
+                    sd.geo_counts = std::make_shared<detail::GeoCounts>(sd.geo_rules.size(), sd.geo_pools.size());
             }
         }
     }
@@ -298,13 +298,11 @@ std::vector<GeoAnswerCount> geo_answer_counts(const View& view) {
         auto& ref = cat.services[i];
         auto& svc = cat.zones[ref.zone].services[ref.service];
         auto& c = *sd.geo_counts;
-        for (std::size_t r = 0; r < c.rules.size(); ++r)
-            out.push_back({ref.key, std::to_string(r + 1), c.rules[r].load(std::memory_order_relaxed)});
-        for (std::size_t p = 0; p < c.pools.size() && p < svc.pools.size(); ++p)
+        for (std::size_t r = 0; r < c.rules(); ++r) out.push_back({ref.key, std::to_string(r + 1), c.total(c.rule(r))});
+        for (std::size_t p = 0; p < c.pools() && p < svc.pools.size(); ++p)
             if (cat.zones[ref.zone].pools[svc.pools[p]].location)
-                out.push_back({ref.key, "nearest:" + cat.zones[ref.zone].pools[svc.pools[p]].name,
-                               c.pools[p].load(std::memory_order_relaxed)});
-        out.push_back({ref.key, "default", c.fallback.load(std::memory_order_relaxed)});
+                out.push_back({ref.key, "nearest:" + cat.zones[ref.zone].pools[svc.pools[p]].name, c.total(c.pool(p))});
+        out.push_back({ref.key, "default", c.total(c.fallback())});
     }
     return out;
 }

@@ -76,10 +76,58 @@ private:
     std::size_t mask_ = 0;
 };
 
+// A geo service's answer counters: counter i < rules is geo rule i, then one per
+// nearest pool (position in Service::pools), then the default. Counted per query on
+// every receiver thread, so each thread adds to its own stripe of cache lines (a
+// shared line bounced between cores doubled the cost of a geo answer with two
+// receivers, bench/answer_bench.cpp); a reader sums the stripes.
+class GeoCounts {
+public:
+    GeoCounts(std::size_t rules, std::size_t pools)
+        : rules_(rules), pools_(pools), per_stripe_((rules + pools + 1 + kPerLine - 1) / kPerLine),
+          lines_(per_stripe_ * kStripes) {}
+    std::size_t rules() const noexcept { return rules_; }
+    std::size_t pools() const noexcept { return pools_; }
+    std::size_t rule(std::size_t i) const noexcept { return i; }
+    std::size_t pool(std::size_t p) const noexcept { return rules_ + p; }
+    std::size_t fallback() const noexcept { return rules_ + pools_; }
+
+    // One answer for counter k. Query path: no allocation, no lock, one relaxed add.
+    void add(std::size_t k) noexcept {
+        lines_[stripe() * per_stripe_ + k / kPerLine].c[k % kPerLine].fetch_add(1, std::memory_order_relaxed);
+    }
+    // The answers of counter k over every thread's stripe. Any thread.
+    uint64_t total(std::size_t k) const noexcept {
+        uint64_t sum = 0;
+        for (std::size_t s = 0; s < kStripes; ++s)
+            sum += lines_[s * per_stripe_ + k / kPerLine].c[k % kPerLine].load(std::memory_order_relaxed);
+        return sum;
+    }
+
+private:
+    static constexpr std::size_t kStripes = 16, kPerLine = 16;
+    // 128 bytes: the adjacent-line prefetcher moves cache lines in pairs.
+    struct alignas(128) Line {
+        std::atomic<uint64_t> c[kPerLine]{};
+    };
+    // The calling thread's stripe, handed out in turn on its first answer.
+    static std::size_t stripe() noexcept {
+        static std::atomic<std::size_t> next{0};
+        thread_local std::size_t mine = next.fetch_add(1, std::memory_order_relaxed) % kStripes;
+        return mine;
+    }
+    std::size_t rules_, pools_, per_stripe_;
+    std::vector<Line> lines_;
+};
+
 // A decision in the form the per-query choice reads (policy/choice.hpp).
 struct DecisionData {
     const policy::Decision* decision = nullptr;
     std::vector<uint64_t> cumulative;  // policy::cumulative_weights(*decision)
+    // Subnet-dependent services (rules, geo): where this decision's pre-rendered
+    // answers start among the service's blobs of one type (FastType::blob + this,
+    // then one per variant; one NODATA blob when it has none). Set by prerender().
+    uint32_t blob_offset = 0;
 };
 struct ServiceData {
     DecisionData fallback;                // clients matching no subnet rule
@@ -92,13 +140,8 @@ struct ServiceData {
     policy::GeoMatcher geo_match;
     std::vector<DecisionData> geo_rules, geo_pools;
     std::vector<uint8_t> geo_up;
-    // Answers per rule (rules[i]), per nearest pool (pools[p]) and by default;
-    // relaxed atomics shared with the next View of the same shape.
-    struct GeoCounts {
-        GeoCounts(std::size_t r, std::size_t p) : rules(r), pools(p) {}
-        std::vector<std::atomic<uint64_t>> rules, pools;
-        std::atomic<uint64_t> fallback{0};
-    };
+    // Answers per rule, per nearest pool and by default (GeoCounts), shared with the
+    // next View of the same shape.
     std::shared_ptr<GeoCounts> geo_counts;
     // Some variant (of any rule) is a hostname endpoint (policy::Variant::cname): at
     // owners that may hold a CNAME (VNode::cname_ok) it answers CNAME for every type.
@@ -120,7 +163,9 @@ struct Blob {
 };
 // One query type at a node: `count` consecutive blobs from `blob`, one per variant
 // of `service` (picked per query by weight) or one when service < 0; count 0: the
-// general renderer answers this type (random or client-dependent data).
+// general renderer answers this type (random data, or an answer too large).
+// A subnet-dependent service (subnet rules, geo) has its blobs per decision, in the
+// order fallback, rules, geo_rules, geo_pools (DecisionData::blob_offset).
 struct FastType {
     uint16_t type = 0;
     uint16_t count = 0;
@@ -183,10 +228,11 @@ enum class RenderMode { Resolve, Negative };
 // Renders (qname, qtype) in zone z against a question of exactly `qname`
 // (canonical wire); appends the blob to the View and returns its index, or -1
 // when the answer is not reusable (too large, random, client-dependent).
-// Service `force_service` answers with `force_variant` (nullptr: NODATA).
+// Service `force_service` answers decision `force_decision` (one of its own) with
+// `force_variant` (nullptr: NODATA), whatever client the query would come from.
 int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const ZoneData& z, std::string_view qname,
                     uint16_t qtype, RenderMode mode, int32_t force_service = -1,
-                    const policy::Variant* force_variant = nullptr);
+                    const DecisionData* force_decision = nullptr, const policy::Variant* force_variant = nullptr);
 // How the general renderer's lookup (RFC 1034 §4.3.2) reaches node `n` by its own name.
 enum class NodeReach {
     Exact,       // the node answers its own name

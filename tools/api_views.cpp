@@ -30,7 +30,7 @@ std::string origin_text(const core::Name& n) { return n.to_key(); }
 
 json services_json(const zones::Catalog& catalog, std::span<const policy::Evaluation> evaluations,
                    std::span<const policy::ServiceState> states, std::span<const core::EndpointHealth> health,
-                   const ToUnixMs& to_unix_ms) {
+                   const ToUnixMs& to_unix_ms, std::span<const dns::GeoAnswerCount> geo_answers) {
     json out = json::array();
     for (std::size_t i = 0; i < catalog.services.size(); ++i) {
         auto& ref = catalog.services[i];
@@ -64,6 +64,12 @@ json services_json(const zones::Catalog& catalog, std::span<const policy::Evalua
                        {"failback", zones::to_string(svc.failback)},
                        {"released", i < states.size() && states[i].released},
                        {"pools", pools}});
+        if (svc.policy == zones::PolicyKind::Geo) {
+            json rules = json::array();
+            for (auto& g : geo_answers)
+                if (g.service == ref.key) rules.push_back({{"rule", g.rule}, {"answers", g.answers}});
+            out.back()["geo_answers"] = rules;
+        }
     }
     return out;
 }

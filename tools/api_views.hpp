@@ -31,9 +31,12 @@ using ToUnixMs = std::function<int64_t(core::TimePoint)>;
 // GET /services: one object per catalog service, in catalog order. `evaluations`
 // and `states` are indexed like catalog.services and may be shorter (not evaluated
 // yet); `health` is the effective health (overrides and drains applied).
+// `geo_answers` (dns::geo_answer_counts of the View served): a geo service's object
+// lists its answers per rule, as signpost_geo_answers_total counts them.
 nlohmann::json services_json(const zones::Catalog& catalog, std::span<const policy::Evaluation> evaluations,
                              std::span<const policy::ServiceState> states,
-                             std::span<const core::EndpointHealth> health, const ToUnixMs& to_unix_ms);
+                             std::span<const core::EndpointHealth> health, const ToUnixMs& to_unix_ms,
+                             std::span<const dns::GeoAnswerCount> geo_answers = {});
 
 // What an endpoint's object shows beyond the catalog and its health: the daemon
 // looks these up (the probes' status by key, the override in force, the drain).

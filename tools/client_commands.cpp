@@ -272,6 +272,20 @@ void print_services(const json& services) {
     print_table({"SERVICE", "POLICY", "ANSWER", "STATE", "POOLS", "TTL", "SINCE", "REASON"}, rows);
 }
 
+// Geo services' answers per rule (its number, nearest:<pool>, default); nothing without geo services.
+void print_geo_answers(const json& services) {
+    std::vector<std::vector<std::string>> rows;
+    if (services.is_array())
+        for (auto& s : services) {
+            auto g = s.is_object() ? s.find("geo_answers") : s.end();
+            if (!s.is_object() || g == s.end() || !g->is_array()) continue;
+            for (auto& r : *g) rows.push_back({field(s, "key"), field(r, "rule"), field(r, "answers")});
+        }
+    if (rows.empty()) return;
+    std::cout << "\ngeo answers\n";
+    print_table({"SERVICE", "RULE", "ANSWERS"}, rows);
+}
+
 std::string endpoint_state(const json& e) {
     std::string s = field(e, "state");
     std::vector<std::string> notes;
@@ -393,6 +407,7 @@ int cmd_status() {
     }
     auto j = parse_reply(reply);
     print_services(j.value("services", json::array()));
+    print_geo_answers(j.value("services", json::array()));
     std::cout << '\n';
     print_endpoints(j.value("endpoints", json::array()));
     print_hostnames(j.value("endpoints", json::array()));

@@ -10,8 +10,10 @@ using nlohmann::json;
 
 json DaemonBackend::services() {
     auto n = daemon_now();
+    auto view = p_.core.view();
+    auto geo = view ? dns::geo_answer_counts(*view) : std::vector<dns::GeoAnswerCount>{};
     return services_json(p_.core.catalog(), p_.core.evaluations(), p_.core.states(), p_.health(),
-                         [n](core::TimePoint t) { return n.to_unix_ms(t); });
+                         [n](core::TimePoint t) { return n.to_unix_ms(t); }, geo);
 }
 
 json DaemonBackend::endpoints() { return endpoints_json(p_.core, p_.monitor->status(), p_.health(), daemon_now()); }

@@ -195,6 +195,10 @@ class TestGeo(GeoScenario):
         self.assertGreaterEqual(m['signpost_geo_answers_total{service="example.com/site",rule="default"}'], 1)
         self.assertGreaterEqual(m['signpost_geo_answers_total{service="example.com/near",rule="nearest:us"}'], 1)
         self.assertIn('signpost_geo_answers_total{service="example.com/near",rule="nearest:ap"}', m)
+        # The status API lists the same counters per geo service (no query in between).
+        site = {r["rule"]: r["answers"] for r in self.server.service("example.com/site")["geo_answers"]}
+        self.assertEqual(site["2"], m['signpost_geo_answers_total{service="example.com/site",rule="2"}'])
+        self.assertEqual(site["default"], m['signpost_geo_answers_total{service="example.com/site",rule="default"}'])
 
     def test_a_changed_database_file_and_sighup_reload_it(self):
         moved = [dict(n, continent="NA", country="US", latitude=39.0, longitude=-77.0)

@@ -71,6 +71,8 @@ const Views& views() {
 std::string describe(const Reply& r) {
     std::string s = "rcode=" + std::to_string(r.rcode) + " aa=" + std::to_string(r.aa) + " tc=" +
                     std::to_string(r.tc) + " opt=" + std::to_string(r.has_opt) + "/" + std::to_string(r.opt_udp_size);
+    s += " ecs=";
+    for (unsigned char ch : r.ecs) s += std::to_string(ch) + ".";
     for (auto* sec : {&r.question, &r.answer, &r.authority, &r.additional}) {
         s += " |";
         for (auto& rr : *sec) s += " " + rr;
@@ -98,10 +100,13 @@ TEST_CASE("fast path: every name and type answers as the general renderer does")
     int compared = 0;
     for (auto& n : kNames)
         for (uint16_t t : kTypes)
-            for (int shape = 0; shape < 3; ++shape) {
+            for (int shape = 0; shape < 5; ++shape) {
                 QueryOptions o;
                 o.edns = shape > 0;
                 o.udp_size = shape == 2 ? 512 : 1232;
+                // ECS: inside www.example.org's subnet rule, and outside it.
+                if (shape == 3) o.options = ecs_option(1, 24, 0, std::string("\xc6\x33\x64", 3));
+                if (shape == 4) o.options = ecs_option(1, 22, 0, std::string("\xc0\x00\x00", 3));
                 auto query = make_query(n, t, o);
                 for (bool tcp : {false, true}) {
                     Reply a = ask(*v.fast, query, tcp);

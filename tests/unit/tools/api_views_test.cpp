@@ -293,3 +293,19 @@ TEST_CASE("api_views: explanation_json shows service facts only for services and
     CHECK_FALSE(o.contains("service"));
     CHECK_FALSE(o.contains("rcode"));
 }
+
+TEST_CASE("api_views: a geo service lists its answers per rule; other services have no geo_answers") {
+    World w = two_regions();
+    auto cat = catalog_of(w);
+    cat.zones[0].services[0].policy = zones::PolicyKind::Geo;
+    std::vector<dns::GeoAnswerCount> geo = {{"example.com/site", "1", 12},
+                                            {"example.com/site", "nearest:primary", 3},
+                                            {"example.com/site", "default", 5},
+                                            {"example.com/other", "1", 99}};
+    json out = tools::services_json(cat, {}, {}, w.health, to_unix_ms, geo);
+    REQUIRE(out.size() == 2);
+    CHECK(out[0]["policy"] == "geo");
+    CHECK(out[0]["geo_answers"] == json::parse(R"([
+        {"rule": "1", "answers": 12}, {"rule": "nearest:primary", "answers": 3}, {"rule": "default", "answers": 5}])"));
+    CHECK_FALSE(out[1].contains("geo_answers"));
+}
