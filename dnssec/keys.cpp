@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -88,7 +89,7 @@ std::optional<std::string> read_small_file(const std::string& path, std::string&
 // synced, then renamed into place without replacing anything that is there.
 bool write_new_file(const std::string& dir, const std::string& name, const std::string& content, mode_t mode,
                     std::string& why) {
-    static unsigned counter = 0;
+    static std::atomic<unsigned> counter{0};
     std::string tmp = dir + "/." + name + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
     std::string path = dir + "/" + name;
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
@@ -191,7 +192,9 @@ std::optional<PublicKeyFile> parse_public_key_file(std::string_view text, KeyFil
             continue;
         }
         std::size_t start = i;
-        while (i < text.size() && !std::strchr(" \t\r\n;()", text[i])) ++i;
+        // Not strchr(): it finds a NUL byte too, which would end a token before it starts.
+        auto separator = [](char s) { return s == ' ' || s == '\t' || s == '\r' || s == '\n' || s == ';' || s == '(' || s == ')'; };
+        while (i < text.size() && !separator(text[i])) ++i;
         tokens.push_back({std::string(text.substr(start, i - start)), line, uint32_t(start - line_start + 1)});
     }
     auto fail = [&](uint32_t l, uint32_t col, std::string msg) -> std::optional<PublicKeyFile> {

@@ -294,3 +294,10 @@ TEST_CASE("keys: the key file parsers report line and column") {
     CHECK(key_file_time(1796383200) == "20261204112000");
     CHECK(parse_key_file_time("20261304112000") == std::nullopt);
 }
+
+TEST_CASE("keys: a NUL byte in a .key file is an error, not an endless token") {
+    KeyFileError e;
+    CHECK_FALSE(parse_public_key_file(std::string("example.com. IN DNSKEY 257 3 13 AA\0AA\n", 37), e));
+    CHECK(e.message == "the public key is not base64");
+    CHECK_FALSE(parse_public_key_file(std::string("\0", 1), e));
+}
