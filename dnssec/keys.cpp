@@ -300,6 +300,9 @@ std::string key_base_name(const core::Name& zone, uint8_t algorithm, uint16_t ta
     return "K" + zone.to_text() + buf;
 }
 
+std::string cds_delete_rdata() { return std::string("\0\0\0\0\0", 5); }
+std::string cdnskey_delete_rdata() { return std::string("\0\0\3\0\0", 5); }
+
 std::vector<std::string> ZoneKeys::dnskey_rdatas() const {
     std::vector<std::string> out;
     for (auto& k : keys) out.push_back(k.signer.dnskey());

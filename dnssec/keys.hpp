@@ -70,6 +70,11 @@ struct ZoneKeys {
     std::vector<std::string> cdnskey_rdatas() const;                     // RFC 7344 3.2
 };
 
+// RFC 8078 4: the CDS and CDNSKEY a zone publishes to ask its parent to remove the DS
+// (going insecure): CDS 0 0 0 00, CDNSKEY 0 3 0 AA==.
+std::string cds_delete_rdata();
+std::string cdnskey_delete_rdata();
+
 // "Kexample.com.+013+12345": the base name BIND gives a key's files.
 std::string key_base_name(const core::Name& zone, uint8_t algorithm, uint16_t tag);
 

@@ -301,3 +301,22 @@ TEST_CASE("keys: a NUL byte in a .key file is an error, not an endless token") {
     CHECK(e.message == "the public key is not base64");
     CHECK_FALSE(parse_public_key_file(std::string("\0", 1), e));
 }
+
+TEST_CASE("keys: CDS and CDNSKEY, and RFC 8078's delete records, as ldns reads them") {
+    TempDir dir;
+    std::string err;
+    auto keys = KeyStore(dir.path).load(name("example.com."), settings(zones::KeyScheme::KskZsk), true, kNow, err);
+    REQUIRE_MESSAGE(keys, err);
+    CHECK(keys->dnskey_rdatas().size() == 2);
+    REQUIRE(keys->cds_rdatas().size() == 1);
+    REQUIRE(keys->cdnskey_rdatas().size() == 1);
+    auto cdnskey = test::as_ldns(name("example.com."), 60, 3600, keys->cdnskey_rdatas()[0]);
+    REQUIRE(cdnskey);
+    CHECK(test::rr_text(cdnskey.get()).find("CDNSKEY\t257 3 13 ") != std::string::npos);
+    auto del = test::as_ldns(name("example.com."), 59, 3600, cds_delete_rdata());
+    REQUIRE(del);
+    CHECK(test::rr_text(del.get()) == "example.com.\t3600\tIN\tCDS\t0 0 0 00");
+    auto kdel = test::as_ldns(name("example.com."), 60, 3600, cdnskey_delete_rdata());
+    REQUIRE(kdel);
+    CHECK(test::rr_text(kdel.get()) == "example.com.\t3600\tIN\tCDNSKEY\t0 3 0 AA==");
+}
