@@ -11,6 +11,8 @@ packages=(
   libmaxminddb-dev
   # tests
   doctest-dev python3 bind9-dnsutils knot-dnsutils knot nsd openssl ca-certificates procps
+  libssl-dev  # DNSSEC keys and signatures (dnssec/, OpenSSL libcrypto)
+  ldnsutils   # ldns-key2ds checks `signpost dnssec ds` (test_dnssec_keys)
   libmaxmind-db-writer-perl
   # the incident page's browser test (headless Chromium through chromedriver)
   chromium chromium-driver

@@ -46,6 +46,7 @@ const std::vector<KeyRule>& rules() {
         SIGNPOST_FIELD("user", false, privileges.user),
         SIGNPOST_FIELD("group", false, privileges.group),
         SIGNPOST_FIELD("state_file", false, state_file),
+        SIGNPOST_FIELD("dnssec_key_dir", false, dnssec_key_dir),
         SIGNPOST_FIELD("watch_zones", false, watch_zones),
         SIGNPOST_FIELD("api.enabled", false, api_enabled),
         SIGNPOST_FIELD("api.listen", false, api.host),

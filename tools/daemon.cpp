@@ -13,6 +13,7 @@
 #include "tools/config_reload.hpp"
 #include "tools/daemon_backend.hpp"
 #include "tools/daemon_parts.hpp"
+#include "tools/dnssec_command.hpp"
 #include "tools/query_handlers.hpp"
 #include "tools/state_store.hpp"
 #include "zones/loader.hpp"
@@ -35,6 +36,12 @@ public:
         if (auto errors = zones::load_errors(loaded, p_.config.zones_dir); !errors.empty()) {
             if (!loaded.catalog) log_error("zones", "{} error(s) in {}; not serving", errors.size(), p_.config.zones_dir);
             else log_error("zones", "{}", errors.front());
+            return 1;
+        }
+        // A zone with [dnssec] sign = true is never served unsigned.
+        if (auto errors = dnssec_start_errors(*loaded.catalog, p_.config); !errors.empty()) {
+            for (auto& e : errors) log_error("dnssec", "{}", e);
+            log_error("dnssec", "not starting");
             return 1;
         }
         if (std::string error; !p_.geoip.load(p_.config.geoip_databases, error)) {
@@ -214,6 +221,11 @@ private:
         auto loaded = zones::load_path(p_.config.zones_dir, p_.config.limits);
         log_diagnostics(loaded.diagnostics);
         if (auto errors = zones::load_errors(loaded, p_.config.zones_dir); !errors.empty()) {
+            p_.apply(p_.core.reload_failed(std::move(errors), daemon_now()));
+            return false;
+        }
+        if (auto errors = dnssec_start_errors(*loaded.catalog, p_.config); !errors.empty()) {
+            for (auto& e : errors) log_error("dnssec", "{}", e);
             p_.apply(p_.core.reload_failed(std::move(errors), daemon_now()));
             return false;
         }

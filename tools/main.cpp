@@ -12,6 +12,7 @@
 #include "core/version.hpp"
 #include "tools/client_commands.hpp"
 #include "tools/daemon.hpp"
+#include "tools/dnssec_command.hpp"
 #include "tools/privileges.hpp"
 #include "tools/serve_config.hpp"
 #include "tools/server_config.hpp"
@@ -116,6 +117,7 @@ int main(int argc, char** argv) {
     import->add_option("ZONEFILE", zonefile, "Master file (BIND/NSD/Knot format)")->required();
 
     tools::add_client_commands(app);
+    tools::add_dnssec_commands(app);
 
     try {
         app.parse(argc, argv);
@@ -124,6 +126,7 @@ int main(int argc, char** argv) {
     }
 
     if (auto rc = tools::run_client_commands()) return *rc;
+    if (auto rc = tools::run_dnssec_commands()) return *rc;
     if (*check) {
         if (!check_config.empty()) {
             if (!check_path.empty() && check_zones.empty()) check_zones = check_path;

@@ -35,7 +35,7 @@ const std::vector<std::string> kTopKeys = {
     "xfr",         "tcp_max_connections_per_client", "tcp_query_timeout", "user", "group", "rrl",
     "limits",      "query_log",   "explain_allow", "probes",       "cluster",  "state_max_age",
     "resolvers",   "resolve_min_ttl", "resolve_max_ttl", "resolve_timeout", "identity", "version",
-    "log_format",  "geoip_databases"};
+    "log_format",  "geoip_databases", "dnssec_key_dir"};
 const std::vector<std::string> kApiKeys = {"enabled", "listen", "token", "token_file", "read_allow"};
 const std::vector<std::string> kProbesKeys = {"source"};
 const std::vector<std::string> kClusterKeys = {"id",      "token",         "token_file",   "quorum",
@@ -148,6 +148,11 @@ void read_top(TomlReader& r, TomlNode root, ServerConfig& cfg) {
             cfg.explain_allow = *v;
     if (auto n = root.get("state_file"))
         if (auto v = r.string(n, kNoCtx, q("state_file"), "a string (a file path)")) cfg.state_file = *v;
+    if (auto n = root.get("dnssec_key_dir")) {
+        auto v = n.as_string();
+        if (!v || v->empty()) r.must_be(n, kNoCtx, q("dnssec_key_dir"), "a directory path such as \"/var/lib/signpost/keys\"");
+        else cfg.dnssec_key_dir = *v;
+    }
     if (auto n = root.get("geoip_databases")) {
         if (auto list = r.strings(n, kNoCtx, q("geoip_databases"))) {
             for (auto& [path, w] : *list) {

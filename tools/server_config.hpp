@@ -35,6 +35,9 @@ struct ServerConfig {
     std::string log_level = "info";
     std::string log_format = "text";  // "text" or "json" (one object per line; core::LogStyle)
     std::string state_file;        // empty: no warm restart
+    // Where signed zones keep their DNSSEC keys; empty: the state file's directory
+    // (dnssec_key_dir() in tools/dnssec_command.hpp).
+    std::string dnssec_key_dir;
     // A state file older than this is not trusted for endpoint health (re-probe first).
     core::Millis state_max_age{30000};
     bool api_enabled = true;       // the status/control API (loopback by default)

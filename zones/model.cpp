@@ -15,6 +15,15 @@ const char* to_string(PolicyKind k) noexcept {
     }
     return "failover";
 }
+const char* to_string(DnssecAlgorithm a) noexcept {
+    switch (a) {
+        case DnssecAlgorithm::EcdsaP256Sha256: return "ecdsap256sha256";
+        case DnssecAlgorithm::Ed25519: return "ed25519";
+    }
+    return "ecdsap256sha256";
+}
+const char* to_string(DenialKind d) noexcept { return d == DenialKind::Nsec3 ? "nsec3" : "nsec"; }
+const char* to_string(KeyScheme k) noexcept { return k == KeyScheme::KskZsk ? "ksk+zsk" : "csk"; }
 const char* to_string(AllDown a) noexcept {
     switch (a) {
         case AllDown::All: return "all";

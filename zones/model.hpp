@@ -208,6 +208,37 @@ struct RuntimeTxtPrefix {
     core::SourceLocation where;
 };
 
+// DNSSEC algorithms signpost signs with (IANA numbers, RFC 8624 "MUST" for signers).
+enum class DnssecAlgorithm : uint8_t { EcdsaP256Sha256 = 13, Ed25519 = 15 };
+// "ecdsap256sha256", "ed25519": as the zone file spells them.
+const char* to_string(DnssecAlgorithm a) noexcept;
+
+// How a signed zone proves that a name or type does not exist.
+enum class DenialKind : uint8_t { Nsec, Nsec3 };
+const char* to_string(DenialKind d) noexcept;  // "nsec", "nsec3"
+
+// Which keys sign: one combined signing key (CSK, flags 257, signs everything), or
+// a key-signing key (257, signs the DNSKEY RRset) and a zone-signing key (256, the rest).
+enum class KeyScheme : uint8_t { Csk, KskZsk };
+const char* to_string(KeyScheme k) noexcept;  // "csk", "ksk+zsk"
+
+// A zone's `[dnssec]` table (docs/dnssec.md). Defaults are the values used when a key is absent.
+struct DnssecSettings {
+    bool sign = false;
+    DnssecAlgorithm algorithm = DnssecAlgorithm::EcdsaP256Sha256;
+    // A signature is valid from `now - kInceptionBackdate` (resolvers with a slow
+    // clock) to `now + lifetime`; it is made again once less than `refresh` remains.
+    core::Millis lifetime{14LL * 86400 * 1000};
+    core::Millis refresh{7LL * 86400 * 1000};
+    DenialKind denial = DenialKind::Nsec;
+    std::string nsec3_salt;         // raw bytes; empty: no salt (RFC 9276)
+    uint16_t nsec3_iterations = 0;  // always 0: RFC 9276 (the loader refuses anything else)
+    KeyScheme keys = KeyScheme::Csk;
+    core::SourceLocation where;     // the [dnssec] table; file:1:1 when absent
+};
+// How far back a signature's inception is set, for validators whose clock is behind.
+inline constexpr core::Millis kInceptionBackdate{3600LL * 1000};
+
 struct Zone {
     core::Name origin;
     std::string file;                 // the TOML file it came from
@@ -219,6 +250,7 @@ struct Zone {
     std::vector<Pool> pools;
     std::vector<Service> services;
     std::vector<RuntimeTxtPrefix> runtime_txt;  // empty: no runtime TXT records
+    DnssecSettings dnssec;                      // [dnssec]; dnssec.sign false: unsigned
 
     const Node* find_node(const core::Name& n) const noexcept {
         auto it = nodes.find(n);

@@ -9,7 +9,7 @@ namespace signpost::zones::detail {
 namespace {
 
 const std::vector<std::string> kTopKeys = {"origin", "ttl",    "include",  "soa",
-                                           "records", "checks", "pools", "services", "runtime_txt"};
+                                           "records", "checks", "pools", "services", "runtime_txt", "dnssec"};
 
 }  // namespace
 
@@ -57,6 +57,7 @@ std::optional<ParsedZone> ZoneParser::parse(std::string_view text) {
     build_nodes();
     check_cname_owners();
     set_probe_hosts();
+    parse_dnssec(root.get("dnssec"));
     out.zone = std::move(zone_);
     return out;
 }

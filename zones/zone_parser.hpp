@@ -60,6 +60,8 @@ private:
     std::optional<core::Name> owner_name(const std::string& text, const core::SourceLocation& where,
                                          const std::string& ctx);
     void parse_runtime_txt(TomlNode n);
+    // zone_dnssec.cpp: the [dnssec] table.
+    void parse_dnssec(TomlNode n);
 
     // zone_records.cpp: static data.
     void parse_records(TomlNode records);

@@ -92,7 +92,7 @@ TEST_CASE("server config: an unknown key points at the key, suggests the near on
                 "udp_payload_size, tcp_max_connections, tcp_idle_timeout, log_level, state_file, watch_zones, api, "
                 "tsig_keys, secondaries, xfr, tcp_max_connections_per_client, tcp_query_timeout, user, group, rrl, "
                 "limits, query_log, explain_allow, probes, cluster, state_max_age, resolvers, resolve_min_ttl, "
-                "resolve_max_ttl, resolve_timeout, identity, version, log_format, geoip_databases"));
+                "resolve_max_ttl, resolve_timeout, identity, version, log_format, geoip_databases, dnssec_key_dir"));
     CHECK(r.has("4:1: error: unknown key 'api.tokn'; did you mean 'api.token'?; allowed: enabled, listen, token, "
                 "token_file, read_allow"));
 }

@@ -284,7 +284,7 @@ TEST_CASE("loader: unknown keys are errors listing the allowed keys") {
     auto r = load("origin = \"example.com\"\ntll = 300\n[pools.p]\nendpoints = [\"192.0.2.1\"]\nwieght = 2\n");
     CHECK_FALSE(r.catalog);
     CHECK_DIAG(r, "zones/t.toml:2:1: error: zone 'example.com': unknown key 'tll'; did you mean 'ttl'?; allowed: "
-                  "origin, ttl, include, soa, records, checks, pools, services, runtime_txt");
+                  "origin, ttl, include, soa, records, checks, pools, services, runtime_txt, dnssec");
     CHECK_DIAG(r, "zones/t.toml:5:1: error: zone 'example.com' pool 'p': unknown key 'wieght'; did you mean 'weight'?; "
                   "allowed: endpoints, checks, check, min_healthy, weight, subnets, location, bias_km, max_km");
 }
