@@ -142,6 +142,12 @@ std::string control_metrics(const control::Controller& core, std::span<const cor
     for (std::size_t i = 0; i < endpoints; ++i)
         m += "signpost_endpoint_failing{" + label("endpoint", cat.endpoints[i].key) + "} " +
              (health[i].up() && health[i].suspect ? "1" : "0") + "\n";
+    family(m, "signpost_endpoint_degraded",
+           "1 when the endpoint is up but browning out: far slower than its baseline, or failing a share of probes.",
+           "gauge");
+    for (std::size_t i = 0; i < endpoints; ++i)
+        m += "signpost_endpoint_degraded{" + label("endpoint", cat.endpoints[i].key) + "} " +
+             (health[i].up() && health[i].degraded ? "1" : "0") + "\n";
     family(m, "signpost_endpoint_transitions_total", "Endpoint state changes (up/down).", "counter");
     for (std::size_t i = 0; i < endpoints; ++i)
         m += "signpost_endpoint_transitions_total{" + label("endpoint", cat.endpoints[i].key) + "} " +
