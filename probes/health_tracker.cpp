@@ -28,7 +28,12 @@ CheckTracker::CheckTracker(const core::CheckSpec& spec, TimePoint now, Millis se
 }
 
 Millis CheckTracker::timeout() const noexcept {
-    return spec_.timeout_auto ? stats_.auto_timeout(spec_.timeout_min, spec_.timeout) : spec_.timeout;
+    if (!spec_.timeout_auto) return spec_.timeout;
+    // Each timeout in a row doubles the next one (up to the maximum): a region
+    // that suddenly answers ten times slower is suspected at once, but it takes
+    // `fall` ever longer silences to call it down, not three short ones.
+    const Millis base = stats_.auto_timeout(spec_.timeout_min, spec_.timeout);
+    return std::min(spec_.timeout, base * (int64_t{1} << std::min<uint32_t>(timeouts_run_, 8)));
 }
 
 TimePoint CheckTracker::next_due() const noexcept {
@@ -93,6 +98,7 @@ void CheckTracker::apply(const ProbeResult& r, TimePoint now) {
     // A result answers the question a nudge or an overdue probe asked; a failure
     // keeps the pace through suspect_.
     hurry_ = false;
+    timeouts_run_ = r.timed_out ? timeouts_run_ + 1 : 0;
     stats_.add(r.ok, r.latency_ms);
     struct Brownout {
         CheckTracker& t;

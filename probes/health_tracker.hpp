@@ -55,7 +55,8 @@ public:
     // most once per interval; returns whether the schedule moved.
     bool nudge(core::TimePoint now) noexcept;
     // The timeout of the next probe: the spec's, or with timeout = "auto" the one
-    // the measured latency gives (LatencyStats::auto_timeout).
+    // the measured latency gives (LatencyStats::auto_timeout), doubled for each
+    // timeout in a row, never above the maximum.
     core::Millis timeout() const noexcept;
     // Re-checking sooner than the interval although not suspect (nudged or overdue).
     bool hurried() const noexcept { return hurry_; }
@@ -99,6 +100,7 @@ private:
     LatencyStats stats_;
     std::string degraded_;
     bool hurry_ = false;
+    uint32_t timeouts_run_ = 0;  // consecutive timed-out results
     bool nudged_ever_ = false;
     core::TimePoint last_nudge_{};
 

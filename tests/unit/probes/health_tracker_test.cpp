@@ -402,6 +402,20 @@ TEST_CASE("timeout = \"auto\": the maximum first, then the measured latency's") 
     CHECK(c.timeout() == Millis{50});
     warm(c, 20, 60);
     CHECK(c.timeout() == Millis{240});
+    SUBCASE("each timeout in a row doubles the next one, up to the maximum; an answer resets it") {
+        warm(c, 20, 5);
+        REQUIRE(c.timeout() == Millis{50});
+        probe(c, timeout());
+        CHECK(c.timeout() == Millis{100});
+        probe(c, timeout());
+        CHECK(c.timeout() == Millis{200});
+        probe(c, bad("connection refused"));  // not a timeout: back to the measured one
+        CHECK(c.timeout() == Millis{50});
+        for (int i = 0; i < 6; ++i) probe(c, timeout());
+        CHECK(c.timeout() == Millis{1000});
+        probe(c, ok_in(5));
+        CHECK(c.timeout() == Millis{50});
+    }
     SUBCASE("a fixed timeout stays fixed") {
         auto f = spec();
         CheckTracker fixed(f, T0);
