@@ -188,6 +188,11 @@ std::string control_metrics(const control::Controller& core, std::span<const cor
              (evs[i].decision.all_down ? "1" : "0") + "\n";
         all_down += evs[i].decision.all_down;
     }
+    family(m, "signpost_service_early_warning",
+           "1 while the answered pool has an endpoint up but failing or degraded (the early warning).", "gauge");
+    for (std::size_t i = 0; i < services; ++i)
+        m += "signpost_service_early_warning{" + label("service", cat.services[i].key) + "} " +
+             (evs[i].early_warning ? "1" : "0") + "\n";
     family(m, "signpost_services_all_down", "Services with every pool down (alarm when above 0).", "gauge");
     m += "signpost_services_all_down " + std::to_string(all_down) + "\n";
     family(m, "signpost_service_changes_total", "Service answer changes (pool moves).", "counter");
