@@ -100,14 +100,13 @@ void CheckTracker::apply(const ProbeResult& r, TimePoint now) {
     hurry_ = false;
     timeouts_run_ = r.timed_out ? timeouts_run_ + 1 : 0;
     stats_.add(r.ok, r.latency_ms);
-    struct Brownout {
-        CheckTracker& t;
-        ~Brownout() {
-            t.degraded_ = t.state_ == HealthState::Up && t.confirmed_
-                              ? t.stats_.brownout(t.spec_.warn_latency, t.spec_.warn_failures, t.spec_.warn_window)
-                              : std::string();
-        }
-    } brownout{*this};
+    apply_state(r, now);
+    degraded_ = state_ == HealthState::Up && confirmed_
+                    ? stats_.brownout(spec_.warn_latency, spec_.warn_failures, spec_.warn_window)
+                    : std::string();
+}
+
+void CheckTracker::apply_state(const ProbeResult& r, TimePoint now) {
     auto set_state = [&](HealthState s) {
         if (s != state_) {
             state_ = s;

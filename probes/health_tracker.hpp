@@ -83,6 +83,9 @@ public:
     const core::CheckSpec& spec() const noexcept { return spec_; }
 
 private:
+    // The rise/fall rule alone (apply() measures first, then judges the brownout).
+    void apply_state(const ProbeResult& result, core::TimePoint now);
+
     struct Pending {
         uint64_t seq;
         core::TimePoint started;

@@ -161,7 +161,7 @@ def slowing(config):
         if wait(s.server, P) == float("inf"):
             raise RuntimeError("the primary is not answered")
         # Enough fast answers for a latency baseline of the region's own.
-        st.wait_until(lambda: s.server.endpoint("example.com/primary/127.0.0.10")["checks"][0]["checks_run"] >= 15,
+        st.wait_until(lambda: s.server.endpoint("example.com/primary/127.0.0.10")["checks_run"] >= 15,
                       timeout=60, interval=0.2, what="15 probes of the primary")
         seen = s.server.get("/v1/events")["last_seq"]
         s.primary.set("ramp:5:500:10")
