@@ -28,6 +28,7 @@ and counts moves of the answer (false flips) and early warnings.
 
 Usage: scripts/measure_failover.py [--runs N] [--bin build/signpost]
                                    [--configs reference,detect] [--soak SECONDS]
+       (--configs before --bin OLD/signpost: the example's check on an older build)
 Not a test: figures for people. Every loop is bounded by count and time.
 """
 import argparse
@@ -80,6 +81,9 @@ ttl = 30
 """
 
 CONFIGS = {
+    # The example's check as a build from before this work understands it
+    # (run with --bin of such a build: --configs before).
+    "before": 'timeout = "1s"',
     "reference": 'timeout = "1s"\nwarn_latency = 0\nwarn_failures = 0',
     "detect": 'timeout = "auto"\nkeepalive = true',
 }
