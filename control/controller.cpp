@@ -30,7 +30,8 @@ void say(Step& step, core::LogLevel level, const char* unit, fmt::format_string<
     step.log.push_back({level, unit, fmt::format(f, std::forward<Args>(args)...)});
 }
 
-// "pool primary endpoint 127.0.0.10 failing: HTTP 503 (still up)": the early warning's reason.
+// "pool primary endpoint 127.0.0.10 failing: HTTP 503 (still up)" or "... degraded:
+// slow: 240 ms, usually 5 ms (still up)": the early warning's reason.
 std::string suspects(const zones::Zone& zone, const zones::Service& service,
                      const std::vector<core::EndpointHealth>& health) {
     std::string out;
@@ -41,6 +42,9 @@ std::string suspects(const zones::Zone& zone, const zones::Service& service,
             if (h.suspect && h.up())
                 out += (out.empty() ? "" : "; ") + std::string("pool ") + zone.pools[p].name + " endpoint " + ep.name +
                        " failing: " + h.reason + " (still up)";
+            else if (h.degraded && h.up())
+                out += (out.empty() ? "" : "; ") + std::string("pool ") + zone.pools[p].name + " endpoint " + ep.name +
+                       " degraded: " + h.warning + " (still up)";
         }
     return out.empty() ? std::string("an answered endpoint is failing") : out;
 }
@@ -533,6 +537,7 @@ std::vector<core::EndpointHealth> Controller::composed_health(Probes probes) con
                    (h.reason.empty() ? "" : " (probe: " + h.reason + ")");
         h.state = up ? core::HealthState::Up : core::HealthState::Down;
         h.suspect = false;
+        h.degraded = false;
         h.confirmed = true;
         // An operator's "down" is not a probe that may be wrong: even the all-down answer leaves it out.
         if (!up) h.drained = true;
@@ -549,6 +554,7 @@ void Controller::apply_drains(std::vector<core::EndpointHealth>& health) const {
         h.drained = true;
         h.state = core::HealthState::Down;
         h.suspect = false;
+        h.degraded = false;
         h.reason = "drained by operator";
     }
 }
@@ -633,11 +639,24 @@ bool Controller::evaluate(const std::vector<core::EndpointHealth>& health, const
             }
             step.persist = true;
         }
-        if (ev.early_warning && !evaluations_[i].early_warning) {
-            auto why = suspects(zone, service, health);
-            say(step, core::LogLevel::Warning, "policy", "{}: early warning: {}", title(service), why);
-            emit(zone, service, "early-warning", "", ev.decision.label, ev.decision.label, why, now, step);
+        const bool moved = ev.changed && !states_[i].label.empty() && states_[i].label != ev.decision.label;
+        auto& episode = warnings_[ref.key];
+        switch (warning_step(episode, ev.early_warning, moved, now.mono)) {
+            case WarningEdge::Raised: {
+                auto why = suspects(zone, service, health);
+                say(step, core::LogLevel::Warning, "policy", "{}: early warning: {}", title(service), why);
+                emit(zone, service, "early-warning", "", ev.decision.label, ev.decision.label, why, now, step);
+                break;
+            }
+            case WarningEdge::Cleared: {
+                std::string why = "no answered endpoint failing or degraded for " + core::format_duration(kWarningCalm);
+                say(step, core::LogLevel::Info, "policy", "{}: warning cleared: {}", title(service), why);
+                emit(zone, service, "warning-cleared", "", ev.decision.label, ev.decision.label, why, now, step);
+                break;
+            }
+            case WarningEdge::None: break;
         }
+        if (episode.calm_since) ev.time_dependent = true;  // the tick clears it once calm long enough
         if (!same_answer(ev, evaluations_[i])) any = true;
         states_[i] = ev.state;
         evaluations_[i] = std::move(ev);

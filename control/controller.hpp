@@ -19,6 +19,7 @@
 #include "control/events.hpp"
 #include "control/hostnames.hpp"
 #include "control/persisted_state.hpp"
+#include "control/rules.hpp"
 #include "control/runtime_records.hpp"
 #include "core/duration.hpp"
 #include "core/health.hpp"
@@ -286,6 +287,7 @@ private:
     std::vector<core::EndpointHealth> frozen_;  // the active catalog's last probe health while staged
     std::vector<policy::ServiceState> states_;
     std::vector<policy::Evaluation> evaluations_;
+    std::map<std::string, WarningEpisode> warnings_;  // by service key: survives reloads
     std::shared_ptr<const std::vector<policy::Evaluation>> explain_evaluations_;
     std::shared_ptr<const dns::View> view_;
     std::shared_ptr<const dns::Snapshot> snapshot_;

@@ -20,7 +20,8 @@ core::EndpointHealth hostname_health(const std::string& name, const core::Resolu
         h.reason = !r->error.empty() ? r->error : "no addresses for " + name;
         return h;
     }
-    std::size_t up = 0, known = 0, suspect_up = 0, suspect_down = 0, confirmed_up = 0;
+    std::size_t up = 0, known = 0, suspect_up = 0, suspect_down = 0, confirmed_up = 0, degraded_up = 0;
+    std::string warning;
     bool first_up = true, first_down = true;
     core::TimePoint up_since{}, down_since{};
     std::string reason;
@@ -33,6 +34,10 @@ core::EndpointHealth hostname_health(const std::string& name, const core::Resolu
         if (t.up()) {
             ++up;
             if (t.suspect) ++suspect_up;
+            if (t.degraded) {
+                ++degraded_up;
+                if (warning.empty()) warning = p.address.to_string() + " " + t.warning;
+            }
             if (t.confirmed) ++confirmed_up;
             // any: up since the longest-up address; all: since the last one came up
             if (first_up || (all ? t.since > up_since : t.since < up_since)) up_since = t.since;
@@ -54,6 +59,10 @@ core::EndpointHealth hostname_health(const std::string& name, const core::Resolu
         h.suspect = is_up ? suspect_up == up : suspect_down > 0;
         h.confirmed = is_up ? confirmed_up > 0 : known == n;
     }
+    // Degraded (a brownout) like suspect: with "all" when one address is, with
+    // "any" when every address that is up is.
+    h.degraded = is_up && (all ? degraded_up > 0 : degraded_up == up);
+    if (h.degraded) h.warning = warning;
     h.reason = reason;  // the endpoint is named after its hostname already
     if (r->state == core::ResolveState::Failing && !r->error.empty())
         h.reason += " (re-resolving fails: " + r->error + "; probing the last good addresses)";

@@ -80,4 +80,19 @@ bool drain_complete(std::optional<core::TimePoint> left_answers, uint32_t highes
     return left_answers && now - *left_answers >= std::chrono::seconds(highest_ttl);
 }
 
+WarningEdge warning_step(WarningEpisode& episode, bool warn, bool moved, core::TimePoint now, core::Millis calm) {
+    if (moved) episode = WarningEpisode{};  // the move ends the episode; the service event tells
+    if (warn) {
+        episode.calm_since.reset();
+        if (episode.active) return WarningEdge::None;
+        episode.active = true;
+        return WarningEdge::Raised;
+    }
+    if (!episode.active) return WarningEdge::None;
+    if (!episode.calm_since) episode.calm_since = now;
+    if (now - *episode.calm_since < calm) return WarningEdge::None;
+    episode = WarningEpisode{};
+    return WarningEdge::Cleared;
+}
+
 }  // namespace signpost::control

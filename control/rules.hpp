@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -34,5 +35,22 @@ bool answers_endpoint(const policy::Evaluation& ev, const zones::Endpoint& endpo
 // was served with has passed since the first publication without it.
 // `left_answers` unset: it is still in an answer (or that View is not published yet).
 bool drain_complete(std::optional<core::TimePoint> left_answers, uint32_t highest_ttl, core::TimePoint now);
+
+// The early-warning episode of one service. An episode starts when the answered
+// pool has an endpoint failing (suspect) or browning out (degraded) while up:
+// `early-warning`, once. It ends with `warning-cleared`, once, after `calm`
+// without either (a flickering brownout stays one episode), or silently when the
+// answer moves to another pool (the `service` event says more: a standby that
+// scaled up on the warning must not scale down then).
+struct WarningEpisode {
+    bool active = false;
+    std::optional<core::TimePoint> calm_since;  // active, nothing to warn about since then
+};
+enum class WarningEdge : uint8_t { None, Raised, Cleared };
+inline constexpr core::Millis kWarningCalm{5000};
+// One evaluation of the service: `warn` the policy's early_warning, `moved` the
+// answer moved from one pool to another in this evaluation.
+WarningEdge warning_step(WarningEpisode& episode, bool warn, bool moved, core::TimePoint now,
+                         core::Millis calm = kWarningCalm);
 
 }  // namespace signpost::control

@@ -26,10 +26,20 @@ struct CheckSpec {
     std::string name;  // unique within its zone
     CheckKind kind = CheckKind::Http;
     Millis interval{1000};
-    Millis timeout{1000};        // at most interval
+    Millis timeout{1000};        // at most interval; with timeout_auto the upper bound
+    // timeout = "auto": the timeout follows the endpoint's measured latency
+    // (probes/latency_stats.hpp), within timeout_min..timeout.
+    bool timeout_auto = false;
+    Millis timeout_min{50};
     Millis fast_interval{200};   // re-check interval while a change is suspected
     int rise = 2;                // consecutive successes to come up
     int fall = 3;                // consecutive failures to go down
+    // Brownout warning (early-warning while still up): the recent latency is
+    // warn_latency times its own baseline (and 50 ms above it), or warn_failures
+    // of the last warn_window probes failed. 0 turns either rule off.
+    double warn_latency = 4.0;
+    double warn_failures = 0.25;
+    int warn_window = 20;
     HealthState initial = HealthState::Down;  // until the first result decides
     // `initial` is known, not a guess: results move it by rise/fall from the
     // first one (no start-up rule). The control core sets it for a hostname's new

@@ -27,8 +27,13 @@ struct EndpointHealth {
     // Taken out of every answer by an operator (drained or forced down);
     // policies treat it as absent, even when every pool is down.
     bool drained = false;
+    // Up and passing, but worse than its own usual: much slower than its latency
+    // baseline, or failing a share of its probes below `fall` (a brownout). Fires
+    // the early warning like `suspect`, without moving any answer.
+    bool degraded = false;
     TimePoint since{};  // when `state` last changed
     std::string reason;  // last result in words: "HTTP 200", "timeout after 1000 ms"
+    std::string warning; // why it is degraded: "slow: 240 ms, usually 5 ms"; empty when not
 
     bool up() const noexcept { return state == HealthState::Up; }
 };

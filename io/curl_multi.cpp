@@ -2,7 +2,11 @@
 // Every C callback here is noexcept; transfers finish through CurlTransfer.
 #include "io/curl_multi.hpp"
 
+#include <cerrno>
 #include <cstdio>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace signpost::io {
 
@@ -11,6 +15,14 @@ namespace signpost::io {
 struct CurlMulti::Socket {
     Poll poll;
     curl_socket_t fd;
+    CurlMulti* owner;
+};
+
+// A kept connection curl holds idle: one poll handle while nobody else watches it.
+struct CurlMulti::IdleWatch {
+    Poll poll;
+    curl_socket_t fd;
+    IdleListener* listener;
     CurlMulti* owner;
 };
 
@@ -32,6 +44,10 @@ CurlMulti::~CurlMulti() { close(); }
 
 CURLMcode CurlMulti::add(CURL* easy) noexcept {
     if (!multi_) return CURLM_BAD_HANDLE;
+    // Connections made for this transfer tell us before they close, so an idle
+    // watch never outlives its socket (the descriptor number may come back).
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETFUNCTION, &CurlMulti::on_close_socket);
+    curl_easy_setopt(easy, CURLOPT_CLOSESOCKETDATA, this);
     return curl_multi_add_handle(multi_, easy);
 }
 
@@ -49,6 +65,7 @@ void CurlMulti::close() noexcept {
         multi_ = nullptr;
     }
     sockets_.clear();
+    idle_.clear();
     timer_.close();
     soon_.close();
 }
@@ -63,6 +80,7 @@ int CurlMulti::on_socket(CURL*, curl_socket_t fd, int what, void* userp, void* s
         }
         return 0;
     }
+    self->end_idle(fd);  // curl uses the connection again: it watches it itself
     if (!sock) {
         auto owned = std::make_unique<Socket>();
         if (int rc = owned->poll.open(uv_poll_init_socket, self->loop_, fd); rc != 0) {
@@ -90,6 +108,55 @@ int CurlMulti::on_socket(CURL*, curl_socket_t fd, int what, void* userp, void* s
         owner->action(s->fd, flags);
     });
     return 0;
+}
+
+int CurlMulti::on_close_socket(void* clientp, curl_socket_t fd) {
+    static_cast<CurlMulti*>(clientp)->end_idle(fd);
+    return ::close(fd);
+}
+
+void CurlMulti::end_idle(curl_socket_t fd) noexcept {
+    if (idle_.empty()) return;
+    idle_.erase(fd);  // closes its poll handle; the socket stays curl's
+}
+
+void CurlMulti::unwatch(IdleListener* listener) noexcept {
+    for (auto it = idle_.begin(); it != idle_.end();) {
+        if (it->second->listener == listener) it = idle_.erase(it);
+        else ++it;
+    }
+}
+
+void CurlMulti::watch_idle(curl_socket_t fd, IdleListener* listener) noexcept {
+    if (!multi_ || fd == CURL_SOCKET_BAD || idle_.count(fd)) return;
+    for (const auto& [p, sock] : sockets_)
+        if (sock->fd == fd) return;  // curl still watches it (another transfer uses it)
+    try {
+        auto w = std::make_unique<IdleWatch>();
+        if (w->poll.open(uv_poll_init_socket, loop_, fd) != 0) return;
+        w->fd = fd;
+        w->listener = listener;
+        w->owner = this;
+        w->poll->data = w.get();
+        uv_poll_start(w->poll.get(), UV_READABLE | UV_DISCONNECT, [](uv_poll_t* h, int status, int) {
+            auto* w = static_cast<IdleWatch*>(h->data);
+            const char* what = nullptr;
+            char byte = 0;
+            const ssize_t n = ::recv(w->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+            if (n == 0) what = "closed by the endpoint";
+            else if (n > 0) what = "data while idle";
+            else if (errno == ECONNRESET) what = "reset by the endpoint";
+            else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) what = status < 0 ? "error while idle" : nullptr;
+            else what = "error while idle";
+            if (!what) return;  // nothing to read after all: keep watching
+            IdleListener* listener = w->listener;
+            w->owner->end_idle(w->fd);  // frees `w`
+            listener->on_idle_event(what);
+        });
+        idle_[fd] = std::move(w);
+    } catch (...) {
+        // Out of memory: no watch; the next probe still finds out.
+    }
 }
 
 int CurlMulti::on_timer(CURLM*, long timeout_ms, void* userp) {
@@ -135,8 +202,15 @@ void CurlMulti::read_done() noexcept {
         CURLcode code = msg->data.result;
         CurlTransfer* transfer = nullptr;
         curl_easy_getinfo(easy, CURLINFO_PRIVATE, &transfer);
+        // Asked before the removal: curl 7.88 finds the kept connection only
+        // while the transfer is still in its multi handle.
+        kept_socket_ = CURL_SOCKET_BAD;
+        if (transfer && transfer->wants_kept_socket() &&
+            curl_easy_getinfo(easy, CURLINFO_ACTIVESOCKET, &kept_socket_) != CURLE_OK)
+            kept_socket_ = CURL_SOCKET_BAD;
         curl_multi_remove_handle(multi_, easy);
         if (transfer) transfer->on_curl_done(code);
+        kept_socket_ = CURL_SOCKET_BAD;
     }
 }
 

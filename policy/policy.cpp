@@ -30,7 +30,7 @@ Evaluator evaluator_for(zones::PolicyKind k) {
     return &evaluate_failover;
 }
 
-// Sets ttl and unstable; returns whether an answered pool has a suspect endpoint still up.
+// Sets ttl and unstable; returns whether an answered pool has a suspect or degraded endpoint still up.
 bool settle(const Context& ctx, Draft& d, core::TimePoint since) {
     const auto& svc = ctx.service;
     bool in_window = ctx.now - since < svc.unstable_for;
@@ -40,7 +40,9 @@ bool settle(const Context& ctx, Draft& d, core::TimePoint since) {
     for (std::size_t pos : d.basis) {
         auto& st = ctx.pools[pos];
         if (st.any_suspect) unstable = true;
-        if (st.suspect_up && !d.decision.all_down) warn = true;
+        // The early warning: an answered endpoint is failing (suspect) or browning
+        // out (degraded) while still up.
+        if ((st.suspect_up || st.degraded_up) && !d.decision.all_down) warn = true;
         for (auto& e : st.pool->endpoints) {
             auto& h = ctx.health_of(e);
             if ((d.basis_all || h.up()) && !h.confirmed) unstable = true;

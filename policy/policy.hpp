@@ -86,7 +86,7 @@ struct Evaluation {
     std::vector<Decision> geo_pools;
     ServiceState state;               // pass back in next time
     bool changed = false;             // label differs from the previous state
-    bool early_warning = false;       // the active pool has a suspect endpoint
+    bool early_warning = false;       // the active pool has a suspect or degraded endpoint
     // The answer (or its TTL or reason) may change with time alone: evaluate
     // again on the next tick. Otherwise only a health change can move it.
     bool time_dependent = false;

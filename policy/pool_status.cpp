@@ -28,6 +28,7 @@ Context::Context(const zones::Zone& z, const zones::Service& s, std::span<const 
             if (!h.up()) continue;
             ++st.healthy;
             if (h.suspect) st.suspect_up = true;
+            if (h.degraded) st.degraded_up = true;
             auto for_ = std::chrono::duration_cast<core::Millis>(now - h.since);
             if (for_ < core::Millis{0}) for_ = core::Millis{0};
             if (first || for_ < st.up_for) st.up_for = for_;

@@ -20,6 +20,7 @@ struct PoolStatus {
     bool up = false;           // healthy >= min_healthy (and at least one)
     bool suspect_up = false;   // an endpoint that is up is suspect: it may go down soon
     bool any_suspect = false;  // any endpoint is suspect (the answer may change soon)
+    bool degraded_up = false;  // an endpoint that is up is degraded (a brownout): warn, move nothing
     core::Millis up_for{0};    // min over healthy endpoints of now - since
 };
 

@@ -3,6 +3,7 @@
 // The result is delivered once the child is reaped; a probe cancelled while its
 // child runs kills it and leaves the handle to be freed when the child is reaped
 // (io::abandon), so no zombie is left behind.
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -60,14 +61,15 @@ public:
         process_->data = this;
         uv_timer_start(timer_.get(), [](uv_timer_t* t) {
             auto* self = static_cast<ExecProbe*>(t->data);
-            ProbeResult r{false, timeout_reason(self->spec_.timeout) + " (killed)"};
+            ProbeResult r{false, timeout_reason(self->timeout_) + " (killed)"};
             r.timed_out = true;
             self->timed_out_ = self->timed(std::move(r));
             uv_process_kill(self->process_.get(), SIGKILL);  // on_exit delivers once it is reaped
-        }, static_cast<uint64_t>(spec_.timeout.count()), 0);
+        }, static_cast<uint64_t>(timeout_.count()), 0);
         return std::nullopt;
     }
 
+    void set_timeout(core::Millis t) noexcept { timeout_ = std::max(core::Millis{1}, t); }
     ProbeDone take_done() noexcept { return std::move(done_); }
 
     // The timer closes with the object; a running child is killed (destructor);
@@ -105,6 +107,7 @@ private:
     const core::CheckSpec& spec_;
     ProbeDone done_;
     std::chrono::steady_clock::time_point started_;
+    core::Millis timeout_{1000};
     io::Timer timer_;
     io::Process process_;
     std::optional<ProbeResult> timed_out_;  // set at the timeout, delivered when the killed child is reaped
@@ -113,8 +116,9 @@ private:
 }  // namespace
 
 Probe* start_exec_probe(const ProbeEnv& env, const core::CheckSpec& spec, const std::string& address,
-                        const std::string&, ProbeDone done) {
+                        const std::string&, core::Millis timeout, ProbeDone done) {
     auto* p = new ExecProbe(env.loop, spec, std::move(done));
+    p->set_timeout(timeout);
     if (auto failed = p->start(address)) {
         ProbeDone d = p->take_done();
         delete p;

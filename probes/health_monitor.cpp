@@ -105,6 +105,7 @@ struct HealthMonitor::Impl {
     std::function<void(std::span<const HealthChange>)> change_cb;
     std::function<void()> first_round_cb;
     std::function<void(double)> started_cb;
+    std::function<void(const std::string&, const char*)> signal_cb;
     uint64_t next_run_id = 1;
     uint64_t started = 0, finished = 0;
     bool first_round_begun = false, first_round_deadline = false, first_round_fired = false;
@@ -212,7 +213,9 @@ struct HealthMonitor::Impl {
         // is safe. The run outlives its probes: remove() cancels them first. Two
         // words of capture keep std::function from allocating.
         CheckRun* r = &run;
-        Probe* p = run.prober->start([r, seq](ProbeResult result) { r->owner->on_result(*r, seq, std::move(result)); });
+        const Millis timeout = run.endpoint->tracker.checks()[run.check].timeout();
+        Probe* p = run.prober->start([r, seq](ProbeResult result) { r->owner->on_result(*r, seq, std::move(result)); },
+                                     timeout);
         run.probes.emplace_back(seq, p);
     }
 
@@ -227,6 +230,17 @@ struct HealthMonitor::Impl {
             run.endpoint->tracker.update(now);
             mark_dirty(*run.endpoint);  // reasons change too, not only states
         }
+        requeue(run);
+        arm();
+    }
+
+    // A passive signal (probes/probe.hpp): look now instead of at the next interval.
+    uint64_t signals = 0;
+    void on_signal(CheckRun& run, const char* what) {
+        ++signals;
+        auto& tracker = run.endpoint->tracker.checks()[run.check];
+        if (!tracker.nudge(Clock::now())) return;
+        if (signal_cb) guarded("signal observer", [&] { signal_cb(run.endpoint->target.key, what); });
         requeue(run);
         arm();
     }
@@ -309,7 +323,8 @@ struct HealthMonitor::Impl {
             const core::EndpointHealth before = ep->published;
             ep->published = now;
             if (ep->target.index < health.size()) health[ep->target.index] = now;
-            if (before.state != now.state || before.suspect != now.suspect || before.confirmed != now.confirmed) {
+            if (before.state != now.state || before.suspect != now.suspect || before.confirmed != now.confirmed ||
+                before.degraded != now.degraded) {
                 changes.push_back(HealthChange{ep->target.index, before, now});
             }
         }
@@ -373,6 +388,8 @@ struct HealthMonitor::Impl {
                     probe_env.curl = pools[run->pool].multi.get();
                 }
                 run->prober = make_prober(probe_env, spec, ep->target.address, ep->target.host);
+                CheckRun* r = run.get();
+                run->prober->on_signal([r](const char* what) { r->owner->on_signal(*r, what); });
                 runs[run->id] = run.get();
                 push(*run);  // due now: new targets start right away
                 ep->runs.push_back(std::move(run));
@@ -438,6 +455,10 @@ void HealthMonitor::set_targets(std::vector<ProbeTarget> targets) { impl_->set_t
 void HealthMonitor::on_change(std::function<void(std::span<const HealthChange>)> cb) { impl_->change_cb = std::move(cb); }
 void HealthMonitor::on_first_round(std::function<void()> cb) { impl_->first_round_cb = std::move(cb); }
 void HealthMonitor::on_probe_started(std::function<void(double)> cb) { impl_->started_cb = std::move(cb); }
+void HealthMonitor::on_signal(std::function<void(const std::string&, const char*)> cb) {
+    impl_->signal_cb = std::move(cb);
+}
+uint64_t HealthMonitor::signals() const { return impl_->signals; }
 std::span<const core::EndpointHealth> HealthMonitor::health() const { return impl_->health; }
 uint64_t HealthMonitor::probes_started() const { return impl_->started; }
 uint64_t HealthMonitor::probes_finished() const { return impl_->finished; }
@@ -465,6 +486,9 @@ std::vector<EndpointStatus> HealthMonitor::status() const {
             cs.consecutive_fail = c.consecutive_fail();
             cs.checks_run = c.results();
             cs.cert_warning = c.last().cert_warning;
+            cs.timeout_ms = static_cast<double>(c.timeout().count());
+            cs.baseline_ms = c.stats().baseline_ms();
+            cs.degraded = c.degraded();
             s.checks_run += cs.checks_run;
             s.cert_warning = s.cert_warning || cs.cert_warning;
             if (!shown || (shown->up() && !c.up())) shown = &c;

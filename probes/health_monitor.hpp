@@ -36,6 +36,9 @@ struct CheckStatus {
     uint32_t consecutive_ok = 0, consecutive_fail = 0;
     uint64_t checks_run = 0;
     bool cert_warning = false;
+    double timeout_ms = 0;      // the next probe's (moves with timeout = "auto")
+    double baseline_ms = 0;     // usual latency (median of recent successes; 0: not known yet)
+    std::string degraded;       // brownout reason while up, or ""
 };
 
 // One endpoint's status, enough for a status page.
@@ -84,6 +87,11 @@ public:
     // started compared with its planned time. Keep it cheap.
     void on_probe_started(std::function<void(double lateness_ms)> callback);
     // Probes started and results received since construction.
+    // Called when a passive signal moved a check's next probe to now (endpoint
+    // key, what happened: "closed by the endpoint", "reset by the endpoint", ...).
+    void on_signal(std::function<void(const std::string& key, const char* what)> callback);
+    // Passive signals seen since construction (also those that moved nothing).
+    uint64_t signals() const;
     uint64_t probes_started() const;
     uint64_t probes_finished() const;
 

@@ -27,12 +27,40 @@ CheckTracker::CheckTracker(const core::CheckSpec& spec, TimePoint now, Millis se
     confirmed_ = spec_.initial_known;
 }
 
+Millis CheckTracker::timeout() const noexcept {
+    if (!spec_.timeout_auto) return spec_.timeout;
+    // Each timeout in a row doubles the next one (up to the maximum): a region
+    // that suddenly answers ten times slower is suspected at once, but it takes
+    // `fall` ever longer silences to call it down, not three short ones.
+    const Millis base = stats_.auto_timeout(spec_.timeout_min, spec_.timeout);
+    return std::min(spec_.timeout, base * (int64_t{1} << std::min<uint32_t>(timeouts_run_, 8)));
+}
+
+TimePoint CheckTracker::next_due() const noexcept {
+    if (suspect_ || hurry_ || in_flight_.empty() || !may_start()) return next_due_;
+    const Millis t = timeout();
+    const Millis expected = stats_.expected_within(spec_.timeout_min, t);
+    if (expected <= Millis{0} || expected >= t) return next_due_;
+    return std::min(next_due_, in_flight_.front().started + expected);
+}
+
+bool CheckTracker::nudge(TimePoint now) noexcept {
+    if (nudged_ever_ && now - last_nudge_ < spec_.interval) return false;
+    nudged_ever_ = true;
+    last_nudge_ = now;
+    hurry_ = true;
+    next_due_ = std::min(next_due_, now);
+    return true;
+}
+
 uint64_t CheckTracker::start(TimePoint now) {
+    // Started because the oldest running probe is overdue: re-check fast from now on.
+    if (now >= next_due() && next_due() < next_due_) hurry_ = true;
     const uint64_t seq = next_seq_++;
-    in_flight_.push_back(Pending{seq, std::nullopt});
+    in_flight_.push_back(Pending{seq, now, std::nullopt});
     last_start_ = now;
     ++starts_;
-    Millis delay = suspect_ ? spec_.fast_interval : spec_.interval;
+    Millis delay = suspect_ || hurry_ ? spec_.fast_interval : spec_.interval;
     if (starts_ == 1 && second_delay_ > Millis{0}) delay = std::min(second_delay_, spec_.interval);
     // Keep the cadence: count from when this probe was planned, so a late start
     // does not shift the schedule (thousands of checks would otherwise drift
@@ -60,17 +88,31 @@ std::size_t CheckTracker::finish(uint64_t seq, ProbeResult result, TimePoint now
     }
     // While a change is suspected, re-check soon: at most fast_interval after
     // the latest start, even when that probe is still running.
-    if (applied && suspect_) next_due_ = std::min(next_due_, last_start_ + spec_.fast_interval);
+    if (applied && (suspect_ || hurry_)) next_due_ = std::min(next_due_, last_start_ + spec_.fast_interval);
     return applied;
 }
 
 void CheckTracker::apply(const ProbeResult& r, TimePoint now) {
     ++results_;
     last_ = r;
+    // A result answers the question a nudge or an overdue probe asked; a failure
+    // keeps the pace through suspect_.
+    hurry_ = false;
+    timeouts_run_ = r.timed_out ? timeouts_run_ + 1 : 0;
+    stats_.add(r.ok, r.latency_ms);
+    apply_state(r, now);
+    degraded_ = state_ == HealthState::Up && confirmed_
+                    ? stats_.brownout(spec_.warn_latency, spec_.warn_failures, spec_.warn_window)
+                    : std::string();
+}
+
+void CheckTracker::apply_state(const ProbeResult& r, TimePoint now) {
     auto set_state = [&](HealthState s) {
         if (s != state_) {
             state_ = s;
             since_ = now;
+            // Failures from before a change of state are no brownout of the new one.
+            stats_.forget_outcomes();
         }
     };
     if (!confirmed_) {
@@ -165,8 +207,17 @@ bool EndpointTracker::update(TimePoint now) {
         h.suspect = all_up ? any_suspect : every_down_suspect;
         const CheckTracker& shown = first_down ? *first_down : first_suspect ? *first_suspect : checks_.front();
         h.reason = label(shown);
+        if (all_up) {
+            for (const auto& c : checks_) {
+                if (c.degraded().empty()) continue;
+                h.degraded = true;
+                h.warning = named && !c.spec().name.empty() ? c.spec().name + ": " + c.degraded() : c.degraded();
+                break;
+            }
+        }
     }
-    const bool changed = h.state != health_.state || h.suspect != health_.suspect || h.confirmed != health_.confirmed;
+    const bool changed = h.state != health_.state || h.suspect != health_.suspect ||
+                         h.confirmed != health_.confirmed || h.degraded != health_.degraded;
     h.since = h.state != health_.state ? now : health_.since;
     health_ = std::move(h);
     return changed;

@@ -11,6 +11,7 @@
 
 #include "core/check_spec.hpp"
 #include "core/health.hpp"
+#include "probes/latency_stats.hpp"
 
 namespace signpost::probes {
 
@@ -33,7 +34,11 @@ public:
     CheckTracker(const core::CheckSpec& spec, core::TimePoint now, core::Millis second_delay = core::Millis{0});
 
     // --- schedule
-    core::TimePoint next_due() const noexcept { return next_due_; }
+    // When the next probe should start: the planned time, or earlier when the
+    // oldest running probe is overdue (it has run past what the endpoint's
+    // measured latency lets expect, well before its timeout): a hang starts the
+    // fast re-checks while that probe still runs, bounded by max_in_flight().
+    core::TimePoint next_due() const noexcept;
     // False while as many probes are running as may overlap.
     bool may_start() const noexcept { return in_flight_.size() < max_in_flight_; }
     // Records a probe start at `now` (normally >= next_due()); returns its sequence
@@ -44,6 +49,17 @@ public:
     std::size_t max_in_flight() const noexcept { return max_in_flight_; }
     // Forgets every running probe (their results will never come).
     void cancel_all() noexcept { in_flight_.clear(); }
+    // A passive signal (a kept connection closed, reset or answered unasked while
+    // idle): not a failure, only a reason to look now. Brings the next probe to
+    // `now` and the following ones to fast_interval until a result arrives. At
+    // most once per interval; returns whether the schedule moved.
+    bool nudge(core::TimePoint now) noexcept;
+    // The timeout of the next probe: the spec's, or with timeout = "auto" the one
+    // the measured latency gives (LatencyStats::auto_timeout), doubled for each
+    // timeout in a row, never above the maximum.
+    core::Millis timeout() const noexcept;
+    // Re-checking sooner than the interval although not suspect (nudged or overdue).
+    bool hurried() const noexcept { return hurry_; }
 
     // --- results
     // Result of probe `seq`. Results wait until every earlier probe has finished;
@@ -61,11 +77,18 @@ public:
     uint32_t consecutive_fail() const noexcept { return fail_run_; }
     uint64_t results() const noexcept { return results_; }
     const ProbeResult& last() const noexcept { return last_; }
+    // Why the check is degraded while up (LatencyStats::brownout), or "".
+    const std::string& degraded() const noexcept { return degraded_; }
+    const LatencyStats& stats() const noexcept { return stats_; }
     const core::CheckSpec& spec() const noexcept { return spec_; }
 
 private:
+    // The rise/fall rule alone (apply() measures first, then judges the brownout).
+    void apply_state(const ProbeResult& result, core::TimePoint now);
+
     struct Pending {
         uint64_t seq;
+        core::TimePoint started;
         std::optional<ProbeResult> result;
     };
 
@@ -77,6 +100,12 @@ private:
     uint32_t ok_run_ = 0, fail_run_ = 0;
     uint64_t results_ = 0;
     ProbeResult last_;
+    LatencyStats stats_;
+    std::string degraded_;
+    bool hurry_ = false;
+    uint32_t timeouts_run_ = 0;  // consecutive timed-out results
+    bool nudged_ever_ = false;
+    core::TimePoint last_nudge_{};
 
     core::TimePoint next_due_;
     core::TimePoint last_start_{};
@@ -98,7 +127,7 @@ public:
     const std::vector<CheckTracker>& checks() const noexcept { return checks_; }
 
     // Recomputes the endpoint's health from its checks after results were
-    // applied; returns true when state, suspect or confirmed changed.
+    // applied; returns true when state, suspect, confirmed or degraded changed.
     bool update(core::TimePoint now);
 
     const core::EndpointHealth& health() const noexcept { return health_; }

@@ -83,13 +83,14 @@ public:
     // Creates the easy handle and sets every option; returns an error text.
     std::string configure();
     // Starts a probe; returns an error text (then `done` is untouched).
-    std::string begin(ProbeDone& done);
+    std::string begin(ProbeDone& done, core::Millis timeout);
     bool running() const noexcept { return added_; }
     // Takes the transfer off the multi handle without a result.
     void abort() noexcept;
 
     void cancel() noexcept override;
     void on_curl_done(CURLcode code) noexcept override;
+    bool wants_kept_socket() const noexcept override;
 
 private:
     static size_t on_body(char* data, size_t size, size_t n, void* userp);
@@ -104,12 +105,13 @@ private:
     std::string body_;
     bool added_ = false;
     bool retried_ = false;
+    long timeout_ms_ = 1000;
     char errbuf_[CURL_ERROR_SIZE];
 };
 
 // Per (endpoint, check): the URL, Connect-To rule, headers and source address,
 // built once, and the probes (easy handles) reused across the check's probes.
-class HttpProber final : public Prober {
+class HttpProber final : public Prober, public io::IdleListener {
 public:
     HttpProber(const ProbeEnv& env, const core::CheckSpec& spec, const std::string& address, const std::string& host)
         : env_(env), spec_(spec) {
@@ -136,13 +138,24 @@ public:
     }
 
     ~HttpProber() override {
+        if (env_.curl) env_.curl->unwatch(this);
         for (auto& p : probes_) p->abort();  // running ones leave the multi handle first
         probes_.clear();
         curl_slist_free_all(headers_);
         curl_slist_free_all(connect_to_);
     }
 
-    Probe* start(ProbeDone done) override {
+    // A kept connection changed while idle: pass it on as a passive signal.
+    void on_idle_event(const char* what) noexcept override {
+        if (!signal_) return;
+        try {
+            signal_(what);
+        } catch (...) {
+            // No exception crosses the C callback this runs in.
+        }
+    }
+
+    Probe* start(ProbeDone done, core::Millis timeout) override {
         if (!env_.curl) return start_failed_probe(env_, ProbeResult{false, "http checks need curl"}, std::move(done));
         HttpProbe* p = nullptr;
         std::string error;
@@ -162,7 +175,7 @@ public:
                 p = nullptr;
             }
         }
-        if (error.empty() && p) error = p->begin(done);
+        if (error.empty() && p) error = p->begin(done, timeout);
         if (error.empty() && p) return p;
         if (p) idle_.push_back(p);
         return start_failed_probe(env_, ProbeResult{false, error}, std::move(done));
@@ -204,7 +217,6 @@ std::string HttpProbe::configure() {
     curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
-    curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(spec.timeout.count()));
     // Every address we connect to is an IP literal (CONNECT_TO, or the URL when
     // no name is set): no resolver runs. Caching those literals costs curl 7.88
     // a walk of its whole DNS cache per connection (one entry per endpoint).
@@ -213,7 +225,6 @@ std::string HttpProbe::configure() {
     curl_easy_setopt(easy_, CURLOPT_SSL_SESSIONID_CACHE, 0L);
     // Without keepalive a probe must notice a dead server: never reuse a connection.
     if (!spec.keepalive) curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, 1L);
-    set_attempt_options(!spec.keepalive, static_cast<long>(spec.timeout.count()));
     curl_easy_setopt(easy_, CURLOPT_USERAGENT, kUserAgent);
     if (owner_.headers_) curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, owner_.headers_);
     if (spec.method == "HEAD") curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
@@ -235,15 +246,16 @@ std::string HttpProbe::configure() {
 void HttpProbe::set_attempt_options(bool fresh, long timeout_ms) noexcept {
     curl_easy_setopt(easy_, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
     curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, std::max(1L, timeout_ms));
+    curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, std::max(1L, timeout_ms));
 }
 
-std::string HttpProbe::begin(ProbeDone& done) {
+std::string HttpProbe::begin(ProbeDone& done, core::Millis timeout) {
     errbuf_[0] = '\0';
     body_.clear();
-    if (retried_) {
-        retried_ = false;
-        set_attempt_options(!owner_.spec_.keepalive, static_cast<long>(owner_.spec_.timeout.count()));
-    }
+    // Per probe: with timeout = "auto" the timeout changes with the measured latency.
+    retried_ = false;
+    timeout_ms_ = std::max(1L, static_cast<long>(timeout.count()));
+    set_attempt_options(!owner_.spec_.keepalive, timeout_ms_);
     if (owner_.env_.curl->add(easy_) != CURLM_OK) return "cannot start the transfer";
     added_ = true;
     done_ = std::move(done);
@@ -274,7 +286,7 @@ bool HttpProbe::retry_on_fresh_connection(CURLcode code) noexcept {
     if (connects != 0) return false;  // it was a new connection: the answer stands
     curl_off_t used_us = 0;
     curl_easy_getinfo(easy_, CURLINFO_TOTAL_TIME_T, &used_us);
-    const long left_ms = static_cast<long>(owner_.spec_.timeout.count()) - static_cast<long>(used_us / 1000);
+    const long left_ms = timeout_ms_ - static_cast<long>(used_us / 1000);
     if (left_ms <= 0) return false;
     retried_ = true;
     set_attempt_options(true, left_ms);
@@ -284,6 +296,8 @@ bool HttpProbe::retry_on_fresh_connection(CURLcode code) noexcept {
     added_ = true;
     return true;
 }
+
+bool HttpProbe::wants_kept_socket() const noexcept { return owner_.spec_.keepalive; }
 
 void HttpProbe::on_curl_done(CURLcode code) noexcept {
     added_ = false;
@@ -296,6 +310,9 @@ void HttpProbe::on_curl_done(CURLcode code) noexcept {
     }
     ProbeDone done = std::move(done_);
     done_ = nullptr;
+    // A kept connection now waits idle in curl's cache: watch it, so a close or a
+    // reset by the endpoint is noticed when it happens, not at the next probe.
+    if (owner_.spec_.keepalive && code == CURLE_OK) owner_.env_.curl->watch_idle(owner_.env_.curl->kept_socket(), &owner_);
     // Idle again before the result is delivered: the handler may start the next probe.
     owner_.release(this);
     deliver(done, std::move(r));
@@ -331,7 +348,7 @@ ProbeResult HttpProbe::evaluate(CURLcode code) {
         switch (code) {
             case CURLE_OPERATION_TIMEDOUT:
                 r.timed_out = true;
-                r.reason = timeout_reason(spec.timeout);
+                r.reason = timeout_reason(core::Millis{timeout_ms_});
                 break;
             case CURLE_COULDNT_CONNECT:
                 if (os_errno == ECONNREFUSED) r.reason = "connection refused";

@@ -15,10 +15,13 @@ namespace {
 // tcp and exec: a new probe object per probe (a socket or a process each time anyway).
 class SimpleProber final : public Prober {
 public:
-    using Start = Probe* (*)(const ProbeEnv&, const core::CheckSpec&, const std::string&, const std::string&, ProbeDone);
+    using Start = Probe* (*)(const ProbeEnv&, const core::CheckSpec&, const std::string&, const std::string&,
+                             core::Millis, ProbeDone);
     SimpleProber(Start start, const ProbeEnv& env, const core::CheckSpec& spec, std::string address, std::string host)
         : start_(start), env_(env), spec_(spec), address_(std::move(address)), host_(std::move(host)) {}
-    Probe* start(ProbeDone done) override { return start_(env_, spec_, address_, host_, std::move(done)); }
+    Probe* start(ProbeDone done, core::Millis timeout) override {
+        return start_(env_, spec_, address_, host_, timeout, std::move(done));
+    }
 
 private:
     Start start_;
@@ -38,7 +41,8 @@ std::unique_ptr<Prober> make_prober(const ProbeEnv& env, const core::CheckSpec& 
         case core::CheckKind::Exec: return std::make_unique<SimpleProber>(&start_exec_probe, env, spec, address, host);
     }
     return std::make_unique<SimpleProber>(
-        [](const ProbeEnv& e, const core::CheckSpec&, const std::string&, const std::string&, ProbeDone done) {
+        [](const ProbeEnv& e, const core::CheckSpec&, const std::string&, const std::string&, core::Millis,
+           ProbeDone done) {
             return start_failed_probe(e, ProbeResult{false, "unknown check kind"}, std::move(done));
         },
         env, spec, address, host);

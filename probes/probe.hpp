@@ -30,6 +30,9 @@ struct ProbeEnv {
 };
 
 using ProbeDone = std::function<void(ProbeResult)>;
+// A passive signal between probes: what happened to a kept connection while it
+// sat idle ("closed by the endpoint", "reset by the endpoint", "data while idle").
+using ProbeSignal = std::function<void(const char* what)>;
 
 // A running probe. It frees itself: after delivering its result, or after cancel().
 class Probe {
@@ -46,9 +49,16 @@ public:
 class Prober {
 public:
     virtual ~Prober() = default;
-    // Starts one probe. `done` is called exactly once, on the loop and never from
-    // inside this call, unless the probe is cancelled first.
-    virtual Probe* start(ProbeDone done) = 0;
+    // Starts one probe that gives up after `timeout`. `done` is called exactly
+    // once, on the loop and never from inside this call, unless the probe is
+    // cancelled first.
+    virtual Probe* start(ProbeDone done, core::Millis timeout) = 0;
+    // Where passive signals go (kinds with kept connections: http/https with
+    // keepalive). Called on the loop, never from inside start().
+    void on_signal(ProbeSignal signal) { signal_ = std::move(signal); }
+
+protected:
+    ProbeSignal signal_;
 };
 
 // The registry (kind → prober). `address` is IPv4/IPv6 text; `host` is the Host
@@ -61,9 +71,9 @@ std::unique_ptr<Prober> make_prober(const ProbeEnv& env, const core::CheckSpec& 
 std::unique_ptr<Prober> make_http_prober(const ProbeEnv&, const core::CheckSpec&, const std::string& address,
                                          const std::string& host);
 Probe* start_tcp_probe(const ProbeEnv&, const core::CheckSpec&, const std::string& address,
-                       const std::string& host, ProbeDone);
+                       const std::string& host, core::Millis timeout, ProbeDone);
 Probe* start_exec_probe(const ProbeEnv&, const core::CheckSpec&, const std::string& address,
-                        const std::string& host, ProbeDone);
+                        const std::string& host, core::Millis timeout, ProbeDone);
 // A probe that could not even start: delivers `result` on the next loop iteration.
 Probe* start_failed_probe(const ProbeEnv&, ProbeResult result, ProbeDone);
 

@@ -1,6 +1,7 @@
 // tcp checks: uv_tcp_connect with a timeout timer; the connection is closed as
 // soon as it is established. The probe frees itself (its handles close with it)
 // and then delivers the result.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -61,13 +62,14 @@ public:
         connect_ = req;
         uv_timer_start(timer_.get(), [](uv_timer_t* t) {
             auto* self = static_cast<TcpProbe*>(t->data);
-            ProbeResult r{false, timeout_reason(self->spec_.timeout)};
+            ProbeResult r{false, timeout_reason(self->timeout_)};
             r.timed_out = true;
             self->finish(std::move(r));
-        }, static_cast<uint64_t>(spec_.timeout.count()), 0);
+        }, static_cast<uint64_t>(timeout_.count()), 0);
         return std::nullopt;
     }
 
+    void set_timeout(core::Millis t) noexcept { timeout_ = std::max(core::Millis{1}, t); }
     ProbeDone take_done() noexcept { return std::move(done_); }
 
     // The handles close with the object; `done` is dropped uncalled.
@@ -104,6 +106,7 @@ private:
     const core::CheckSpec& spec_;
     ProbeDone done_;
     std::chrono::steady_clock::time_point started_;
+    core::Millis timeout_{1000};
     io::Tcp tcp_;
     io::Timer timer_;
     uv_connect_t* connect_ = nullptr;  // pending, owned by its callback
@@ -112,8 +115,9 @@ private:
 }  // namespace
 
 Probe* start_tcp_probe(const ProbeEnv& env, const core::CheckSpec& spec, const std::string& address,
-                       const std::string&, ProbeDone done) {
+                       const std::string&, core::Millis timeout, ProbeDone done) {
     auto* p = new TcpProbe(env.loop, spec, std::move(done));
+    p->set_timeout(timeout);
     if (auto failed = p->start(address, env.source_for(address))) {
         ProbeDone d = p->take_done();
         delete p;

@@ -61,6 +61,7 @@ json services_json(const zones::Catalog& catalog, std::span<const policy::Evalua
                        {"ttl", ev ? ev->decision.ttl : svc.ttl},
                        {"all_down", ev && ev->decision.all_down},
                        {"unstable", ev && ev->decision.unstable},
+                       {"early_warning", ev && ev->early_warning},
                        {"failback", zones::to_string(svc.failback)},
                        {"released", i < states.size() && states[i].released},
                        {"pools", pools}});
@@ -85,6 +86,9 @@ json checks_json(const probes::EndpointStatus* st) {
                               {"state", core::to_string(c.state)},
                               {"last_result", c.last_result},
                               {"latency_ms", c.last_latency_ms},
+                              {"timeout_ms", c.timeout_ms},
+                              {"baseline_ms", c.baseline_ms},
+                              {"degraded", c.degraded},
                               {"cert_warning", c.cert_warning}});
     return checks;
 }
@@ -148,6 +152,8 @@ json endpoint_json(const zones::Catalog& catalog, core::EndpointIndex index, con
             {"reason", h.reason},  // why: the probes' result, a quorum's tally, an override
             {"confirmed", h.confirmed},
             {"suspect", h.suspect},
+            {"degraded", h.degraded},
+            {"warning", h.warning},
             {"since", iso_time(facts.since_ms)},
             {"last_result", st ? st->last_result : ""},
             {"latency_ms", st ? st->last_latency_ms : 0.0},

@@ -91,6 +91,9 @@ public:
             p_.apply(p_.core.health_changed(p_.monitor->health(), c, daemon_now()));
             maybe_start_serving();  // a hostname's addresses may complete the first round
         });
+        p_.monitor->on_signal([](const std::string& key, const char* what) {
+            core::log_debug("probes", "endpoint {}: kept connection {}: re-checking now", key, what);
+        });
         p_.monitor->on_first_round([this] {
             first_round_done_ = true;
             maybe_start_serving();

@@ -142,6 +142,12 @@ std::string control_metrics(const control::Controller& core, std::span<const cor
     for (std::size_t i = 0; i < endpoints; ++i)
         m += "signpost_endpoint_failing{" + label("endpoint", cat.endpoints[i].key) + "} " +
              (health[i].up() && health[i].suspect ? "1" : "0") + "\n";
+    family(m, "signpost_endpoint_degraded",
+           "1 when the endpoint is up but browning out: far slower than its baseline, or failing a share of probes.",
+           "gauge");
+    for (std::size_t i = 0; i < endpoints; ++i)
+        m += "signpost_endpoint_degraded{" + label("endpoint", cat.endpoints[i].key) + "} " +
+             (health[i].up() && health[i].degraded ? "1" : "0") + "\n";
     family(m, "signpost_endpoint_transitions_total", "Endpoint state changes (up/down).", "counter");
     for (std::size_t i = 0; i < endpoints; ++i)
         m += "signpost_endpoint_transitions_total{" + label("endpoint", cat.endpoints[i].key) + "} " +
@@ -182,6 +188,11 @@ std::string control_metrics(const control::Controller& core, std::span<const cor
              (evs[i].decision.all_down ? "1" : "0") + "\n";
         all_down += evs[i].decision.all_down;
     }
+    family(m, "signpost_service_early_warning",
+           "1 while the answered pool has an endpoint up but failing or degraded (the early warning).", "gauge");
+    for (std::size_t i = 0; i < services; ++i)
+        m += "signpost_service_early_warning{" + label("service", cat.services[i].key) + "} " +
+             (evs[i].early_warning ? "1" : "0") + "\n";
     family(m, "signpost_services_all_down", "Services with every pool down (alarm when above 0).", "gauge");
     m += "signpost_services_all_down " + std::to_string(all_down) + "\n";
     family(m, "signpost_service_changes_total", "Service answer changes (pool moves).", "counter");

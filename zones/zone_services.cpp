@@ -15,7 +15,8 @@ using core::SourceLocation;
 const std::vector<std::string> kCheckKeys = {
     "kind", "interval", "timeout", "fast_interval", "rise", "fall", "initial", "method", "path", "port", "host",
     "expect_status", "body_contains", "headers", "tls_verify", "ca_file", "cert_warning_days", "follow_redirects",
-    "keepalive", "addresses", "command"};
+    "keepalive", "addresses", "command", "timeout_min", "timeout_max", "warn_latency", "warn_failures",
+    "warn_window"};
 const std::vector<std::string> kPoolKeys = {"endpoints", "checks", "check",    "min_healthy", "weight",
                                             "subnets",   "location", "bias_km", "max_km"};
 const std::vector<std::string> kEndpointKeys = {"address", "hostname", "name", "check_address"};
@@ -121,8 +122,48 @@ void ZoneParser::parse_check(const std::string& name, TomlNode node, const Sourc
             if (auto v = r_.duration(n, ctx, key, false)) field = *v;
     };
     dur("interval", c.interval);
-    dur("timeout", c.timeout);
+    if (auto n = t.get("timeout")) {
+        if (n.as_string() == std::optional<std::string>("auto")) {
+            c.timeout_auto = true;
+        } else if (auto v = r_.duration(n, ctx, "timeout", core::Millis{1}, core::Millis{3600000},
+                                        "a duration such as \"1s\" or \"200ms\", or \"auto\"")) {
+            c.timeout = *v;
+        }
+    }
     dur("fast_interval", c.fast_interval);
+    // timeout = "auto": the timeout follows the measured latency within
+    // timeout_min..timeout_max (probes/latency_stats.hpp).
+    if (c.timeout_auto) {
+        c.timeout = std::min(core::Millis{1000}, c.interval);
+        if (auto n = t.get("timeout_max"))
+            if (auto v = r_.duration(n, ctx, "timeout_max", core::Millis{1}, core::Millis{3600000},
+                                     "a duration such as \"1s\" or \"500ms\""))
+                c.timeout = *v;
+        if (auto n = t.get("timeout_min"))
+            if (auto v = r_.duration(n, ctx, "timeout_min", core::Millis{1}, core::Millis{3600000},
+                                     "a duration such as \"50ms\" or \"1s\""))
+                c.timeout_min = *v;
+        if (c.timeout_min > c.timeout) {
+            auto n = t.get("timeout_min");
+            error(n ? n.where() : where, ctx,
+                  "timeout_min " + core::format_duration(c.timeout_min) + " must not exceed timeout_max " +
+                      core::format_duration(c.timeout));
+        }
+    }
+    // Brownout warning: 0 turns a rule off; otherwise a factor (1.5..1000) or a share (above 0, at most 1).
+    auto number = [&](const char* key, double& field, double lo, double hi, const char* want) {
+        if (auto n = t.get(key)) {
+            auto v = n.as_number();
+            if (!v || (*v != 0 && (*v < lo || *v > hi)))
+                r_.must_be(n, ctx, key, want);
+            else
+                field = *v;
+        }
+    };
+    number("warn_latency", c.warn_latency, 1.5, 1000, "0 (off) or a factor from 1.5 to 1000, such as 4");
+    number("warn_failures", c.warn_failures, 0.01, 1, "0 (off) or a share of probes from 0.01 to 1, such as 0.25");
+    if (auto n = t.get("warn_window"))
+        if (auto v = r_.integer(n, ctx, "warn_window", 2, 100)) c.warn_window = int(*v);
     if (auto n = t.get("rise"))
         if (auto v = r_.integer(n, ctx, "rise", 1, 10)) c.rise = int(*v);
     if (auto n = t.get("fall"))
@@ -180,17 +221,20 @@ void ZoneParser::parse_check(const std::string& name, TomlNode node, const Sourc
                   "command must be a non-empty array: the program and its arguments, got " + n.describe());
         }
     }
-    if (auto ti = t.get("timeout"), iv = t.get("interval"); c.timeout > c.interval) {
+    if (auto ti = t.get(c.timeout_auto ? "timeout_max" : "timeout"), iv = t.get("interval"); c.timeout > c.interval) {
         error(ti ? ti.where() : (iv ? iv.where() : where), ctx,
-              "timeout " + core::format_duration(c.timeout) + " must not exceed interval " +
+              std::string(c.timeout_auto ? "timeout_max " : "timeout ") + core::format_duration(c.timeout) +
+                  " must not exceed interval " +
                   core::format_duration(c.interval));
     }
     if (kind) {
         if (*kind == "tcp" && !t.get("port")) error(where, ctx, "a tcp check needs a port (1..65535)");
         if (*kind == "exec" && !t.get("command"))
             error(where, ctx, "an exec check needs a command: an array with the program and its arguments");
-        std::vector<std::string> applies = {"kind",   "interval", "timeout",  "fast_interval",
-                                            "rise",   "fall",     "initial",  "addresses"};
+        std::vector<std::string> applies = {"kind",         "interval",      "timeout",     "fast_interval",
+                                            "rise",         "fall",          "initial",     "addresses",
+                                            "warn_latency", "warn_failures", "warn_window"};
+        if (c.timeout_auto) applies.insert(applies.end(), {"timeout_min", "timeout_max"});
         if (*kind == "http" || *kind == "https")
             applies.insert(applies.end(), {"method", "path", "port", "host", "expect_status", "body_contains",
                                            "headers", "follow_redirects", "keepalive"});

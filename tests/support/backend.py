@@ -12,12 +12,21 @@ stdout once listening. The behaviour of every request is read from --mode-file
   slow       answer 200 after --slow-seconds
   garbage    send a line that is not HTTP, then close
   MODE@A,B   MODE for requests from client addresses A and B only, 200 for the rest
+  delay:MS   200 after MS milliseconds
+  jitter:MS:PCT:FAIL  200 after MS ± PCT % (uniform), or 500 for FAIL % of requests
+  ramp:A:B:S 200 after a delay climbing from A to B ms over S seconds since the mode
+             was set (the mode file's time), then hang
+  reset      like close; with --keepalive also resets every idle kept connection at once
+
+--keepalive keeps connections open between requests (HTTP/1.1 persistent; the
+default answers with "Connection: close").
 
 --tls-cert/--tls-key serve HTTPS. --log appends "METHOD PATH HOST UA" per request.
 Stop it with SIGTERM (by PID).
 """
 import argparse
 import os
+import random
 import socket
 import ssl
 import struct
@@ -44,7 +53,10 @@ def main():
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     ap.add_argument("--log")
+    ap.add_argument("--keepalive", action="store_true")
     args = ap.parse_args()
+    conns = set()  # open connections (with --keepalive), for "reset"
+    conns_lock = threading.Lock()
 
     def mode():
         if args.mode_file:
@@ -72,11 +84,27 @@ def main():
                 self.send_header(k, v)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(data)))
-            self.send_header("Connection", "close")
+            if not args.keepalive:
+                self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
-            self.close_connection = True
+            self.close_connection = not args.keepalive
+
+        def setup(self):
+            super().setup()
+            if args.keepalive:
+                with conns_lock:
+                    conns.add(self.connection)
+
+        def finish(self):
+            if args.keepalive:
+                with conns_lock:
+                    conns.discard(self.connection)
+            try:
+                super().finish()
+            except OSError:
+                pass
 
         def handle_any(self):
             if args.log:
@@ -106,7 +134,30 @@ def main():
             elif m == "hang":
                 STOP.wait(600)
                 self.close_connection = True
-            elif m == "close":
+            elif m.startswith("delay:"):
+                STOP.wait(float(m.split(":")[1]) / 1000)
+                self.answer(200, "OK")
+            elif m.startswith("jitter:"):
+                _, ms, pct, fail = m.split(":")
+                if random.random() * 100 < float(fail):
+                    self.answer(500, "random failure")
+                else:
+                    d = float(ms) * (1 + random.uniform(-1, 1) * float(pct) / 100)
+                    STOP.wait(max(0.0, d) / 1000)
+                    self.answer(200, "OK")
+            elif m.startswith("ramp:"):
+                _, a, b, secs = m.split(":")
+                try:
+                    t = time.time() - os.stat(args.mode_file).st_mtime
+                except (OSError, TypeError):
+                    t = 0.0
+                if t >= float(secs):
+                    STOP.wait(600)
+                    self.close_connection = True
+                else:
+                    STOP.wait((float(a) + (float(b) - float(a)) * t / float(secs)) / 1000)
+                    self.answer(200, "OK")
+            elif m in ("close", "reset"):
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.connection.close()
                 self.close_connection = True
@@ -147,6 +198,35 @@ def main():
 
         def handle_error(self, request, client_address):
             pass
+
+        def shutdown_request(self, request):
+            # A connection reset on purpose (SO_LINGER 0) must close without a FIN first.
+            try:
+                if request.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8) == struct.pack("ii", 1, 0):
+                    request.close()
+                    return
+            except OSError:
+                pass
+            super().shutdown_request(request)
+
+    def resetter():
+        # "reset": every idle kept connection gets an RST at once. SHUT_RD wakes the
+        # handler blocked reading the next request; its close then sends the RST.
+        while not STOP.wait(0.02):
+            if not mode().startswith("reset"):
+                continue
+            with conns_lock:
+                victims = list(conns)
+                conns.clear()
+            for c in victims:
+                try:
+                    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    c.shutdown(socket.SHUT_RD)
+                except OSError:
+                    pass
+
+    if args.keepalive and args.mode_file:
+        threading.Thread(target=resetter, daemon=True).start()
 
     srv = Server((args.bind, args.port), Handler)
     print("PORT %d" % srv.server_address[1], flush=True)

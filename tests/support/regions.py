@@ -17,8 +17,9 @@ BACKEND = Path(__file__).resolve().parent / "backend.py"
 class Region:
     """One backend on `address`:`port`; `set(mode)` changes how it answers."""
 
-    def __init__(self, address, port, mode="200", label=None, log_requests=False):
+    def __init__(self, address, port, mode="200", label=None, log_requests=False, keepalive=False):
         self.address, self.port = address, port
+        self.keepalive = keepalive  # keep connections open between requests (backend.py --keepalive)
         self.label = label or f"backend {address}"
         self.dir = tempfile.mkdtemp(prefix="signpost-region-")
         self.mode_file = os.path.join(self.dir, "mode")
@@ -46,7 +47,8 @@ class Region:
         st.register_log(self.label, log)
         self.proc = subprocess.Popen(
             [sys.executable, str(BACKEND), "--bind", self.address, "--port", str(self.port),
-             "--mode-file", self.mode_file] + (["--log", self.request_log] if self.request_log else []),
+             "--mode-file", self.mode_file] + (["--log", self.request_log] if self.request_log else [])
+            + (["--keepalive"] if self.keepalive else []),
             stdout=subprocess.PIPE, stderr=fd, text=True)
         os.close(fd)
         st._LIVE.append(self.proc)
@@ -71,10 +73,10 @@ class Region:
         self.proc = None
 
 
-def region_pair(addresses=("127.0.0.10", "127.0.0.11")):
+def region_pair(addresses=("127.0.0.10", "127.0.0.11"), keepalive=False):
     """Two regions on one shared free port (the zone's check has one port)."""
     port = st.free_port(addresses)
-    return port, [Region(a, port, label=f"region {a}").start() for a in addresses]
+    return port, [Region(a, port, label=f"region {a}", keepalive=keepalive).start() for a in addresses]
 
 
 FAILOVER_ZONE = """\

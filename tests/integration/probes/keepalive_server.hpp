@@ -51,6 +51,10 @@ public:
 
     uint16_t port() const { return port_; }
     void set_mode(Mode m) { mode_ = m; }
+    // Closes every open connection from the server side, idle or not: with an
+    // RST (reset) or a plain close (FIN, as a keep-alive timeout does).
+    void drop_all(bool reset) { drop_request_ = reset ? 2 : 1; }
+    int open_connections() const { return open_; }
     int connections() const { return connections_; }
     int requests() const { return requests_; }
     std::string last_peer() const {
@@ -66,6 +70,10 @@ private:
 
     void run() {
         while (!stop_) {
+            if (const int d = drop_request_.exchange(0)) {
+                while (!conns_.empty()) drop(conns_.begin()->first, d == 2);
+            }
+            open_ = static_cast<int>(conns_.size());
             std::vector<pollfd> fds{{listener_, POLLIN, 0}};
             for (auto& [fd, c] : conns_) fds.push_back({fd, POLLIN, 0});
             if (poll(fds.data(), fds.size(), 20) <= 0) continue;
@@ -126,7 +134,7 @@ private:
     uint16_t port_ = 0;
     std::atomic<bool> stop_{false};
     std::atomic<Mode> mode_{Mode::Ok};
-    std::atomic<int> connections_{0}, requests_{0};
+    std::atomic<int> connections_{0}, requests_{0}, open_{0}, drop_request_{0};
     mutable std::mutex peer_mutex_;
     std::string last_peer_;
     std::map<int, Conn> conns_;  // server thread only

@@ -211,3 +211,65 @@ TEST_CASE("keepalive: many endpoints over several connection pools, removed and 
     }
     CHECK(loop.close() == 0);
 }
+
+// ---- passive signals: a kept connection that changes while idle is noticed at once
+
+TEST_CASE("keepalive: a kept connection reset or closed while idle is re-checked at once, not counted as a failure") {
+    bool reset = true;
+    SUBCASE("reset (RST)") { reset = true; }
+    SUBCASE("closed (FIN), as a server's keep-alive timeout does") { reset = false; }
+    KeepAliveServer server;
+    Loop loop;
+    {
+        HealthMonitor m(loop.get());
+        Results results(m);
+        std::vector<std::string> signals;
+        m.on_signal([&](const std::string& key, const char* what) { signals.push_back(key + ": " + what); });
+        auto c = keepalive_check(server.port());
+        c.interval = Ms{60000};  // the next regular probe is far away: only the signal re-checks soon
+        c.timeout = Ms{1000};
+        m.set_targets({one_target(c)});
+        REQUIRE(results.wait_for(loop, "HTTP 200"));
+        REQUIRE(loop.run_until([&] { return server.open_connections() == 1; }, Ms{3000}));
+        const uint64_t started = m.probes_started();
+
+        server.drop_all(reset);
+        REQUIRE(loop.run_until([&] { return !signals.empty(); }, Ms{5000}));
+        CHECK(signals.front() == std::string("k: ") + (reset ? "reset by the endpoint" : "closed by the endpoint"));
+        // The re-check runs now, on a new connection, and passes: no failure, no suspicion.
+        REQUIRE(loop.run_until([&] { results.poll(); return m.probes_finished() > started; }, Ms{5000}));
+        CHECK(server.connections() == 2);
+        const auto st = m.status().at(0);
+        CHECK(st.health.up());
+        CHECK_FALSE(st.health.suspect);
+        CHECK(st.consecutive_fail == 0);
+        CHECK(st.last_result == "HTTP 200");
+        m.stop();
+    }
+    CHECK(loop.close() == 0);
+}
+
+TEST_CASE("keepalive: a region that resets its kept connection and then fails goes down within fall fast re-checks") {
+    KeepAliveServer server;
+    Loop loop;
+    {
+        HealthMonitor m(loop.get());
+        Results results(m);
+        auto c = keepalive_check(server.port());
+        c.interval = Ms{60000};  // without the passive signal nothing would look again for a minute
+        c.timeout = Ms{1000};
+        c.fall = 3;
+        m.set_targets({one_target(c)});
+        REQUIRE(results.wait_for(loop, "HTTP 200"));
+        REQUIRE(loop.run_until([&] { return server.open_connections() == 1; }, Ms{3000}));
+        server.set_mode(KeepAliveServer::Mode::Error);
+        server.drop_all(true);
+        // Reset noticed → re-check (500, suspect) → fast re-checks → down at the third failure.
+        REQUIRE(loop.run_until([&] { return !m.health()[0].up(); }, Ms{10000}));
+        const auto st = m.status().at(0);
+        CHECK(st.last_result == "HTTP 500");
+        CHECK(st.consecutive_fail >= 3);
+        m.stop();
+    }
+    CHECK(loop.close() == 0);
+}

@@ -418,5 +418,72 @@ TEST_CASE("control: the drain rule is at or after the TTL, never before") {
     CHECK(drain_complete(t0, 2, t0 + 2000ms));
 }
 
+
+TEST_CASE("control: a brownout of the answered pool is an early warning, then warning-cleared, once each") {
+    Harness h;
+    h.load(kZone);
+    h.all_up();
+    h.start();
+    REQUIRE(h.label() == "primary");
+    auto degrade = [&](bool on) {
+        auto i = h.probes.index(kPrimary);
+        REQUIRE(i);
+        probes::HealthChange c{core::EndpointIndex(*i), h.probes.health[*i], {}};
+        h.probes.health[*i].degraded = on;
+        h.probes.health[*i].warning = on ? "slow: 400 ms, usually 5 ms" : "";
+        c.after = h.probes.health[*i];
+        h.apply(h.core.health_changed(h.probes.span(), std::span(&c, 1), h.now));
+    };
+    auto count = [&](const char* kind) {
+        return std::count_if(h.events.begin(), h.events.end(), [&](auto& e) { return e.payload.event == kind; });
+    };
+    degrade(true);
+    REQUIRE(count("early-warning") == 1);
+    CHECK(h.events.back().payload.reason ==
+          "pool primary endpoint 192.0.2.10 degraded: slow: 400 ms, usually 5 ms (still up)");
+    CHECK(h.label() == "primary");  // a brownout moves nothing
+    h.advance(1s);
+    degrade(false);
+    h.advance(1s);
+    degrade(true);  // flickers: the same episode
+    h.advance(1s);
+    degrade(false);
+    for (int i = 0; i < 40; ++i) {
+        h.advance(250ms);
+        h.tick();
+    }
+    CHECK(count("early-warning") == 1);
+    REQUIRE(count("warning-cleared") == 1);
+    CHECK(h.events.back().payload.event == "warning-cleared");
+    CHECK(h.events.back().payload.to == "primary");
+    CHECK(count("service") == 0);
+}
+
+TEST_CASE("control: a warning that ends in a failover is not cleared") {
+    Harness h;
+    h.load(kZone);
+    h.all_up();
+    h.start();
+    auto i = h.probes.index(kPrimary);
+    REQUIRE(i);
+    probes::HealthChange c{core::EndpointIndex(*i), h.probes.health[*i], {}};
+    h.probes.health[*i].suspect = true;
+    c.after = h.probes.health[*i];
+    h.apply(h.core.health_changed(h.probes.span(), std::span(&c, 1), h.now));
+    h.advance(400ms);
+    h.probes.health[*i].suspect = false;
+    h.set(kPrimary, core::HealthState::Down);
+    CHECK(h.label() == "failover:secondary");
+    for (int k = 0; k < 40; ++k) {
+        h.advance(250ms);
+        h.tick();
+    }
+    auto count = [&](const char* kind) {
+        return std::count_if(h.events.begin(), h.events.end(), [&](auto& e) { return e.payload.event == kind; });
+    };
+    CHECK(count("early-warning") == 1);
+    CHECK(count("warning-cleared") == 0);
+}
+
 }  // namespace
 }  // namespace signpost::control

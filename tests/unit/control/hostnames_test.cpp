@@ -273,6 +273,17 @@ TEST_CASE("control: hostname_health: any address up is up; with `all`, every add
     failing.suspect = true;
     std::vector<AddressProbe> shaky = {{ip("127.0.0.10"), &failing}, {ip("127.0.0.12"), &down}};
     CHECK(hostname_health("eu.lb.test", &r, shaky, false, {}).suspect);
+    // Browning out like suspect: `any` when every up address is, `all` when one is.
+    core::EndpointHealth slow = up;
+    slow.degraded = true;
+    slow.warning = "slow: 300 ms, usually 5 ms";
+    std::vector<AddressProbe> one_slow = {{ip("127.0.0.10"), &slow}, {ip("127.0.0.12"), &up}};
+    CHECK_FALSE(hostname_health("eu.lb.test", &r, one_slow, false, {}).degraded);
+    auto all_slow = hostname_health("eu.lb.test", &r, one_slow, true, {});
+    CHECK(all_slow.degraded);
+    CHECK(all_slow.warning == "127.0.0.10 slow: 300 ms, usually 5 ms");
+    std::vector<AddressProbe> slow_and_down = {{ip("127.0.0.10"), &slow}, {ip("127.0.0.12"), &down}};
+    CHECK(hostname_health("eu.lb.test", &r, slow_and_down, false, {}).degraded);
 }
 
 }  // namespace

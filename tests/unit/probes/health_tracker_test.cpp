@@ -344,3 +344,156 @@ TEST_CASE("tracker: a known initial state is confirmed at once and moves by rise
     CHECK(u.state() == HealthState::Up);  // nor one failure `fall`
     CHECK(u.suspect());
 }
+
+// ---- detecting sooner: passive signals, timeout = "auto", overdue probes, brownout
+
+namespace {
+
+ProbeResult ok_in(double ms) {
+    ProbeResult r{true, "HTTP 200"};
+    r.latency_ms = ms;
+    return r;
+}
+
+// n successful probes of `ms` each, at their due times; the tracker ends up.
+void warm(CheckTracker& c, int n, double ms) {
+    for (int i = 0; i < n; ++i) probe(c, ok_in(ms), static_cast<int>(ms));
+}
+
+}  // namespace
+
+TEST_CASE("passive signal: a kept connection closed while idle brings the next probe to now, no failure") {
+    auto s = spec();
+    CheckTracker c(s, T0);
+    warm(c, 3, 5);
+    REQUIRE(c.up());
+    const auto planned = c.next_due();
+    const auto now = planned - Millis{700};
+    CHECK(c.nudge(now));
+    CHECK(c.next_due() == now);
+    CHECK(c.up());
+    CHECK_FALSE(c.suspect());          // a close is no failure: nothing to warn about
+    CHECK(c.consecutive_fail() == 0);
+    SUBCASE("at most once per interval") {
+        CHECK_FALSE(c.nudge(now + Millis{10}));
+        const auto seq = c.start(now);
+        CHECK(c.next_due() == now + s.fast_interval);  // looking closer until a result comes
+        c.finish(seq, ok_in(5), now + Millis{5});
+        CHECK_FALSE(c.hurried());
+        CHECK(c.nudge(now + s.interval));
+    }
+    SUBCASE("the re-check's failure counts as usual, and the fast re-checks follow") {
+        const auto seq = c.start(now);
+        c.finish(seq, bad("connection refused"), now + Millis{1});
+        CHECK(c.suspect());
+        CHECK(c.consecutive_fail() == 1);
+        CHECK(c.next_due() == now + s.fast_interval);
+    }
+}
+
+TEST_CASE("timeout = \"auto\": the maximum first, then the measured latency's") {
+    auto s = spec();
+    s.timeout_auto = true;
+    s.timeout = Millis{1000};
+    s.timeout_min = Millis{50};
+    CheckTracker c(s, T0);
+    CHECK(c.timeout() == Millis{1000});
+    warm(c, static_cast<int>(LatencyStats::kMinSamples), 5);
+    CHECK(c.timeout() == Millis{50});
+    warm(c, 20, 60);
+    CHECK(c.timeout() == Millis{240});
+    SUBCASE("each timeout in a row doubles the next one, up to the maximum; an answer resets it") {
+        warm(c, 20, 5);
+        REQUIRE(c.timeout() == Millis{50});
+        probe(c, timeout());
+        CHECK(c.timeout() == Millis{100});
+        probe(c, timeout());
+        CHECK(c.timeout() == Millis{200});
+        probe(c, bad("connection refused"));  // not a timeout: back to the measured one
+        CHECK(c.timeout() == Millis{50});
+        for (int i = 0; i < 6; ++i) probe(c, timeout());
+        CHECK(c.timeout() == Millis{1000});
+        probe(c, ok_in(5));
+        CHECK(c.timeout() == Millis{50});
+    }
+    SUBCASE("a fixed timeout stays fixed") {
+        auto f = spec();
+        CheckTracker fixed(f, T0);
+        warm(fixed, 20, 5);
+        CHECK(fixed.timeout() == Millis{1000});
+    }
+}
+
+TEST_CASE("overdue probe: a probe running far past the usual latency starts the fast re-checks while it runs") {
+    auto s = spec();  // fixed timeout 1 s, fall 3, fast 200 ms
+    CheckTracker c(s, T0);
+    warm(c, 12, 5);
+    const auto start = c.next_due();
+    const auto hung = c.start(start);
+    // Usually 5 ms: overdue after 50 ms (the minimum), long before the 1 s timeout.
+    CHECK(c.next_due() == start + Millis{50});
+    const auto second = c.start(start + Millis{50});
+    CHECK(c.hurried());
+    CHECK(c.next_due() == start + Millis{250});
+    const auto third = c.start(start + Millis{250});
+    CHECK(c.in_flight() == 3);
+    CHECK_FALSE(c.may_start());  // bounded: max(rise, fall) in flight
+    // Each times out in turn: the third failure lands at 1.25 s, not 1 s + 2 × 1.2 s.
+    c.finish(hung, timeout(), start + Millis{1000});
+    c.finish(second, timeout(), start + Millis{1050});
+    CHECK(c.up());
+    c.finish(third, timeout(), start + Millis{1250});
+    CHECK(c.state() == HealthState::Down);
+    SUBCASE("an endpoint that is merely slow once answers, and the pace returns to the interval") {
+        CheckTracker d(s, T0);
+        warm(d, 12, 5);
+        const auto t = d.next_due();
+        const auto slow = d.start(t);
+        const auto extra = d.start(t + Millis{50});
+        d.finish(slow, ok_in(80), t + Millis{80});
+        CHECK_FALSE(d.hurried());
+        d.finish(extra, ok_in(5), t + Millis{55});
+        CHECK(d.up());
+        CHECK(d.next_due() == t + Millis{250});  // the re-check already planned runs once
+        probe(d, ok_in(5));
+        CHECK(d.next_due() == t + Millis{250} + s.interval);
+    }
+}
+
+TEST_CASE("brownout: a check that is up but much slower than usual is degraded, and the endpoint with it") {
+    auto s = spec();
+    std::vector<core::CheckSpec> checks{s};
+    EndpointTracker ep(checks, T0);
+    auto& c = ep.checks()[0];
+    for (int i = 0; i < 20; ++i) {
+        probe(c, ok_in(5));
+        ep.update(c.next_due());
+    }
+    CHECK(ep.health().up());
+    CHECK_FALSE(ep.health().degraded);
+    probe(c, ok_in(400));
+    CHECK_FALSE(ep.update(c.next_due()));
+    probe(c, ok_in(400));
+    CHECK(ep.update(c.next_due()));  // a change: published, the early warning fires
+    CHECK(ep.health().degraded);
+    CHECK(ep.health().warning == "slow: 400 ms, usually 5 ms");
+    CHECK_FALSE(ep.health().suspect);
+    probe(c, ok_in(5));
+    probe(c, ok_in(5));
+    CHECK(ep.update(c.next_due()));
+    CHECK_FALSE(ep.health().degraded);
+    CHECK(ep.health().warning.empty());
+}
+
+TEST_CASE("brownout: failures from before a recovery are not a brownout of the recovered endpoint") {
+    auto s = spec();
+    s.rise = 1;
+    CheckTracker c(s, T0);
+    warm(c, 3, 5);
+    for (int i = 0; i < 12; ++i) probe(c, bad());
+    REQUIRE(c.state() == HealthState::Down);
+    CHECK(c.degraded().empty());  // down is not degraded
+    probe(c, ok_in(5));
+    REQUIRE(c.up());
+    CHECK(c.degraded().empty());
+}

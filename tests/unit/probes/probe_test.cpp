@@ -96,10 +96,10 @@ TEST_CASE("probes: tcp and exec errors found at start are delivered on the loop,
     const auto no_command = exec_check({});
     const auto missing = exec_check({"/nonexistent/signpost-probe"});
     const auto port_53 = tcp_check(53);  // a probe keeps its spec by reference
-    start_tcp_probe(l.env(), bad_port, "127.0.0.1", "", r.done());
-    start_tcp_probe(l.env(), port_53, "not-an-address", "", r.done());
-    start_exec_probe(l.env(), no_command, "127.0.0.1", "", r.done());
-    start_exec_probe(l.env(), missing, "127.0.0.1", "", r.done());
+    start_tcp_probe(l.env(), bad_port, "127.0.0.1", "", bad_port.timeout, r.done());
+    start_tcp_probe(l.env(), port_53, "not-an-address", "", port_53.timeout, r.done());
+    start_exec_probe(l.env(), no_command, "127.0.0.1", "", no_command.timeout, r.done());
+    start_exec_probe(l.env(), missing, "127.0.0.1", "", missing.timeout, r.done());
     CHECK(r.got.empty());
     CHECK(l.close() == 0);
     REQUIRE(r.got.size() == 4);
@@ -116,11 +116,11 @@ TEST_CASE("probes: tcp connects and reports once; a cancelled connect calls noth
     const std::size_t before = io::live_handles();
     const auto spec = tcp_check(listener.port);
     Results ok, cancelled;
-    start_tcp_probe(l.env(), spec, "127.0.0.1", "", ok.done());
-    Probe* p = start_tcp_probe(l.env(), spec, "127.0.0.1", "", cancelled.done());
+    start_tcp_probe(l.env(), spec, "127.0.0.1", "", spec.timeout, ok.done());
+    Probe* p = start_tcp_probe(l.env(), spec, "127.0.0.1", "", spec.timeout, cancelled.done());
     p->cancel();  // connect pending: its request is called back with UV_ECANCELED and freed
     const auto no_port = tcp_check(0);
-    Probe* failed = start_tcp_probe(l.env(), no_port, "127.0.0.1", "", cancelled.done());
+    Probe* failed = start_tcp_probe(l.env(), no_port, "127.0.0.1", "", no_port.timeout, cancelled.done());
     failed->cancel();
     CHECK(l.close() == 0);
     REQUIRE(ok.got.size() == 1);
@@ -137,9 +137,9 @@ TEST_CASE("probes: exec reports the exit status; a hanging child is killed at th
     const auto pass = exec_check({"/bin/sh", "-c", "test \"$SIGNPOST_ADDRESS\" = 127.0.0.7"});
     const auto fail = exec_check({"/bin/sh", "-c", "exit 3"});
     const auto hang = exec_check({"/bin/sleep", "30"}, 100);
-    start_exec_probe(l.env(), pass, "127.0.0.7", "", r.done());
-    start_exec_probe(l.env(), fail, "127.0.0.7", "", r.done());
-    start_exec_probe(l.env(), hang, "127.0.0.7", "", r.done());
+    start_exec_probe(l.env(), pass, "127.0.0.7", "", pass.timeout, r.done());
+    start_exec_probe(l.env(), fail, "127.0.0.7", "", fail.timeout, r.done());
+    start_exec_probe(l.env(), hang, "127.0.0.7", "", hang.timeout, r.done());
     const auto t0 = std::chrono::steady_clock::now();
     CHECK(l.close() == 0);  // returns only once every child is reaped
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds{10});
@@ -161,7 +161,7 @@ TEST_CASE("probes: a cancelled exec probe kills its running child, calls nothing
     const std::size_t before = io::live_handles();
     Results r;
     const auto hang = exec_check({"/bin/sleep", "30"});
-    Probe* p = start_exec_probe(l.env(), hang, "127.0.0.1", "", r.done());
+    Probe* p = start_exec_probe(l.env(), hang, "127.0.0.1", "", hang.timeout, r.done());
     uv_run(&l.loop, UV_RUN_NOWAIT);
     p->cancel();
     const auto t0 = std::chrono::steady_clock::now();

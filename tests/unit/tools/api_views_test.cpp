@@ -174,7 +174,10 @@ TEST_CASE("api_views: endpoint_json shows probe counters and override and drain 
                              {"left_answers_monotonic", 1000.25}, {"drained_monotonic", 1030.5}});
     REQUIRE(e["checks"].size() == 1);
     CHECK(e["checks"][0] == json{{"name", "web"}, {"kind", "https"}, {"state", "down"}, {"last_result", "HTTP 503"},
-                                 {"latency_ms", 1.5}, {"cert_warning", true}});
+                                 {"latency_ms", 1.5}, {"timeout_ms", 0.0}, {"baseline_ms", 0.0}, {"degraded", ""},
+                                 {"cert_warning", true}});
+    CHECK(e["degraded"] == false);
+    CHECK(e["warning"] == "");
 }
 
 TEST_CASE("api_views: endpoint_json without probe status or override or drain shows the defaults") {

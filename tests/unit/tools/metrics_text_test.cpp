@@ -206,12 +206,14 @@ TEST_CASE("metrics: every endpoint, service and pool has its series from the sta
         CAPTURE(e);
         CHECK(m.at(fmt::format("signpost_endpoint_up{{endpoint=\"{}\"}}", e)) == 1);
         CHECK(m.at(fmt::format("signpost_endpoint_failing{{endpoint=\"{}\"}}", e)) == 0);
+        CHECK(m.at(fmt::format("signpost_endpoint_degraded{{endpoint=\"{}\"}}", e)) == 0);
         CHECK(m.at(fmt::format("signpost_endpoint_transitions_total{{endpoint=\"{}\"}}", e)) == 0);
     }
     for (const char* s : {"example.com/site", "example.com/api"}) {
         CAPTURE(s);
         CHECK(m.at(fmt::format("signpost_service_changes_total{{service=\"{}\"}}", s)) == 0);
         CHECK(m.at(fmt::format("signpost_service_all_down{{service=\"{}\"}}", s)) == 0);
+        CHECK(m.at(fmt::format("signpost_service_early_warning{{service=\"{}\"}}", s)) == 0);
     }
     CHECK(m.at("signpost_services_all_down") == 0);
     // One series per pool of the service, and no other pool.
