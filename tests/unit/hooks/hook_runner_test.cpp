@@ -268,7 +268,7 @@ TEST_CASE("hooks: a command that hangs is killed at its timeout") {
         runner.stop();
     }
     close_loop(&loop);
-    CHECK(took < 3.0);
+    CHECK(took < 20.0);  // killed, not waited for: sleep would take 30 s
 }
 
 TEST_CASE("hooks: an HTTP hook POSTs the JSON and retries after a 5xx") {
