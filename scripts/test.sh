@@ -20,12 +20,15 @@ fi
 jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== release build and tests"
+stage_start=$SECONDS
 bash scripts/build.sh -DSIGNPOST_DEBUG_LINES=ON
 ctest --test-dir build --output-on-failure -j"$jobs"
+echo "release stage: $((SECONDS - stage_start))s"
 
 fuzz_seconds="${SIGNPOST_FUZZ_SECONDS:-10}"
 if [ "$fuzz_seconds" != 0 ]; then
   echo "== fuzzing: each target for ${fuzz_seconds}s (libFuzzer + ASan + UBSan, clang)"
+  stage_start=$SECONDS
   if ! command -v clang++ >/dev/null; then
     echo "fuzzing needs clang++ and libclang-rt-14-dev (apt-get install clang libclang-rt-14-dev);" \
          "set SIGNPOST_FUZZ_SECONDS=0 to skip" >&2
@@ -53,14 +56,17 @@ if [ "$fuzz_seconds" != 0 ]; then
     fi
     grep -E "^Done|stat::number_of_executed_units" "build-fuzz/$t.log" | sed "s/^/fuzz_$t: /"
   done
+  echo "fuzzing stage: $((SECONDS - stage_start))s"
 fi
 
 if [ "${1:-}" != "--no-sanitizers" ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
+  stage_start=$SECONDS
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSIGNPOST_SANITIZE=ON -DSIGNPOST_BENCH=OFF -DSIGNPOST_DEBUG_LINES=ON >/dev/null
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs"
+  echo "AddressSanitizer stage: $((SECONDS - stage_start))s"
 
   # The whole suite again under ThreadSanitizer: the unit tests, the probes'
   # integration binary, the fuzz replays (single-threaded; cheap, so kept) and
