@@ -254,7 +254,9 @@ void Controller::commit(std::shared_ptr<const zones::Catalog> loaded, Probes pro
     reload_.errors.clear();
     reload_.staged = false;
     step.persist = true;
-    if (serving_) evaluate_and_publish(probes, nullptr, true, now, step);
+    // A new catalog is a new View even when no answer of a service moved (static
+    // records, or zones without services).
+    if (serving_) evaluate_and_publish(probes, nullptr, true, now, step, true);
     say(step, core::LogLevel::Info, "zones", "reloaded {} zone(s), {} service(s), {} endpoint(s)",
         catalog_->zones.size(), catalog_->services.size(), catalog_->endpoints.size());
 }
@@ -671,14 +673,14 @@ bool Controller::evaluate(const std::vector<core::EndpointHealth>& health, const
 }
 
 void Controller::evaluate_and_publish(Probes probes, const std::vector<std::size_t>* which, bool health_moved,
-                                      const Now& now, Step& step) {
+                                      const Now& now, Step& step, bool new_catalog) {
     auto composed = composed_health(probes);
     if (serving_) endpoint_transitions(composed, now, step);
     auto health = composed;
     apply_drains(health);
     bool changed = evaluate(health, which, now, step);
     update_drains(now, changed, step);
-    if (changed) build_snapshot(health, true, step);
+    if (changed || new_catalog) build_snapshot(health, true, step);
     else if (health_moved && options_.explain) build_snapshot(health, false, step);  // explain shows health too
 }
 
@@ -689,6 +691,8 @@ void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health,
         vo.udp_payload_size = options_.udp_payload_size;
         vo.zone_ids = zone_ids();
         vo.geo = geo_;
+        vo.signing = signing_;
+        vo.signatures = signatures_;
         vo.previous = view_;  // geo answer counters carry over
         view_ = dns::build_view(catalog_, evaluations_, ++view_generation_, vo);
         explain_evaluations_ = std::make_shared<const std::vector<policy::Evaluation>>(evaluations_);
@@ -928,6 +932,12 @@ Step Controller::tick(Probes probes, const Now& now) {
     if (!runtime_.empty() && with_runtime_txt(false, now, step) && serving_)
         build_snapshot(effective_health(probes), true, step);
     if (!serving_) return step;
+    // Signatures are made again once less than the zone's refresh remains (the cache
+    // decides which); a View built every hour at least gets them made in time.
+    if (signing_ && view_ && now.unix_ms - resigned_unix_ms_ >= kResignEveryMs) {
+        if (resigned_unix_ms_ != 0) build_snapshot(effective_health(probes), true, step);
+        resigned_unix_ms_ = now.unix_ms;
+    }
     // Health changes are evaluated as they arrive; the tick only serves answers
     // that move with time alone (a hold-down running out, an unstable window
     // closing). Evaluating 10,000 services four times a second costs a tenth of a core.
@@ -944,6 +954,13 @@ Step Controller::geo_databases(std::shared_ptr<const geo::Databases> databases, 
     Step step;
     geo_ = std::move(databases);
     if (catalog_ && serving_) build_snapshot(effective_health(probes), true, step);
+    return step;
+}
+
+Step Controller::resign(Probes probes, const Now& now) {
+    Step step;
+    if (catalog_ && serving_ && signing_) build_snapshot(effective_health(probes), true, step);
+    resigned_unix_ms_ = now.unix_ms;
     return step;
 }
 

@@ -24,6 +24,7 @@
 #include "core/duration.hpp"
 #include "core/health.hpp"
 #include "core/resolution.hpp"
+#include "dns/signing.hpp"
 #include "dns/snapshot.hpp"
 #include "policy/policy.hpp"
 #include "probes/health_monitor.hpp"
@@ -185,6 +186,15 @@ public:
     // every successful reload of geoip_databases; null: none). Publishes a new View
     // when serving; the old databases are freed when the last query using them ends.
     Step geo_databases(std::shared_ptr<const geo::Databases> databases, Probes probes, const Now& now);
+    // The keys of the signed zones (dns::ViewOptions::signing), given before the
+    // load() or reload() of a catalog that signs; every View built after signs with
+    // them. Signatures are kept across Views (a health change signs nothing new
+    // unless its answer was never signed) and made again once less than the zone's
+    // `refresh` remains: tick() builds a View for that every hour, resign() at once.
+    void signing_keys(std::shared_ptr<const dns::SigningKeys> keys) { signing_ = std::move(keys); }
+    Step resign(Probes probes, const Now& now);
+    // The signature cache's figures (status): entries, signatures made, earliest expiry.
+    const dns::SignatureCache& signatures() const noexcept { return *signatures_; }
     // The daemon's publish() of the snapshot with this version returned at `now`:
     // every later query sees it.
     void published(uint64_t version, const Now& now);
@@ -215,6 +225,10 @@ public:
     // Probes + quorum + overrides + drains, indexed like catalog().endpoints.
     std::vector<core::EndpointHealth> effective_health(Probes probes) const;
     std::shared_ptr<const geo::Databases> geo_;  // ViewOptions::geo
+    std::shared_ptr<const dns::SigningKeys> signing_;  // ViewOptions::signing
+    std::shared_ptr<dns::SignatureCache> signatures_ = std::make_shared<dns::SignatureCache>();
+    int64_t resigned_unix_ms_ = 0;  // the last View built to renew signatures (tick)
+    static constexpr int64_t kResignEveryMs = 3600 * 1000;
     // This instance's own verdicts (probes only, in `storage`): what peers hear from us.
     std::vector<LocalVerdict> local_verdicts(Probes probes, std::vector<core::EndpointHealth>& storage) const;
     // The probes' health indexed like catalog().endpoints (a staged reload probes another list).
@@ -263,8 +277,9 @@ private:
     void apply_drains(std::vector<core::EndpointHealth>& health) const;
     // Re-evaluates `which` services (all when null) and publishes when an answer
     // or (with `health_moved`) what explain shows changed.
+    // `new_catalog`: a reload committed, so a new View even when no answer moved.
     void evaluate_and_publish(Probes probes, const std::vector<std::size_t>* which, bool health_moved, const Now& now,
-                              Step& step);
+                              Step& step, bool new_catalog = false);
     bool evaluate(const std::vector<core::EndpointHealth>& health, const std::vector<std::size_t>* which,
                   const Now& now, Step& step);
     void endpoint_transitions(const std::vector<core::EndpointHealth>& composed, const Now& now, Step& step);

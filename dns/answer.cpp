@@ -7,6 +7,7 @@
 
 #include "dns/view.hpp"
 #include "dns/view_impl.hpp"
+#include "dnssec/sign.hpp"
 #include "geo/database.hpp"
 
 namespace signpost::dns {
@@ -38,6 +39,8 @@ struct WireName {
     uint16_t len = 0;             // including the root byte
     uint8_t offsets[kMaxLabels];  // start of each label; offsets[labels] would be the root
     int labels = 0;
+
+    WireName() noexcept {}  // bytes and offsets stay unset until set(): nothing to zero per query
 
     // From uncompressed wire bytes; false when malformed.
     bool set(const uint8_t* p, std::size_t avail) noexcept {
@@ -467,6 +470,14 @@ struct Context {
     const detail::DecisionData* force_decision = nullptr;
     const policy::Variant* force_variant = nullptr;
     bool unstable = false;
+    // DNSSEC: DO=1 in a signed zone. Answer and authority RRsets carry their RRSIGs;
+    // what the authority section must prove is written once the chain ends (resolve).
+    bool dnssec = false;
+    enum class Deny : uint8_t { None, NoData, NxDomain } deny = Deny::None;
+    const detail::VNode* deny_node = nullptr;  // NODATA: the node (exact or wildcard) answered from
+    WireName deny_name{};                       // the name without data, or that does not exist
+    bool wild = false;                          // a wildcard answered for `wild_name`
+    WireName wild_name{};
     // One variant per service per query: a CNAME and what follows it, A then AAAA,
     // the additional section, all come from the same pick (see service_pick).
     struct Picks {
@@ -541,6 +552,23 @@ bool write_rr(Context& c, const uint8_t* owner, std::size_t owner_len, uint16_t 
 
 enum class Section { Answer, Authority, Additional };
 
+// DNSSEC: the RRSIGs over an RRset just written (none when the zone is not signed,
+// the query has no DO bit, or the section is the additional one).
+bool write_sigs(Context& c, Section sec, const uint8_t* owner, std::size_t owner_len, const detail::SigSet* sigs,
+                uint32_t ttl) noexcept {
+    if (!c.dnssec || sec == Section::Additional || !sigs) return true;
+    uint16_t n = 0;
+    for (auto& rd : sigs->rrsigs) {
+        if (!write_rr(c, owner, owner_len, rt::RRSIG, ttl, reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
+            c.overflow = true;
+            return false;
+        }
+        ++n;
+    }
+    (sec == Section::Answer ? c.ancount : c.nscount) += n;
+    return true;
+}
+
 // Writes a whole RRset or nothing.
 bool write_rrset(Context& c, Section sec, const uint8_t* owner, std::size_t owner_len, const zones::RRset& s,
                  uint32_t ttl) noexcept {
@@ -555,6 +583,7 @@ bool write_rrset(Context& c, Section sec, const uint8_t* owner, std::size_t owne
         ++n;
     }
     (sec == Section::Answer ? c.ancount : sec == Section::Authority ? c.nscount : c.arcount) += n;
+    if (c.dnssec) return write_sigs(c, sec, owner, owner_len, c.view.sig_index_.find(&s, nullptr, s.type), ttl);
     return true;
 }
 
@@ -638,6 +667,7 @@ bool write_service(Context& c, Section sec, const uint8_t* owner, std::size_t ow
     }
     if (n == 0) return false;
     (sec == Section::Answer ? c.ancount : sec == Section::Authority ? c.nscount : c.arcount) += n;
+    if (c.dnssec) write_sigs(c, sec, owner, owner_len, c.view.sig_index_.find(v, &node, type), ttl);
     return true;
 }
 
@@ -645,6 +675,16 @@ void write_soa_authority(Context& c, uint32_t cap_ttl = UINT32_MAX) noexcept {
     auto& z = *c.zone;
     write_rrset(c, Section::Authority, reinterpret_cast<const uint8_t*>(z.origin.data()), z.origin.size(), *z.soa,
                 std::min(z.negative_ttl, cap_ttl));
+}
+
+// NODATA at `node` for `owner` (a wildcard's node answers other names): the SOA, and
+// with DNSSEC the node's NSEC, written when the chain ends (write_proofs).
+void nodata(Context& c, const detail::VNode& node, const WireName& owner, uint32_t cap_ttl = UINT32_MAX) noexcept {
+    write_soa_authority(c, cap_ttl);
+    if (!c.dnssec) return;
+    c.deny = Context::Deny::NoData;
+    c.deny_node = &node;
+    c.deny_name = owner;
 }
 
 // Records the targets of NS/MX/SRV rdata for the additional section.
@@ -730,11 +770,22 @@ void write_additional(Context& c) noexcept {
     }
 }
 
+void write_nsec(Context& c, int32_t k, uint8_t shape) noexcept;
+
 void referral(Context& c, const detail::VNode& cut) noexcept {
     c.aa = false;
     c.referral = true;
     auto* ns = cut.find(rt::NS);
-    write_rrset(c, Section::Authority, reinterpret_cast<const uint8_t*>(cut.name.data()), cut.name.size(), *ns);
+    auto* owner = reinterpret_cast<const uint8_t*>(cut.name.data());
+    bool dnssec = c.dnssec;
+    c.dnssec = false;  // NS at a cut is the child's: never signed here
+    write_rrset(c, Section::Authority, owner, cut.name.size(), *ns);
+    c.dnssec = dnssec;
+    if (dnssec) {
+        // A signed delegation shows its DS; an unsigned one proves there is none (RFC 4035 3.1.4).
+        if (auto* ds = cut.find(rt::DS)) write_rrset(c, Section::Authority, owner, cut.name.size(), *ds);
+        else write_nsec(c, c.zone->nsec_of[std::size_t(&cut - c.zone->nodes.data())], detail::kShapeNone);
+    }
     collect_targets(c, *ns);
 }
 
@@ -755,6 +806,9 @@ bool answer_node(Context& c, const detail::VNode& node, const WireName& owner, u
                 return false;
             }
             ++c.ancount;
+            if (c.dnssec &&
+                !write_sigs(c, Section::Answer, o, ol, c.view.sig_index_.find(p.variant, &node, rt::CNAME), p.decision->ttl))
+                return false;
             if (qtype == rt::CNAME || qtype == rt::ANY) return false;
             return next.set(t, target.size());
         }
@@ -777,7 +831,7 @@ bool answer_node(Context& c, const detail::VNode& node, const WireName& owner, u
             return false;
         }
         if (node.service >= 0 && write_service(c, Section::Answer, o, ol, node, rt::AAAA)) return false;
-        write_soa_authority(c);
+        nodata(c, node, owner);
         return false;
     }
     if ((qtype == rt::A || qtype == rt::AAAA) && node.service >= 0) {
@@ -785,7 +839,7 @@ bool answer_node(Context& c, const detail::VNode& node, const WireName& owner, u
             uint32_t cap = UINT32_MAX;
             auto& sd = c.view.services_[std::size_t(node.service)];
             cap = sd.fallback.decision ? sd.fallback.decision->ttl : cap;
-            write_soa_authority(c, cap);
+            nodata(c, node, owner, cap);
         }
         return false;
     }
@@ -794,12 +848,11 @@ bool answer_node(Context& c, const detail::VNode& node, const WireName& owner, u
         if (qtype == rt::NS || qtype == rt::MX || qtype == rt::SRV) collect_targets(c, *s);
         return false;
     }
-    write_soa_authority(c);  // NODATA
+    nodata(c, node, owner);
     return false;
 }
 
-void resolve(Context& c, const detail::ZoneData& z) noexcept {
-    c.zone = &z;
+void resolve_chain(Context& c, const detail::ZoneData& z) noexcept {
     const WireName* name = &c.q.qname;
     WireName names[2];
     int which = 0;
@@ -816,7 +869,15 @@ void resolve(Context& c, const detail::ZoneData& z) noexcept {
         if (l.kind == Lookup::NxDomain) {
             c.rcode = NxDomain;
             write_soa_authority(c);
+            if (c.dnssec) {
+                c.deny = Context::Deny::NxDomain;
+                c.deny_name = *name;
+            }
             return;
+        }
+        if (l.kind == Lookup::Wildcard && c.dnssec && !c.wild) {
+            c.wild = true;
+            c.wild_name = *name;
         }
         WireName& next = names[which];
         which ^= 1;
@@ -832,6 +893,97 @@ void resolve(Context& c, const detail::ZoneData& z) noexcept {
         seen[seen_hash_count++] = h;
         name = &next;
     }
+}
+
+// DNSSEC denial (RFC 4035 3.1.3) from the zone's NSEC chain, no allocation.
+
+// The NSEC whose owner is the greatest below `name` in canonical order: it covers
+// a name that does not exist (the apex is the least owner, so one always does).
+int32_t covering_nsec(const detail::ZoneData& z, const WireName& name) noexcept {
+    std::string_view n(reinterpret_cast<const char*>(name.bytes), name.len);
+    std::size_t lo = 0, hi = z.nsecs.size();  // first owner >= name
+    while (lo < hi) {
+        std::size_t mid = (lo + hi) / 2;
+        if (dnssec::canonical_compare(z.nodes[z.nsecs[mid].node].name, n) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    if (z.nsecs.empty()) return -1;
+    return int32_t(lo == 0 ? z.nsecs.size() - 1 : lo - 1);
+}
+
+// The NSEC records already in this answer (each once).
+struct NsecsWritten {
+    int32_t k[4];
+    int n = 0;
+};
+
+void write_nsec(Context& c, int32_t k, uint8_t shape) noexcept {
+    if (k < 0 || std::size_t(k) >= c.zone->nsecs.size()) return;
+    const detail::NsecData& d = c.zone->nsecs[std::size_t(k)];
+    if (shape >= detail::kShapes || d.rdata[shape].empty()) shape = detail::kShapeNone;
+    const std::string_view owner = c.zone->nodes[d.node].name;
+    auto* o = reinterpret_cast<const uint8_t*>(owner.data());
+    const std::string& rd = d.rdata[shape];
+    if (!write_rr(c, o, owner.size(), rt::NSEC, c.zone->negative_ttl, reinterpret_cast<const uint8_t*>(rd.data()),
+                  rd.size())) {
+        c.overflow = true;
+        return;
+    }
+    ++c.nscount;
+    write_sigs(c, Section::Authority, o, owner.size(), &d.sigs[shape], c.zone->negative_ttl);
+}
+
+// The answer shape of the service at `node` for this query (its NSEC's types).
+uint8_t node_shape(Context& c, const detail::VNode& node) noexcept {
+    if (node.service < 0 || std::size_t(node.service) >= c.view.services_.size()) return detail::kShapeNone;
+    const policy::Variant* v = service_pick(c, node.service).variant;
+    if (!v) return detail::kShapeNone;
+    if (v->cname && node.cname_ok) return detail::kShapeCname;
+    return uint8_t((v->v4.empty() ? 0 : detail::kShapeA) | (v->v6.empty() ? 0 : detail::kShapeAAAA));
+}
+
+void write_proofs(Context& c) noexcept {
+    const detail::ZoneData& z = *c.zone;
+    NsecsWritten done;
+    auto put = [&](int32_t k, uint8_t shape) noexcept {
+        if (k < 0) return;
+        for (int i = 0; i < done.n; ++i)
+            if (done.k[i] == k) return;
+        if (done.n < 4) done.k[done.n++] = k;
+        write_nsec(c, k, shape);
+    };
+    if (c.deny == Context::Deny::NxDomain) {
+        // The NSEC covering the name, and the one covering the wildcard at its closest
+        // encloser (RFC 4035 3.1.3.2).
+        put(covering_nsec(z, c.deny_name), detail::kShapeNone);
+        for (int i = 1; i <= c.deny_name.labels; ++i) {
+            if (!z.find(c.deny_name.suffix(i), c.deny_name.suffix_len(i))) continue;
+            uint8_t wc[256];
+            std::size_t el = c.deny_name.suffix_len(i);
+            if (el + 2 > 255) break;
+            wc[0] = 1;
+            wc[1] = '*';
+            std::memcpy(wc + 2, c.deny_name.suffix(i), el);
+            WireName w;
+            if (w.set(wc, el + 2)) put(covering_nsec(z, w), detail::kShapeNone);
+            break;
+        }
+    } else if (c.deny == Context::Deny::NoData && c.deny_node) {
+        // The node's own NSEC shows the type is absent (RFC 4035 3.1.3.1); an empty
+        // non-terminal has none: the NSEC covering it proves it has no data.
+        int32_t own = z.nsec_of[std::size_t(c.deny_node - z.nodes.data())];
+        if (own >= 0) put(own, node_shape(c, *c.deny_node));
+        else put(covering_nsec(z, c.deny_name), detail::kShapeNone);
+    }
+    // A wildcard answered: prove the name itself does not exist (RFC 4035 3.1.3.3, 3.1.3.4).
+    if (c.wild) put(covering_nsec(z, c.wild_name), detail::kShapeNone);
+}
+
+void resolve(Context& c, const detail::ZoneData& z) noexcept {
+    c.zone = &z;
+    c.dnssec = c.q.do_bit && z.signed_zone;
+    resolve_chain(c, z);
+    if (c.dnssec && !c.overflow) write_proofs(c);
 }
 
 struct Reply {
@@ -1240,7 +1392,7 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
 
     // Common shapes: copy the pre-rendered answer behind the question (with ECS too:
     // the scope is the client's decision's, 0 for answers that depend on no client).
-    if (q.qtype != rt::ANY && q.qtype != rt::DS) {
+    if (q.qtype != rt::ANY && q.qtype != rt::DS && !(q.do_bit && zone->signed_zone)) {
         FastHit hit;
         if (fast_lookup(view, *zone, q, client.address, hit) && w.size() + hit.blob->len <= w.cap()) {
             const detail::Blob* blob = hit.blob;

@@ -95,6 +95,29 @@ public:
         data_.soa = soa_rrset(zone);
         data_.negative_ttl = std::min(zone.soa.ttl, zone.soa.minimum);
         sets_.emplace_back(apex, data_.soa);
+        // A signed zone publishes its keys, and CDS/CDNSKEY for parents that read them
+        // (RFC 7344); they replace any static records of those types.
+        if (auto* keys = signing_keys(zone)) {
+            sets_.erase(std::remove_if(sets_.begin(), sets_.end(),
+                                       [&](auto& p) {
+                                           auto t = p.second->type;
+                                           return p.first == apex && (t == zones::rrtype::DNSKEY ||
+                                                                      t == zones::rrtype::CDS ||
+                                                                      t == zones::rrtype::CDNSKEY);
+                                       }),
+                        sets_.end());
+            for (auto [type, rdatas] : {std::pair{zones::rrtype::DNSKEY, keys->dnskey_rdatas()},
+                                        std::pair{zones::rrtype::CDS, keys->cds_rdatas()},
+                                        std::pair{zones::rrtype::CDNSKEY, keys->cdnskey_rdatas()}}) {
+                if (rdatas.empty()) continue;
+                zones::RRset s;
+                s.type = type;
+                s.ttl = zone.soa.ttl;
+                s.rdatas = std::move(rdatas);
+                view_.owned_.push_back(std::move(s));
+                sets_.emplace_back(apex, &view_.owned_.back());
+            }
+        }
         // Services: owners answer A/AAAA; a state TXT at <service>._signpost.<origin>.
         for (auto& svc : zone.services) {
             if (svc.index >= view_.services_.size()) continue;
@@ -150,6 +173,13 @@ public:
     }
 
 private:
+    // The keys of a signed zone, or null (unsigned, or no keys given: see ViewOptions::signing).
+    const dnssec::ZoneKeys* signing_keys(const zones::Zone& zone) const {
+        if (!zone.dnssec.sign || !view_.options_.signing) return nullptr;
+        auto it = view_.options_.signing->find(zone.origin.wire());
+        return it == view_.options_.signing->end() || it->second.keys.empty() ? nullptr : &it->second;
+    }
+
     // The zone's SOA from zones::Soa: the catalog's apex SOA when it says the
     // same (the usual case: no copy), otherwise one the View keeps.
     const zones::RRset* soa_rrset(const zones::Zone& zone) {
@@ -260,7 +290,7 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
     std::size_t max_rrsets = 0;
     for (auto& z : cat.zones) {
         for (auto& [name, n] : z.nodes) max_rrsets += n.rrsets.size();
-        max_rrsets += 1 + z.services.size();
+        max_rrsets += 1 + z.services.size() + 3;  // SOA, state TXTs, DNSKEY/CDS/CDNSKEY
     }
     view->node_rrsets_.reserve(max_rrsets);
     view->zones_.reserve(cat.zones.size());
@@ -282,6 +312,7 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
         origins.emplace_back(zd.origin);
     }
     view->zone_index_.build(origins);
+    detail::sign_view(*view);
     if (view->options_.prerender) detail::prerender(*view);
     return view;
 }

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/address.hpp"
+#include "dnssec/keys.hpp"
 #include "policy/policy.hpp"
 #include "zones/model.hpp"
 
@@ -22,6 +24,7 @@ class Databases;  // geo/database.hpp
 namespace signpost::dns {
 
 class View;
+class SignatureCache;  // dns/signing.hpp
 
 struct ViewOptions {
     // The EDNS UDP payload size we advertise in OPT and honour (RFC 6891); never
@@ -39,6 +42,15 @@ struct ViewOptions {
     // The View this one replaces: geo services keep its answer counters (by service
     // key, while their rules keep their shape). Used by build_view only, not kept.
     std::shared_ptr<const View> previous;
+    // Signed zones (zones::Zone::dnssec.sign): their keys by origin (dns/signing.hpp's
+    // SigningKeys). A signed zone without keys here is served unsigned, so the caller
+    // must refuse that before (the daemon does). Null: nothing is signed.
+    std::shared_ptr<const std::map<std::string, dnssec::ZoneKeys, std::less<>>> signing;
+    // Signatures kept across Views (a health change signs nothing it signed before);
+    // the caller keeps it and builds one View at a time with it. Null: a private one.
+    std::shared_ptr<SignatureCache> signatures;
+    // Unix seconds signatures are made at (their inception is an hour before); 0: now.
+    int64_t now_unix = 0;
 };
 
 // Builds a new View for `catalog` where service i answers from `services[i]`

@@ -203,6 +203,52 @@ struct VNode {
     bool empty() const noexcept { return rrsets.empty() && service < 0; }
 };
 
+// DNSSEC: the RRSIG rdatas over one RRset as served, one per key that signs it.
+struct SigSet {
+    std::vector<std::string> rrsigs;
+};
+// Which signatures cover an RRset: keyed by (what, where, type). Static RRsets are
+// (the RRset, null); a service's address or CNAME set is (the policy::Variant, the
+// VNode it is served at). Open addressing, built once; query path: no allocation.
+class SigIndex {
+public:
+    struct Item {
+        const void* what = nullptr;
+        const void* where = nullptr;
+        uint16_t type = 0;
+        const SigSet* sigs = nullptr;
+    };
+    void build(std::vector<Item> items);
+    const SigSet* find(const void* what, const void* where, uint16_t type) const noexcept {
+        if (slots_.empty()) return nullptr;
+        for (std::size_t i = hash(what, where, type) & mask_;; i = (i + 1) & mask_) {
+            const Item& it = slots_[i];
+            if (!it.sigs) return nullptr;
+            if (it.what == what && it.where == where && it.type == type) return it.sigs;
+        }
+    }
+
+private:
+    static uint64_t hash(const void* a, const void* b, uint16_t t) noexcept {
+        uint64_t h = (uint64_t(reinterpret_cast<uintptr_t>(a)) * 0x9e3779b97f4a7c15ull) ^
+                     (uint64_t(reinterpret_cast<uintptr_t>(b)) * 0xc2b2ae3d27d4eb4full) ^ t;
+        h ^= h >> 29;
+        h *= 0xff51afd7ed558ccdull;
+        return h ^ (h >> 32);
+    }
+    std::vector<Item> slots_;
+    std::size_t mask_ = 0;
+};
+// The NSEC at one owner name of a signed zone. A service owner's types depend on the
+// answer (addresses of one family, both, none, a CNAME), so it has one NSEC per shape,
+// each signed when the View is built: the answer picks the one its variant needs.
+enum NsecShape : uint8_t { kShapeNone = 0, kShapeA = 1, kShapeAAAA = 2, kShapeBoth = 3, kShapeCname = 4, kShapes = 5 };
+struct NsecData {
+    uint32_t node = 0;  // ZoneData::nodes index of the owner
+    std::string rdata[kShapes];  // next owner name and type bit maps; only [0] for owners without a service
+    SigSet sigs[kShapes];
+};
+
 struct ZoneData {
     const zones::Zone* zone = nullptr;
     int32_t stable_id = -1;  // ViewOptions::zone_ids, for per-zone counters
@@ -213,6 +259,11 @@ struct ZoneData {
     const zones::RRset* soa = nullptr;
     uint32_t negative_ttl = 0;  // min(SOA TTL, SOA minimum)
     int32_t negative_blob = -1; // SOA in authority, rendered for qname = origin; -1: none
+    // DNSSEC: signed (keys given), the NSEC records in canonical order of their owners.
+    bool signed_zone = false;
+    std::vector<NsecData> nsecs;
+    // The NSEC at owner `nodes[i]` (index into nsecs), -1: none (empty non-terminal, occluded).
+    std::vector<int32_t> nsec_of;
 
     const VNode* find(const uint8_t* wire, std::size_t len) const noexcept {
         int32_t i = index.find(wire, len, [this](int32_t k) noexcept { return nodes[std::size_t(k)].name; });
@@ -222,6 +273,9 @@ struct ZoneData {
 
 // Pre-renders the fast path's answers (dns/prerender.cpp); end of build_view.
 void prerender(View& view);
+// Signs the signed zones (dns/view_signing.cpp): View::sig_index_, ZoneData::nsecs.
+// After the zones' indexes are built, before prerender.
+void sign_view(View& view);
 
 // The general renderer's part in pre-rendering (dns/answer.cpp). Control loop only.
 enum class RenderMode { Resolve, Negative };
@@ -268,6 +322,10 @@ public:
     std::vector<detail::Blob> blobs_;
     std::vector<uint8_t> arena_;
     std::vector<uint16_t> relocs_;
+    // DNSSEC (signed zones only): signatures by what they cover (detail::SigIndex).
+    bool any_signed_ = false;
+    std::deque<detail::SigSet> sigsets_;
+    detail::SigIndex sig_index_;
 };
 
 }  // namespace signpost::dns

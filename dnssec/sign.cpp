@@ -50,8 +50,7 @@ struct SigningKey::Pkey {
     PkeyPtr p;
 };
 
-int canonical_compare(const core::Name& a, const core::Name& b) noexcept {
-    const std::string &wa = a.wire(), &wb = b.wire();
+int canonical_compare(std::string_view wa, std::string_view wb) noexcept {
     // At most 127 labels each: offsets on the stack (no allocation).
     std::size_t oa[128], ob[128];
     int na = 0, nb = 0;
@@ -60,13 +59,17 @@ int canonical_compare(const core::Name& a, const core::Name& b) noexcept {
     for (int ia = na - 1, ib = nb - 1; ia >= 0 && ib >= 0; --ia, --ib) {
         std::size_t pa = oa[ia], pb = ob[ib];
         uint8_t la = uint8_t(wa[pa]), lb = uint8_t(wb[pb]);
-        for (std::size_t k = 0; k < std::min(la, lb); ++k) {
+        for (std::size_t k = 0; k < std::min(la, lb) && pa + 1 + k < wa.size() && pb + 1 + k < wb.size(); ++k) {
             unsigned char ca = fold(uint8_t(wa[pa + 1 + k])), cb = fold(uint8_t(wb[pb + 1 + k]));
             if (ca != cb) return ca < cb ? -1 : 1;
         }
         if (la != lb) return la < lb ? -1 : 1;
     }
     return na == nb ? 0 : (na < nb ? -1 : 1);
+}
+
+int canonical_compare(const core::Name& a, const core::Name& b) noexcept {
+    return canonical_compare(std::string_view(a.wire()), std::string_view(b.wire()));
 }
 
 uint8_t rrsig_labels(const core::Name& owner) noexcept {

@@ -25,6 +25,8 @@ inline constexpr uint8_t kDsDigestSha256 = 2;
 
 // RFC 4034 6.1: -1, 0 or 1 comparing labels from the root, bytes as unsigned, case-folded.
 int canonical_compare(const core::Name& a, const core::Name& b) noexcept;
+// The same over wire names (uncompressed, ending in the root label). Query path: no allocation.
+int canonical_compare(std::string_view a, std::string_view b) noexcept;
 struct CanonicalLess {
     bool operator()(const core::Name& a, const core::Name& b) const noexcept { return canonical_compare(a, b) < 0; }
 };

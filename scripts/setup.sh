@@ -12,7 +12,8 @@ packages=(
   # tests
   doctest-dev python3 bind9-dnsutils knot-dnsutils knot nsd openssl ca-certificates procps
   libssl-dev  # DNSSEC keys and signatures (dnssec/, OpenSSL libcrypto)
-  ldnsutils   # ldns-key2ds checks `signpost dnssec ds` (test_dnssec_keys)
+  ldnsutils   # ldns-key2ds checks `signpost dnssec ds` (test_dnssec_keys); ldns-verify-zone
+  unbound     # a validating resolver in front of signpost (test_dnssec_validation)
   libmaxmind-db-writer-perl
   # the incident page's browser test (headless Chromium through chromedriver)
   chromium chromium-driver
@@ -43,6 +44,8 @@ $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 # Debian starts knotd as a service on install where an init system runs; the
 # tests start their own instances, so stop a packaged one if it came up.
-if command -v systemctl >/dev/null && systemctl is-active --quiet knot 2>/dev/null; then
-  $sudo systemctl stop knot || true
-fi
+for unit in knot unbound; do
+  if command -v systemctl >/dev/null && systemctl is-active --quiet "$unit" 2>/dev/null; then
+    $sudo systemctl stop "$unit" || true
+  fi
+done

@@ -6,6 +6,7 @@
 
 #include <uv.h>
 
+#include <ctime>
 #include <filesystem>
 #include <malloc.h>
 
@@ -39,8 +40,7 @@ public:
             return 1;
         }
         // A zone with [dnssec] sign = true is never served unsigned.
-        if (auto errors = dnssec_start_errors(*loaded.catalog, p_.config); !errors.empty()) {
-            for (auto& e : errors) log_error("dnssec", "{}", e);
+        if (!load_keys(*loaded.catalog)) {
             log_error("dnssec", "not starting");
             return 1;
         }
@@ -227,8 +227,7 @@ private:
             p_.apply(p_.core.reload_failed(std::move(errors), daemon_now()));
             return false;
         }
-        if (auto errors = dnssec_start_errors(*loaded.catalog, p_.config); !errors.empty()) {
-            for (auto& e : errors) log_error("dnssec", "{}", e);
+        if (std::vector<std::string> errors; !load_keys(*loaded.catalog, &errors)) {
             p_.apply(p_.core.reload_failed(std::move(errors), daemon_now()));
             return false;
         }
@@ -236,6 +235,24 @@ private:
         // The monitor probes the new endpoints now: commit at once when none is new.
         p_.apply(p_.core.health_changed(p_.monitor->health(), {}, daemon_now()));
         trim_at_ = core::Clock::now() + std::chrono::seconds(2);
+        return true;
+    }
+
+    // The keys of the signed zones, generated where missing (logged); errors are logged
+    // (and returned) and leave the keys in use unchanged.
+    bool load_keys(const zones::Catalog& catalog, std::vector<std::string>* errors_out = nullptr) {
+        auto r = dnssec_load_keys(catalog, p_.config, int64_t(std::time(nullptr)));
+        for (auto& e : r.errors) log_error("dnssec", "{}", e);
+        if (!r.errors.empty()) {
+            if (errors_out) *errors_out = std::move(r.errors);
+            return false;
+        }
+        for (auto& g : r.generated) log_info("dnssec", "generated key {} (.key and .private, mode 0400)", g);
+        for (auto& [origin, keys] : *r.keys)
+            for (auto& k : keys.keys)
+                log_info("dnssec", "zone {} signs with {} {} ({})", keys.zone.to_key(), dnssec::to_string(k.role),
+                         k.signer.key_tag(), k.path);
+        p_.core.signing_keys(std::move(r.keys));
         return true;
     }
 

@@ -2,6 +2,8 @@
 // and `signpost dnssec ds`. Keys, formats and checks are dnssec/'s.
 #include "tools/dnssec_command.hpp"
 
+#include "dns/signing.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <ctime>
@@ -116,8 +118,9 @@ std::string dnssec_key_dir(const ServerConfig& cfg) {
     return dir.empty() ? std::string(".") : dir.string();
 }
 
-std::vector<std::string> dnssec_start_errors(const zones::Catalog& catalog, const ServerConfig& cfg) {
-    std::vector<std::string> errors;
+DnssecKeys dnssec_load_keys(const zones::Catalog& catalog, const ServerConfig& cfg, int64_t now_unix) {
+    DnssecKeys out;
+    auto keys = std::make_shared<dns::SigningKeys>();
     const std::string dir = dnssec_key_dir(cfg);
     bool dir_checked = false;
     for (auto& z : catalog.zones) {
@@ -127,27 +130,35 @@ std::vector<std::string> dnssec_start_errors(const zones::Catalog& catalog, cons
                 .to_string();
         };
         if (dir.empty()) {
-            errors.push_back(at("sign = true needs a key directory: set dnssec_key_dir (or state_file) in the server config"));
+            out.errors.push_back(at("sign = true needs a key directory: set dnssec_key_dir (or state_file) in the server config"));
+            continue;
+        }
+        // Secondaries would serve the unsigned zone, which validators find bogus.
+        if (cfg.xfr.transferred(z.origin.to_key())) {
+            out.errors.push_back(at("sign = true, but the zone is transferred to secondaries ([[secondaries]]), and this "
+                                    "build does not transfer signed zones yet (docs/dnssec.md); a secondary would serve it "
+                                    "unsigned: stop transferring it or set sign = false"));
             continue;
         }
         dnssec::KeyStore store(dir);
         if (!dir_checked) {
             dir_checked = true;
             if (auto why = store.check_directory()) {
-                errors.push_back(*why);
-                return errors;
+                out.errors.push_back(*why);
+                return out;
             }
         }
         std::string why;
-        auto keys = store.load(z.origin, z.dnssec, false, int64_t(std::time(nullptr)), why);
-        if (!keys) {
-            errors.push_back(why);
+        auto loaded = store.load(z.origin, z.dnssec, true, now_unix, why);
+        if (!loaded) {
+            out.errors.push_back(why);
             continue;
         }
-        errors.push_back(at("sign = true, but this build of signpost does not sign answers yet (docs/dnssec.md); a zone "
-                            "that asks for signing is never served unsigned: set sign = false to serve it unsigned"));
+        for (auto& g : loaded->generated) out.generated.push_back(g);
+        keys->emplace(z.origin.wire(), std::move(*loaded));
     }
-    return errors;
+    if (out.errors.empty()) out.keys = std::move(keys);
+    return out;
 }
 
 void add_dnssec_commands(CLI::App& app) {

@@ -2,10 +2,13 @@
 // signed zones, and `signpost dnssec ds ZONE`. The rules live in dnssec/.
 #pragma once
 
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "dns/signing.hpp"
 #include "tools/server_config.hpp"
 #include "zones/model.hpp"
 
@@ -18,11 +21,17 @@ namespace signpost::tools {
 // dnssec_key_dir, else the state file's directory ("." for a bare file name), else "".
 std::string dnssec_key_dir(const ServerConfig& cfg);
 
-// Why the daemon must not serve `catalog` (each line names the zone and what to do);
-// empty when no zone asks for signing. A signed zone is never served unsigned: the key
-// directory must be usable and the zone's keys sound, and until answers are signed
-// (docs/dnssec.md, "What is done") `sign = true` stops the start and fails a reload.
-std::vector<std::string> dnssec_start_errors(const zones::Catalog& catalog, const ServerConfig& cfg);
+// The keys of every signed zone of `catalog` (dns::ViewOptions::signing), generated
+// where missing (a CSK, or a KSK and a ZSK). A signed zone is never served unsigned:
+// an unusable key directory, a broken key file or a transferred signed zone (signed
+// transfers are not built yet) is an error naming the zone and what to do, and errors
+// stop a start and fail a reload (keys is null then).
+struct DnssecKeys {
+    std::shared_ptr<const dns::SigningKeys> keys;
+    std::vector<std::string> errors;
+    std::vector<std::string> generated;  // key file paths made now, for the log
+};
+DnssecKeys dnssec_load_keys(const zones::Catalog& catalog, const ServerConfig& cfg, int64_t now_unix);
 
 // `signpost dnssec ds ZONE [--zones DIR] [--config FILE] [--key-dir DIR] [--create]`.
 void add_dnssec_commands(CLI::App& app);

@@ -25,7 +25,8 @@ namespace signpost::zones {
 namespace rrtype {
 inline constexpr uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, MX = 15, TXT = 16, AAAA = 28,
                           SRV = 33, DNAME = 39, OPT = 41, DS = 43, RRSIG = 46, NSEC = 47, DNSKEY = 48,
-                          CAA = 257, IXFR = 251, AXFR = 252, ANY = 255;
+                          NSEC3 = 50, NSEC3PARAM = 51, CDS = 59, CDNSKEY = 60, CAA = 257, IXFR = 251, AXFR = 252,
+                          ANY = 255;
 }
 
 // Where a record was defined, for diagnostics. Every record of one file shares

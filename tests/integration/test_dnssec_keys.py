@@ -1,9 +1,9 @@
-# DNSSEC keys (issue 15, first step): `signpost dnssec ds` generates a zone's keys only
-# with --create, writes them owner-read-only in BIND's format, prints the same DS as
-# ldns-key2ds, finds the same keys again; a zone with [dnssec] sign = true is never
-# served unsigned: the start stops (key directory missing or not a directory, or
-# signing not in this build yet) and a reload that turns signing on fails and keeps
-# the running zones.
+# DNSSEC keys (issue 15): `signpost dnssec ds` generates a zone's keys only with
+# --create, writes them owner-read-only in BIND's format, prints the same DS as
+# ldns-key2ds, finds the same keys again; `signpost serve` generates a signed zone's
+# missing key and keeps it across restarts; a zone with [dnssec] sign = true is never
+# served unsigned: the start stops when the key directory is missing or not a
+# directory, and a reload with a broken key keeps the running signed zone.
 import os
 import re
 import shutil
@@ -174,26 +174,54 @@ class Serve(unittest.TestCase):
             err = self.refused("--config", cfg)
             self.assertIn(f"dnssec_key_dir {ro}: cannot be read and written by uid", err)
 
-    def test_signing_not_in_this_build_yet(self):
+    def test_a_signed_zone_starts_with_a_generated_key_and_keeps_it(self):
         keys = self.tmp / "keys"
         keys.mkdir(mode=0o700)
-        err = self.refused("--state", keys / "state.json")
-        self.assertRegex(err, r"\[dnssec\]: sign = true, but this build of signpost does not sign answers yet "
-                              r"\(docs/dnssec\.md\); a zone that asks for signing is never served unsigned")
+        args = ["--no-api", "--state", str(keys / "state.json")]
+        with st.Signpost(self.zones.path, extra_args=args, label="signpost, signed") as s:
+            m = re.search(r"info dnssec: generated key (\S+Kexample\.com\.\+013\+(\d{5})) \(\.key and \.private, mode 0400\)",
+                          s.stderr())
+            self.assertIsNotNone(m, s.stderr())
+            tag = int(m.group(2))
+            self.assertIn(f"zone example.com signs with CSK {tag}", s.stderr())
+            r = s.dig("www.example.com", do=True)
+            self.assertEqual(r.rdatas("answer", "A"), ["192.0.2.10"])
+            sigs = r.rdatas("answer", "RRSIG")
+            self.assertEqual(len(sigs), 1, r.text)
+            self.assertRegex(sigs[0], rf"^A 13 3 3600 \d{{14}} \d{{14}} {tag} example\.com\. ")
+            # Without DO: no RRSIG, as for an unsigned zone.
+            self.assertEqual(s.dig("www.example.com").rdatas("answer", "RRSIG"), [])
+        with st.Signpost(self.zones.path, extra_args=args, label="signpost, signed, restarted") as s:
+            self.assertNotIn("generated key", s.stderr())
+            self.assertIn(f"zone example.com signs with CSK {tag}", s.stderr())
+            dnskey = s.dig("example.com", "DNSKEY", do=True)
+            self.assertEqual(len(dnskey.rdatas("answer", "DNSKEY")), 1)
+            self.assertIn(f" {tag} example.com. ", dnskey.rdatas("answer", "RRSIG")[0])
+        self.assertEqual(len(list(keys.glob("*.private"))), 1)
 
-    def test_a_reload_that_turns_signing_on_fails_and_keeps_serving(self):
+    def test_a_reload_turns_signing_on_and_a_broken_key_keeps_the_signed_zone(self):
         keys = self.tmp / "keys"
         keys.mkdir(mode=0o700)
         self.zones.write("example.com.toml", ZONE)
         with st.Signpost(self.zones.path, extra_args=["--no-api", "--state", str(keys / "state.json")],
                          label="signpost, unsigned") as s:
-            self.assertEqual(s.dig("www.example.com").rdatas(), ["192.0.2.10"])
+            self.assertEqual(s.dig("www.example.com", do=True).rdatas("answer", "RRSIG"), [])
             self.zones.write("example.com.toml", signed())
             s.send_signal(signal.SIGHUP)
-            st.wait_until(lambda: "does not sign answers yet" in s.stderr(), timeout=15,
-                          what="the reload refused for the signed zone")
+            st.wait_until(lambda: s.dig("www.example.com", do=True).rdatas("answer", "RRSIG"), timeout=15,
+                          what="signed answers after the reload that turned signing on")
+            tag = re.search(r"zone example\.com signs with CSK (\d+)", s.stderr()).group(1)
+            # A key file others may read: the reload fails, the signed zone stays as it was.
+            priv = next(keys.glob("*.private"))
+            priv.chmod(0o644)
+            self.zones.write("example.com.toml", signed().replace("192.0.2.10", "192.0.2.11"))
+            s.send_signal(signal.SIGHUP)
+            st.wait_until(lambda: "group or others may access this private key" in s.stderr(), timeout=15,
+                          what="the reload refused for the broken key")
             self.assertTrue(s.alive())
-            self.assertEqual(s.dig("www.example.com").rdatas(), ["192.0.2.10"])
+            r = s.dig("www.example.com", do=True)
+            self.assertEqual(r.rdatas("answer", "A"), ["192.0.2.10"])
+            self.assertIn(f" {tag} example.com. ", r.rdatas("answer", "RRSIG")[0])
 
 
 if __name__ == "__main__":

@@ -102,6 +102,7 @@ struct Harness {
     std::vector<Event> events;
     std::vector<LogLine> log;
     uint64_t published_version = 0;
+    std::shared_ptr<const dns::Snapshot> snapshot;  // the last one published
 
     void advance(core::Millis d) {
         now.mono += d;
@@ -111,6 +112,7 @@ struct Harness {
     void apply(Step s) {
         for (auto& l : s.log) log.push_back(l);
         if (s.snapshot) {
+            snapshot = s.snapshot;
             published_version = s.snapshot->version;
             core.published(s.snapshot->version, now);
         }
@@ -259,6 +261,22 @@ TEST_CASE("control: a reload that adds no endpoint is published at once and keep
     CHECK_FALSE(h.core.reload_status().staged);
     CHECK(h.label() == "failover:secondary");
     CHECK(h.logged("reloaded 1 zone(s)"));
+}
+
+TEST_CASE("control: a reload of zones without services publishes their new records") {
+    const std::string z = "origin = \"example.org\"\n[records.\"@\"]\nNS = \"ns.example.net.\"\n[records.www]\nA = \"192.0.2.1\"\n";
+    Harness h;
+    h.load(z);
+    h.start();
+    REQUIRE(h.snapshot);
+    const uint64_t before = dns::view_generation(*h.snapshot->view);
+    auto changed = catalog(z + "[records.new]\nA = \"192.0.2.2\"\n");
+    h.apply(h.core.reload(changed, h.probes.span(), h.now));
+    h.apply(h.core.health_changed(h.probes.span(), {}, h.now));
+    REQUIRE(h.snapshot);
+    CHECK(dns::view_generation(*h.snapshot->view) > before);
+    CHECK(&h.core.catalog() != nullptr);
+    CHECK(h.logged("reloaded 1 zone(s), 0 service(s)"));
 }
 
 TEST_CASE("control: drained only once the highest TTL served has passed since the answer without it was published") {

@@ -1,5 +1,5 @@
 // dnssec_key_dir: read from the server config, restart-only, defaulting to the state
-// file's directory; and the start check that never lets a signed zone be served unsigned.
+// file's directory; and the key loading that never lets a signed zone be served unsigned.
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
@@ -78,32 +78,57 @@ TEST_CASE("dnssec config: the key directory defaults to the state file's directo
 TEST_CASE("dnssec config: a signed zone never starts unsigned") {
     ServerConfig cfg;
     auto catalog = signed_catalog();
+    const int64_t now = 1796390000;
     SUBCASE("no key directory") {
-        auto e = dnssec_start_errors(catalog, cfg);
-        REQUIRE(e.size() == 1);
-        CHECK(e[0] == "zones/example.com.toml:4:1: error: zone 'example.com' [dnssec]: sign = true needs a key directory: "
-                      "set dnssec_key_dir (or state_file) in the server config");
+        auto r = dnssec_load_keys(catalog, cfg, now);
+        CHECK_FALSE(r.keys);
+        REQUIRE(r.errors.size() == 1);
+        CHECK(r.errors[0] == "zones/example.com.toml:4:1: error: zone 'example.com' [dnssec]: sign = true needs a key "
+                             "directory: set dnssec_key_dir (or state_file) in the server config");
     }
     SUBCASE("a key directory that is not there") {
         cfg.dnssec_key_dir = "/nonexistent/signpost-keys";
-        auto e = dnssec_start_errors(catalog, cfg);
-        REQUIRE(e.size() == 1);
-        CHECK(e[0] == "dnssec_key_dir /nonexistent/signpost-keys: No such file or directory; create it (mode 0700, owned by "
-                      "the user signpost runs as) or set dnssec_key_dir");
+        auto r = dnssec_load_keys(catalog, cfg, now);
+        CHECK_FALSE(r.keys);
+        REQUIRE(r.errors.size() == 1);
+        CHECK(r.errors[0] == "dnssec_key_dir /nonexistent/signpost-keys: No such file or directory; create it (mode "
+                             "0700, owned by the user signpost runs as) or set dnssec_key_dir");
     }
-    SUBCASE("a good directory: signing is not in this build yet") {
+    SUBCASE("a transferred signed zone: secondaries would serve it unsigned") {
         Dir d;
         cfg.dnssec_key_dir = d.path.string();
-        auto e = dnssec_start_errors(catalog, cfg);
-        REQUIRE(e.size() == 1);
-        CHECK(e[0] == "zones/example.com.toml:4:1: error: zone 'example.com' [dnssec]: sign = true, but this build of "
-                      "signpost does not sign answers yet (docs/dnssec.md); a zone that asks for signing is never served "
-                      "unsigned: set sign = false to serve it unsigned");
-        CHECK(std::filesystem::is_empty(d.path));  // the check writes nothing
+        xfr::Secondary sec;
+        sec.zones = {"*"};
+        cfg.xfr.secondaries.push_back(sec);
+        auto r = dnssec_load_keys(catalog, cfg, now);
+        CHECK_FALSE(r.keys);
+        REQUIRE(r.errors.size() == 1);
+        CHECK(r.errors[0].find("zone 'example.com' [dnssec]: sign = true, but the zone is transferred to secondaries") !=
+              std::string::npos);
+        CHECK(std::filesystem::is_empty(d.path));  // nothing generated for a zone that is not served
     }
-    SUBCASE("unsigned zones pass") {
+    SUBCASE("a good directory: a CSK is made once, then found") {
+        Dir d;
+        cfg.dnssec_key_dir = d.path.string();
+        auto r = dnssec_load_keys(catalog, cfg, now);
+        CHECK(r.errors.empty());
+        REQUIRE(r.keys);
+        REQUIRE(r.keys->size() == 1);
+        auto& keys = r.keys->begin()->second;
+        REQUIRE(keys.keys.size() == 1);
+        CHECK(keys.keys[0].role == dnssec::KeyRole::Csk);
+        CHECK(r.generated.size() == 1);
+        auto again = dnssec_load_keys(catalog, cfg, now + 10);
+        REQUIRE(again.keys);
+        CHECK(again.generated.empty());
+        CHECK(again.keys->begin()->second.keys[0].signer.key_tag() == keys.keys[0].signer.key_tag());
+    }
+    SUBCASE("unsigned zones pass and need no directory") {
         auto r = zones::load_text("origin = \"example.com\"\n[records.\"@\"]\nNS = \"ns.example.net.\"\n", "z.toml");
         REQUIRE(r.catalog);
-        CHECK(dnssec_start_errors(*r.catalog, cfg).empty());
+        auto k = dnssec_load_keys(*r.catalog, cfg, now);
+        CHECK(k.errors.empty());
+        REQUIRE(k.keys);
+        CHECK(k.keys->empty());
     }
 }

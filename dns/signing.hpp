@@ -1,0 +1,61 @@
+// DNSSEC for the View (issue 15): the keys of the signed zones, and the signatures
+// kept from one View to the next so that a health change switches between answers
+// signed before, instead of signing again. Control loop only (build_view); the query
+// path reads the signatures the View copied, never this cache.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "dnssec/keys.hpp"
+#include "zones/model.hpp"
+
+namespace signpost::dns {
+
+// The keys of each signed zone (zones::Zone::dnssec.sign), by origin (canonical
+// wire). A signed zone whose keys are missing here is not served signed: the caller
+// (the daemon) refuses to start or reload without them.
+using SigningKeys = std::map<std::string, dnssec::ZoneKeys, std::less<>>;
+
+// RRSIG rdata by what they sign: owner, type, original TTL, key and the RRset in
+// canonical form. A signature is made again when less than the zone's `refresh`
+// remains. Entries no View used for kKeepBuilds builds are dropped, unless the cache
+// is small.
+class SignatureCache {
+public:
+    // The RRSIG rdata of `signer` over (owner, type, ttl, rdatas), valid at `now_unix`
+    // for at least `settings.refresh`. May sign (OpenSSL); throws std::runtime_error
+    // when OpenSSL fails.
+    const std::string& rrsig(const dnssec::Signer& signer, const zones::DnssecSettings& settings,
+                             const core::Name& owner, uint16_t type, uint32_t ttl,
+                             std::span<const std::string> rdatas, int64_t now_unix);
+
+    // Around one View's build: entries unused for kKeepBuilds builds go at the end.
+    void begin_build() noexcept { ++build_; }
+    void end_build();
+
+    std::size_t size() const noexcept { return entries_.size(); }
+    uint64_t signatures_made() const noexcept { return made_; }
+    uint64_t lookups() const noexcept { return lookups_; }
+    // The earliest expiration (Unix seconds, serial arithmetic unwrapped at now) among
+    // the signatures the last build used; 0 when none.
+    int64_t earliest_expiration() const noexcept { return earliest_; }
+
+    static constexpr uint64_t kKeepBuilds = 256;
+
+private:
+    struct Entry {
+        std::string rrsig;
+        int64_t expiration = 0;  // Unix seconds
+        uint64_t used = 0;       // the last build that used it
+    };
+    std::unordered_map<std::string, Entry> entries_;
+    uint64_t build_ = 0, made_ = 0, lookups_ = 0;
+    int64_t earliest_ = 0;
+};
+
+}  // namespace signpost::dns
