@@ -195,6 +195,8 @@ public:
     Step resign(Probes probes, const Now& now);
     // The signature cache's figures (status): entries, signatures made, earliest expiry.
     const dns::SignatureCache& signatures() const noexcept { return *signatures_; }
+    // The keys given by signing_keys(), or null.
+    const dns::SigningKeys* signing() const noexcept { return signing_.get(); }
     // The daemon's publish() of the snapshot with this version returned at `now`:
     // every later query sees it.
     void published(uint64_t version, const Now& now);

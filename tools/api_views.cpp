@@ -185,18 +185,34 @@ json endpoint_json(const zones::Catalog& catalog, core::EndpointIndex index, con
     return out;
 }
 
-json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms) {
+json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms, const dns::SigningKeys* keys,
+                int64_t signatures_expire) {
     json out = json::array();
     for (auto& z : catalog.zones) {
         std::size_t records = 0;
         for (auto& [n, node] : z.nodes)
             for (auto& s : node.rrsets) records += s.rdatas.size();
+        json dnssec = {{"signed", false}};
+        auto it = keys && z.dnssec.sign ? keys->find(z.origin.wire()) : dns::SigningKeys::const_iterator{};
+        if (keys && z.dnssec.sign && it != keys->end()) {
+            json list = json::array();
+            for (auto& k : it->second.keys)
+                list.push_back({{"role", dnssec::to_string(k.role)},
+                                {"tag", k.signer.key_tag()},
+                                {"algorithm", unsigned(uint8_t(k.signer.key().algorithm()))},
+                                {"flags", k.signer.flags()}});
+            dnssec = {{"signed", true},
+                      {"keys", std::move(list)},
+                      {"denial", z.dnssec.denial == zones::DenialKind::Nsec ? "nsec" : "nsec3"},
+                      {"signatures_expire", signatures_expire ? json(iso_time(signatures_expire * 1000)) : json(nullptr)}};
+        }
         out.push_back({{"origin", origin_text(z.origin)},
                        {"file", z.file},
                        {"serial", z.soa.serial},
                        {"records", records},
                        {"services", z.services.size()},
-                       {"last_reload", iso_time(reload_at_ms)}});
+                       {"last_reload", iso_time(reload_at_ms)},
+                       {"dnssec", std::move(dnssec)}});
     }
     return out;
 }

@@ -16,6 +16,7 @@
 #include "core/health.hpp"
 #include "core/name.hpp"
 #include "dns/explain.hpp"
+#include "dns/signing.hpp"
 #include "policy/policy.hpp"
 #include "probes/health_monitor.hpp"
 #include "zones/model.hpp"
@@ -72,7 +73,10 @@ nlohmann::json endpoint_json(const zones::Catalog& catalog, core::EndpointIndex 
                              const core::EndpointHealth& health, const EndpointFacts& facts);
 
 // GET /zones: one object per zone; every zone was loaded by the last good reload.
-nlohmann::json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms);
+// `keys` (Controller::signing()) says which zones are signed and with which keys;
+// `signatures_expire` (Unix seconds, 0: none) is the earliest expiry of any signature served.
+nlohmann::json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms, const dns::SigningKeys* keys = nullptr,
+                          int64_t signatures_expire = 0);
 
 // GET /v1/txt's "records" (and /v1/status's "runtime_txt"): one object per runtime
 // TXT value, {name, zone, value, ttl, set, expires}, by name.

@@ -360,10 +360,22 @@ void print_zones(const json& zones, const json& reload) {
         std::cout << "  (none)\n";
     } else {
         std::vector<std::vector<std::string>> rows;
+        // "CSK 31333, signatures until 2026-12-18T14:26:47Z", or "unsigned".
+        auto dnssec = [](const json& z) {
+            auto d = z.find("dnssec");
+            if (d == z.end() || !d->is_object() || !d->value("signed", false)) return std::string("unsigned");
+            std::string out;
+            for (auto& k : d->value("keys", json::array()))
+                out += (out.empty() ? "" : " ") + k.value("role", std::string("?")) + " " +
+                       std::to_string(k.value("tag", 0));
+            auto exp = d->find("signatures_expire");
+            if (exp != d->end() && exp->is_string()) out += ", signatures until " + exp->get<std::string>();
+            return out;
+        };
         for (auto& z : zones)
             rows.push_back({field(z, "origin"), field(z, "serial"), field(z, "records"), field(z, "services"),
-                            field(z, "file")});
-        print_table({"ZONE", "SERIAL", "RECORDS", "SERVICES", "FILE"}, rows);
+                            dnssec(z), field(z, "file")});
+        print_table({"ZONE", "SERIAL", "RECORDS", "SERVICES", "DNSSEC", "FILE"}, rows);
     }
     if (!reload.is_object()) return;
     bool ok = flag(reload, "ok");

@@ -18,7 +18,10 @@ json DaemonBackend::services() {
 
 json DaemonBackend::endpoints() { return endpoints_json(p_.core, p_.monitor->status(), p_.health(), daemon_now()); }
 
-json DaemonBackend::zones() { return zones_json(p_.core.catalog(), p_.core.reload_status().at_ms); }
+json DaemonBackend::zones() {
+    return zones_json(p_.core.catalog(), p_.core.reload_status().at_ms, p_.core.signing(),
+                      p_.core.signatures().earliest_expiration());
+}
 
 json DaemonBackend::status() {
     auto& rs = p_.core.reload_status();

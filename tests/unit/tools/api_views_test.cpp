@@ -232,7 +232,8 @@ TEST_CASE("api_views: zones_json shows origin and serial and record counts") {
                          {"serial", 2024010107},
                          {"records", 5},
                          {"services", 2},
-                         {"last_reload", "2023-11-15T08:13:20Z"}});
+                         {"last_reload", "2023-11-15T08:13:20Z"},
+                         {"dnssec", {{"signed", false}}}});
 
     CHECK(tools::origin_text(name("example.com.")) == "example.com");
     CHECK(tools::origin_text(core::Name{}) == ".");
