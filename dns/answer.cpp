@@ -475,6 +475,7 @@ struct Context {
     bool dnssec = false;
     enum class Deny : uint8_t { None, NoData, NxDomain } deny = Deny::None;
     const detail::VNode* deny_node = nullptr;  // NODATA: the node (exact or wildcard) answered from
+    uint32_t deny_ttl_cap = UINT32_MAX;        // the NSECs' TTL as the SOA's: a service's NODATA lasts its TTL
     WireName deny_name{};                       // the name without data, or that does not exist
     bool wild = false;                          // a wildcard answered for `wild_name`
     WireName wild_name{};
@@ -684,6 +685,7 @@ void nodata(Context& c, const detail::VNode& node, const WireName& owner, uint32
     if (!c.dnssec) return;
     c.deny = Context::Deny::NoData;
     c.deny_node = &node;
+    c.deny_ttl_cap = cap_ttl;
     c.deny_name = owner;
 }
 
@@ -770,7 +772,7 @@ void write_additional(Context& c) noexcept {
     }
 }
 
-void write_nsec(Context& c, int32_t k, uint8_t shape) noexcept;
+void write_nsec(Context& c, int32_t k) noexcept;
 
 void referral(Context& c, const detail::VNode& cut) noexcept {
     c.aa = false;
@@ -784,7 +786,7 @@ void referral(Context& c, const detail::VNode& cut) noexcept {
     if (dnssec) {
         // A signed delegation shows its DS; an unsigned one proves there is none (RFC 4035 3.1.4).
         if (auto* ds = cut.find(rt::DS)) write_rrset(c, Section::Authority, owner, cut.name.size(), *ds);
-        else write_nsec(c, c.zone->nsec_of[std::size_t(&cut - c.zone->nodes.data())], detail::kShapeNone);
+        else write_nsec(c, c.zone->nsec_of[std::size_t(&cut - c.zone->nodes.data())]);
     }
     collect_targets(c, *ns);
 }
@@ -917,22 +919,6 @@ struct NsecsWritten {
     int n = 0;
 };
 
-void write_nsec(Context& c, int32_t k, uint8_t shape) noexcept {
-    if (k < 0 || std::size_t(k) >= c.zone->nsecs.size()) return;
-    const detail::NsecData& d = c.zone->nsecs[std::size_t(k)];
-    if (shape >= detail::kShapes || d.rdata[shape].empty()) shape = detail::kShapeNone;
-    const std::string_view owner = c.zone->nodes[d.node].name;
-    auto* o = reinterpret_cast<const uint8_t*>(owner.data());
-    const std::string& rd = d.rdata[shape];
-    if (!write_rr(c, o, owner.size(), rt::NSEC, c.zone->negative_ttl, reinterpret_cast<const uint8_t*>(rd.data()),
-                  rd.size())) {
-        c.overflow = true;
-        return;
-    }
-    ++c.nscount;
-    write_sigs(c, Section::Authority, o, owner.size(), &d.sigs[shape], c.zone->negative_ttl);
-}
-
 // The answer shape of the service at `node` for this query (its NSEC's types).
 uint8_t node_shape(Context& c, const detail::VNode& node) noexcept {
     if (node.service < 0 || std::size_t(node.service) >= c.view.services_.size()) return detail::kShapeNone;
@@ -942,20 +928,40 @@ uint8_t node_shape(Context& c, const detail::VNode& node) noexcept {
     return uint8_t((v->v4.empty() ? 0 : detail::kShapeA) | (v->v6.empty() ? 0 : detail::kShapeAAAA));
 }
 
+// The NSEC at owner k with the types the owner has for this query (a service owner's
+// depend on its answer): also when it only covers another name, so that a resolver
+// reusing it (RFC 8198) learns nothing false about the owner.
+void write_nsec(Context& c, int32_t k) noexcept {
+    if (k < 0 || std::size_t(k) >= c.zone->nsecs.size()) return;
+    const detail::NsecData& d = c.zone->nsecs[std::size_t(k)];
+    uint8_t shape = node_shape(c, c.zone->nodes[d.node]);
+    if (shape >= detail::kShapes || d.rdata[shape].empty()) shape = detail::kShapeNone;
+    const std::string_view owner = c.zone->nodes[d.node].name;
+    auto* o = reinterpret_cast<const uint8_t*>(owner.data());
+    const std::string& rd = d.rdata[shape];
+    const uint32_t ttl = std::min(c.zone->negative_ttl, c.deny_ttl_cap);
+    if (!write_rr(c, o, owner.size(), rt::NSEC, ttl, reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
+        c.overflow = true;
+        return;
+    }
+    ++c.nscount;
+    write_sigs(c, Section::Authority, o, owner.size(), &d.sigs[shape], ttl);
+}
+
 void write_proofs(Context& c) noexcept {
     const detail::ZoneData& z = *c.zone;
     NsecsWritten done;
-    auto put = [&](int32_t k, uint8_t shape) noexcept {
+    auto put = [&](int32_t k) noexcept {
         if (k < 0) return;
         for (int i = 0; i < done.n; ++i)
             if (done.k[i] == k) return;
         if (done.n < 4) done.k[done.n++] = k;
-        write_nsec(c, k, shape);
+        write_nsec(c, k);
     };
     if (c.deny == Context::Deny::NxDomain) {
         // The NSEC covering the name, and the one covering the wildcard at its closest
         // encloser (RFC 4035 3.1.3.2).
-        put(covering_nsec(z, c.deny_name), detail::kShapeNone);
+        put(covering_nsec(z, c.deny_name));
         for (int i = 1; i <= c.deny_name.labels; ++i) {
             if (!z.find(c.deny_name.suffix(i), c.deny_name.suffix_len(i))) continue;
             uint8_t wc[256];
@@ -965,18 +971,18 @@ void write_proofs(Context& c) noexcept {
             wc[1] = '*';
             std::memcpy(wc + 2, c.deny_name.suffix(i), el);
             WireName w;
-            if (w.set(wc, el + 2)) put(covering_nsec(z, w), detail::kShapeNone);
+            if (w.set(wc, el + 2)) put(covering_nsec(z, w));
             break;
         }
     } else if (c.deny == Context::Deny::NoData && c.deny_node) {
         // The node's own NSEC shows the type is absent (RFC 4035 3.1.3.1); an empty
         // non-terminal has none: the NSEC covering it proves it has no data.
         int32_t own = z.nsec_of[std::size_t(c.deny_node - z.nodes.data())];
-        if (own >= 0) put(own, node_shape(c, *c.deny_node));
-        else put(covering_nsec(z, c.deny_name), detail::kShapeNone);
+        if (own >= 0) put(own);
+        else put(covering_nsec(z, c.deny_name));
     }
     // A wildcard answered: prove the name itself does not exist (RFC 4035 3.1.3.3, 3.1.3.4).
-    if (c.wild) put(covering_nsec(z, c.wild_name), detail::kShapeNone);
+    if (c.wild) put(covering_nsec(z, c.wild_name));
 }
 
 void resolve(Context& c, const detail::ZoneData& z) noexcept {

@@ -140,6 +140,11 @@ DnssecKeys dnssec_load_keys(const zones::Catalog& catalog, const ServerConfig& c
                                     "unsigned: stop transferring it or set sign = false"));
             continue;
         }
+        if (z.dnssec.denial == zones::DenialKind::Nsec3) {
+            out.errors.push_back(at("denial = \"nsec3\" is not served by this build yet (docs/dnssec.md): set denial = "
+                                    "\"nsec\" (or remove it) to serve the zone signed with NSEC"));
+            continue;
+        }
         dnssec::KeyStore store(dir);
         if (!dir_checked) {
             dir_checked = true;

@@ -217,3 +217,23 @@ TEST_CASE("signing: a failover and a failback sign nothing; signatures are made 
     CHECK(cache->signatures_made() >= 2 * first);
     CHECK(cache->earliest_expiration() >= later + 14 * 86400 - 10);
 }
+
+TEST_CASE("signing: an NSEC at a service owner shows the types it answers now, also when it only covers a name") {
+    QueryOptions o;
+    o.edns = true;
+    o.do_bit = true;
+    auto nsec_of = [&](const dns::View& v, const char* qname, uint16_t type, const std::string& owner) {
+        for (auto& rr : ask(v, make_query(qname, type, o)).authority)
+            if (rr.rfind(owner + " ", 0) == 0 && rr.find(" IN NSEC ") != std::string::npos) return rr;
+        return std::string();
+    };
+    // The wildcard's NSEC covers nx._signpost (NXDOMAIN): with the primary (A and
+    // AAAA) it says both; with the secondary (A only) just A.
+    auto p = view(true, primary()), s = view(true, secondary());
+    CHECK(nsec_of(*p, "nx._signpost.example.com", 1, "*.example.com.") ==
+          "*.example.com. 300 IN NSEC site._signpost.example.com. A AAAA RRSIG NSEC");
+    CHECK(nsec_of(*s, "nx._signpost.example.com", 1, "*.example.com.") ==
+          "*.example.com. 300 IN NSEC site._signpost.example.com. A RRSIG NSEC");
+    // NODATA at a service owner: its NSEC lasts as long as the SOA, the service's TTL.
+    CHECK(nsec_of(*s, "www.example.com", 28, "www.example.com.") == "www.example.com. 5 IN NSEC example.com. A RRSIG NSEC");
+}
