@@ -1,8 +1,8 @@
 // answer_bench: the per-query work of a geo answer inside the process, without the
 // kernel's UDP path: answer_query on a geo name with ECS from many /24s, through the
 // fast path (pre-rendered) and the general renderer, and with two threads answering
-// from one View (shared answer counters) or from a View each; and a subnet-rule name
-// the same two ways. Prints figures only.
+// from one View (shared answer counters) or from a View each; a subnet-rule name
+// the same two ways; and a static name and an NXDOMAIN name. Prints figures only.
 //
 //   answer_bench --db FILE.mmdb [--queries N] [--subnets N] [--rounds N]
 #include <algorithm>
@@ -138,16 +138,22 @@ int main(int argc, char** argv) {
     auto fast = dns::build_view(loaded.catalog, evs, 1, fast_options);
     auto fast2 = dns::build_view(loaded.catalog, evs, 1, fast_options);  // its own counters
     auto slow = dns::build_view(loaded.catalog, evs, 1, slow_options);
-    std::vector<std::vector<uint8_t>> qs, lan;
+    std::vector<std::vector<uint8_t>> qs, lan, fixed, nx;
     for (uint32_t i = 0; i < subnets; ++i) qs.push_back(query(i % 65536, "www"));
     for (uint32_t i = 0; i < subnets; ++i) lan.push_back(query(i % 65536, "lan"));
+    fixed.push_back(query(0, "ns1"));
+    nx.push_back(query(0, "nothing"));
 
-    std::vector<double> f, s, shared, own, lf, ls;
+    std::vector<double> f, s, shared, own, lf, ls, sf, ss, nf, ns;
     for (std::size_t r = 0; r < rounds; ++r) {
         f.push_back(answer_all(*fast, qs, queries, 0).ns_per_query);
         s.push_back(answer_all(*slow, qs, queries, 0).ns_per_query);
         lf.push_back(answer_all(*fast, lan, queries, 0).ns_per_query);
         ls.push_back(answer_all(*slow, lan, queries, 0).ns_per_query);
+        sf.push_back(answer_all(*fast, fixed, queries, 0).ns_per_query);
+        ss.push_back(answer_all(*slow, fixed, queries, 0).ns_per_query);
+        nf.push_back(answer_all(*fast, nx, queries, 0).ns_per_query);
+        ns.push_back(answer_all(*slow, nx, queries, 0).ns_per_query);
         // Two threads: one View (shared counters) or a View each (counters apart).
         for (bool one_view : {true, false}) {
             Run a{}, b{};
@@ -167,6 +173,12 @@ int main(int argc, char** argv) {
     std::printf("subnet name (policy subnet, ECS 10.<n>.0/24 in and out of 10.0.0.0/12), ns/query:\n");
     std::printf("  fast path (pre-rendered)   %7.1f\n", median(lf));
     std::printf("  general renderer           %7.1f\n", median(ls));
+    std::printf("static name (ns1 A), ns/query:\n");
+    std::printf("  fast path (pre-rendered)   %7.1f\n", median(sf));
+    std::printf("  general renderer           %7.1f\n", median(ss));
+    std::printf("NXDOMAIN name (nothing), ns/query:\n");
+    std::printf("  fast path (pre-rendered)   %7.1f\n", median(nf));
+    std::printf("  general renderer           %7.1f\n", median(ns));
     uint64_t total = 0;
     for (auto& c : dns::geo_answer_counts(*fast)) {
         std::printf("  rule %-8s %llu answers\n", c.rule.c_str(), (unsigned long long)c.answers);
