@@ -2,7 +2,8 @@
 // kernel's UDP path: answer_query on a geo name with ECS from many /24s, through the
 // fast path (pre-rendered) and the general renderer, and with two threads answering
 // from one View (shared answer counters) or from a View each; a subnet-rule name
-// the same two ways; and a static name and an NXDOMAIN name. Prints figures only.
+// the same two ways; a static name and an NXDOMAIN name; and RRL's check of one
+// answer (its response class hashed with the client's prefix). Prints figures only.
 //
 //   answer_bench --db FILE.mmdb [--queries N] [--subnets N] [--rounds N]
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "dns/rrl.hpp"
 #include "dns/view.hpp"
 #include "geo/database.hpp"
 #include "policy/policy.hpp"
@@ -86,6 +88,27 @@ Run answer_all(const dns::View& v, const std::vector<std::vector<uint8_t>>& qs, 
     return {std::chrono::duration<double, std::nano>(t1 - t0).count() / double(n), answered};
 }
 
+// RRL's check per answer: the static name's class (with its name) or no class at
+// all (every answer of a prefix in one class, as before response classes).
+double rrl_check_ns(const dns::View& v, const std::vector<uint8_t>& q, std::size_t n, bool with_class) {
+    dns::RrlOptions o;
+    o.allow.clear();
+    o.rate = 1000000;
+    dns::RateLimiter rl(o, 1);
+    std::vector<uint8_t> out(4096);
+    dns::ClientInfo client;
+    client.address = *core::IpAddress::parse("192.0.2.1");
+    dns::AnswerMeta meta;
+    dns::answer_query(v, q, client, out, &meta);
+    if (!with_class) meta = dns::AnswerMeta{};
+    uint64_t sent = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < n; ++i) sent += rl.check(client.address, meta, i / 1000) == dns::RrlAction::send;
+    auto t1 = std::chrono::steady_clock::now();
+    if (sent == 0) std::fprintf(stderr, "answer_bench: RRL sent nothing\n");
+    return std::chrono::duration<double, std::nano>(t1 - t0).count() / double(n);
+}
+
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
@@ -145,7 +168,7 @@ int main(int argc, char** argv) {
     fixed.push_back(query(0, "ns1"));
     nx.push_back(query(0, "nothing"));
 
-    std::vector<double> f, s, shared, own, lf, ls, sf, ss, nf, ns;
+    std::vector<double> f, s, shared, own, lf, ls, sf, ss, nf, ns, rc, r0;
     for (std::size_t r = 0; r < rounds; ++r) {
         f.push_back(answer_all(*fast, qs, queries, 0).ns_per_query);
         s.push_back(answer_all(*slow, qs, queries, 0).ns_per_query);
@@ -155,6 +178,8 @@ int main(int argc, char** argv) {
         ss.push_back(answer_all(*slow, fixed, queries, 0).ns_per_query);
         nf.push_back(answer_all(*fast, nx, queries, 0).ns_per_query);
         ns.push_back(answer_all(*slow, nx, queries, 0).ns_per_query);
+        rc.push_back(rrl_check_ns(*fast, fixed[0], queries, true));
+        r0.push_back(rrl_check_ns(*fast, fixed[0], queries, false));
         // Two threads: one View (shared counters) or a View each (counters apart).
         for (bool one_view : {true, false}) {
             Run a{}, b{};
@@ -180,6 +205,9 @@ int main(int argc, char** argv) {
     std::printf("NXDOMAIN name (nothing), ns/query:\n");
     std::printf("  fast path (pre-rendered)   %7.1f\n", median(nf));
     std::printf("  general renderer           %7.1f\n", median(ns));
+    std::printf("RRL check per answer (rate not reached), ns:\n");
+    std::printf("  class of ns1.example.com A %7.1f\n", median(rc));
+    std::printf("  no class (one per prefix)  %7.1f\n", median(r0));
     uint64_t total = 0;
     for (auto& c : dns::geo_answer_counts(*fast)) {
         std::printf("  rule %-8s %llu answers\n", c.rule.c_str(), (unsigned long long)c.answers);
