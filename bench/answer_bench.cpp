@@ -1,8 +1,9 @@
 // answer_bench: the per-query work of a geo answer inside the process, without the
 // kernel's UDP path: answer_query on a geo name with ECS from many /24s, through the
 // fast path (pre-rendered) and the general renderer, and with two threads answering
-// from one View (shared answer counters) or from a View each; and a subnet-rule name
-// the same two ways. Prints figures only.
+// from one View (shared answer counters) or from a View each; a subnet-rule name
+// the same two ways; a static name and an NXDOMAIN name; and RRL's check of one
+// answer (its response class hashed with the client's prefix). Prints figures only.
 //
 //   answer_bench --db FILE.mmdb [--queries N] [--subnets N] [--rounds N]
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "dns/rrl.hpp"
 #include "dns/view.hpp"
 #include "geo/database.hpp"
 #include "policy/policy.hpp"
@@ -79,10 +81,32 @@ Run answer_all(const dns::View& v, const std::vector<std::vector<uint8_t>>& qs, 
     auto t0 = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < n; ++i) {
         auto& q = qs[(start + i) % qs.size()];
-        answered += dns::answer_query(v, q, client, out) > 0;
+        dns::AnswerMeta meta;  // as the UDP receivers ask: what they count, how RRL classes it
+        answered += dns::answer_query(v, q, client, out, &meta) > 0;
     }
     auto t1 = std::chrono::steady_clock::now();
     return {std::chrono::duration<double, std::nano>(t1 - t0).count() / double(n), answered};
+}
+
+// RRL's check per answer: the static name's class (with its name) or no class at
+// all (every answer of a prefix in one class, as before response classes).
+double rrl_check_ns(const dns::View& v, const std::vector<uint8_t>& q, std::size_t n, bool with_class) {
+    dns::RrlOptions o;
+    o.allow.clear();
+    o.rate = 1000000;
+    dns::RateLimiter rl(o, 1);
+    std::vector<uint8_t> out(4096);
+    dns::ClientInfo client;
+    client.address = *core::IpAddress::parse("192.0.2.1");
+    dns::AnswerMeta meta;
+    dns::answer_query(v, q, client, out, &meta);
+    if (!with_class) meta = dns::AnswerMeta{};
+    uint64_t sent = 0;
+    auto t0 = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < n; ++i) sent += rl.check(client.address, meta, i / 1000) == dns::RrlAction::send;
+    auto t1 = std::chrono::steady_clock::now();
+    if (sent == 0) std::fprintf(stderr, "answer_bench: RRL sent nothing\n");
+    return std::chrono::duration<double, std::nano>(t1 - t0).count() / double(n);
 }
 
 double median(std::vector<double> v) {
@@ -138,16 +162,24 @@ int main(int argc, char** argv) {
     auto fast = dns::build_view(loaded.catalog, evs, 1, fast_options);
     auto fast2 = dns::build_view(loaded.catalog, evs, 1, fast_options);  // its own counters
     auto slow = dns::build_view(loaded.catalog, evs, 1, slow_options);
-    std::vector<std::vector<uint8_t>> qs, lan;
+    std::vector<std::vector<uint8_t>> qs, lan, fixed, nx;
     for (uint32_t i = 0; i < subnets; ++i) qs.push_back(query(i % 65536, "www"));
     for (uint32_t i = 0; i < subnets; ++i) lan.push_back(query(i % 65536, "lan"));
+    fixed.push_back(query(0, "ns1"));
+    nx.push_back(query(0, "nothing"));
 
-    std::vector<double> f, s, shared, own, lf, ls;
+    std::vector<double> f, s, shared, own, lf, ls, sf, ss, nf, ns, rc, r0;
     for (std::size_t r = 0; r < rounds; ++r) {
         f.push_back(answer_all(*fast, qs, queries, 0).ns_per_query);
         s.push_back(answer_all(*slow, qs, queries, 0).ns_per_query);
         lf.push_back(answer_all(*fast, lan, queries, 0).ns_per_query);
         ls.push_back(answer_all(*slow, lan, queries, 0).ns_per_query);
+        sf.push_back(answer_all(*fast, fixed, queries, 0).ns_per_query);
+        ss.push_back(answer_all(*slow, fixed, queries, 0).ns_per_query);
+        nf.push_back(answer_all(*fast, nx, queries, 0).ns_per_query);
+        ns.push_back(answer_all(*slow, nx, queries, 0).ns_per_query);
+        rc.push_back(rrl_check_ns(*fast, fixed[0], queries, true));
+        r0.push_back(rrl_check_ns(*fast, fixed[0], queries, false));
         // Two threads: one View (shared counters) or a View each (counters apart).
         for (bool one_view : {true, false}) {
             Run a{}, b{};
@@ -167,6 +199,15 @@ int main(int argc, char** argv) {
     std::printf("subnet name (policy subnet, ECS 10.<n>.0/24 in and out of 10.0.0.0/12), ns/query:\n");
     std::printf("  fast path (pre-rendered)   %7.1f\n", median(lf));
     std::printf("  general renderer           %7.1f\n", median(ls));
+    std::printf("static name (ns1 A), ns/query:\n");
+    std::printf("  fast path (pre-rendered)   %7.1f\n", median(sf));
+    std::printf("  general renderer           %7.1f\n", median(ss));
+    std::printf("NXDOMAIN name (nothing), ns/query:\n");
+    std::printf("  fast path (pre-rendered)   %7.1f\n", median(nf));
+    std::printf("  general renderer           %7.1f\n", median(ns));
+    std::printf("RRL check per answer (rate not reached), ns:\n");
+    std::printf("  class of ns1.example.com A %7.1f\n", median(rc));
+    std::printf("  no class (one per prefix)  %7.1f\n", median(r0));
     uint64_t total = 0;
     for (auto& c : dns::geo_answer_counts(*fast)) {
         std::printf("  rule %-8s %llu answers\n", c.rule.c_str(), (unsigned long long)c.answers);

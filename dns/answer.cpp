@@ -457,6 +457,9 @@ struct Context {
     bool overflow = false;    // answer or authority did not fit: truncate
     bool referral = false;
     const detail::ZoneData* zone = nullptr;
+    // What the query's own name found (a Lookup::Kind and its node): how RRL classes it.
+    int first_kind = -1;
+    const detail::VNode* first_node = nullptr;
     // Names whose addresses go in the additional section.
     const uint8_t* extra[kMaxAdditional] = {};
     std::size_t extra_len[kMaxAdditional] = {};
@@ -864,6 +867,10 @@ void resolve_chain(Context& c, const detail::ZoneData& z) noexcept {
     seen[seen_hash_count++] = detail::hash_bytes(name->bytes, name->len);
     for (int step = 0;; ++step) {
         Lookup l = lookup(z, *name, c.q.qtype);
+        if (step == 0) {
+            c.first_kind = l.kind;
+            c.first_node = l.node;
+        }
         if (l.kind == Lookup::Delegation) {
             if (step == 0) referral(c, *l.node);
             return;  // a chain into delegated space: the resolver follows from here
@@ -1207,6 +1214,35 @@ bool fast_lookup(const View& view, const detail::ZoneData& z, const Query& q, co
     return false;
 }
 
+// The response class RRL counts an answer in (AnswerMeta::response, class_name): a
+// few stores, no hashing; the qname is the query's own bytes.
+void set_class(AnswerMeta& m, ResponseClass k, const uint8_t* name, std::size_t len) noexcept {
+    m.response = k;
+    m.class_name = name;
+    m.class_name_len = uint8_t(len);
+}
+
+void classify_fast(AnswerMeta& m, const FastHit& hit, const detail::ZoneData& z, const uint8_t* qname,
+                   std::size_t qlen) noexcept {
+    auto* origin = reinterpret_cast<const uint8_t*>(z.origin.data());
+    if (hit.rcode == NxDomain) set_class(m, ResponseClass::nxdomain, origin, z.origin.size());
+    else if (hit.rcode != NoError) set_class(m, ResponseClass::error, origin, z.origin.size());
+    else if (!hit.blob->aa) set_class(m, ResponseClass::referral, qname + hit.shift, qlen - hit.shift);  // the cut
+    else set_class(m, hit.blob->an ? ResponseClass::answer : ResponseClass::nodata, qname, qlen);
+}
+
+void classify_general(AnswerMeta& m, const Context& c, const detail::ZoneData& z, const uint8_t* qname,
+                      std::size_t qlen) noexcept {
+    auto* origin = reinterpret_cast<const uint8_t*>(z.origin.data());
+    ResponseClass k = c.ancount ? ResponseClass::answer : ResponseClass::nodata;
+    if (c.rcode == NxDomain) set_class(m, ResponseClass::nxdomain, origin, z.origin.size());
+    else if (c.rcode != NoError) set_class(m, ResponseClass::error, origin, z.origin.size());
+    else if ((c.referral || c.first_kind == Lookup::Wildcard) && c.first_node)  // the cut, or the wildcard owner
+        set_class(m, c.referral ? ResponseClass::referral : k,
+                  reinterpret_cast<const uint8_t*>(c.first_node->name.data()), c.first_node->name.size());
+    else set_class(m, k, qname, qlen);
+}
+
 }  // namespace
 
 namespace {
@@ -1420,6 +1456,7 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
             r.ns = blob->ns;
             r.ar = blob->ar;
             r.ecs_scope = hit.scope;
+            if (meta) classify_fast(*meta, hit, *zone, p + 12, q.qname.len);
             return done(hit.rcode);
         }
     }
@@ -1428,6 +1465,7 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
     Context c{view, q, w, client_place(q, client.address)};
     std::size_t after_question = w.size();
     resolve(c, *zone);
+    if (meta) classify_general(*meta, c, *zone, p + 12, q.qname.len);
     if (!c.overflow) write_additional(c);
     r.aa = c.aa;
     if (c.overflow) {

@@ -1,6 +1,6 @@
-// Response rate limiting: a token balance per client prefix in a fixed-size,
-// 4-way hash table; the least recently seen entry of a bucket is replaced.
-// Must not allocate or lock in check(): it runs for every UDP answer.
+// Response rate limiting: a token balance per (client prefix, response class) in a
+// fixed-size, 4-way hash table; the least recently seen entry of a bucket is
+// replaced. Must not allocate or lock in check(): it runs for every UDP answer.
 #include "dns/rrl.hpp"
 
 #include <algorithm>
@@ -10,6 +10,7 @@ namespace signpost::dns {
 
 struct RateLimiter::Entry {
     uint64_t hi = 0, lo = 0;  // the masked prefix
+    uint64_t key = 0;         // the response class (class_key)
     uint64_t last_ms = 0;
     int64_t balance = 0;      // in thousandths of a response
     uint32_t limited = 0;     // limited responses so far (for slip)
@@ -30,7 +31,41 @@ uint64_t mix(uint64_t x) noexcept {  // splitmix64 finaliser
     return x;
 }
 
+// The response class as one keyed word: the ResponseClass, the qtype for answers
+// (A and AAAA of a name are two answers; NODATA, NXDOMAIN, referrals and errors
+// leave it out so that varying the qtype cannot open fresh classes), and the name
+// folded to lower case, eight bytes per mixing step.
+uint64_t class_key(const AnswerMeta& m, uint64_t seed) noexcept {
+    uint64_t h = seed ^ (uint64_t(m.response) << 56) ^ (uint64_t(m.class_name_len) << 40);
+    if (m.response == ResponseClass::answer) h ^= uint64_t(m.qtype) << 16;
+    h = mix(h);
+    const uint8_t* p = m.class_name;
+    std::size_t n = p ? m.class_name_len : 0;
+    uint64_t word = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        uint8_t b = p[i];
+        if (uint8_t(b - 'A') < 26) b |= 0x20;
+        word = word << 8 | b;
+        if ((i & 7) == 7) {
+            h = mix(h ^ word);
+            word = 0;
+        }
+    }
+    return mix(h ^ word);
+}
+
 }  // namespace
+
+const char* to_string(ResponseClass c) noexcept {
+    switch (c) {
+        case ResponseClass::error: return "error";
+        case ResponseClass::answer: return "answer";
+        case ResponseClass::nodata: return "nodata";
+        case ResponseClass::nxdomain: return "nxdomain";
+        case ResponseClass::referral: return "referral";
+    }
+    return "?";
+}
 
 std::vector<core::IpPrefix> RrlOptions::default_allow() {
     return {*core::IpPrefix::parse("127.0.0.0/8"), *core::IpPrefix::parse("::1/128")};
@@ -58,7 +93,7 @@ RateLimiter::RateLimiter(const RrlOptions& options, uint64_t seed) : options_(op
 
 RateLimiter::~RateLimiter() = default;
 
-RrlAction RateLimiter::check(const core::IpAddress& client, uint64_t now_ms) noexcept {
+RrlAction RateLimiter::check(const core::IpAddress& client, const AnswerMeta& meta, uint64_t now_ms) noexcept {
     for (auto& p : options_.allow)
         if (p.contains(client)) return RrlAction::send;
 
@@ -74,22 +109,23 @@ RrlAction RateLimiter::check(const core::IpAddress& client, uint64_t now_ms) noe
     std::memcpy(&hi, bytes, 8);
     std::memcpy(&lo, bytes + 8, 8);
     uint8_t tag = client.v6 ? 6 : 4;
+    uint64_t key = class_key(meta, seed_);
 
-    std::size_t base = std::size_t(mix(hi ^ seed_) ^ mix(lo + tag)) & mask_ & ~(kWays - 1);
+    std::size_t base = std::size_t(mix(hi ^ seed_) ^ mix(lo + tag) ^ key) & mask_ & ~(kWays - 1);
     Entry* e = nullptr;
     Entry* victim = &table_[base];
     for (std::size_t i = 0; i < kWays; ++i) {
         Entry& cand = table_[base + i];
-        if (cand.tag == tag && cand.hi == hi && cand.lo == lo) {
+        if (cand.tag == tag && cand.key == key && cand.hi == hi && cand.lo == lo) {
             e = &cand;
             break;
         }
         if (cand.tag == 0 || (victim->tag != 0 && cand.last_ms < victim->last_ms)) victim = &cand;
     }
     const int64_t full = int64_t(options_.rate) * 1000;
-    if (!e) {  // a new prefix (or an evicted one back): a full second of credit
+    if (!e) {  // a new class (or an evicted one back): a full second of credit
         e = victim;
-        *e = Entry{hi, lo, now_ms, full, 0, tag};
+        *e = Entry{hi, lo, key, now_ms, full, 0, tag};
     }
     if (now_ms > e->last_ms) {
         uint64_t elapsed = std::min(now_ms - e->last_ms, kMaxElapsedMs);

@@ -1,6 +1,7 @@
 // Response rate limiting (RRL, as in BIND and Knot): caps the UDP responses per
-// client prefix per second so the server cannot be used to amplify a reflection
-// attack. A fixed-size table per UDP receiver thread (per worker and listen
+// client prefix and response class per second so the server cannot be used to
+// amplify a reflection attack, while a resolver asking for many different names is
+// never limited. A fixed-size table per UDP receiver thread (per worker and listen
 // address); no allocation, no locks, no syscalls per query.
 #pragma once
 
@@ -11,17 +12,18 @@
 #include <vector>
 
 #include "core/address.hpp"
+#include "dns/view.hpp"
 
 namespace signpost::dns {
 
 struct RrlOptions {
     bool enabled = true;
-    uint32_t rate = 100;        // responses per second per client prefix (1..1000000)
+    uint32_t rate = 100;        // responses per second per client prefix and response class (1..1000000)
     uint32_t slip = 2;          // every Nth limited response goes out truncated (TC=1); 0: none, 1: all
-    uint32_t window = 5;        // seconds of debt a flooding prefix builds up before it is forgiven (1..3600)
+    uint32_t window = 5;        // seconds of debt a flooding class builds up before it is forgiven (1..3600)
     uint8_t ipv4_prefix = 24;   // clients are grouped by this prefix length (8..32)
     uint8_t ipv6_prefix = 56;   // (16..128)
-    uint32_t table_size = 16384;  // entries per table (rounded up to a power of two, 64..16777216)
+    uint32_t table_size = 16384;  // entries (prefix, class) per table (rounded up to a power of two, 64..16777216)
     // Never limited. Loopback by default: local tools and monitoring are trusted.
     std::vector<core::IpPrefix> allow = default_allow();
 
@@ -41,9 +43,13 @@ public:
     RateLimiter(const RateLimiter&) = delete;
     RateLimiter& operator=(const RateLimiter&) = delete;
 
-    // Accounts one response to `client` at `now_ms` (a monotonic clock) and says
-    // whether to send it, drop it, or send it truncated. Runs once per UDP answer.
-    RrlAction check(const core::IpAddress& client, uint64_t now_ms) noexcept;
+    // Accounts one response to `client` at `now_ms` (a monotonic clock) in the
+    // class `meta` names (ResponseClass, qtype for answers, class_name compared
+    // case-insensitively) and says whether to send it, drop it, or send it
+    // truncated. Runs once per UDP answer; reads class_name, keeps no pointer.
+    RrlAction check(const core::IpAddress& client, const AnswerMeta& meta, uint64_t now_ms) noexcept;
+    // All of the client's responses in one class (an error class without a name).
+    RrlAction check(const core::IpAddress& client, uint64_t now_ms) noexcept { return check(client, {}, now_ms); }
 
     std::size_t capacity() const noexcept { return mask_ + 1; }
     const RrlOptions& options() const noexcept { return options_; }

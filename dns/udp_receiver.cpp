@@ -94,7 +94,7 @@ void receive_udp(UdpReceiver* r) noexcept {
                 continue;
             }
             if (r->rrl) {
-                RrlAction act = r->rrl->check(ci.address, now_ms);
+                RrlAction act = r->rrl->check(ci.address, meta, now_ms);
                 if (act == RrlAction::drop) {
                     WorkerCounters::bump(r->counters.rrl_dropped);
                     continue;

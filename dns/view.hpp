@@ -95,10 +95,28 @@ struct ClientInfo {
 // when nothing must be sent (QR=1, no header to echo). `out` must hold 65535
 // bytes for TCP; for UDP the answer is truncated to the client's limit.
 // Runs once per query on a DNS worker: no locks, no syscalls.
-// What a worker counts about an answer (metrics).
+// How response rate limiting classes an answer (dns/rrl.hpp, docs/hardening.md), as
+// BIND's and Knot's RRL do: by rcode class, then by the name in AnswerMeta::class_name.
+enum class ResponseClass : uint8_t {
+    error,     // an error rcode (REFUSED, FORMERR, ...) or an answer outside any zone: by zone origin, or none
+    answer,    // NOERROR with records in the answer section: by qname (or wildcard owner) and qtype
+    nodata,    // NOERROR, nothing in the answer section: by qname (or wildcard owner)
+    nxdomain,  // by zone origin, so random names in one zone share one class
+    referral,  // by the zone cut's name
+};
+const char* to_string(ResponseClass c) noexcept;
+
+// What a worker counts about an answer (metrics, RRL).
 struct AnswerMeta {
     uint16_t qtype = 0;
     int32_t zone_id = -1;  // ViewOptions::zone_ids of the zone that answered; -1: none
+    ResponseClass response = ResponseClass::error;
+    // The wire name that keys the response class: the qname as the query spelled it
+    // (a pointer into the query), a wildcard owner, a zone cut or a zone origin (into
+    // the View). Compare it case-insensitively. Valid while the query and the View
+    // live; null: no name (an answer outside any zone).
+    const uint8_t* class_name = nullptr;
+    uint8_t class_name_len = 0;
 };
 
 std::size_t answer_query(const View& view, std::span<const uint8_t> query, const ClientInfo& client,
