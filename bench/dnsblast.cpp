@@ -70,6 +70,7 @@ uint64_t received_ns(const msghdr& m) {
                  "  -r RATE        open loop: send RATE queries/s (up to -b per sendmmsg) whatever the\n"
                  "                 answers do; the window (-w, default 60000 here) only caps queries in flight\n"
                  "  -e             add an EDNS OPT record (UDP size 1232)\n"
+                 "  -D             as -e with the DO bit (DNSSEC answers from signed zones)\n"
                  "  -S N           EDNS Client Subnet from N different /24s (10.0.0.0/24, 10.0.1.0/24, ...;\n"
                  "                 N <= 65536), each name sent with each subnet in turn\n"
                  "output: one line of key=value figures on stdout; latency is measured from the send\n"
@@ -97,8 +98,10 @@ bool parse_type(const std::string& s, uint16_t& t) {
 
 // A query packet for NAME/TYPE with ID 0.
 // `ecs` >= 0: an EDNS Client Subnet option for 10.(ecs >> 8).(ecs & 255).0/24 (implies EDNS).
+bool g_do = false;  // -D: the OPT record asks for DNSSEC records
+
 bool make_query(const std::string& name, uint16_t type, bool edns, std::vector<uint8_t>& out, long ecs = -1) {
-    if (ecs >= 0) edns = true;
+    if (ecs >= 0 || g_do) edns = true;
     out.assign(12, 0);
     out[2] = 0x00;  // RD clear: authoritative servers
     out[5] = 1;     // QDCOUNT
@@ -122,7 +125,7 @@ bool make_query(const std::string& name, uint16_t type, bool edns, std::vector<u
     out.push_back(0);
     out.push_back(1);  // IN
     if (edns) {
-        const uint8_t opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 0};
+        const uint8_t opt[] = {0, 0, 41, 0x04, 0xd0, 0, 0, uint8_t(g_do ? 0x80 : 0), 0, 0, 0};
         out.insert(out.end(), opt, opt + sizeof opt);
     }
     if (ecs >= 0) {  // RDLENGTH 11: option 8, length 7, family 1, source 24, scope 0, 3 address bytes
@@ -185,6 +188,7 @@ int main(int argc, char** argv) {
         else if (a == "-t") timeout_ms = std::atoi(next().c_str());
         else if (a == "-r") rate = std::atof(next().c_str());
         else if (a == "-e") edns = true;
+        else if (a == "-D") g_do = edns = true;
         else if (a == "-S") subnets = std::atol(next().c_str());
         else if (a == "-h" || a == "--help") usage(nullptr);
         else usage(("unknown option " + a).c_str());
