@@ -25,6 +25,7 @@ json DaemonBackend::status() {
     json j = status_json(services(), endpoints(), zones(), rs.ok, rs.at_ms, rs.errors, p_.core.view_generation(),
                          rs.staged);
     j["runtime_txt"] = runtime_txt_json(p_.core.catalog(), p_.core.runtime_txt());
+    j["commands"] = commands_json(p_.core.commands(), daemon_now().unix_ms);
     return j;
 }
 
@@ -91,7 +92,9 @@ json DaemonBackend::cluster() {
 std::string DaemonBackend::cluster_verdicts() {
     if (!p_.cluster) return api::Backend::cluster_verdicts();
     std::vector<core::EndpointHealth> own;
-    return p_.cluster->verdicts(p_.core.local_verdicts(p_.monitor->health(), own));
+    std::optional<int64_t> watermark;
+    if (p_.hook_gate && p_.hook_gate->emitting()) watermark = p_.hook_gate->watermark(daemon_now().unix_ms);
+    return p_.cluster->verdicts(p_.core.local_verdicts(p_.monitor->health(), own), p_.core.commands().all(), watermark);
 }
 
 json DaemonBackend::reload() {
