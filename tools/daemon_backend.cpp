@@ -86,7 +86,15 @@ json DaemonBackend::txt_del(const std::string& name, const std::optional<std::st
 json DaemonBackend::cluster() {
     if (!p_.cluster) return api::Backend::cluster();
     std::vector<core::EndpointHealth> own;
-    return p_.cluster->status(p_.core.local_verdicts(p_.monitor->health(), own));
+    json j = p_.cluster->status(p_.core.local_verdicts(p_.monitor->health(), own));
+    if (p_.hook_gate) {
+        auto live = p_.cluster->live_instances();
+        j["hooks"] = {{"emitter", control::hook_emitter(live)},
+                      {"emitting", p_.hook_gate->emitting()},
+                      {"held", p_.hook_gate->held()},
+                      {"dropped", p_.hook_gate->dropped()}};
+    }
+    return j;
 }
 
 std::string DaemonBackend::cluster_verdicts() {

@@ -7,7 +7,10 @@ state file) exchange their command logs with their verdicts.
 - ns2 is stopped while a drain is made at ns1; when it returns it answers
   without the drained endpoint and its status shows the drain from ns1;
 - two overrides on one target, made at ns1 and at ns2, converge on the same
-  winner (the same origin and stamp) at all three instances.
+  winner (the same origin and stamp) at all three instances;
+- hooks (a command appending to one file) fire once per change across the
+  cluster, from the lowest id; when that emitter dies, no change is lost and
+  none is delivered more than twice.
 
 Polls with deadlines; every process stopped by its PID."""
 import json
@@ -77,12 +80,17 @@ class Member(st.Signpost):
         return r.stdout
 
 
-class ClusterCommands(unittest.TestCase):
+class Cluster(unittest.TestCase):
+    """Three instances, each seeing both peers, all answering the primary."""
+
+    def zone_extra(self):
+        return ""
+
     def setUp(self):
         self.work = tempfile.mkdtemp(prefix="signpost-cluster-commands-")
         self.port = st.free_port((P, S))
         self.regions = [Region(a, self.port, label=f"region {a}").start() for a in (P, S)]
-        self.zones = st.ZoneDir({"example.com.toml": failover_zone(self.port)})
+        self.zones = st.ZoneDir({"example.com.toml": failover_zone(self.port, extra=self.zone_extra())})
         api_ports = [st.free_port((h,)) for h in HOSTS]
         self.members = []
         for i, (host, ident) in enumerate(zip(HOSTS, IDS)):
@@ -98,7 +106,8 @@ class ClusterCommands(unittest.TestCase):
     def tearDown(self):
         for m in self.members:
             try:
-                m.stop()
+                if m.alive():
+                    m.stop()
             finally:
                 m.kill()
         for r in self.regions:
@@ -109,6 +118,8 @@ class ClusterCommands(unittest.TestCase):
     def answers(self):
         return [answer_of(m) for m in self.members]
 
+
+class ClusterCommands(Cluster):
     def test_an_override_made_at_one_instance_applies_at_every_instance(self):
         ns1, ns2, ns3 = self.members
         print(ns1.cli("override", PRIMARY_POOL, "down", "--reason", "drill", "--for", "10m"), end="", flush=True)
@@ -167,6 +178,70 @@ class ClusterCommands(unittest.TestCase):
         print(f"converged: override {state} from {origin} at {at_ms}", flush=True)
         want = [[S]] * 3 if state == "down" else [[P]] * 3
         st.wait_until(lambda: self.answers() == want, timeout=10, what=f"every instance answers {want[0]}")
+
+
+class ClusterHooks(Cluster):
+    """The service's hook appends each event's JSON to one file shared by the three instances."""
+
+    def zone_extra(self):
+        self.hook_log = os.path.join(self.work, "hooks.log")
+        return f'hooks = [{{ command = ["/bin/sh", "-c", "cat >> {self.hook_log}; echo >> {self.hook_log}"] }}]\n'
+
+    def events(self):
+        try:
+            with open(self.hook_log) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except OSError:
+            return []
+
+    def hooks_settled(self, members):
+        """Every instance agrees on the emitter and holds nothing the emitter has not covered."""
+        views = [m.get("/v1/cluster") for m in members]
+        if any(v is None or "hooks" not in v for v in views):
+            return False
+        emitters = {v["hooks"]["emitter"] for v in views}
+        return len(emitters) == 1 and all(v["hooks"]["held"] == 0 for v in views)
+
+    def changes(self):
+        return [(e["event"], e["service"] or e["endpoint"], e["from"], e["to"]) for e in self.events()]
+
+    def test_hooks_fire_once_per_change_across_the_cluster(self):
+        self.regions[0].set("500")
+        st.wait_until(lambda: self.answers() == [[S]] * 3, timeout=15, what="all three fail over")
+        st.wait_until(lambda: ("service", "site", "primary", "failover:secondary") in self.changes(), timeout=15,
+                      what="the failover event delivered")
+        st.wait_until(lambda: self.hooks_settled(self.members), timeout=15, what="nothing held")
+        events = self.events()
+        for e in events:
+            print(f"hook: seq {e['seq']} from {e['instance']}: {e['event']} {e['service'] or e['endpoint']} "
+                  f"{e['from']} -> {e['to']}", flush=True)
+        self.assertEqual({e["instance"] for e in events}, {"ns1"}, "only the lowest id emits")
+        self.assertEqual(len(self.changes()), len(set(self.changes())), f"each change once: {self.changes()}")
+
+    def test_an_emitter_that_dies_loses_no_event(self):
+        ns1, ns2, ns3 = self.members
+        self.regions[0].set("500")
+        # The change is decided at ns2 and ns3; ns1 dies before it can tell what it delivered.
+        st.wait_until(lambda: [answer_of(ns2), answer_of(ns3)] == [[S], [S]], timeout=15,
+                      what="ns2 and ns3 fail over")
+        ns1.kill()
+        st.wait_until(lambda: ("service", "site", "primary", "failover:secondary") in self.changes(), timeout=15,
+                      what="the failover event delivered by someone")
+        st.wait_until(lambda: self.hooks_settled([ns2, ns3]) and ns2.get("/v1/cluster")["hooks"]["emitter"] == "ns2",
+                      timeout=15, what="ns2 emits, nothing held")
+        counts = {}
+        for c in self.changes():
+            counts[c] = counts.get(c, 0) + 1
+        print(f"after the emitter died: {sorted(counts.items())}", flush=True)
+        self.assertIn(("service", "site", "primary", "failover:secondary"), counts)
+        self.assertTrue(all(n <= 2 for n in counts.values()), f"at most twice: {counts}")
+        # A later change comes from ns2 alone.
+        self.regions[0].set("200")
+        st.wait_until(lambda: ("service", "site", "failover:secondary", "primary") in self.changes(), timeout=20,
+                      what="the failback event")
+        st.wait_until(lambda: self.hooks_settled([ns2, ns3]), timeout=15, what="nothing held")
+        back = [e for e in self.events() if e["event"] == "service" and e["to"] == "primary"]
+        self.assertEqual([e["instance"] for e in back], ["ns2"])
 
 
 if __name__ == "__main__":
