@@ -63,16 +63,16 @@ void DaemonParts::gate_hooks(const control::Now& now) {
     if (!hook_gate || !cluster) return;
     auto live = cluster->live_instances();
     auto emitter = control::hook_emitter(live);
-    bool was = hook_gate->emitting();
     auto out = hook_gate->update(live, emitter == config.cluster.id ? std::nullopt : cluster->hook_watermark(emitter),
                                  now.unix_ms);
-    if (was != hook_gate->emitting()) {
+    if (emitter != hook_emitter_seen) {
+        hook_emitter_seen = emitter;
         if (hook_gate->emitting())
-            core::log_info("hooks", "this instance delivers the cluster's hook events ({} held event(s) delivered now; "
-                           "a receiver may see some twice)", out.size());
+            core::log_info("hooks", "this instance delivers the cluster's hook events (the lowest live id); {} held "
+                           "event(s) delivered now, a receiver may see some twice", out.size());
         else
-            core::log_info("hooks", "{} delivers the cluster's hook events; events here are held until its "
-                           "watermark covers them", emitter);
+            core::log_info("hooks", "{} delivers the cluster's hook events (the lowest live id); events decided here "
+                           "are held until its watermark covers them", emitter);
     }
     for (auto& e : out) deliver(e);
 }

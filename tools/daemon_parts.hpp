@@ -44,6 +44,7 @@ struct DaemonParts {
     std::unique_ptr<cluster::Member> cluster;  // null without [cluster]
     std::unique_ptr<hooks::HookRunner> hooks;
     std::unique_ptr<control::HookGate> hook_gate;  // [cluster]: hooks once per cluster (null alone)
+    std::string hook_emitter_seen;                 // the emitter last logged
     std::unique_ptr<dns::Server> server;
     std::unique_ptr<api::ApiServer> api;
     std::unique_ptr<xfr::Notifier> notifier;
