@@ -210,10 +210,14 @@ void PeerPoller::Impl::finish_poll(std::size_t i, CURLcode code, long status, co
                                return a.first == b.first && a.second.state == b.second.state &&
                                       a.second.suspect == b.second.suspect && a.second.reason == b.second.reason;
                            }) &&
-                p.verdicts.commands == got->commands && p.verdicts.hook_watermark_ms == got->hook_watermark_ms;
+                p.verdicts.commands == got->commands;
     if (!same) {
         p.verdicts = std::move(*got);
         changed = true;
+    } else {
+        // The hook watermark moves with every poll; it is read on the tick, and
+        // re-evaluating every service for it would cost a core on a big catalog.
+        p.verdicts.hook_watermark_ms = got->hook_watermark_ms;
     }
     // React to a peer's news now, not at the next round.
     flush();
