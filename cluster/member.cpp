@@ -76,9 +76,25 @@ void Member::combine(std::span<const LocalVerdict> local, std::vector<core::Endp
     }
 }
 
-std::string Member::verdicts(std::span<const LocalVerdict> local) const {
+std::vector<control::ReplicatedCommand> Member::peer_commands() const {
+    std::vector<control::ReplicatedCommand> out;
+    for (auto& p : poller_->peers())
+        if (p.live) out.insert(out.end(), p.verdicts.commands.begin(), p.verdicts.commands.end());
+    return out;
+}
+
+std::optional<int64_t> Member::hook_watermark(const std::string& peer_id) const {
+    for (auto& p : poller_->peers())
+        if (p.live && p.config.id == peer_id) return p.verdicts.hook_watermark_ms;
+    return std::nullopt;
+}
+
+std::string Member::verdicts(std::span<const LocalVerdict> local, std::vector<control::ReplicatedCommand> commands,
+                             std::optional<int64_t> hook_watermark_ms) const {
     PeerVerdicts out;
     out.instance = options_.id;
+    out.commands = std::move(commands);
+    out.hook_watermark_ms = hook_watermark_ms;
     for (auto& v : local)
         if (v.probed && v.own && v.own->confirmed)
             out.by_endpoint[*v.key] = {options_.id, v.own->state, v.own->suspect, v.own->reason};
@@ -95,6 +111,8 @@ nlohmann::json Member::status(std::span<const LocalVerdict> local) const {
                          {"last_error", p.last_error},
                          {"polls", p.polls},
                          {"failures", p.failures},
+                         {"commands", p.verdicts.commands.size()},
+                         {"commands_error", p.commands_error},
                          {"verdicts", p.verdicts.by_endpoint.size()}});
     nlohmann::json probed = nlohmann::json::array();
     for (auto& v : local)

@@ -46,8 +46,14 @@ public:
     // the combined state.
     void combine(std::span<const LocalVerdict> local, std::vector<core::EndpointHealth>& health) override;
 
-    // GET /v1/cluster/verdicts: this instance's own confirmed verdicts.
-    std::string verdicts(std::span<const LocalVerdict> local) const;
+    // GET /v1/cluster/verdicts: this instance's own confirmed verdicts and its
+    // command log.
+    std::string verdicts(std::span<const LocalVerdict> local, std::vector<control::ReplicatedCommand> commands = {},
+                         std::optional<int64_t> hook_watermark_ms = std::nullopt) const;
+    // The hook watermark a live peer published (nullopt: dead, or none).
+    std::optional<int64_t> hook_watermark(const std::string& peer_id) const;
+    // The live peers' command logs, one after another (the core merges them).
+    std::vector<control::ReplicatedCommand> peer_commands() const override;
     // GET /v1/cluster: who we are, the peers, what is probed where.
     nlohmann::json status(std::span<const LocalVerdict> local) const;
 

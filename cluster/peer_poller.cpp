@@ -183,6 +183,14 @@ void PeerPoller::Impl::finish_poll(std::size_t i, CURLcode code, long status, co
         p.last_error = error;
         return;  // liveness runs out on the timer, so one lost poll flips nothing
     }
+    if (!got->commands_error.empty()) {
+        // A malformed command list never replaces the peer's last good one.
+        if (p.commands_error != got->commands_error)
+            core::log_warning("cluster", "peer {} ({}): its commands are malformed ({}); ignored, verdicts still used",
+                              p.config.id, p.config.url, got->commands_error);
+        got->commands = p.verdicts.commands;
+    }
+    p.commands_error = got->commands_error;
     p.last_error.clear();
     p.last_ok = core::Clock::now();
     p.last_ok_ms = unix_ms();
@@ -201,10 +209,15 @@ void PeerPoller::Impl::finish_poll(std::size_t i, CURLcode code, long status, co
                            [](auto& a, auto& b) {
                                return a.first == b.first && a.second.state == b.second.state &&
                                       a.second.suspect == b.second.suspect && a.second.reason == b.second.reason;
-                           });
+                           }) &&
+                p.verdicts.commands == got->commands;
     if (!same) {
         p.verdicts = std::move(*got);
         changed = true;
+    } else {
+        // The hook watermark moves with every poll; it is read on the tick, and
+        // re-evaluating every service for it would cost a core on a big catalog.
+        p.verdicts.hook_watermark_ms = got->hook_watermark_ms;
     }
     // React to a peer's news now, not at the next round.
     flush();

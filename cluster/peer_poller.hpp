@@ -24,6 +24,7 @@ struct PeerStatus {
     std::string last_error;  // why the last poll failed ("" after a good one)
     uint64_t polls = 0, failures = 0;
     PeerVerdicts verdicts;   // from the last good answer; cleared when the peer dies
+    std::string commands_error;  // why its last command list was ignored ("" when fine)
 };
 
 class PeerPoller {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "control/replicated_commands.hpp"
 #include "core/health.hpp"
 
 namespace signpost::control {
@@ -30,6 +31,8 @@ public:
     virtual void combine(std::span<const LocalVerdict> local, std::vector<core::EndpointHealth>& health) = 0;
     // Every peer answered once or has been silent for its timeout: safe to answer.
     virtual bool settled() const = 0;
+    // The command logs the live peers published (merged by the core's rule).
+    virtual std::vector<ReplicatedCommand> peer_commands() const { return {}; }
 };
 
 }  // namespace signpost::control

@@ -92,6 +92,19 @@ std::vector<LogLine> Controller::restore(const PersistedState& st, const Now& no
     }
     for (auto& [k, o] : st.overrides) overrides_[k] = {o.state, o.reason, o.set_ms, o.expires_ms};
     for (auto& [k, since] : st.drains) drains_[k] = DrainInfo{since, 0, {}, {}, {}};
+    if (st.has_commands) {
+        commands_.restore(st.commands, st.command_clock_ms);
+    } else {
+        // An older file: its overrides and drains become this instance's commands.
+        std::vector<ReplicatedCommand> records;
+        for (auto& [k, o] : st.overrides)
+            records.push_back({CommandKind::Override, k, o.state, true, o.reason, o.expires_ms,
+                               std::max<int64_t>(o.set_ms, 1), options_.instance_id});
+        for (auto& [k, since] : st.drains)
+            records.push_back({CommandKind::Drain, k, core::Override::Auto, true, "", std::nullopt,
+                               std::max<int64_t>(since, 1), options_.instance_id});
+        commands_.restore(records, 0);
+    }
     persisted_services_ = st.services;
     serials_ = st.serials;
     digests_ = st.zone_digests;
@@ -799,6 +812,8 @@ Step Controller::start(Probes probes, const Now& now) {
     Step step;
     if (serving_) return step;
     serving_ = true;
+    // Commands the peers made while this instance was away apply from the first answer.
+    if (cluster_) merge_into(cluster_->peer_commands(), now, step);
     // Seed the endpoint states silently: the start is not a change.
     auto composed = composed_health(probes);
     for (std::size_t i = 0; i < composed.size(); ++i) {
@@ -900,6 +915,8 @@ Step Controller::health_changed(Probes probes, std::span<const probes::HealthCha
 Step Controller::cluster_changed(Probes probes, const Now& now) {
     Step step;
     if (!catalog_ || !cluster_) return step;
+    // Commands made at peers first, so this evaluation already applies them.
+    merge_into(cluster_->peer_commands(), now, step);
     // Who probes what follows who is alive.
     auto& cat = probed_catalog();
     std::vector<bool> want(cat.endpoints.size());
@@ -929,6 +946,7 @@ Step Controller::tick(Probes probes, const Now& now) {
     if (!catalog_) return step;
     commit_if_ready(probes, now, step);
     bool all = expire_overrides(now, step);
+    if (commands_.prune(now.unix_ms, kCommandRetentionMs)) step.persist = true;
     if (!runtime_.empty() && with_runtime_txt(false, now, step) && serving_)
         build_snapshot(effective_health(probes), true, step);
     if (!serving_) return step;
@@ -978,13 +996,14 @@ CommandResult Controller::set_override(const std::string& target, core::Override
                     "'; use a key such as example.com/primary/127.0.0.10 or example.com/primary";
         return r;
     }
+    auto c = stamped(CommandKind::Override, target, now);
+    c.state = state;
+    c.reason = reason;
+    if (state != core::Override::Auto && expires_in) c.expires_ms = c.at_ms + expires_in->count();
+    apply_command(commands_.record(c), now, r.step);
     if (state == core::Override::Auto) {
-        overrides_.erase(target);
         r.message = target + " back to automatic (probes decide)";
     } else {
-        OverrideInfo o{state, reason, now.unix_ms, std::nullopt};
-        if (expires_in) o.expires_ms = o.set_ms + expires_in->count();
-        overrides_[target] = o;
         r.message = target + " forced " + (state == core::Override::ForceUp ? "up" : "down") +
                     (expires_in ? " for " + core::format_duration(*expires_in) : std::string(" until changed"));
     }
@@ -1004,13 +1023,12 @@ CommandResult Controller::drain(const std::string& key, bool undo, Probes probes
         return r;
     }
     if (undo) {
-        drains_.erase(key);
+        auto c = stamped(CommandKind::Drain, key, now);
+        c.active = false;
+        apply_command(commands_.record(c), now, r.step);
         r.message = key + " is back in answers (when healthy)";
     } else if (!drains_.count(key)) {
-        DrainInfo d;
-        d.since_ms = now.unix_ms;
-        d.highest_ttl = highest_ttl(key);
-        drains_[key] = d;
+        apply_command(commands_.record(stamped(CommandKind::Drain, key, now)), now, r.step);
         r.message = key + " is draining: out of answers now, drained once resolvers' caches expire";
     } else {
         r.message = key + " was already draining";
@@ -1025,7 +1043,7 @@ CommandResult Controller::release(const std::string& key, Probes probes, const N
     CommandResult r;
     for (std::size_t i = 0; i < catalog_->services.size(); ++i) {
         if (catalog_->services[i].key != key) continue;
-        if (i < states_.size()) states_[i].released = true;
+        apply_command(commands_.record(stamped(CommandKind::Release, key, now)), now, r.step);
         say(r.step, core::LogLevel::Info, "api", "release: {} may return to its first pool", key);
         r.step.persist = true;
         if (serving_) evaluate_and_publish(probes, nullptr, true, now, r.step);
@@ -1036,6 +1054,98 @@ CommandResult Controller::release(const std::string& key, Probes probes, const N
     r.status = 404;
     r.message = "no service '" + key + "'; use a key such as example.com/site";
     return r;
+}
+
+// ---- replicated commands (docs/cluster.md "Replicated commands") ----------------------
+
+ReplicatedCommand Controller::stamped(CommandKind kind, const std::string& target, const Now& now) {
+    ReplicatedCommand c;
+    c.kind = kind;
+    c.target = target;
+    c.at_ms = commands_.stamp(now.unix_ms);
+    c.origin = options_.instance_id;
+    return c;
+}
+
+bool Controller::apply_command(const ReplicatedCommand& c, const Now& now, Step& step) {
+    switch (c.kind) {
+        case CommandKind::Override: {
+            bool known = false;
+            for (auto& e : probed_catalog().endpoints)
+                if (e.key == c.target || pool_key(probed_catalog(), e) == c.target) known = true;
+            if (!known) return false;
+            // Expiry is an absolute time: a record that arrives after it is spent.
+            if (c.state == core::Override::Auto || (c.expires_ms && *c.expires_ms <= now.unix_ms))
+                overrides_.erase(c.target);
+            else
+                overrides_[c.target] = {c.state, c.reason, c.at_ms, c.expires_ms};
+            return true;
+        }
+        case CommandKind::Drain: {
+            bool known = false;
+            for (auto& e : probed_catalog().endpoints) known |= e.key == c.target;
+            if (!known) return false;
+            if (!c.active) {
+                drains_.erase(c.target);
+            } else if (!drains_.count(c.target)) {
+                DrainInfo d;
+                d.since_ms = c.at_ms;
+                d.highest_ttl = highest_ttl(c.target);
+                drains_[c.target] = d;
+            }
+            return true;
+        }
+        case CommandKind::Release:
+            for (std::size_t i = 0; i < catalog_->services.size(); ++i) {
+                if (catalog_->services[i].key != c.target) continue;
+                // A release frees the hold that began before it: a service that
+                // moved after the command was made is not released by it.
+                if (i < states_.size() && (c.origin == options_.instance_id ||
+                                           c.at_ms >= now.to_unix_ms(states_[i].since)))
+                    states_[i].released = true;
+                else
+                    say(step, core::LogLevel::Info, "cluster",
+                        "release of {} from {} is older than its current answer; not applied", c.target, c.origin);
+                return true;
+            }
+            return false;
+    }
+    return false;
+}
+
+Step Controller::merge_commands(std::span<const ReplicatedCommand> records, Probes probes, const Now& now) {
+    Step step;
+    if (merge_into(records, now, step) && serving_) evaluate_and_publish(probes, nullptr, true, now, step);
+    return step;
+}
+
+bool Controller::merge_into(std::span<const ReplicatedCommand> records, const Now& now, Step& step) {
+    if (!catalog_ || records.empty()) return false;  // merged once there is a catalog to apply them to
+    std::vector<std::string> rejected;
+    auto won = commands_.merge(records, &rejected);
+    for (auto& why : rejected) say(step, core::LogLevel::Warning, "cluster", "ignored a peer's command: {}", why);
+    if (won.empty()) return false;
+    for (auto& c : won) {
+        std::string what;
+        switch (c.kind) {
+            case CommandKind::Override:
+                what = c.state == core::Override::Auto ? "back to automatic"
+                       : std::string(c.state == core::Override::ForceUp ? "forced up" : "forced down") +
+                             (c.expires_ms ? " until " + std::to_string(*c.expires_ms) + " (Unix ms)" : "");
+                break;
+            case CommandKind::Drain: what = c.active ? "drained" : "undrained"; break;
+            case CommandKind::Release: what = "released"; break;
+        }
+        if (apply_command(c, now, step))
+            say(step, core::LogLevel::Info, "cluster", "{} {}: {} by {} at {} (Unix ms){}", to_string(c.kind), c.target,
+                what, c.origin.empty() ? "?" : c.origin, c.at_ms, c.reason.empty() ? "" : " (" + c.reason + ")");
+        else
+            say(step, core::LogLevel::Warning, "cluster",
+                "{} {} from {}: no such target here (are the zones the same on every instance?); kept, not applied",
+                to_string(c.kind), c.target, c.origin);
+    }
+    step.persist = true;
+    return true;
 }
 
 // ---- runtime TXT records ---------------------------------------------------------------
@@ -1114,6 +1224,9 @@ PersistedState Controller::persisted(Probes probes, const Now& now) const {
     s.serials = serials_;
     s.zone_digests = digests_;
     s.runtime_txt = runtime_.persisted();
+    s.commands = commands_.all();
+    s.command_clock_ms = commands_.clock_ms();
+    s.has_commands = true;
     return s;
 }
 

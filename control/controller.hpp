@@ -19,6 +19,7 @@
 #include "control/events.hpp"
 #include "control/hostnames.hpp"
 #include "control/persisted_state.hpp"
+#include "control/replicated_commands.hpp"
 #include "control/rules.hpp"
 #include "control/runtime_records.hpp"
 #include "core/duration.hpp"
@@ -58,6 +59,8 @@ struct Options {
     std::size_t xfr_history = 32;
     // A state file older than this is not trusted for endpoint health: re-probe first.
     core::Millis state_max_age{30000};
+    // This instance's cluster id: the origin of the commands made here ("" alone).
+    std::string instance_id;
 };
 
 struct Notify {
@@ -207,6 +210,14 @@ public:
     CommandResult drain(const std::string& key, bool undo, Probes probes, const Now& now);
     CommandResult release(const std::string& key, Probes probes, const Now& now);
 
+    // Commands made at other instances (their command logs, from the peer
+    // protocol): each record that wins the conflict rule (control/
+    // replicated_commands.hpp) over what this instance has is applied as if made
+    // here. cluster_changed() merges the ClusterView's peer_commands() itself.
+    Step merge_commands(std::span<const ReplicatedCommand> records, Probes probes, const Now& now);
+    // Every command this instance knows (made here or merged), with origin and stamp.
+    const CommandLog& commands() const { return commands_; }
+
     // Runtime TXT records (signpost txt set/del, docs/acme.md): answered from the
     // next snapshot (a new View), in transfers with a new serial and NOTIFY, kept in
     // the state file; `ttl`/`for_` nullopt: the defaults (RuntimeTxtLimits).
@@ -313,6 +324,14 @@ private:
     bool serving_ = false;
     bool warm_ = false;
 
+    // Applies a command record (made here or merged) to overrides_, drains_ or
+    // states_; false when its target is unknown here.
+    bool apply_command(const ReplicatedCommand& c, const Now& now, Step& step);
+    // Merges peers' records and applies the winners (logged); true when any won.
+    bool merge_into(std::span<const ReplicatedCommand> records, const Now& now, Step& step);
+    ReplicatedCommand stamped(CommandKind kind, const std::string& target, const Now& now);
+
+    CommandLog commands_;
     std::map<std::string, OverrideInfo> overrides_;
     std::map<std::string, DrainInfo> drains_;
     // Effective (pre-drain) state per endpoint key and since when (Unix ms), for

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "control/replicated_commands.hpp"
 #include "core/health.hpp"
 
 namespace signpost::control {
@@ -46,6 +47,11 @@ struct PersistedState {
     std::map<std::string, uint32_t> serials;              // origin -> last served serial
     std::map<std::string, std::string> zone_digests;      // origin -> content digest at that serial
     std::map<std::string, std::vector<PersistedTxt>> runtime_txt;  // owner -> runtime TXT values
+    // The operator commands' log (made here or at peers) and its clock; absent
+    // in older files (restore() then rebuilds it from overrides and drains).
+    std::vector<ReplicatedCommand> commands;
+    int64_t command_clock_ms = 0;
+    bool has_commands = false;
 };
 
 }  // namespace signpost::control

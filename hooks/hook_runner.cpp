@@ -38,6 +38,7 @@ std::string HookEvent::to_json() const {
     nlohmann::ordered_json j = {{"seq", seq},           {"event", event},   {"time", format_time(time)},
                                 {"zone", zone},         {"service", service}, {"endpoint", endpoint},
                                 {"from", from},         {"to", to},         {"reason", reason}};
+    if (!instance.empty()) j["instance"] = instance;
     return j.dump();
 }
 
@@ -309,6 +310,8 @@ void HookRunner::Impl::enqueue(std::string key, std::vector<std::string> command
         ++dropped;
         core::log_error("hooks", "{}: more than {} events waiting; dropped the oldest ({}); {} dropped for this hook so far",
                         sink.target(), options.max_queued, describe(sink.waiting.front()), sink.dropped);
+        // Given up: a final outcome, so whoever tracks the event's delivery hears it ended.
+        report(sink.waiting.front(), sink.target(), 0, false, true, "dropped: more events waiting than the queue holds");
         sink.waiting.pop_front();
     }
     if (!sink.current) start_next(sink);

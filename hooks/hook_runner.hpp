@@ -29,8 +29,10 @@ struct HookEvent {
     std::string to;        // new state / pool label ("failover:secondary", "down")
     std::string reason;    // "endpoint 127.0.0.10 down: HTTP 503"
     std::chrono::system_clock::time_point time = std::chrono::system_clock::now();
+    std::string instance;  // the cluster id of the instance that decided it ("" alone: not in the JSON)
 
     // {"seq":…,"event":…,"time":…,"zone":…,"service":…,"endpoint":…,"from":…,"to":…,"reason":…}
+    // and, in a cluster, "instance":… last
     std::string to_json() const;
 };
 

@@ -1,5 +1,7 @@
 #include "tools/api_views.hpp"
 
+#include "cluster/wire.hpp"
+
 #include "dns/describe.hpp"
 
 #include <algorithm>
@@ -213,6 +215,26 @@ json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms, const dns::
                        {"services", z.services.size()},
                        {"last_reload", iso_time(reload_at_ms)},
                        {"dnssec", std::move(dnssec)}});
+    }
+    return out;
+}
+
+json commands_json(const control::CommandLog& log, int64_t now_ms) {
+    json out = json::array();
+    for (auto& c : log.all()) {
+        json j = cluster::command_json(c);
+        j["at"] = iso_time(c.at_ms);
+        bool in_effect = true;
+        switch (c.kind) {
+            case control::CommandKind::Override:
+                in_effect = c.state != core::Override::Auto && (!c.expires_ms || *c.expires_ms > now_ms);
+                j["expires"] = c.expires_ms ? json(iso_time(*c.expires_ms)) : json(nullptr);
+                break;
+            case control::CommandKind::Drain: in_effect = c.active; break;
+            case control::CommandKind::Release: in_effect = false; break;  // a one-shot, done
+        }
+        j["in_effect"] = in_effect;
+        out.push_back(std::move(j));
     }
     return out;
 }

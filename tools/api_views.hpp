@@ -81,6 +81,9 @@ nlohmann::json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms, c
 // GET /v1/txt's "records" (and /v1/status's "runtime_txt"): one object per runtime
 // TXT value, {name, zone, value, ttl, set, expires}, by name.
 nlohmann::json runtime_txt_json(const zones::Catalog& catalog, const control::RuntimeRecords& records);
+// /v1/status "commands": every operator command this instance knows (made here or
+// at a peer), with its origin instance and time; `now_ms` tells which are in effect.
+nlohmann::json commands_json(const control::CommandLog& log, int64_t now_ms);
 
 // GET /status: the three lists with the last reload's outcome and the View generation.
 nlohmann::json status_json(nlohmann::json services, nlohmann::json endpoints, nlohmann::json zones, bool reload_ok,

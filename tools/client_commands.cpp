@@ -409,6 +409,26 @@ void print_runtime_txt(const json& records, bool heading) {
     print_table({"NAME", "VALUE", "TTL", "EXPIRES"}, rows);
 }
 
+// Operator commands (replicated in a cluster): one line each, where they came from.
+void print_commands(const json& commands) {
+    if (!commands.is_array() || commands.empty()) return;
+    std::cout << "\ncommands\n";
+    std::vector<std::vector<std::string>> rows;
+    for (auto& c : commands) {
+        std::string kind = field(c, "kind"), what = "-";
+        if (kind == "override") what = field(c, "state");
+        else if (kind == "drain") what = flag(c, "active") ? "drain" : "undrain";
+        else if (kind == "release") what = "release";
+        std::string origin = field(c, "origin");
+        if (origin.empty()) origin = "-";
+        std::string reason = field(c, "reason");
+        if (reason.empty()) reason = "-";
+        rows.push_back({kind, field(c, "target"), what, flag(c, "in_effect") ? "yes" : "no", origin, when(c, "at"),
+                        field(c, "expires"), reason});
+    }
+    print_table({"KIND", "TARGET", "COMMAND", "IN EFFECT", "ORIGIN", "AT", "EXPIRES", "REASON"}, rows);
+}
+
 // ---- commands ----------------------------------------------------------------
 
 int cmd_status() {
@@ -426,6 +446,7 @@ int cmd_status() {
     std::cout << '\n';
     print_zones(j.value("zones", json::array()), j.value("reload", json()));
     print_runtime_txt(j.value("runtime_txt", json::array()), true);
+    print_commands(j.value("commands", json::array()));
     return 0;
 }
 

@@ -75,6 +75,9 @@ public:
             p_.cluster = std::make_unique<cluster::Member>(&p_.loop, p_.config.cluster, p_.config.probes.source_v4);
             p_.core.set_cluster(p_.cluster.get());
             p_.cluster->on_change([this] { on_cluster_inputs(); });
+            // Hooks once per cluster: held until the emitter's watermark covers them (docs/cluster.md).
+            p_.hook_gate = std::make_unique<control::HookGate>(p_.config.cluster.id,
+                                                               p_.config.cluster.peer_timeout.count());
         }
         p_.apply(p_.core.load(std::move(loaded.catalog), daemon_now()));
         loaded = {};  // the core's copy is all we keep
@@ -84,6 +87,7 @@ public:
         p_.hooks = std::make_unique<hooks::HookRunner>(&p_.loop);
         p_.hooks->on_outcome([this](const hooks::DeliveryOutcome& o) {
             p_.timeline.add(timeline::from_delivery(o, daemon_now().unix_ms));
+            if (o.final && p_.hook_gate) p_.hook_gate->sink_done(o.event.seq);
         });
         p_.notifier = std::make_unique<xfr::Notifier>(&p_.loop, p_.config.xfr);
         p_.monitor->on_change([this](std::span<const probes::HealthChange> c) {
@@ -190,6 +194,7 @@ private:
         if (p_.stopping) return;
         maybe_start_serving();  // a first round's deadline may have passed
         p_.apply(p_.core.tick(p_.monitor->health(), daemon_now()));
+        p_.gate_hooks(daemon_now());
         p_.observe(daemon_now());
         if (core::Clock::now() - geoip_checked_ >= std::chrono::seconds(1)) {
             geoip_checked_ = core::Clock::now();
@@ -334,6 +339,7 @@ private:
 
     void on_cluster_inputs() {
         if (p_.stopping) return;
+        p_.gate_hooks(daemon_now());
         if (!maybe_start_serving()) return;
         p_.apply(p_.core.cluster_changed(p_.monitor->health(), daemon_now()));
     }

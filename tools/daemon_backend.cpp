@@ -28,6 +28,7 @@ json DaemonBackend::status() {
     json j = status_json(services(), endpoints(), zones(), rs.ok, rs.at_ms, rs.errors, p_.core.view_generation(),
                          rs.staged);
     j["runtime_txt"] = runtime_txt_json(p_.core.catalog(), p_.core.runtime_txt());
+    j["commands"] = commands_json(p_.core.commands(), daemon_now().unix_ms);
     return j;
 }
 
@@ -88,13 +89,23 @@ json DaemonBackend::txt_del(const std::string& name, const std::optional<std::st
 json DaemonBackend::cluster() {
     if (!p_.cluster) return api::Backend::cluster();
     std::vector<core::EndpointHealth> own;
-    return p_.cluster->status(p_.core.local_verdicts(p_.monitor->health(), own));
+    json j = p_.cluster->status(p_.core.local_verdicts(p_.monitor->health(), own));
+    if (p_.hook_gate) {
+        auto live = p_.cluster->live_instances();
+        j["hooks"] = {{"emitter", control::hook_emitter(live)},
+                      {"emitting", p_.hook_gate->emitting()},
+                      {"held", p_.hook_gate->held()},
+                      {"dropped", p_.hook_gate->dropped()}};
+    }
+    return j;
 }
 
 std::string DaemonBackend::cluster_verdicts() {
     if (!p_.cluster) return api::Backend::cluster_verdicts();
     std::vector<core::EndpointHealth> own;
-    return p_.cluster->verdicts(p_.core.local_verdicts(p_.monitor->health(), own));
+    std::optional<int64_t> watermark;
+    if (p_.hook_gate && p_.hook_gate->emitting()) watermark = p_.hook_gate->watermark(daemon_now().unix_ms);
+    return p_.cluster->verdicts(p_.core.local_verdicts(p_.monitor->health(), own), p_.core.commands().all(), watermark);
 }
 
 json DaemonBackend::reload() {

@@ -1,5 +1,6 @@
 #include "tools/daemon_parts.hpp"
 
+#include <chrono>
 #include <random>
 
 #include "core/log.hpp"
@@ -17,6 +18,7 @@ control::Options core_options(const ServerConfig& c) {
     o.explain = !c.explain_allow.empty();
     o.xfr_history = c.xfr.history;
     o.state_max_age = c.state_max_age;
+    o.instance_id = c.cluster.enabled() ? c.cluster.id : std::string();
     o.transferred = [xfr = c.xfr](const std::string& origin) { return xfr.transferred(origin); };
     return o;
 }
@@ -35,8 +37,13 @@ void DaemonParts::apply(control::Step step) {
             history.state(entry.kind == "service" ? entry.zone + "/" + entry.service : entry.endpoint, entry.to,
                           entry.time_ms);
         timeline.add(std::move(entry));
-        for (auto& hook : e.hooks)
-            if (hooks) hooks->deliver(hook, e.payload);
+        if (!hook_gate) {
+            deliver(e);
+            continue;
+        }
+        e.payload.instance = config.cluster.id;
+        int64_t at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(e.payload.time.time_since_epoch()).count();
+        if (auto out = hook_gate->admit(std::move(e), at_ms)) deliver(*out);
     }
     if (step.retarget && monitor) monitor->set_targets(core.probe_targets());
     if (step.retarget && resolver) resolver->set_names(core.hostnames());
@@ -45,6 +52,29 @@ void DaemonParts::apply(control::Step step) {
                        core.catalog().endpoints.size());
     if (step.persist) state_dirty = true;
     if (systemd.enabled()) systemd.status(service_status());  // sent only when it changed
+}
+
+void DaemonParts::deliver(const control::Event& e) {
+    if (!hooks) return;
+    for (auto& hook : e.hooks) hooks->deliver(hook, e.payload);
+}
+
+void DaemonParts::gate_hooks(const control::Now& now) {
+    if (!hook_gate || !cluster) return;
+    auto live = cluster->live_instances();
+    auto emitter = control::hook_emitter(live);
+    auto out = hook_gate->update(live, emitter == config.cluster.id ? std::nullopt : cluster->hook_watermark(emitter),
+                                 now.unix_ms);
+    if (emitter != hook_emitter_seen) {
+        hook_emitter_seen = emitter;
+        if (hook_gate->emitting())
+            core::log_info("hooks", "this instance delivers the cluster's hook events (the lowest live id); {} held "
+                           "event(s) delivered now, a receiver may see some twice", out.size());
+        else
+            core::log_info("hooks", "{} delivers the cluster's hook events (the lowest live id); events decided here "
+                           "are held until its watermark covers them", emitter);
+    }
+    for (auto& e : out) deliver(e);
 }
 
 std::string DaemonParts::service_status() const {

@@ -12,6 +12,7 @@
 #include "api/api_server.hpp"
 #include "cluster/member.hpp"
 #include "control/controller.hpp"
+#include "control/hook_gate.hpp"
 #include "dns/server.hpp"
 #include "hooks/hook_runner.hpp"
 #include "probes/health_monitor.hpp"
@@ -42,6 +43,8 @@ struct DaemonParts {
     std::unique_ptr<resolve::Resolver> resolver;
     std::unique_ptr<cluster::Member> cluster;  // null without [cluster]
     std::unique_ptr<hooks::HookRunner> hooks;
+    std::unique_ptr<control::HookGate> hook_gate;  // [cluster]: hooks once per cluster (null alone)
+    std::string hook_emitter_seen;                 // the emitter last logged
     std::unique_ptr<dns::Server> server;
     std::unique_ptr<api::ApiServer> api;
     std::unique_ptr<xfr::Notifier> notifier;
@@ -52,6 +55,10 @@ struct DaemonParts {
 
     // Carries a step's outputs out, in the order the core asks for.
     void apply(control::Step step);
+    // [cluster]: tells the hook gate who is live and what the emitter delivered,
+    // and delivers the held events it hands back (on each poll and tick).
+    void gate_hooks(const control::Now& now);
+    void deliver(const control::Event& e);
     // Samples services, endpoints and probe results into `history` (at most once a second).
     void observe(const control::Now& now);
     // The STATUS= line systemd shows (tools/service_status.hpp).

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cluster/wire.hpp"
 #include "core/log.hpp"
 #include <sstream>
 
@@ -82,6 +83,16 @@ std::optional<PersistedState> load_state(const std::string& path, std::string* e
             for (auto& v : list)
                 s.runtime_txt[k].push_back({v.at("value").get<std::string>(), v.value("ttl", uint32_t(60)),
                                             v.value("set", int64_t(0)), v.at("expires").get<int64_t>()});
+        // The operator commands' log (absent in older files: the core rebuilds it).
+        if (auto cmds = j.find("commands"); cmds != j.end() && cmds->is_array()) {
+            s.has_commands = true;
+            s.command_clock_ms = j.value("command_clock", int64_t(0));
+            for (auto& v : *cmds) {
+                std::string why;
+                if (auto c = cluster::command_from_json(v, &why)) s.commands.push_back(std::move(*c));
+                else core::log_warning("daemon", "state file {}: a command record is skipped: {}", path, why);
+            }
+        }
         return s;
     } catch (const std::exception& e) {
         if (error) *error = std::string("not a valid state file: ") + e.what();
@@ -129,6 +140,12 @@ bool save_state(const std::string& path, const PersistedState& s, std::string* e
         for (auto& v : list)
             txt[k].push_back({{"value", v.value}, {"ttl", v.ttl}, {"set", v.set_ms}, {"expires", v.expires_ms}});
     j["runtime_txt"] = txt;
+    if (s.has_commands) {
+        json cmds = json::array();
+        for (auto& c : s.commands) cmds.push_back(cluster::command_json(c));
+        j["commands"] = cmds;
+        j["command_clock"] = s.command_clock_ms;
+    }
     std::string text = j.dump(1) + "\n";
 
     std::string tmp = path + ".tmp";
