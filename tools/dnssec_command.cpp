@@ -118,7 +118,7 @@ std::string dnssec_key_dir(const ServerConfig& cfg) {
     return dir.empty() ? std::string(".") : dir.string();
 }
 
-DnssecKeys dnssec_load_keys(const zones::Catalog& catalog, const ServerConfig& cfg, int64_t now_unix) {
+DnssecKeys dnssec_load_keys(const zones::Catalog& catalog, const ServerConfig& cfg, int64_t now_unix, bool create) {
     DnssecKeys out;
     auto keys = std::make_shared<dns::SigningKeys>();
     const std::string dir = dnssec_key_dir(cfg);
@@ -154,7 +154,7 @@ DnssecKeys dnssec_load_keys(const zones::Catalog& catalog, const ServerConfig& c
             }
         }
         std::string why;
-        auto loaded = store.load(z.origin, z.dnssec, true, now_unix, why);
+        auto loaded = store.load(z.origin, z.dnssec, create, now_unix, why);
         if (!loaded) {
             out.errors.push_back(why);
             continue;

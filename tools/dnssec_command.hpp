@@ -25,13 +25,15 @@ std::string dnssec_key_dir(const ServerConfig& cfg);
 // where missing (a CSK, or a KSK and a ZSK). A signed zone is never served unsigned:
 // an unusable key directory, a broken key file or a transferred signed zone (signed
 // transfers are not built yet) is an error naming the zone and what to do, and errors
-// stop a start and fail a reload (keys is null then).
+// stop a start and fail a reload (keys is null then). Without `create` nothing is
+// written: missing keys are no error (`signpost check --config`: serve makes them).
 struct DnssecKeys {
     std::shared_ptr<const dns::SigningKeys> keys;
     std::vector<std::string> errors;
     std::vector<std::string> generated;  // key file paths made now, for the log
 };
-DnssecKeys dnssec_load_keys(const zones::Catalog& catalog, const ServerConfig& cfg, int64_t now_unix);
+DnssecKeys dnssec_load_keys(const zones::Catalog& catalog, const ServerConfig& cfg, int64_t now_unix,
+                            bool create = true);
 
 // `signpost dnssec ds ZONE [--zones DIR] [--config FILE] [--key-dir DIR] [--create]`.
 void add_dnssec_commands(CLI::App& app);

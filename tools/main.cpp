@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <ctime>
 #include <iostream>
 
 #include <unistd.h>
@@ -68,7 +69,14 @@ int cmd_check_config(const std::string& config_file, const std::string& zones_ov
         std::cout << config_file << ": no zones named ('zones' key or --zones): zones not checked\n";
         return 0;
     }
-    return cmd_check(zones);
+    if (int rc = cmd_check(zones); rc != 0) return rc;
+    // Signed zones: what `serve` would refuse (key directory, key files, what is not
+    // built yet), without writing anything (serve makes missing keys).
+    auto loaded = zones::load_path(zones, cfg->limits);
+    if (!loaded.catalog) return 1;
+    auto keys = tools::dnssec_load_keys(*loaded.catalog, *cfg, int64_t(std::time(nullptr)), false);
+    for (auto& e : keys.errors) std::cerr << e << '\n';
+    return keys.errors.empty() ? 0 : 1;
 }
 
 int cmd_import(const std::string& origin, const std::string& file) {

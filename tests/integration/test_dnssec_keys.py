@@ -174,6 +174,25 @@ class Serve(unittest.TestCase):
             err = self.refused("--config", cfg)
             self.assertIn(f"dnssec_key_dir {ro}: cannot be read and written by uid", err)
 
+    def test_check_config_reports_what_serve_would_refuse_and_writes_nothing(self):
+        keys = self.tmp / "keys"
+        keys.mkdir(mode=0o700)
+        cfg = self.tmp / "signpost.toml"
+        cfg.write_text(f'zones = "{self.zones.path}"\ndnssec_key_dir = "{keys}"\n')
+        p = st.run_cli("check", "--config", cfg)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual(list(keys.iterdir()), [])  # serve makes the key, check does not
+        self.zones.write("example.com.toml", signed('denial = "nsec3"\n'))
+        p = st.run_cli("check", "--config", cfg)
+        self.assertEqual(p.returncode, 1)
+        self.assertRegex(p.stderr, r"example\.com\.toml:\d+:1: error: zone 'example\.com' \[dnssec\]: denial = \"nsec3\" is "
+                                   r"not served by this build yet")
+        self.zones.write("example.com.toml", signed())
+        cfg.write_text(f'zones = "{self.zones.path}"\ndnssec_key_dir = "{self.tmp}/missing"\n')
+        p = st.run_cli("check", "--config", cfg)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(f"dnssec_key_dir {self.tmp}/missing: No such file or directory", p.stderr)
+
     def test_a_signed_zone_starts_with_a_generated_key_and_keeps_it(self):
         keys = self.tmp / "keys"
         keys.mkdir(mode=0o700)
