@@ -975,13 +975,6 @@ Step Controller::geo_databases(std::shared_ptr<const geo::Databases> databases, 
     return step;
 }
 
-Step Controller::resign(Probes probes, const Now& now) {
-    Step step;
-    if (catalog_ && serving_ && signing_) build_snapshot(effective_health(probes), true, step);
-    resigned_unix_ms_ = now.unix_ms;
-    return step;
-}
-
 // ---- operator commands --------------------------------------------------------------
 
 CommandResult Controller::set_override(const std::string& target, core::Override state, const std::string& reason,

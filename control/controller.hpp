@@ -193,9 +193,8 @@ public:
     // load() or reload() of a catalog that signs; every View built after signs with
     // them. Signatures are kept across Views (a health change signs nothing new
     // unless its answer was never signed) and made again once less than the zone's
-    // `refresh` remains: tick() builds a View for that every hour, resign() at once.
+    // `refresh` remains: tick() builds a View for that every hour.
     void signing_keys(std::shared_ptr<const dns::SigningKeys> keys) { signing_ = std::move(keys); }
-    Step resign(Probes probes, const Now& now);
     // The signature cache's figures (status): entries, signatures made, earliest expiry.
     const dns::SignatureCache& signatures() const noexcept { return *signatures_; }
     // The keys given by signing_keys(), or null.

@@ -40,7 +40,6 @@ public:
 
     std::size_t size() const noexcept { return entries_.size(); }
     uint64_t signatures_made() const noexcept { return made_; }
-    uint64_t lookups() const noexcept { return lookups_; }
     // The earliest expiration (Unix seconds, serial arithmetic unwrapped at now) among
     // the signatures the last build used; 0 when none.
     int64_t earliest_expiration() const noexcept { return earliest_; }
@@ -54,7 +53,7 @@ private:
         uint64_t used = 0;       // the last build that used it
     };
     std::unordered_map<std::string, Entry> entries_;
-    uint64_t build_ = 0, made_ = 0, lookups_ = 0;
+    uint64_t build_ = 0, made_ = 0;
     int64_t earliest_ = 0;
 };
 

@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -13,7 +12,7 @@
 #include <vector>
 
 #include "core/address.hpp"
-#include "dnssec/keys.hpp"
+#include "dns/signing.hpp"
 #include "policy/policy.hpp"
 #include "zones/model.hpp"
 
@@ -24,7 +23,6 @@ class Databases;  // geo/database.hpp
 namespace signpost::dns {
 
 class View;
-class SignatureCache;  // dns/signing.hpp
 
 struct ViewOptions {
     // The EDNS UDP payload size we advertise in OPT and honour (RFC 6891); never
@@ -42,10 +40,10 @@ struct ViewOptions {
     // The View this one replaces: geo services keep its answer counters (by service
     // key, while their rules keep their shape). Used by build_view only, not kept.
     std::shared_ptr<const View> previous;
-    // Signed zones (zones::Zone::dnssec.sign): their keys by origin (dns/signing.hpp's
-    // SigningKeys). A signed zone without keys here is served unsigned, so the caller
-    // must refuse that before (the daemon does). Null: nothing is signed.
-    std::shared_ptr<const std::map<std::string, dnssec::ZoneKeys, std::less<>>> signing;
+    // Signed zones (zones::Zone::dnssec.sign): their keys by origin. A signed zone
+    // without keys here is served unsigned, so the caller must refuse that before
+    // (the daemon does). Null: nothing is signed.
+    std::shared_ptr<const SigningKeys> signing;
     // Signatures kept across Views (a health change signs nothing it signed before);
     // the caller keeps it and builds one View at a time with it. Null: a private one.
     std::shared_ptr<SignatureCache> signatures;

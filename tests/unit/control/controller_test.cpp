@@ -275,7 +275,6 @@ TEST_CASE("control: a reload of zones without services publishes their new recor
     h.apply(h.core.health_changed(h.probes.span(), {}, h.now));
     REQUIRE(h.snapshot);
     CHECK(dns::view_generation(*h.snapshot->view) > before);
-    CHECK(&h.core.catalog() != nullptr);
     CHECK(h.logged("reloaded 1 zone(s), 0 service(s)"));
 }
 
