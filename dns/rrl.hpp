@@ -48,8 +48,6 @@ public:
     // case-insensitively) and says whether to send it, drop it, or send it
     // truncated. Runs once per UDP answer; reads class_name, keeps no pointer.
     RrlAction check(const core::IpAddress& client, const AnswerMeta& meta, uint64_t now_ms) noexcept;
-    // All of the client's responses in one class (an error class without a name).
-    RrlAction check(const core::IpAddress& client, uint64_t now_ms) noexcept { return check(client, {}, now_ms); }
 
     std::size_t capacity() const noexcept { return mask_ + 1; }
     const RrlOptions& options() const noexcept { return options_; }

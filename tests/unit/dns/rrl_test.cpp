@@ -29,7 +29,7 @@ struct Tally {
 Tally burst(dns::RateLimiter& rl, const char* addr, int n, uint64_t now) {
     Tally t;
     for (int i = 0; i < n; ++i) {
-        switch (rl.check(ip(addr), now)) {
+        switch (rl.check(ip(addr), {}, now)) {
             case RrlAction::send: ++t.send; break;
             case RrlAction::drop: ++t.drop; break;
             case RrlAction::slip: ++t.slip; break;
@@ -119,7 +119,7 @@ TEST_CASE("rrl: a full table replaces old entries and never allocates or fails")
     for (unsigned i = 0; i < 5000; ++i) {
         core::IpAddress a;
         a.bytes = {uint8_t(10 + i / 65536), uint8_t(i / 256), uint8_t(i), 1};
-        if (rl.check(a, 1000 + i) == RrlAction::send) ++sent;
+        if (rl.check(a, {}, 1000 + i) == RrlAction::send) ++sent;
     }
     CHECK(sent == 5000);
     // A prefix seen recently stays limited while it floods.
