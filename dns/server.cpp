@@ -101,11 +101,13 @@ Server::Server(ServerOptions options, std::shared_ptr<const Snapshot> initial)
             const char* what = "UDP";
             try {
                 set_port(addr, la.port);
+                if (la.port != 0) claim_exclusive(addr, SOCK_DGRAM);
                 s.udp.push_back(bound_socket(addr, SOCK_DGRAM));
                 uint16_t port = local_port(s.udp[0].fd);
                 set_port(addr, port);
                 for (unsigned i = 1; i < nworkers; ++i) s.udp.push_back(bound_socket(addr, SOCK_DGRAM));
                 what = "TCP";
+                claim_exclusive(addr, SOCK_STREAM);
                 for (unsigned i = 0; i < nworkers; ++i) s.tcp.push_back(bound_socket(addr, SOCK_STREAM));
                 ListenAddress b = la;
                 b.port = port;
@@ -116,7 +118,10 @@ Server::Server(ServerOptions options, std::shared_ptr<const Snapshot> initial)
                 if (la.port == 0 && e.err == EADDRINUSE && attempt < 8) continue;
                 ListenAddress shown = la;
                 throw std::runtime_error(std::string("cannot bind ") + what + " " + shown.to_string() + ": " +
-                                         std::strerror(e.err));
+                                         std::strerror(e.err) +
+                                         (e.taken ? " (another process serves it; two servers on one address "
+                                                    "would split its queries)"
+                                                  : ""));
             }
         }
         sockets.push_back(std::move(s));

@@ -115,6 +115,17 @@ bool to_ip(const sockaddr* sa, core::IpAddress& ip, uint16_t& port) noexcept {
     return false;
 }
 
+void claim_exclusive(const SockAddr& addr, int type) {
+    Fd probe(::socket(addr.family(), type | SOCK_CLOEXEC, 0));
+    if (probe.fd < 0) throw BindError{errno};
+    int one = 1;
+    // TCP: SO_REUSEADDR passes TIME_WAIT connections, never a listener.
+    if (type == SOCK_STREAM) ::setsockopt(probe.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (addr.family() == AF_INET6) ::setsockopt(probe.fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (::bind(probe.fd, reinterpret_cast<const sockaddr*>(&addr.ss), addr.len) != 0)
+        throw BindError{errno, errno == EADDRINUSE};
+}
+
 Fd bound_socket(const SockAddr& addr, int type) {
     Fd fd(::socket(addr.family(), type | (type == SOCK_STREAM ? SOCK_NONBLOCK : 0) | SOCK_CLOEXEC, 0));
     if (fd.fd < 0) throw BindError{errno};

@@ -48,7 +48,15 @@ bool to_ip(const sockaddr* sa, core::IpAddress& ip, uint16_t& port) noexcept;
 
 struct BindError {
     int err;
+    bool taken = false;  // another process's sockets hold the address (see claim_exclusive)
 };
+
+// Throws BindError{EADDRINUSE, true} when another socket already serves `addr`
+// (UDP, or a TCP listener). SO_REUSEPORT would let a second daemon of the same
+// user join the port and silently take a share of its queries; a plain bind
+// without SO_REUSEPORT cannot join, so it fails exactly then. The probe socket is
+// closed before returning. TCP connections in TIME_WAIT (a restart) do not count.
+void claim_exclusive(const SockAddr& addr, int type);
 
 // A socket with SO_REUSEPORT bound to `addr`; throws BindError. TCP sockets are
 // non-blocking (libuv); UDP sockets block (their receiver thread waits in recvmmsg).

@@ -52,13 +52,18 @@ def A(*addresses):
 
 def view(server, name, qtype="A"):
     """The answer section of `name`/`qtype` now, as sorted (type, rdata) pairs;
-    [("rcode", X)] for an error rcode, [("no reply", ...)] when dig got nothing."""
+    [("rcode", X)] for an error rcode, [("no reply", ...)] when dig got nothing,
+    [("truncated", reply)] or [("nodata", reply)] with dig's text of the reply."""
     try:
         r = server.dig(name, qtype)
     except st.DigError as e:
         return [("no reply", str(e).splitlines()[0])]
     if r.status != "NOERROR":
         return [("rcode", r.status)]
+    if "tc" in r.flags:
+        return [("truncated", r.text)]
+    if not r.answer:
+        return [("nodata", r.text)]  # with the reply, to tell which server said it
     return sorted((rr.type, rr.rdata.lower()) for rr in r.answer)
 
 

@@ -24,8 +24,12 @@ namespace {
 struct Sock {
     int fd = -1;
     explicit Sock(int f) : fd(f) {}
-    ~Sock() {
+    Sock(const Sock&) = delete;
+    Sock& operator=(const Sock&) = delete;
+    ~Sock() { reset(); }
+    void reset() {
         if (fd >= 0) ::close(fd);
+        fd = -1;
     }
 };
 
@@ -332,8 +336,68 @@ TEST_CASE("server: a bind failure names the address and the error") {
     o.listen.push_back({"127.0.0.1", port});
     o.workers = 1;
     CHECK_THROWS_WITH_AS(signpost::dns::Server(o, nullptr),
-                         ("cannot bind UDP 127.0.0.1:" + std::to_string(port) + ": Address already in use").c_str(),
+                         ("cannot bind UDP 127.0.0.1:" + std::to_string(port) +
+                          ": Address already in use (another process serves it; two servers on one address would "
+                          "split its queries)")
+                             .c_str(),
                          std::runtime_error);
+}
+
+TEST_CASE("server: a second server cannot join the SO_REUSEPORT group of a running one") {
+    // Both servers set SO_REUSEPORT and run as the same user: without the check the
+    // kernel would spread queries over the two, each answering from its own zones.
+    signpost::dns::ServerOptions o;
+    o.listen.push_back({"127.0.0.1", 0});
+    o.workers = 2;
+    signpost::dns::Server first(o, nullptr);
+    uint16_t port = first.bound().at(0).port;
+    signpost::dns::ServerOptions again;
+    again.listen.push_back({"127.0.0.1", port});
+    again.workers = 1;
+    CHECK_THROWS_WITH_AS(signpost::dns::Server(again, nullptr),
+                         ("cannot bind UDP 127.0.0.1:" + std::to_string(port) +
+                          ": Address already in use (another process serves it; two servers on one address would "
+                          "split its queries)")
+                             .c_str(),
+                         std::runtime_error);
+    first.stop();
+}
+
+TEST_CASE("server: a TCP listener of another process holds the port; TIME_WAIT of a restart does not") {
+    // A listener without SO_REUSEPORT on a port whose UDP side is free.
+    Sock listener(::socket(AF_INET, SOCK_STREAM, 0));
+    int one = 1;
+    ::setsockopt(listener.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    auto a = loopback(0);
+    REQUIRE(::bind(listener.fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(listener.fd, 4) == 0);
+    socklen_t len = sizeof a;
+    ::getsockname(listener.fd, reinterpret_cast<sockaddr*>(&a), &len);
+    uint16_t port = ntohs(a.sin_port);
+    signpost::dns::ServerOptions o;
+    o.listen.push_back({"127.0.0.1", port});
+    o.workers = 1;
+    CHECK_THROWS_WITH_AS(signpost::dns::Server(o, nullptr),
+                         ("cannot bind TCP 127.0.0.1:" + std::to_string(port) +
+                          ": Address already in use (another process serves it; two servers on one address would "
+                          "split its queries)")
+                             .c_str(),
+                         std::runtime_error);
+    // The listener closes a connection first (as a server does): its side waits in
+    // TIME_WAIT on the port. A server started now (a restart) binds anyway.
+    {
+        Sock client(tcp_connect(port));
+        REQUIRE(client.fd >= 0);
+        Sock accepted(::accept(listener.fd, nullptr, nullptr));
+        REQUIRE(accepted.fd >= 0);
+        accepted.reset();
+        char byte;
+        CHECK(::recv(client.fd, &byte, 1, 0) == 0);  // the server's FIN arrived
+    }
+    listener.reset();
+    signpost::dns::Server restarted(o, nullptr);
+    CHECK(restarted.bound().at(0).port == port);
+    restarted.stop();
 }
 
 TEST_CASE("server: listen addresses parse and print") {
