@@ -3,6 +3,7 @@
 #include "control/controller.hpp"
 
 #include <algorithm>
+#include <ctime>
 #include <set>
 
 #include <fmt/format.h>
@@ -10,6 +11,8 @@
 #include "control/rules.hpp"
 #include "dns/explain.hpp"
 #include "dns/view.hpp"
+#include "dnssec/denial.hpp"
+#include "xfr/signed_content.hpp"
 #include "xfr/transfer_server.hpp"
 #include "xfr/zone_content.hpp"
 #include "resolve/schedule.hpp"
@@ -742,6 +745,17 @@ void Controller::xfr_versions(Step& step) {
         // nothing per health change (10,000 zones are not rendered per probe result).
         if (!options_.transferred(origin)) continue;
         auto content = xfr::render_zone(z, evaluations_);
+        // A signed zone goes out signed: the secondaries serve what they receive.
+        const dnssec::ZoneKeys* keys = nullptr;
+        if (z.dnssec.sign && signing_)
+            if (auto k = signing_->find(z.origin.wire()); k != signing_->end() && !k->second.keys.empty())
+                keys = &k->second;
+        const int64_t now_unix = std::time(nullptr);
+        xfr::RrsigFn rrsig = [&](const dnssec::Signer& signer, const core::Name& owner, uint16_t type, uint32_t ttl,
+                                 std::span<const std::string> rdatas) {
+            return signatures_->rrsig(signer, z.dnssec, owner, type, ttl, rdatas, now_unix);
+        };
+        if (keys) xfr::sign_content(content, *keys, dnssec::negative_ttl(z.soa.minimum, z.soa.ttl), rrsig);
         std::string digest = xfr::content_digest(content);
         std::string answers_key = origin + " answers";
         auto it = histories_.find(origin);
@@ -753,7 +767,10 @@ void Controller::xfr_versions(Step& step) {
             if (d != digests_.end() && d->second != digest)
                 content.soa = xfr::with_serial(content.soa, z.soa.serial + 1);
         }
-        if (h.update(content)) {
+        bool added = h.update(content);
+        if (keys && (added || h.current().soa_signatures.empty()))
+            h.sign_current_soa(xfr::soa_signatures(h.current().soa, *keys, rrsig));
+        if (added) {
             say(step, core::LogLevel::Info, "xfr", "{}: serial {} ({} record(s){})", origin, h.current().serial,
                 content.records.size() + 1, h.versions().size() > 1 ? ", answers changed" : "");
             step.notifies.push_back({z.origin, h.current().soa});

@@ -133,13 +133,6 @@ DnssecKeys dnssec_load_keys(const zones::Catalog& catalog, const ServerConfig& c
             out.errors.push_back(at("sign = true needs a key directory: set dnssec_key_dir (or state_file) in the server config"));
             continue;
         }
-        // Secondaries would serve the unsigned zone, which validators find bogus.
-        if (cfg.xfr.transferred(z.origin.to_key())) {
-            out.errors.push_back(at("sign = true, but the zone is transferred to secondaries ([[secondaries]]), and this "
-                                    "build does not transfer signed zones yet (docs/dnssec.md); a secondary would serve it "
-                                    "unsigned: stop transferring it or set sign = false"));
-            continue;
-        }
         if (z.dnssec.denial == zones::DenialKind::Nsec3) {
             out.errors.push_back(at("denial = \"nsec3\" is not served by this build yet (docs/dnssec.md): set denial = "
                                     "\"nsec\" (or remove it) to serve the zone signed with NSEC"));

@@ -20,6 +20,10 @@ bool ZoneHistory::update(const ZoneContent& content) {
     return true;
 }
 
+void ZoneHistory::sign_current_soa(std::vector<Record> signatures) {
+    if (!versions_.empty()) versions_.back().soa_signatures = std::move(signatures);
+}
+
 IxfrPlan ZoneHistory::plan(uint32_t client_serial) const {
     IxfrPlan p;
     if (versions_.empty()) return p;
@@ -32,6 +36,11 @@ IxfrPlan ZoneHistory::plan(uint32_t client_serial) const {
         if (v.serial != client_serial) continue;
         p.deleted = minus(*v.records, *cur.records);
         p.added = minus(*cur.records, *v.records);
+        // The old SOA's signatures go with it, the new SOA's come with it.
+        auto old_sigs = minus(v.soa_signatures, cur.soa_signatures);
+        auto new_sigs = minus(cur.soa_signatures, v.soa_signatures);
+        p.deleted.insert(p.deleted.end(), old_sigs.begin(), old_sigs.end());
+        p.added.insert(p.added.end(), new_sigs.begin(), new_sigs.end());
         if (p.deleted.size() + p.added.size() > cur.records->size() + 1) {
             p.deleted.clear();
             p.added.clear();

@@ -16,6 +16,9 @@ struct ZoneVersion {
     uint32_t serial = 0;
     Record soa;  // with `serial`
     std::shared_ptr<const std::vector<Record>> records;
+    // A signed zone: the RRSIGs of `soa` (they change with the serial, so they are
+    // not among `records`); sent after the records. Empty for an unsigned zone.
+    std::vector<Record> soa_signatures;
 };
 
 // What to send for an IXFR asking for changes since `client_serial`.
@@ -23,6 +26,7 @@ struct IxfrPlan {
     enum class Kind { UpToDate, Incremental, Full } kind = Kind::Full;
     Record old_soa;                     // Incremental: the client's version
     std::vector<Record> deleted, added;  // Incremental: one condensed step old → current
+                                         // (a signed zone's SOA signatures included)
     bool larger_than_zone = false;      // Full although the serial is kept: the difference is bigger
 };
 
@@ -35,6 +39,9 @@ public:
     // serial (a reload chose it), else current + 1 when the content changed, else
     // unchanged. Returns true when a new version was added.
     bool update(const ZoneContent& content);
+    // A signed zone: the current version's SOA signatures (soa_signatures()), set
+    // right after update() made the version.
+    void sign_current_soa(std::vector<Record> signatures);
 
     bool empty() const noexcept { return versions_.empty(); }
     const ZoneVersion& current() const { return versions_.back(); }

@@ -229,6 +229,7 @@ bool TransferServer::handle(const TransferZones* zones, std::span<const uint8_t>
     if (seq.empty()) {
         seq.push_back(&cur.soa);
         for (auto& r : *cur.records) seq.push_back(&r);
+        for (auto& r : cur.soa_signatures) seq.push_back(&r);
         seq.push_back(&cur.soa);
     }
 

@@ -12,19 +12,9 @@ from pathlib import Path
 
 import signpost_test as st
 from regions import failover_zone, region_pair, wait_for_answer
-from unbound_server import Unbound
+from unbound_server import Unbound, anchor_of
 
 P, S = "127.0.0.10", "127.0.0.11"
-
-
-def anchor_of(keys):
-    """The DNSKEY record of the one .key file in `keys`, as one line."""
-    files = list(keys.glob("Kexample.com.+*.key"))
-    assert len(files) == 1, files
-    for line in files[0].read_text().splitlines():
-        if line and not line.startswith(";"):
-            return " ".join(line.replace(" IN ", " ").split())
-    raise AssertionError(f"no DNSKEY in {files[0]}")
 
 
 class Validation(unittest.TestCase):

@@ -107,3 +107,13 @@ class Unbound:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def anchor_of(keys):
+    """The DNSKEY record of the one .key file in `keys`, as one line."""
+    files = list(keys.glob("Kexample.com.+*.key"))
+    assert len(files) == 1, files
+    for line in files[0].read_text().splitlines():
+        if line and not line.startswith(";"):
+            return " ".join(line.replace(" IN ", " ").split())
+    raise AssertionError(f"no DNSKEY in {files[0]}")
