@@ -525,8 +525,9 @@ std::vector<LocalVerdict> Controller::local_verdicts(Probes probes, std::vector<
     storage = probe_health(probes);
     std::vector<LocalVerdict> out(storage.size());
     for (std::size_t i = 0; i < storage.size(); ++i) {
-        auto& key = catalog_->endpoints[i].key;
-        out[i] = {&key, !cluster_ || cluster_->probes(key), &storage[i]};
+        // What the probes run on now (not the split's wish, which may be ahead
+        // of a retarget): peers and GET /v1/cluster hear what is really probed here.
+        out[i] = {&catalog_->endpoints[i].key, !cluster_ || probed_here(i), &storage[i]};
     }
     return out;
 }
@@ -539,9 +540,7 @@ std::vector<core::EndpointHealth> Controller::composed_health(Probes probes) con
         std::vector<LocalVerdict> local(out.size());
         std::vector<core::EndpointHealth> own = out;
         for (std::size_t i = 0; i < out.size(); ++i) {
-            // probed_ follows the probed catalog; while staged, ask by key.
-            bool probed = !staged_ ? (i < probed_.size() && probed_[i]) : probed_keys_.count(catalog_->endpoints[i].key) > 0;
-            local[i] = {&catalog_->endpoints[i].key, probed, &own[i]};
+            local[i] = {&catalog_->endpoints[i].key, probed_here(i), &own[i]};
         }
         cluster_->combine(local, out);
     }
@@ -831,6 +830,11 @@ Step Controller::start(Probes probes, const Now& now) {
     serving_ = true;
     // Commands the peers made while this instance was away apply from the first answer.
     if (cluster_) merge_into(cluster_->peer_commands(), now, step);
+    // Peers' verdicts heard before the first answer may already have narrowed
+    // the split (cluster_changed() is not called before serving); their polls
+    // may bring nothing new later, so apply it now: instances started together
+    // would otherwise each keep probing everything.
+    if (split_moved()) step.retarget = true;
     // Seed the endpoint states silently: the start is not a change.
     auto composed = composed_health(probes);
     for (std::size_t i = 0; i < composed.size(); ++i) {
@@ -935,12 +939,22 @@ Step Controller::cluster_changed(Probes probes, const Now& now) {
     // Commands made at peers first, so this evaluation already applies them.
     merge_into(cluster_->peer_commands(), now, step);
     // Who probes what follows who is alive.
+    if (split_moved()) step.retarget = true;
+    if (serving_) evaluate_and_publish(probes, nullptr, true, now, step);
+    return step;
+}
+
+bool Controller::probed_here(std::size_t i) const {
+    // probed_ follows the probed catalog; while staged, ask by key.
+    return !staged_ ? (i < probed_.size() && probed_[i]) : probed_keys_.count(catalog_->endpoints[i].key) > 0;
+}
+
+bool Controller::split_moved() const {
+    if (!cluster_) return false;
     auto& cat = probed_catalog();
     std::vector<bool> want(cat.endpoints.size());
     for (std::size_t i = 0; i < want.size(); ++i) want[i] = cluster_->probes(cat.endpoints[i].key);
-    if (want != probed_) step.retarget = true;
-    if (serving_) evaluate_and_publish(probes, nullptr, true, now, step);
-    return step;
+    return want != probed_;
 }
 
 bool Controller::expire_overrides(const Now& now, Step& step) {

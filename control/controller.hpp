@@ -299,6 +299,11 @@ private:
     void build_snapshot(const std::vector<core::EndpointHealth>& health, bool new_view, Step& step);
     void xfr_versions(Step& step);
     bool expire_overrides(const Now& now, Step& step);
+    // The cluster's split (who probes what, ClusterView::probes) differs from
+    // what the probe targets were made for: they must be made again (retarget).
+    bool split_moved() const;
+    // Whether the probe targets in effect include the active catalog's endpoint i.
+    bool probed_here(std::size_t i) const;
     void emit(const zones::Zone& zone, const zones::Service& service, const char* kind, const std::string& endpoint,
               const std::string& from, const std::string& to, const std::string& reason, const Now& now, Step& step);
     std::vector<uint32_t> zone_ids();

@@ -18,6 +18,7 @@ packages=(
   # the incident page's browser test (headless Chromium through chromedriver)
   chromium chromium-driver
   man-db groff-base  # the man page tests render docs/man with man -l
+  iproute2    # `ip netns`: the cluster partition test runs instances in network namespaces
   # fuzzing (libFuzzer)
   clang libclang-rt-14-dev
 )

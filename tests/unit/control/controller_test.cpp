@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "control/controller.hpp"
 #include "control/rules.hpp"
@@ -68,7 +69,10 @@ struct Probes {
 
     void retarget(Controller& c) {
         auto next = c.probe_targets();
-        std::vector<core::EndpointHealth> h(next.size());
+        // Indexed by target index (catalog index): sparse when a cluster probes some endpoints only.
+        std::size_t size = 0;
+        for (auto& t : next) size = std::max<std::size_t>(size, std::size_t(t.index) + 1);
+        std::vector<core::EndpointHealth> h(size);
         for (auto& t : next)
             for (std::size_t i = 0; i < targets.size(); ++i)
                 if (targets[i].key == t.key) h[t.index] = health[targets[i].index];
@@ -500,6 +504,56 @@ TEST_CASE("control: a warning that ends in a failover is not cleared") {
     };
     CHECK(count("early-warning") == 1);
     CHECK(count("warning-cleared") == 0);
+}
+
+// A cluster as the core sees it: a fixed split, the local verdicts as the quorum.
+struct SplitCluster final : ClusterView {
+    std::set<std::string> mine;  // the endpoints this instance probes
+    bool probes(const std::string& key) const override { return mine.count(key) > 0; }
+    std::optional<core::HealthState> last_state(const std::string&) const override { return std::nullopt; }
+    void combine(std::span<const LocalVerdict>, std::vector<core::EndpointHealth>&) override {}
+    bool settled() const override { return true; }
+};
+
+TEST_CASE("control: a split that moved before the first answer is applied at the start") {
+    // Instances started together: each probes everything until it hears a peer's
+    // verdict; when every peer's verdicts arrive before this instance serves, no
+    // later poll changes anything, so the start itself must narrow the probing.
+    Harness h;
+    SplitCluster cluster;
+    cluster.mine = {kPrimary, kSecondary};
+    h.core.set_cluster(&cluster);
+    h.load(kZone);
+    REQUIRE(h.probes.targets.size() == 2);
+    h.all_up();
+    cluster.mine = {kSecondary};  // the peers' verdicts arrived; the primary is another instance's
+    auto probed = [&] {
+        std::vector<core::EndpointHealth> storage;
+        std::vector<std::string> out;
+        for (auto& v : h.core.local_verdicts(h.probes.span(), storage))
+            if (v.probed) out.push_back(*v.key);
+        return out;
+    };
+    // What peers and GET /v1/cluster hear is what the probes run on, not the wish.
+    CHECK(probed() == std::vector<std::string>{kPrimary, kSecondary});
+    auto step = h.core.start(h.probes.span(), h.now);
+    CHECK(step.retarget);
+    h.apply(std::move(step));
+    REQUIRE(h.probes.targets.size() == 1);
+    CHECK(h.probes.targets[0].key == kSecondary);
+    CHECK(h.label() == "primary");
+    CHECK(probed() == std::vector<std::string>{kSecondary});
+
+    // Nothing moved since: a later cluster change does not retarget again.
+    CHECK_FALSE(h.core.cluster_changed(h.probes.span(), h.now).retarget);
+    // A start with the split unchanged does not retarget either.
+    Harness plain;
+    SplitCluster all;
+    all.mine = {kPrimary, kSecondary};
+    plain.core.set_cluster(&all);
+    plain.load(kZone);
+    plain.all_up();
+    CHECK_FALSE(plain.core.start(plain.probes.span(), plain.now).retarget);
 }
 
 }  // namespace
