@@ -754,7 +754,9 @@ void Controller::xfr_versions(Step& step) {
                                  std::span<const std::string> rdatas) {
             return signatures_->rrsig(signer, z.dnssec, owner, type, ttl, rdatas, now_unix);
         };
-        if (keys) xfr::sign_content(content, *keys, dnssec::negative_ttl(z.soa.minimum, z.soa.ttl), rrsig);
+        std::optional<dnssec::Nsec3Params> nsec3;
+        if (z.dnssec.denial == zones::DenialKind::Nsec3) nsec3 = dnssec::Nsec3Params{z.dnssec.nsec3_salt, z.dnssec.nsec3_iterations};
+        if (keys) xfr::sign_content(content, *keys, dnssec::negative_ttl(z.soa.minimum, z.soa.ttl), rrsig, nsec3);
         std::string digest = xfr::content_digest(content);
         std::string answers_key = origin + " answers";
         auto it = histories_.find(origin);

@@ -7,6 +7,7 @@
 
 #include "dns/view.hpp"
 #include "dns/view_impl.hpp"
+#include "dnssec/sha1.hpp"
 #include "dnssec/sign.hpp"
 #include "geo/database.hpp"
 
@@ -938,21 +939,80 @@ uint8_t node_shape(Context& c, const detail::VNode& node) noexcept {
 // The NSEC at owner k with the types the owner has for this query (a service owner's
 // depend on its answer): also when it only covers another name, so that a resolver
 // reusing it (RFC 8198) learns nothing false about the owner.
+// NSEC3 zones: the same, for the NSEC3 at index k (hash order).
 void write_nsec(Context& c, int32_t k) noexcept {
     if (k < 0 || std::size_t(k) >= c.zone->nsecs.size()) return;
     const detail::NsecData& d = c.zone->nsecs[std::size_t(k)];
-    uint8_t shape = node_shape(c, c.zone->nodes[d.node]);
+    const bool has_node = d.node != detail::kNoNode;
+    uint8_t shape = has_node ? node_shape(c, c.zone->nodes[d.node]) : uint8_t(detail::kShapeNone);
     if (shape >= detail::kShapes || d.rdata[shape].empty()) shape = detail::kShapeNone;
-    const std::string_view owner = c.zone->nodes[d.node].name;
+    const std::string_view owner = c.zone->nsec3 ? std::string_view(d.owner) : c.zone->nodes[d.node].name;
     auto* o = reinterpret_cast<const uint8_t*>(owner.data());
     const std::string& rd = d.rdata[shape];
     const uint32_t ttl = std::min(c.zone->negative_ttl, c.deny_ttl_cap);
-    if (!write_rr(c, o, owner.size(), rt::NSEC, ttl, reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
+    const uint16_t type = c.zone->nsec3 ? rt::NSEC3 : rt::NSEC;
+    if (!write_rr(c, o, owner.size(), type, ttl, reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
         c.overflow = true;
         return;
     }
     ++c.nscount;
     write_sigs(c, Section::Authority, o, owner.size(), &d.sigs[shape], ttl);
+}
+
+// NSEC3 (RFC 5155 7.2), no allocation: the NSEC3 whose hash is the greatest at or
+// below `name`'s, wrapping to the last below the first: it matches or covers the name.
+int32_t covering_nsec3(const detail::ZoneData& z, const uint8_t* name, std::size_t len) noexcept {
+    if (z.nsec3_hashes.empty()) return -1;
+    const dnssec::Sha1Digest h =
+        dnssec::nsec3_hash0(name, len, reinterpret_cast<const uint8_t*>(z.nsec3_salt.data()), z.nsec3_salt.size());
+    auto it = std::upper_bound(z.nsec3_hashes.begin(), z.nsec3_hashes.end(), h);
+    if (it == z.nsec3_hashes.begin()) return int32_t(z.nsec3_hashes.size() - 1);
+    return int32_t(it - z.nsec3_hashes.begin() - 1);
+}
+
+// The closest encloser of `name` (RFC 5155 7.2.1): the suffix index i (name.suffix(i))
+// of its longest existing ancestor, empty non-terminals included; -1 when none (cannot
+// happen inside the zone: the apex exists).
+int closest_encloser(const detail::ZoneData& z, const WireName& name, const detail::VNode** node) noexcept {
+    for (int i = 1; i <= name.labels; ++i)
+        if (const detail::VNode* n = z.find(name.suffix(i), name.suffix_len(i))) {
+            *node = n;
+            return i;
+        }
+    return -1;
+}
+
+template <class Put>
+void write_nsec3_proofs(Context& c, Put& put) noexcept {
+    const detail::ZoneData& z = *c.zone;
+    auto own = [&](const detail::VNode* n) noexcept { return z.nsec_of[std::size_t(n - z.nodes.data())]; };
+    // The closest encloser proof for `name`: the encloser's NSEC3 when `with_encloser`,
+    // the one covering the next closer name; returns the encloser (or null).
+    auto encloser_proof = [&](const WireName& name, bool with_encloser) noexcept -> const detail::VNode* {
+        const detail::VNode* ce = nullptr;
+        int i = closest_encloser(z, name, &ce);
+        if (i < 1) return nullptr;
+        if (with_encloser) put(own(ce));
+        put(covering_nsec3(z, name.suffix(i - 1), name.suffix_len(i - 1)));
+        return ce;
+    };
+    if (c.deny == Context::Deny::NxDomain) {
+        // RFC 5155 7.2.2: the closest encloser proof and the NSEC3 covering *.<encloser>.
+        if (const detail::VNode* ce = encloser_proof(c.deny_name, true))
+            put(z.wild_cover[std::size_t(ce - z.nodes.data())]);
+    } else if (c.deny == Context::Deny::NoData && c.deny_node) {
+        // RFC 5155 7.2.3/7.2.4: the name's own NSEC3 (empty non-terminals and delegations
+        // have one). For a wildcard (7.2.5) deny_node is the wildcard: its own NSEC3,
+        // with the closest encloser proof for the query name below.
+        put(own(c.deny_node));
+        if (c.wild && c.wild_name.len == c.deny_name.len &&
+            std::memcmp(c.wild_name.bytes, c.deny_name.bytes, c.deny_name.len) == 0) {
+            encloser_proof(c.wild_name, true);
+            return;
+        }
+    }
+    // RFC 5155 7.2.6: a wildcard answered: the NSEC3 covering the next closer name.
+    if (c.wild) encloser_proof(c.wild_name, false);
 }
 
 void write_proofs(Context& c) noexcept {
@@ -965,6 +1025,10 @@ void write_proofs(Context& c) noexcept {
         if (done.n < 4) done.k[done.n++] = k;
         write_nsec(c, k);
     };
+    if (z.nsec3) {
+        write_nsec3_proofs(c, put);
+        return;
+    }
     if (c.deny == Context::Deny::NxDomain) {
         // The NSEC covering the name, and the one covering the wildcard at its closest
         // encloser (RFC 4035 3.1.3.2).

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "dns/view_impl.hpp"
+#include "dnssec/denial.hpp"
 
 namespace signpost::dns {
 
@@ -103,7 +104,8 @@ public:
                                            auto t = p.second->type;
                                            return p.first == apex && (t == zones::rrtype::DNSKEY ||
                                                                       t == zones::rrtype::CDS ||
-                                                                      t == zones::rrtype::CDNSKEY);
+                                                                      t == zones::rrtype::CDNSKEY ||
+                                                                      t == zones::rrtype::NSEC3PARAM);
                                        }),
                         sets_.end());
             for (auto [type, rdatas] : {std::pair{zones::rrtype::DNSKEY, keys->dnskey_rdatas()},
@@ -114,6 +116,15 @@ public:
                 s.type = type;
                 s.ttl = zone.soa.ttl;
                 s.rdatas = std::move(rdatas);
+                view_.owned_.push_back(std::move(s));
+                sets_.emplace_back(apex, &view_.owned_.back());
+            }
+            // NSEC3 (RFC 5155 4): the chain's parameters at the apex, with the NSEC3s' TTL.
+            if (zone.dnssec.denial == zones::DenialKind::Nsec3) {
+                zones::RRset s;
+                s.type = zones::rrtype::NSEC3PARAM;
+                s.ttl = data_.negative_ttl;
+                s.rdatas.push_back(dnssec::nsec3param_rdata({zone.dnssec.nsec3_salt, zone.dnssec.nsec3_iterations}));
                 view_.owned_.push_back(std::move(s));
                 sets_.emplace_back(apex, &view_.owned_.back());
             }
@@ -290,7 +301,7 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
     std::size_t max_rrsets = 0;
     for (auto& z : cat.zones) {
         for (auto& [name, n] : z.nodes) max_rrsets += n.rrsets.size();
-        max_rrsets += 1 + z.services.size() + 3;  // SOA, state TXTs, DNSKEY/CDS/CDNSKEY
+        max_rrsets += 1 + z.services.size() + 4;  // SOA, state TXTs, DNSKEY/CDS/CDNSKEY, NSEC3PARAM
     }
     view->node_rrsets_.reserve(max_rrsets);
     view->zones_.reserve(cat.zones.size());

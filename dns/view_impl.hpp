@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dns/view.hpp"
+#include "dnssec/sha1.hpp"
 #include "policy/geo_choice.hpp"
 #include "policy/policy.hpp"
 #include "zones/model.hpp"
@@ -239,13 +240,16 @@ private:
     std::vector<Item> slots_;
     std::size_t mask_ = 0;
 };
-// The NSEC at one owner name of a signed zone. A service owner's types depend on the
-// answer (addresses of one family, both, none, a CNAME), so it has one NSEC per shape,
-// each signed when the View is built: the answer picks the one its variant needs.
+// The NSEC (or NSEC3) at one owner name of a signed zone. A service owner's types depend
+// on the answer (addresses of one family, both, none, a CNAME), so it has one record per
+// shape, each signed when the View is built: the answer picks the one its variant needs.
 enum NsecShape : uint8_t { kShapeNone = 0, kShapeA = 1, kShapeAAAA = 2, kShapeBoth = 3, kShapeCname = 4, kShapes = 5 };
+constexpr uint32_t kNoNode = UINT32_MAX;
 struct NsecData {
-    uint32_t node = 0;  // ZoneData::nodes index of the owner
-    std::string rdata[kShapes];  // next owner name and type bit maps; only [0] for owners without a service
+    uint32_t node = 0;  // ZoneData::nodes index of the owner (NSEC3: of the hashed name; kNoNode: none)
+    std::string owner;  // NSEC3: <base32hex(hash)>.<origin>, canonical wire; NSEC: empty (the node's name)
+    std::string rdata[kShapes];  // NSEC: next owner name and type bit maps; NSEC3: RFC 5155 3.2.
+                                 // Only [0] for owners without a service
     SigSet sigs[kShapes];
 };
 
@@ -259,11 +263,19 @@ struct ZoneData {
     const zones::RRset* soa = nullptr;
     uint32_t negative_ttl = 0;  // min(SOA TTL, SOA minimum)
     int32_t negative_blob = -1; // SOA in authority, rendered for qname = origin; -1: none
-    // DNSSEC: signed (keys given), the NSEC records in canonical order of their owners.
+    // DNSSEC: signed (keys given), the NSEC records in canonical order of their owners,
+    // or with `nsec3` the NSEC3 records in the order of their hashes.
     bool signed_zone = false;
+    bool nsec3 = false;
     std::vector<NsecData> nsecs;
     // The NSEC at owner `nodes[i]` (index into nsecs), -1: none (empty non-terminal, occluded).
+    // NSEC3: the NSEC3 of `nodes[i]`'s hash (empty non-terminals have one), -1: occluded.
     std::vector<int32_t> nsec_of;
+    // NSEC3 only: nsecs[k]'s hash (ascending), the salt, and per node the NSEC3 covering
+    // *.<node> (its wildcard's absence when it is a closest encloser; -1: occluded).
+    std::vector<dnssec::Sha1Digest> nsec3_hashes;
+    std::string nsec3_salt;
+    std::vector<int32_t> wild_cover;
 
     const VNode* find(const uint8_t* wire, std::size_t len) const noexcept {
         int32_t i = index.find(wire, len, [this](int32_t k) noexcept { return nodes[std::size_t(k)].name; });

@@ -1,7 +1,7 @@
 // Signs a View's signed zones (issue 15) when it is built: every RRset the zone can
 // serve (static data, the SOA, the state TXT, DNSKEY/CDS/CDNSKEY at the apex, every
-// variant of every decision of every service at each of its owners) and an NSEC chain
-// with one NSEC per answer shape at service owners. Signatures come from the
+// variant of every decision of every service at each of its owners) and an NSEC or
+// NSEC3 chain with one record per answer shape at service owners. Signatures come from the
 // SignatureCache, so a View built after a health change signs only what no earlier
 // View signed. Control loop only; the query path reads View::sig_index_.
 #include <algorithm>
@@ -51,7 +51,8 @@ public:
             if (n.service >= 0 && reach == NodeReach::Exact && std::size_t(n.service) < view_.services_.size())
                 sign_service(n, *owner, view_.services_[std::size_t(n.service)], items);
         }
-        chain(owners);
+        if (settings_.denial == zones::DenialKind::Nsec3) chain3(owners);
+        else chain(owners);
     }
 
 private:
@@ -140,24 +141,94 @@ private:
             z_.nsec_of[owners[k]] = int32_t(k);
             const std::string_view next = z_.nodes[owners[(k + 1) % owners.size()]].name;
             const bool cut = node_reach(z_, n) == NodeReach::Delegation;
-            std::vector<uint16_t> base{rt::NSEC, rt::RRSIG};
-            for (const zones::RRset* s : n.rrsets)
-                if (!cut || s->type == rt::NS || s->type == rt::DS) base.push_back(s->type);
-            // An unsigned delegation's NSEC has no RRSIG bit of its own data, but the NSEC
-            // itself is signed, so RRSIG stays (RFC 4035 2.3).
-            const bool service = n.service >= 0 && !cut;
-            const bool cname = service && n.cname_ok && std::size_t(n.service) < view_.services_.size() &&
-                               view_.services_[std::size_t(n.service)].any_cname;
-            const int shapes = !service ? 1 : cname ? kShapes : kShapeCname;
+            const int shapes = shape_count(n, cut);
             auto owner = core::Name::from_wire(n.name);
             if (!owner) continue;
             for (int s = 0; s < shapes; ++s) {
-                std::vector<uint16_t> types = base;
-                if (s & kShapeA && s != kShapeCname) types.push_back(rt::A);
-                if (s & kShapeAAAA && s != kShapeCname) types.push_back(rt::AAAA);
-                if (s == kShapeCname) types.push_back(rt::CNAME);
+                std::vector<uint16_t> types = shape_types(n, cut, s);
+                // An unsigned delegation's NSEC has no RRSIG bit of its own data, but the NSEC
+                // itself is signed, so RRSIG stays (RFC 4035 2.3).
+                types.push_back(rt::NSEC);
+                types.push_back(rt::RRSIG);
                 d.rdata[s] = std::string(next) + dnssec::type_bitmap(types);
                 d.sigs[s] = sigs(*owner, rt::NSEC, z_.negative_ttl, {&d.rdata[s], 1}, false);
+            }
+        }
+    }
+
+    // The types an owner's NSEC or NSEC3 shows for answer shape `s` (see NsecShape):
+    // at a cut only NS and DS, elsewhere its RRsets and the shape's service types.
+    static std::vector<uint16_t> shape_types(const VNode& n, bool cut, int s) {
+        std::vector<uint16_t> types;
+        for (const zones::RRset* r : n.rrsets)
+            if (!cut || r->type == rt::NS || r->type == rt::DS) types.push_back(r->type);
+        if (s & kShapeA && s != kShapeCname) types.push_back(rt::A);
+        if (s & kShapeAAAA && s != kShapeCname) types.push_back(rt::AAAA);
+        if (s == kShapeCname) types.push_back(rt::CNAME);
+        return types;
+    }
+    // How many shapes the owner has: one without a service, else with or without CNAME.
+    int shape_count(const VNode& n, bool cut) const {
+        const bool service = n.service >= 0 && !cut;
+        const bool cname = service && n.cname_ok && std::size_t(n.service) < view_.services_.size() &&
+                           view_.services_[std::size_t(n.service)].any_cname;
+        return !service ? 1 : cname ? kShapes : kShapeCname;
+    }
+
+    // The NSEC3 chain (RFC 5155): dnssec::Nsec3Chain over the owners' shape-less types
+    // orders the hashes and adds the empty non-terminals; a service owner then gets one
+    // NSEC3 per answer shape, as with NSEC. Every node outside occluded space learns its
+    // own NSEC3 and the one covering its wildcard, so that answers only hash the next
+    // closer name.
+    void chain3(const std::vector<uint32_t>& owners) {
+        auto apex = core::Name::from_wire(z_.origin);
+        if (!apex) return;
+        std::vector<dnssec::OwnerTypes> list;
+        list.reserve(owners.size());
+        for (uint32_t i : owners) {
+            const VNode& n = z_.nodes[i];
+            auto owner = core::Name::from_wire(n.name);
+            if (!owner) continue;
+            const bool cut = node_reach(z_, n) == NodeReach::Delegation;
+            list.push_back({*owner, shape_types(n, cut, kShapeNone), cut});
+        }
+        dnssec::Nsec3Chain chain(*apex, std::move(list), {settings_.nsec3_salt, settings_.nsec3_iterations});
+        const auto& records = chain.records();
+        const auto& hashes = chain.hashes();
+        z_.nsec3 = true;
+        z_.nsec3_salt = settings_.nsec3_salt;
+        z_.nsecs.assign(records.size(), NsecData{});
+        z_.nsec3_hashes.resize(records.size());
+        for (std::size_t k = 0; k < records.size(); ++k) {
+            z_.nsecs[k].node = kNoNode;
+            z_.nsecs[k].owner = records[k].owner.wire();
+            std::copy_n(hashes[k].begin(), z_.nsec3_hashes[k].size(), z_.nsec3_hashes[k].begin());
+        }
+        z_.nsec_of.assign(z_.nodes.size(), -1);
+        z_.wild_cover.assign(z_.nodes.size(), -1);
+        for (uint32_t i = 0; i < z_.nodes.size(); ++i) {
+            const VNode& n = z_.nodes[i];
+            if (node_reach(z_, n) == NodeReach::Other) continue;
+            auto name = core::Name::from_wire(n.name);
+            if (!name) continue;
+            if (auto k = chain.find(*name)) {
+                z_.nsec_of[i] = int32_t(*k);
+                z_.nsecs[*k].node = i;
+            }
+            z_.wild_cover[i] = int32_t(chain.covering(name->wildcard_child()));
+        }
+        for (std::size_t k = 0; k < records.size(); ++k) {
+            NsecData& d = z_.nsecs[k];
+            int shapes = 1;
+            bool cut = false;
+            if (d.node != kNoNode) {
+                cut = node_reach(z_, z_.nodes[d.node]) == NodeReach::Delegation;
+                shapes = shape_count(z_.nodes[d.node], cut);
+            }
+            for (int s = 0; s < shapes; ++s) {
+                d.rdata[s] = d.node == kNoNode ? records[k].rdata
+                                               : chain.rdata_with(k, shape_types(z_.nodes[d.node], cut, s), cut);
+                d.sigs[s] = sigs(records[k].owner, rt::NSEC3, z_.negative_ttl, {&d.rdata[s], 1}, false);
             }
         }
     }

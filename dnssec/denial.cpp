@@ -46,6 +46,15 @@ bool has_type(const std::vector<uint16_t>& types, uint16_t t) {
     return std::find(types.begin(), types.end(), t) != types.end();
 }
 
+// An NSEC3's bit map (RFC 5155 3.2.1): the owner's types, RRSIG when it has signed data
+// (not at an unsigned delegation), NSEC3PARAM at the apex; empty for an empty non-terminal.
+std::string nsec3_bitmap(std::vector<uint16_t> types, bool delegation, bool apex) {
+    bool signed_data = !types.empty() && (!delegation || has_type(types, zones::rrtype::DS));
+    if (signed_data) types.push_back(zones::rrtype::RRSIG);
+    if (apex) types.push_back(kNsec3Param);
+    return type_bitmap(types);
+}
+
 }  // namespace
 
 std::string type_bitmap(std::span<const uint16_t> in) {
@@ -192,13 +201,9 @@ Nsec3Chain::Nsec3Chain(const core::Name& apex, std::vector<OwnerTypes> owners, N
     };
     std::vector<Hashed> hashed;
     hashed.reserve(names.size());
-    for (auto& [n, o] : names) {
-        auto types = o.types;
-        bool signed_data = !types.empty() && (!o.delegation || has_type(types, zones::rrtype::DS));
-        if (signed_data) types.push_back(zones::rrtype::RRSIG);
-        if (n == apex_) types.push_back(kNsec3Param);
-        hashed.push_back({nsec3_hash(n, params_.salt, params_.iterations), type_bitmap(types)});
-    }
+    apex_hash_ = nsec3_hash(apex_, params_.salt, params_.iterations);
+    for (auto& [n, o] : names)
+        hashed.push_back({nsec3_hash(n, params_.salt, params_.iterations), nsec3_bitmap(o.types, o.delegation, n == apex_)});
     std::sort(hashed.begin(), hashed.end(), [](auto& a, auto& b) { return a.hash < b.hash; });
     // Two names with one hash (SHA-1 collision) cannot be chained (RFC 5155 7.1).
     for (std::size_t i = 1; i < hashed.size(); ++i)
@@ -216,6 +221,12 @@ Nsec3Chain::Nsec3Chain(const core::Name& apex, std::vector<OwnerTypes> owners, N
         records_.push_back({*owner, std::move(rdata)});
         hashes_.push_back(hashed[i].hash);
     }
+}
+
+std::string Nsec3Chain::rdata_with(std::size_t i, std::vector<uint16_t> types, bool delegation) const {
+    // Algorithm, flags, iterations, salt length and salt, hash length and next hash.
+    const std::size_t fixed = 5 + params_.salt.size() + 1 + hashes_[i].size();
+    return records_[i].rdata.substr(0, fixed) + nsec3_bitmap(std::move(types), delegation, hashes_[i] == apex_hash_);
 }
 
 std::optional<std::size_t> Nsec3Chain::match(const core::Name& n) const {

@@ -108,6 +108,18 @@ public:
 
     core::Name closest_encloser(const core::Name& qname) const;
 
+    // The sorted raw hashes, one per record (records()[i] has hashes()[i]).
+    const std::vector<std::string>& hashes() const noexcept { return hashes_; }
+    // The record whose hash is `n`'s, or nullopt.
+    std::optional<std::size_t> find(const core::Name& n) const { return match(n); }
+    // The record covering `n` (hash below n's, next hash above it, wrapping at the end).
+    std::size_t covering(const core::Name& n) const { return cover(n); }
+    // Record i's rdata (same hash, same next hash) with the types of another answer
+    // shape at its owner: a View's service owner has one NSEC3 per shape (the types
+    // depend on the current answer). The bit map follows the chain's rule (RRSIG when
+    // signed data, NSEC3PARAM at the apex).
+    std::string rdata_with(std::size_t i, std::vector<uint16_t> types, bool delegation) const;
+
 private:
     std::optional<std::size_t> match(const core::Name& n) const;
     std::size_t cover(const core::Name& n) const;
@@ -116,6 +128,7 @@ private:
     Nsec3Params params_;
     std::vector<std::string> hashes_;  // sorted raw hashes, one per record
     std::vector<DenialRecord> records_;
+    std::string apex_hash_;
 };
 
 // The TTL of NSEC/NSEC3 records and of a negative answer's SOA: the smaller of the SOA's

@@ -133,11 +133,6 @@ DnssecKeys dnssec_load_keys(const zones::Catalog& catalog, const ServerConfig& c
             out.errors.push_back(at("sign = true needs a key directory: set dnssec_key_dir (or state_file) in the server config"));
             continue;
         }
-        if (z.dnssec.denial == zones::DenialKind::Nsec3) {
-            out.errors.push_back(at("denial = \"nsec3\" is not served by this build yet (docs/dnssec.md): set denial = "
-                                    "\"nsec\" (or remove it) to serve the zone signed with NSEC"));
-            continue;
-        }
         dnssec::KeyStore store(dir);
         if (!dir_checked) {
             dir_checked = true;

@@ -33,7 +33,8 @@ void add_signatures(std::vector<Record>& out, const Record& first, std::span<con
 
 }  // namespace
 
-void sign_content(ZoneContent& content, const dnssec::ZoneKeys& keys, uint32_t nsec_ttl, const RrsigFn& rrsig) {
+void sign_content(ZoneContent& content, const dnssec::ZoneKeys& keys, uint32_t nsec_ttl, const RrsigFn& rrsig,
+                  const std::optional<dnssec::Nsec3Params>& nsec3) {
     const std::string apex = content.origin.wire();
     auto& recs = content.records;
     // The keys' DNSKEY, CDS and CDNSKEY replace any at the apex; no RRSIG or NSEC comes in.
@@ -44,6 +45,7 @@ void sign_content(ZoneContent& content, const dnssec::ZoneKeys& keys, uint32_t n
     for (auto [type, rdatas] : {std::pair{rt::DNSKEY, keys.dnskey_rdatas()}, std::pair{rt::CDS, keys.cds_rdatas()},
                                 std::pair{rt::CDNSKEY, keys.cdnskey_rdatas()}})
         for (auto& rd : rdatas) recs.push_back({apex, type, content.soa.ttl, rd});
+    if (nsec3) recs.push_back({apex, rt::NSEC3PARAM, nsec_ttl, dnssec::nsec3param_rdata(*nsec3)});
     std::sort(recs.begin(), recs.end());
     recs.erase(std::unique(recs.begin(), recs.end()), recs.end());
 
@@ -87,12 +89,15 @@ void sign_content(ZoneContent& content, const dnssec::ZoneKeys& keys, uint32_t n
     std::vector<dnssec::OwnerTypes> list;
     list.reserve(owners.size());
     for (auto& [n, o] : owners) list.push_back(std::move(o));
-    dnssec::NsecChain chain(content.origin, std::move(list));
-    for (auto& d : chain.records()) {
-        Record nsec{d.owner.wire(), rt::NSEC, nsec_ttl, d.rdata};
-        add_signatures(sigs, nsec, {&nsec.rdata, 1}, keys, rrsig);
-        recs.push_back(std::move(nsec));
-    }
+    auto add_chain = [&](const std::vector<dnssec::DenialRecord>& chain, uint16_t type) {
+        for (auto& d : chain) {
+            Record r{d.owner.wire(), type, nsec_ttl, d.rdata};
+            add_signatures(sigs, r, {&r.rdata, 1}, keys, rrsig);
+            recs.push_back(std::move(r));
+        }
+    };
+    if (nsec3) add_chain(dnssec::Nsec3Chain(content.origin, std::move(list), *nsec3).records(), rt::NSEC3);
+    else add_chain(dnssec::NsecChain(content.origin, std::move(list)).records(), rt::NSEC);
     recs.insert(recs.end(), std::make_move_iterator(sigs.begin()), std::make_move_iterator(sigs.end()));
     std::sort(recs.begin(), recs.end());
     recs.erase(std::unique(recs.begin(), recs.end()), recs.end());

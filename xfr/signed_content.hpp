@@ -1,16 +1,18 @@
 // A transferred zone, signed (issue 15): what a secondary of a signed zone receives
 // in AXFR and IXFR. The secondary serves the records as they are, so they carry
-// everything a validator needs: DNSKEY, CDS and CDNSKEY at the apex, an NSEC chain
-// over the authoritative names, and an RRSIG per key over every authoritative RRset.
+// everything a validator needs: DNSKEY, CDS and CDNSKEY at the apex, an NSEC (or
+// NSEC3) chain over the authoritative names, and an RRSIG per key over every authoritative RRset.
 // Pure: signatures come from the caller (the control core's SignatureCache), so a
 // health change signs only the RRsets that changed.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "dnssec/denial.hpp"
 #include "dnssec/keys.hpp"
 #include "xfr/zone_content.hpp"
 
@@ -27,7 +29,10 @@ using RrsigFn = std::function<std::string(const dnssec::Signer& signer, const co
 // is `nsec_ttl` (the SOA's negative TTL, RFC 9077); an RRSIG's TTL is its RRset's.
 // DNSKEY, CDS and CDNSKEY are signed by the SEP keys (CSK or KSK), the rest by the
 // zone signing keys (CSK or ZSK).
-void sign_content(ZoneContent& content, const dnssec::ZoneKeys& keys, uint32_t nsec_ttl, const RrsigFn& rrsig);
+// With `nsec3` the denial is NSEC3 (RFC 5155) instead: NSEC3PARAM at the apex (TTL
+// `nsec_ttl`, signed) and dnssec::Nsec3Chain's records, signed, with that TTL.
+void sign_content(ZoneContent& content, const dnssec::ZoneKeys& keys, uint32_t nsec_ttl, const RrsigFn& rrsig,
+                  const std::optional<dnssec::Nsec3Params>& nsec3 = std::nullopt);
 
 // The RRSIG records of `soa` (its final serial), sorted: one per zone signing key.
 std::vector<Record> soa_signatures(const Record& soa, const dnssec::ZoneKeys& keys, const RrsigFn& rrsig);

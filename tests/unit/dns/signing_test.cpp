@@ -49,8 +49,9 @@ pools = ["primary", "secondary"]
 ttl = 30
 )";
 
-std::shared_ptr<const zones::Catalog> load(bool sign) {
-    auto r = zones::load_text(kZone + (sign ? "[dnssec]\nsign = true\n" : ""), "example.com.toml");
+// `extra`: more [dnssec] settings (denial = "nsec3").
+std::shared_ptr<const zones::Catalog> load(bool sign, const std::string& extra = "") {
+    auto r = zones::load_text(kZone + (sign ? "[dnssec]\nsign = true\n" + extra : ""), "example.com.toml");
     INFO(r.diagnostics.to_string());
     REQUIRE(r.catalog);
     return r.catalog;
@@ -80,13 +81,17 @@ std::vector<policy::Evaluation> secondary() {
 }
 
 std::shared_ptr<const dns::View> view(bool sign, std::vector<policy::Evaluation> evs,
-                                      std::shared_ptr<dns::SignatureCache> cache = nullptr, int64_t now = 0) {
+                                      std::shared_ptr<dns::SignatureCache> cache = nullptr, int64_t now = 0,
+                                      const std::string& extra = "") {
     dns::ViewOptions o;
     if (sign) o.signing = csk();
     o.signatures = std::move(cache);
     o.now_unix = now;
-    return dns::build_view(load(sign), evs, 1, o);
+    return dns::build_view(load(sign, extra), evs, 1, o);
 }
+
+const std::string kNsec3 = "denial = \"nsec3\"\n";
+const std::string kNsec3Salted = "denial = \"nsec3\"\nnsec3_salt = \"aabbccdd\"\n";
 
 struct Q {
     const char* name;
@@ -236,4 +241,209 @@ TEST_CASE("signing: an NSEC at a service owner shows the types it answers now, a
           "*.example.com. 300 IN NSEC site._signpost.example.com. A RRSIG NSEC");
     // NODATA at a service owner: its NSEC lasts as long as the SOA, the service's TTL.
     CHECK(nsec_of(*s, "www.example.com", 28, "www.example.com.") == "www.example.com. 5 IN NSEC example.com. A RRSIG NSEC");
+}
+
+// --- NSEC3 (denial = "nsec3") ---------------------------------------------------------
+
+namespace {
+
+// The NSEC3 owner name of `n` in the answer's chain (hashed with the first NSEC3's
+// parameters), by ldns: independent of dnssec/sha1.cpp and nsec3_hash.
+struct Nsec3Check {
+    ldns_rr_list* nsec3s;
+    ldns_rdf* hashed(const std::string& n) const {
+        ldns_rdf* d = ldns_dname_new_frm_str(n.c_str());
+        ldns_rdf* h = ldns_nsec3_hash_name_frm_nsec3(ldns_rr_list_rr(nsec3s, 0), d);
+        ldns_rdf* zone = ldns_dname_new_frm_str("example.com.");
+        (void)ldns_dname_cat(h, zone);
+        ldns_rdf_deep_free(zone);
+        ldns_rdf_deep_free(d);
+        return h;
+    }
+    // The NSEC3 whose owner is n's hash, or null.
+    ldns_rr* matching(const std::string& n) const {
+        ldns_rdf* h = hashed(n);
+        ldns_rr* found = nullptr;
+        for (size_t i = 0; i < ldns_rr_list_rr_count(nsec3s); ++i)
+            if (ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(nsec3s, i)), h) == 0) found = ldns_rr_list_rr(nsec3s, i);
+        ldns_rdf_deep_free(h);
+        return found;
+    }
+    // Some NSEC3 covers n's hash (strictly between owner and next).
+    bool covered(const std::string& n) const {
+        ldns_rdf* h = hashed(n);
+        bool yes = false;
+        for (size_t i = 0; i < ldns_rr_list_rr_count(nsec3s); ++i)
+            yes |= ldns_nsec_covers_name(ldns_rr_list_rr(nsec3s, i), h) &&
+                   ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(nsec3s, i)), h) != 0;
+        ldns_rdf_deep_free(h);
+        return yes;
+    }
+    bool has_type(ldns_rr* rr, ldns_rr_type t) const {
+        ldns_rdf* bitmap = ldns_nsec3_bitmap(rr);
+        return bitmap && ldns_nsec_bitmap_covers_type(bitmap, t);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("signing NSEC3: without DO the answers are the unsigned zone's, byte for byte") {
+    for (const std::string& extra : {kNsec3, kNsec3Salted}) {
+        auto plain = view(false, primary()), sig = view(true, primary(), nullptr, 0, extra);
+        for (const Q& q : kQueries) {
+            if (q.type == 48 || q.type == 59) continue;
+            for (bool edns : {false, true}) {
+                CAPTURE(q.name);
+                CAPTURE(q.type);
+                QueryOptions o;
+                o.edns = edns;
+                auto a = ask(*plain, make_query(q.name, q.type, o)), b = ask(*sig, make_query(q.name, q.type, o));
+                CHECK(a.wire == b.wire);
+            }
+        }
+    }
+}
+
+TEST_CASE("signing NSEC3: with DO every RRSIG verifies and every denial is proven (RFC 5155 7.2), in each state") {
+    for (const std::string& extra : {kNsec3, kNsec3Salted}) {
+        for (auto evs : {primary(), secondary()}) {
+            const bool primary_state = evs[0].decision.variants[0].v6.size() > 0;
+            CAPTURE(extra);
+            CAPTURE(primary_state);
+            auto v = view(true, evs, nullptr, 0, extra);
+            QueryOptions o;
+            o.edns = true;
+            o.do_bit = true;
+            Pkt keys_pkt(ask(*v, make_query("example.com", 48, o)).wire);
+            ldns_rr_list* keys = ldns_pkt_rr_list_by_type(keys_pkt.p, LDNS_RR_TYPE_DNSKEY, LDNS_SECTION_ANSWER);
+            REQUIRE(keys);
+            std::vector<Q> queries(std::begin(kQueries), std::end(kQueries));
+            queries.push_back({"example.com", 51});       // NSEC3PARAM
+            queries.push_back({"below.example.com", 1});  // an empty non-terminal
+            queries.push_back({"deep.below.example.com", 28});
+            queries.push_back({"nx.example.com", 16});    // the wildcard: TXT at *.example.com is NODATA
+            for (const Q& q : queries) {
+                const std::string what = std::string(q.name) + "/" + std::to_string(q.type);
+                CAPTURE(what);
+                auto r = ask(*v, make_query(q.name, q.type, o));
+                REQUIRE(r.ok);
+                CHECK_FALSE(r.tc);
+                Pkt p(r.wire);
+                verify_sigs(ldns_pkt_answer(p.p), keys, what);
+                verify_sigs(ldns_pkt_authority(p.p), keys, what);
+                CHECK_FALSE(ldns_pkt_rr_list_by_type(p.p, LDNS_RR_TYPE_NSEC, LDNS_SECTION_AUTHORITY));
+                ldns_rr_list* nsec3s = ldns_pkt_rr_list_by_type(p.p, LDNS_RR_TYPE_NSEC3, LDNS_SECTION_AUTHORITY);
+                ldns_rr_list* sigs = ldns_pkt_rr_list_by_type(p.p, LDNS_RR_TYPE_RRSIG, LDNS_SECTION_AUTHORITY);
+                ldns_rr* question = ldns_rr_list_rr(ldns_pkt_question(p.p), 0);
+                const std::string qn = std::string(q.name) + ".";
+                const bool negative = r.rcode == 3 || (r.rcode == 0 && r.answer.empty());
+                const bool wildcard = qn == "a.b.c.example.com." || qn == "nx.example.com.";
+                if (q.type == 51) {
+                    REQUIRE(r.answer.size() == 2);  // NSEC3PARAM and its RRSIG
+                    CHECK(r.answer[0] == "example.com. 300 IN NSEC3PARAM 1 0 0 " +
+                                             std::string(extra == kNsec3 ? "-" : "aabbccdd"));
+                }
+                if (negative && !r.aa && qn == "host.secure.example.com.") {
+                    CHECK_FALSE(nsec3s);  // a signed delegation: its DS, signed, says it all
+                } else if (negative && !r.aa) {
+                    // An unsigned delegation (RFC 5155 7.2.7): the cut's NSEC3, NS and no DS.
+                    REQUIRE(nsec3s);
+                    Nsec3Check c{nsec3s};
+                    ldns_rr* cut = c.matching("unsigned.example.com.");
+                    REQUIRE(cut);
+                    CHECK(c.has_type(cut, LDNS_RR_TYPE_NS));
+                    CHECK_FALSE(c.has_type(cut, LDNS_RR_TYPE_DS));
+                    CHECK_FALSE(c.has_type(cut, LDNS_RR_TYPE_SOA));
+                    CHECK(ldns_rr_list_rr_count(nsec3s) == 1);
+                } else if (negative && wildcard) {
+                    // Wildcard NODATA (7.2.5): the closest encloser (the apex), the next
+                    // closer name covered, the wildcard's own NSEC3 without the type.
+                    REQUIRE(nsec3s);
+                    Nsec3Check c{nsec3s};
+                    CHECK(c.matching("example.com."));
+                    CHECK(c.covered(qn == "nx.example.com." ? "nx.example.com." : "c.example.com."));
+                    ldns_rr* wc = c.matching("*.example.com.");
+                    REQUIRE(wc);
+                    CHECK_FALSE(c.has_type(wc, ldns_rr_type(q.type)));
+                    CHECK(ldns_rr_list_rr_count(nsec3s) <= 3);  // one may match and cover
+                } else if (negative) {
+                    REQUIRE(nsec3s);
+                    ldns_status s = ldns_dnssec_verify_denial_nsec3(question, nsec3s, sigs, static_cast<ldns_pkt_rcode>(r.rcode),
+                                                                    ldns_rr_type(q.type), r.rcode == 0);
+                    CHECK_MESSAGE(s == LDNS_STATUS_OK, what, ": ", ldns_get_errorstr_by_id(s));
+                    Nsec3Check c{nsec3s};
+                    if (r.rcode == 3) {
+                        // 7.2.2: closest encloser matched, next closer and *.encloser covered.
+                        const std::string ce = qn == "x.deep.below.example.com." ? "deep.below.example.com."
+                                               : qn == "nx._signpost.example.com." ? "_signpost.example.com."
+                                                                                     : "example.com.";
+                        CHECK(c.matching(ce));
+                        CHECK(c.covered("*." + ce));
+                        CHECK(ldns_rr_list_rr_count(nsec3s) <= 3);  // one may match and cover
+                    } else {
+                        // 7.2.3/7.2.4: the name's own NSEC3, without the type (an empty
+                        // non-terminal's has no types at all).
+                        ldns_rr* own = c.matching(qn);
+                        REQUIRE(own);
+                        CHECK_FALSE(c.has_type(own, ldns_rr_type(q.type)));
+                        CHECK(ldns_rr_list_rr_count(nsec3s) == 1);
+                        if (qn == "below.example.com.") {
+                            ldns_rdf* bitmap = ldns_nsec3_bitmap(own);
+                            CHECK((!bitmap || ldns_rdf_size(bitmap) == 0));
+                        }
+                    }
+                } else if (wildcard) {
+                    // A wildcard answer (7.2.6): the NSEC3 covering the next closer name.
+                    REQUIRE(nsec3s);
+                    Nsec3Check c{nsec3s};
+                    CHECK(c.covered("c.example.com."));
+                    CHECK(ldns_rr_list_rr_count(nsec3s) == 1);
+                } else {
+                    CHECK_FALSE(nsec3s);
+                }
+                ldns_rr_list_deep_free(nsec3s);
+                ldns_rr_list_deep_free(sigs);
+            }
+            ldns_rr_list_deep_free(keys);
+        }
+    }
+}
+
+TEST_CASE("signing NSEC3: the NSEC3 of a service owner shows the types it answers now") {
+    QueryOptions o;
+    o.edns = true;
+    o.do_bit = true;
+    auto nsec3s_of = [&](const dns::View& v, const char* qname, uint16_t type) {
+        std::vector<std::string> out;
+        for (auto& rr : ask(v, make_query(qname, type, o)).authority)
+            if (rr.find(" IN NSEC3 ") != std::string::npos) out.push_back(rr);
+        return out;
+    };
+    auto ends_with = [](const std::string& s, const std::string& tail) {
+        return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+    };
+    auto p = view(true, primary(), nullptr, 0, kNsec3), s = view(true, secondary(), nullptr, 0, kNsec3);
+    // NODATA at a service owner: its NSEC3 lasts as long as the SOA, the service's TTL.
+    auto www = nsec3s_of(*s, "www.example.com", 28);
+    REQUIRE(www.size() == 1);
+    CHECK(www[0].find(".example.com. 5 IN NSEC3 1 0 0 - ") != std::string::npos);
+    CHECK(ends_with(www[0], " A RRSIG"));
+    // The apex: its own types, the state's addresses and NSEC3PARAM.
+    auto apex = nsec3s_of(*s, "example.com", 28);
+    REQUIRE(apex.size() == 1);
+    CHECK(ends_with(apex[0], " A NS SOA MX RRSIG DNSKEY NSEC3PARAM CDS CDNSKEY"));
+    // A static owner's NSEC3: its types and RRSIG.
+    auto mail = nsec3s_of(*p, "mail.example.com", 28);
+    REQUIRE(mail.size() == 1);
+    CHECK(ends_with(mail[0], " A TXT RRSIG"));
+}
+
+TEST_CASE("signing NSEC3: a failover signs nothing new but the state TXT") {
+    auto cache = std::make_shared<dns::SignatureCache>();
+    const int64_t t0 = int64_t(std::time(nullptr));
+    view(true, primary(), cache, t0, kNsec3);
+    const uint64_t first = cache->signatures_made();
+    view(true, secondary(), cache, t0 + 1, kNsec3);
+    view(true, primary(), cache, t0 + 2, kNsec3);
+    CHECK(cache->signatures_made() == first + 1);
 }

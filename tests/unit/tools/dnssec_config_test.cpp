@@ -121,6 +121,19 @@ TEST_CASE("dnssec config: a signed zone never starts unsigned") {
         CHECK(again.generated.empty());
         CHECK(again.keys->begin()->second.keys[0].signer.key_tag() == keys.keys[0].signer.key_tag());
     }
+    SUBCASE("a zone signed with NSEC3 loads its keys as with NSEC (it is served, no longer refused)") {
+        Dir d;
+        cfg.dnssec_key_dir = d.path.string();
+        auto z = zones::load_text("origin = \"example.com\"\n[records.\"@\"]\nNS = \"ns.example.net.\"\n[dnssec]\nsign = "
+                                  "true\ndenial = \"nsec3\"\n",
+                                  "zones/example.com.toml");
+        REQUIRE(z.catalog);
+        REQUIRE(z.catalog->zones[0].dnssec.denial == zones::DenialKind::Nsec3);
+        auto r = dnssec_load_keys(*z.catalog, cfg, now);
+        CHECK(r.errors.empty());
+        REQUIRE(r.keys);
+        CHECK(r.keys->size() == 1);
+    }
     SUBCASE("unsigned zones pass and need no directory") {
         auto r = zones::load_text("origin = \"example.com\"\n[records.\"@\"]\nNS = \"ns.example.net.\"\n", "z.toml");
         REQUIRE(r.catalog);

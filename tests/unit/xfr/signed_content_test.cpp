@@ -5,11 +5,14 @@
 // SOA's signatures follow the serial; a failover changes only the RRsets that moved.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <ctime>
+#include <optional>
 #include <map>
 #include <set>
 
 #include "dnssec/denial.hpp"
+#include "dnssec/encoding.hpp"
 #include "dnssec/sign.hpp"
 #include "xfr/history.hpp"
 #include "xfr/signed_content.hpp"
@@ -106,7 +109,8 @@ struct Signed {
 };
 
 Signed sign(const zones::Zone& zone, const policy::Evaluation& ev, const dnssec::ZoneKeys& k,
-            std::map<std::string, std::string>* cache = nullptr) {
+            std::map<std::string, std::string>* cache = nullptr,
+            const std::optional<dnssec::Nsec3Params>& nsec3 = std::nullopt) {
     Signed s;
     std::vector<policy::Evaluation> evs{ev};
     s.content = xfr::render_zone(zone, evs);
@@ -123,7 +127,7 @@ Signed sign(const zones::Zone& zone, const policy::Evaluation& ev, const dnssec:
         if (cache) (*cache)[id] = sig;
         return sig;
     };
-    xfr::sign_content(s.content, k, dnssec::negative_ttl(zone.soa.minimum, zone.soa.ttl), rrsig);
+    xfr::sign_content(s.content, k, dnssec::negative_ttl(zone.soa.minimum, zone.soa.ttl), rrsig, nsec3);
     auto soa_sigs = xfr::soa_signatures(s.content.soa, k, rrsig);
     s.content.records.insert(s.content.records.end(), soa_sigs.begin(), soa_sigs.end());
     s.content.records.push_back(s.content.soa);
@@ -267,6 +271,76 @@ TEST_CASE("xfr signing: every authoritative RRset verifies, nothing else is sign
         }
         CHECK(at_name == apex);
         CHECK(seen == expected);
+    }
+}
+
+TEST_CASE("xfr signing: with NSEC3 the zone carries NSEC3PARAM and a whole NSEC3 chain, every record signed") {
+    auto cat = catalog();
+    auto& zone = cat->zones[0];
+    auto wire = [](const char* t) { return core::Name::from_text(t, core::Name())->wire(); };
+    for (std::string salt : {std::string(), std::string("\xaa\xbb\xcc\xdd")}) {
+        CAPTURE(salt.size());
+        auto s = sign(zone, at("192.0.2.10", "primary"), keys(false), nullptr, dnssec::Nsec3Params{salt, 0});
+        auto good = verify_all(s.content);
+        const std::string apex = wire("example.com.");
+        std::vector<const xfr::Record*> nsec3s;
+        std::map<std::string, std::set<uint16_t>> types;
+        for (auto& r : s.content.records) {
+            CHECK(r.type != rt::NSEC);
+            if (r.type == rt::NSEC3) nsec3s.push_back(&r);
+            else if (r.type != rt::RRSIG) types[r.owner].insert(r.type);
+        }
+        REQUIRE(types[apex].count(rt::NSEC3PARAM));
+        CHECK(good[{apex, rt::NSEC3PARAM}] == 1);
+        for (auto& r : s.content.records)
+            if (r.type == rt::NSEC3PARAM) {
+                CHECK(r.rdata == dnssec::nsec3param_rdata({salt, 0}));
+                CHECK(r.ttl == 60);
+            }
+        // One NSEC3 per authoritative name and empty non-terminal (below, _signpost), none
+        // at glue; hashed by ldns, independent of dnssec/.
+        auto hashed = [&](const char* n) {
+            ldns_rdf* d = ldns_dname_new_frm_str(n);
+            ldns_rdf* h = ldns_nsec3_hash_name(d, 1, 0, uint8_t(salt.size()), reinterpret_cast<const uint8_t*>(salt.data()));
+            ldns_rdf* z = ldns_dname_new_frm_str("example.com.");
+            (void)ldns_dname_cat(h, z);
+            std::string w(reinterpret_cast<const char*>(ldns_rdf_data(h)), ldns_rdf_size(h));
+            ldns_rdf_deep_free(d);
+            ldns_rdf_deep_free(h);
+            ldns_rdf_deep_free(z);
+            return core::Name::from_wire(w)->wire();  // lowercased, as the chain's owners
+        };
+        std::set<std::string> expected;
+        for (const char* n : {"example.com.", "ns1.example.com.", "mail.example.com.", "deep.below.example.com.",
+                              "below.example.com.", "www.example.com.", "unsigned.example.com.", "secure.example.com.",
+                              "site._signpost.example.com.", "_signpost.example.com."})
+            expected.insert(hashed(n));
+        std::set<std::string> owners;
+        for (auto* n : nsec3s) {
+            owners.insert(n->owner);
+            CHECK(n->ttl == 60);
+            CHECK(good[{n->owner, rt::NSEC3}] == 1);
+        }
+        CHECK(owners == expected);
+        CHECK(nsec3s.size() == expected.size());
+        // The chain: each next hash is the following owner's, the last wraps to the first.
+        std::vector<std::string> hashes;
+        std::map<std::string, std::string> next_of;
+        const std::size_t fixed = 5 + salt.size();
+        for (auto* n : nsec3s) {
+            CHECK(uint8_t(n->rdata[0]) == 1);  // SHA-1
+            CHECK(uint8_t(n->rdata[1]) == 0);  // no opt-out
+            CHECK(n->rdata.substr(4, 1 + salt.size()) == std::string(1, char(salt.size())) + salt);
+            REQUIRE(uint8_t(n->rdata[fixed]) == 20);
+            std::string label = n->owner.substr(1, uint8_t(n->owner[0]));
+            hashes.push_back(label);
+            next_of[label] = n->rdata.substr(fixed + 1, 20);
+        }
+        std::sort(hashes.begin(), hashes.end());
+        for (std::size_t i = 0; i < hashes.size(); ++i) {
+            std::string next_label = dnssec::base32hex_encode(next_of[hashes[i]]);
+            CHECK(next_label == hashes[(i + 1) % hashes.size()]);
+        }
     }
 }
 
