@@ -66,7 +66,12 @@ class Nsec3Validation(unittest.TestCase):
 
     def every_kind_validates(self, address, label):
         for name in ("www.example.com", "example.com", "a.deep.wildcard.name.example.com"):
+            # Unbound keeps each name up to 1 s (cache-max-ttl): wait for each to move.
+            wait_for_answer(self.unbound, [address], timeout=20, name=name, rd=True, do=True)
             self.assertEqual(self.validated(name, "A").rdatas("answer", "A"), [address], name)
+        st.wait_until(lambda: label in " ".join(self.unbound.dig("site._signpost.example.com", "TXT")
+                                                 .rdatas("answer", "TXT")),
+                      timeout=20, interval=0.1, what=f"the state TXT through unbound says {label}")
         self.assertIn(label, " ".join(self.validated("site._signpost.example.com", "TXT").rdatas("answer", "TXT")))
         self.validated("nothing._signpost.example.com", "A", status="NXDOMAIN")
         self.validated("nothing.mail.example.com", "A", status="NXDOMAIN")

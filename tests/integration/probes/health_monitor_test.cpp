@@ -241,7 +241,7 @@ TEST_CASE("exec: exit 0 passes, other exits fail, a hanging command is killed at
     CHECK(loop.close() == 0);
 }
 
-TEST_CASE("detection: 500 and a hanging server take the endpoint down with their reason; recovery after rise") {
+TEST_CASE("detection: 500 and a hanging server take the endpoint down with their reason, recovery after rise") {
     TempDir dir;
     Loop loop;
     Backend b("127.0.0.1", dir.file("mode"));

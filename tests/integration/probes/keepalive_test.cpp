@@ -75,7 +75,7 @@ private:
 
 }  // namespace
 
-TEST_CASE("keepalive: one connection for every probe; 200, 500, reset and closed connections, then a hang") {
+TEST_CASE("keepalive: one connection for every probe, 200, 500, reset and closed connections, then a hang") {
     KeepAliveServer server;
     Loop loop;
     {

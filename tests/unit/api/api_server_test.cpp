@@ -729,7 +729,7 @@ TEST_CASE("api: start errors name the address") {
     CHECK(uv_loop_close(&loop) == 0);
 }
 
-TEST_CASE("api: every reply says nosniff; the page has its CSP, JSON a closed one") {
+TEST_CASE("api: every reply says nosniff, the page has its CSP, JSON a closed one") {
     FakeBackend backend;
     Harness h(backend);
     auto page = h.get("/");

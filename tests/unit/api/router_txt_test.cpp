@@ -75,7 +75,7 @@ TEST_CASE("router: /v1/txt reads openly on loopback, writes with the token, othe
     CHECK(error_of(*r) == "method POST not allowed on /v1/status: use GET");
 }
 
-TEST_CASE("router: POST /v1/txt passes name, value, ttl and for; DELETE takes query arguments or a body") {
+TEST_CASE("router: POST /v1/txt passes name, value, ttl and for, DELETE takes query arguments or a body") {
     TxtBackend backend;
     api::ApiOptions options;
     options.token = "s3cret";

@@ -207,7 +207,7 @@ TEST_CASE("control: NXDOMAIN takes a hostname endpoint down with the reason, and
     CHECK(h.decision().label == "primary");
 }
 
-TEST_CASE("control: a failing resolver keeps the last good addresses; a new address is probed, the old one dropped") {
+TEST_CASE("control: a failing resolver keeps the last good addresses, a new address is probed, the old one dropped") {
     Harness h;
     started(h);
     h.now.mono += 31s;
@@ -238,7 +238,7 @@ TEST_CASE("control: a failing resolver keeps the last good addresses; a new addr
     CHECK(h.cname() == "eu.lb.test");
 }
 
-TEST_CASE("control: hostname_health: any address up is up; with `all`, every address must be") {
+TEST_CASE("control: hostname_health: any address up is up, with `all`, every address must be") {
     core::Resolution r;
     r.name = "eu.lb.test";
     CHECK(hostname_health("eu.lb.test", nullptr, {}, false, {}).reason == "resolving eu.lb.test");

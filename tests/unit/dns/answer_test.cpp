@@ -170,7 +170,7 @@ TEST_CASE("answer: QDCOUNT other than 1 is FORMERR") {
     CHECK(r.question.empty());
 }
 
-TEST_CASE("answer: a malformed question is FORMERR; less than a header gets no reply") {
+TEST_CASE("answer: a malformed question is FORMERR, less than a header gets no reply") {
     std::vector<uint8_t> out(65535);
     CHECK(signpost::dns::answer_query(*fx().view, bytes({0x12, 0x34, 0x01, 0x00, 0, 1}), {}, out) == 0);
     SUBCASE("truncated name") {
@@ -579,7 +579,7 @@ TEST_CASE("answer: ANY gets one RRset (RFC 8482)") {
     CHECK(q("ns2.example.com", rt::ANY).answer == Strings{"ns2.example.com. 300 IN AAAA 2001:db8::53"});
 }
 
-TEST_CASE("answer: AXFR and IXFR are NOTIMP; the other meta types are NODATA (as Knot DNS)") {
+TEST_CASE("answer: AXFR and IXFR are NOTIMP, the other meta types are NODATA (as Knot DNS)") {
     for (uint16_t t : {rt::AXFR, rt::IXFR}) {
         auto r = q("example.com", t, {}, true);
         REQUIRE(r.ok);
@@ -766,7 +766,7 @@ TEST_CASE("answer: malformed ECS options are FORMERR") {
     }
 }
 
-TEST_CASE("view: carries its generation; an empty catalog refuses everything") {
+TEST_CASE("view: carries its generation, an empty catalog refuses everything") {
     CHECK(signpost::dns::view_generation(*fx().view) == 7);
     auto empty = signpost::dns::build_view(nullptr, {}, 3);
     CHECK(signpost::dns::view_generation(*empty) == 3);

@@ -71,7 +71,7 @@ Reply ask_ecs(const dns::View& v, const char* name, std::string addr, uint8_t so
 
 }  // namespace
 
-TEST_CASE("geo answers: ECS picks the rule; the scope is the database network, capped by the source prefix") {
+TEST_CASE("geo answers: ECS picks the rule, the scope is the database network, capped by the source prefix") {
     auto v = geo_view(true);
     auto de = ask_ecs(*v, "www.example.com", std::string("\xc0\x00\x02", 3), 24);  // 192.0.2.0/24: DE
     CHECK(de.answer == Strings{"www.example.com. 30 IN A 127.0.0.21"});
@@ -92,7 +92,7 @@ TEST_CASE("geo answers: ECS picks the rule; the scope is the database network, c
     CHECK(uint8_t(syd.ecs[3]) == 48);
 }
 
-TEST_CASE("geo answers: without ECS the resolver's address is located; without a database, the default") {
+TEST_CASE("geo answers: without ECS the resolver's address is located, without a database, the default") {
     auto v = geo_view(true);
     auto paris = ask(*v, make_query("www.example.com", 1), false, "127.0.0.1");  // 127/8: FR, Europe
     CHECK(paris.answer == Strings{"www.example.com. 30 IN A 127.0.0.21"});

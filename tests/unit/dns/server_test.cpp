@@ -363,7 +363,7 @@ TEST_CASE("server: a second server cannot join the SO_REUSEPORT group of a runni
     first.stop();
 }
 
-TEST_CASE("server: a TCP listener of another process holds the port; TIME_WAIT of a restart does not") {
+TEST_CASE("server: a TCP listener of another process holds the port, TIME_WAIT of a restart does not") {
     // A listener without SO_REUSEPORT on a port whose UDP side is free.
     Sock listener(::socket(AF_INET, SOCK_STREAM, 0));
     int one = 1;

@@ -5,6 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <ctime>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #include "dns/signing.hpp"
 #include "dnssec/sign.hpp"
@@ -202,7 +205,7 @@ TEST_CASE("signing: with DO every RRSIG verifies and every denial is proven, in 
     }
 }
 
-TEST_CASE("signing: a failover and a failback sign nothing; signatures are made again at refresh") {
+TEST_CASE("signing: a failover and a failback sign nothing, signatures are made again at refresh") {
     auto cache = std::make_shared<dns::SignatureCache>();
     const int64_t t0 = int64_t(std::time(nullptr));
     view(true, primary(), cache, t0);
@@ -368,8 +371,17 @@ TEST_CASE("signing NSEC3: with DO every RRSIG verifies and every denial is prove
                     CHECK(ldns_rr_list_rr_count(nsec3s) <= 3);  // one may match and cover
                 } else if (negative) {
                     REQUIRE(nsec3s);
-                    ldns_status s = ldns_dnssec_verify_denial_nsec3(question, nsec3s, sigs, static_cast<ldns_pkt_rcode>(r.rcode),
-                                                                    ldns_rr_type(q.type), r.rcode == 0);
+                    ldns_status s;
+                    {
+#if defined(__SANITIZE_ADDRESS__)
+                        // ldns 1.8.3's ldns_dnssec_verify_denial_nsec3_match leaks the
+                        // hashed names it makes (valgrind: ldns_nsec3_hash_name_frm_nsec3
+                        // from it, never freed); not ours to report.
+                        __lsan::ScopedDisabler ldns_leaks;
+#endif
+                        s = ldns_dnssec_verify_denial_nsec3(question, nsec3s, sigs, static_cast<ldns_pkt_rcode>(r.rcode),
+                                                            ldns_rr_type(q.type), r.rcode == 0);
+                    }
                     CHECK_MESSAGE(s == LDNS_STATUS_OK, what, ": ", ldns_get_errorstr_by_id(s));
                     Nsec3Check c{nsec3s};
                     if (r.rcode == 3) {

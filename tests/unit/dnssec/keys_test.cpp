@@ -135,7 +135,7 @@ TEST_CASE("keys: ldns reads the key files we write") {
     }
 }
 
-TEST_CASE("keys: KSK and ZSK on request; a CSK zone moving to ksk+zsk keeps its SEP key") {
+TEST_CASE("keys: KSK and ZSK on request, a CSK zone moving to ksk+zsk keeps its SEP key") {
     TempDir dir;
     KeyStore store(dir.path);
     std::string err;

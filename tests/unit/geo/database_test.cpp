@@ -51,7 +51,7 @@ TEST_CASE("geo database: an address in no network is not found but still has a n
     CHECK(l.prefix_length <= 32);
 }
 
-TEST_CASE("geo database: a city and an ASN file together; the longest network wins") {
+TEST_CASE("geo database: a city and an ASN file together, the longest network wins") {
     std::string error;
     auto db = geo::Databases::open({kDir + "test-city.mmdb", kDir + "test-asn.mmdb"}, error);
     REQUIRE_MESSAGE(db, error);

@@ -65,7 +65,7 @@ const policy::Decision& decision(const World& w, const policy::Evaluation& ev, c
 
 }  // namespace
 
-TEST_CASE("geo: each rule answers its first pool; other clients the service's pools in order") {
+TEST_CASE("geo: each rule answers its first pool, other clients the service's pools in order") {
     World w = regions();
     auto ev = w.eval();
     REQUIRE(ev.geo_rules.size() == 4);

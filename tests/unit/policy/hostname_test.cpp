@@ -72,7 +72,7 @@ TEST_CASE("policy: a pool mixing a hostname with an address, or two hostnames, i
     CHECK(texts(ev.decision.variants[0].v4) == Strings{"127.0.0.11", "127.0.0.21"});  // no duplicates
 }
 
-TEST_CASE("policy: all-down answers every hostname's last addresses; multivalue never answers a CNAME") {
+TEST_CASE("policy: all-down answers every hostname's last addresses, multivalue never answers a CNAME") {
     World w;
     w.pool("primary", {"192.0.2.10"}).pool("secondary", {"192.0.2.11"});
     std::vector<Resolved> r;

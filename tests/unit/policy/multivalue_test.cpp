@@ -98,7 +98,7 @@ TEST_CASE("multivalue: families of different sizes get a common multiple of vari
     CHECK(first6.size() == 4);
 }
 
-TEST_CASE("multivalue: the variant count is bounded; many addresses still take turns first") {
+TEST_CASE("multivalue: the variant count is bounded, many addresses still take turns first") {
     World w;
     std::vector<std::string> addrs;
     for (int i = 1; i <= 200; ++i) addrs.push_back("10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256));

@@ -34,7 +34,7 @@ TEST_CASE("weighted: one variant per pool that is up, with the pool's weight") {
     CHECK(ev.decision.variants[2].weight == 6);
 }
 
-TEST_CASE("weighted: pools that are down get no variant; their healthy endpoints only otherwise") {
+TEST_CASE("weighted: pools that are down get no variant, their healthy endpoints only otherwise") {
     World w = three_weighted();
     w.down("ap", 0, "HTTP 503").down("us", 1, "HTTP 500");
     auto ev = w.eval();

@@ -176,7 +176,7 @@ TEST_CASE("schedule: second probe is spread by the given delay") {
     CHECK(c.next_due() == at(1370));
 }
 
-TEST_CASE("schedule: a late start keeps the cadence; missed intervals are skipped, the phase kept") {
+TEST_CASE("schedule: a late start keeps the cadence, missed intervals are skipped, the phase kept") {
     CheckTracker c(spec(), T0);
     c.start(T0);
     CHECK(c.next_due() == at(1000));

@@ -110,7 +110,7 @@ TEST_CASE("probes: tcp and exec errors found at start are delivered on the loop,
     CHECK(io::live_handles() == before);
 }
 
-TEST_CASE("probes: tcp connects and reports once; a cancelled connect calls nothing back") {
+TEST_CASE("probes: tcp connects and reports once, a cancelled connect calls nothing back") {
     Loop l;
     Listener listener;
     const std::size_t before = io::live_handles();
@@ -130,7 +130,7 @@ TEST_CASE("probes: tcp connects and reports once; a cancelled connect calls noth
     CHECK(io::live_handles() == before);
 }
 
-TEST_CASE("probes: exec reports the exit status; a hanging child is killed at the timeout and reaped") {
+TEST_CASE("probes: exec reports the exit status, a hanging child is killed at the timeout and reaped") {
     Loop l;
     const std::size_t before = io::live_handles();
     Results r;

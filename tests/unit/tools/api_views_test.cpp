@@ -298,7 +298,7 @@ TEST_CASE("api_views: explanation_json shows service facts only for services and
     CHECK_FALSE(o.contains("rcode"));
 }
 
-TEST_CASE("api_views: a geo service lists its answers per rule; other services have no geo_answers") {
+TEST_CASE("api_views: a geo service lists its answers per rule, other services have no geo_answers") {
     World w = two_regions();
     auto cat = catalog_of(w);
     cat.zones[0].services[0].policy = zones::PolicyKind::Geo;

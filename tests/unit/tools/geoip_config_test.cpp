@@ -63,7 +63,7 @@ TEST_CASE("geoip config: a reload applies geoip_databases without a restart") {
     CHECK(c.restart.empty());
 }
 
-TEST_CASE("geoip files: a file that cannot be read keeps the databases in use; a change is noticed") {
+TEST_CASE("geoip files: a file that cannot be read keeps the databases in use, a change is noticed") {
     Dir d;
     auto db = (d.path / "City.mmdb").string();
     std::filesystem::copy_file(kCity, db);

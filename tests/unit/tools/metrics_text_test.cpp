@@ -250,7 +250,7 @@ TEST_CASE("metrics: a failover moves the service's pool series and counts the ch
     }
 }
 
-TEST_CASE("metrics: an endpoint that is up but suspect is failing; a down one is not") {
+TEST_CASE("metrics: an endpoint that is up but suspect is failing, a down one is not") {
     Core c;
     auto health = c.health();
     health[0].suspect = true;  // up, a failure seen, fall not reached

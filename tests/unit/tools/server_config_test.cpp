@@ -243,7 +243,7 @@ TEST_CASE("server config: a bad resolver or bound names the entry and what is al
                     "\"[::1]:5353\"], got string \"127.0.0.53\""));
 }
 
-TEST_CASE("server config: identity and version answer CH TXT and NSID; \"\" turns each off") {
+TEST_CASE("server config: identity and version answer CH TXT and NSID, \"\" turns each off") {
     char host[256] = {};
     REQUIRE(::gethostname(host, sizeof host - 1) == 0);
     SUBCASE("defaults: the host name and signpost's version") {

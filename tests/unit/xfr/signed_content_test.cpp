@@ -344,7 +344,7 @@ TEST_CASE("xfr signing: with NSEC3 the zone carries NSEC3PARAM and a whole NSEC3
     }
 }
 
-TEST_CASE("xfr signing: a failover re-signs only what moved; IXFR carries the SOA's old and new signatures") {
+TEST_CASE("xfr signing: a failover re-signs only what moved, IXFR carries the SOA's old and new signatures") {
     auto cat = catalog();
     auto& zone = cat->zones[0];
     auto& k = keys(false);

@@ -228,7 +228,7 @@ TEST_CASE("transfer server: a refused client's IXFR is refused without reading i
     CHECK(out.empty());
 }
 
-TEST_CASE("transfer server: a refused client's TSIG, valid or not, is not checked; its reply is unsigned") {
+TEST_CASE("transfer server: a refused client's TSIG, valid or not, is not checked, its reply is unsigned") {
     auto o = options();
     xfr::TransferServer srv(o);
     auto zones = zones_with_two_versions();

@@ -257,7 +257,7 @@ TEST_CASE("ixfr plan: up to date, one step, condensed steps, unknown serial") {
     SUBCASE("a serial never served here gets a full transfer") { CHECK(h.plan(7).kind == xfr::IxfrPlan::Kind::Full); }
 }
 
-TEST_CASE("tsig: a signed query verifies; a wrong secret is BADSIG, an unknown key BADKEY") {
+TEST_CASE("tsig: a signed query verifies, a wrong secret is BADSIG, an unknown key BADKEY") {
     auto opts = options_with_key();
     auto q = make_query("example.com.", LDNS_RR_TYPE_AXFR);
     std::string mac;
@@ -294,7 +294,7 @@ TEST_CASE("tsig: a multi-message answer chains MACs (RFC 8945 §5.3.1) and verif
     CHECK(xfr::tsig_verify(r2, opts, now, query_mac, true).status == xfr::TsigStatus::BadSig);
 }
 
-TEST_CASE("acl: refused without a [[secondaries]] entry, for other addresses; the key when one is required") {
+TEST_CASE("acl: refused without a [[secondaries]] entry, for other addresses, the key when one is required") {
     auto lo = *core::IpAddress::parse("127.0.0.1");
     xfr::XfrOptions none;
     CHECK(xfr::check_transfer(none, "example.com", lo, "").verdict == xfr::AclVerdict::Refused);
@@ -313,7 +313,7 @@ TEST_CASE("acl: refused without a [[secondaries]] entry, for other addresses; th
     CHECK(xfr::check_transfer(opts, "example.org", lo, "").verdict == xfr::AclVerdict::Allow);
 }
 
-TEST_CASE("transfer server: AXFR with the key is signed, SOA first and last; without it NOTAUTH") {
+TEST_CASE("transfer server: AXFR with the key is signed, SOA first and last, without it NOTAUTH") {
     auto opts = options_with_key();
     opts.message_size = 128;  // force several messages
     xfr::TransferServer srv(opts);

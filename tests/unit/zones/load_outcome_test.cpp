@@ -5,7 +5,7 @@
 
 namespace signpost::zones {
 
-TEST_CASE("load_errors: a good load has none; a broken one lists its errors; an empty one says so") {
+TEST_CASE("load_errors: a good load has none, a broken one lists its errors, an empty one says so") {
     auto good = load_text("origin = \"example.com\"\n[soa]\nmname = \"ns1.example.com.\"\nrname = \"h.example.com.\"\n",
                           "example.com.toml");
     CHECK(load_errors(good, "zones").empty());
