@@ -703,7 +703,7 @@ void Controller::evaluate_and_publish(Probes probes, const std::vector<std::size
 void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health, bool new_view, Step& step) {
     if (new_view || !view_) {
         const int64_t now_unix = std::time(nullptr);
-        keys_at(now_unix);
+        keys_at(now_unix, step);
         xfr_versions(step);  // may bump serials (a new catalog_) before the View is built
         dns::ViewOptions vo;
         vo.now_unix = now_unix;
@@ -734,19 +734,33 @@ void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health,
 
 // The keys as their timing says at `now_unix` (what the next View and transfer sign
 // with), and when that changes next.
-void Controller::keys_at(int64_t now_unix) {
+void Controller::keys_at(int64_t now_unix, Step& step) {
     next_key_event_unix_ = 0;
     if (!signing_) {
         signing_now_ = nullptr;
         return;
     }
     auto now_keys = std::make_shared<dns::SigningKeys>();
+    std::map<std::string, dnssec::KeyState> states;
     for (auto& [origin, keys] : *signing_) {
+        // Say what changed for each key since the last View (a rollover's steps).
+        for (auto& k : keys.keys) {
+            const bool sep = k.signer.flags() == dnssec::kSepKeyFlags;
+            auto st = dnssec::key_state(k.timing, sep, now_unix);
+            std::string id = keys.zone.to_key() + " " + std::to_string(k.signer.key_tag());
+            auto was = key_states_.find(id);
+            if (was != key_states_.end() && !(was->second == st))
+                say(step, core::LogLevel::Info, "dnssec", "zone {}: {} {} is now {}{}", keys.zone.to_key(),
+                    dnssec::to_string(k.role), k.signer.key_tag(), dnssec::state_text(st, sep),
+                    st.published ? "" : " (past its Delete time: left out of the zone; its files stay)");
+            states[id] = st;
+        }
         now_keys->emplace(origin, keys.at(now_unix));
         if (auto t = keys.next_event(now_unix); t && (next_key_event_unix_ == 0 || *t < next_key_event_unix_))
             next_key_event_unix_ = *t;
     }
     signing_now_ = std::move(now_keys);
+    key_states_ = std::move(states);
 }
 
 // Every published change: render each transferred zone, add a version (new

@@ -248,7 +248,8 @@ public:
     std::shared_ptr<const dns::SigningKeys> signing_;      // every key of the signed zones
     std::shared_ptr<const dns::SigningKeys> signing_now_;  // ViewOptions::signing: signing_ at the View's time
     int64_t next_key_event_unix_ = 0;                      // when signing_now_ goes stale; 0: never
-    void keys_at(int64_t now_unix);
+    std::map<std::string, dnssec::KeyState> key_states_;  // by "<zone> <tag>": what the last View did with each key
+    void keys_at(int64_t now_unix, Step& step);
     std::shared_ptr<dns::SignatureCache> signatures_ = std::make_shared<dns::SignatureCache>();
     int64_t resigned_unix_ms_ = 0;  // the last View built to renew signatures (tick)
     static constexpr int64_t kResignEveryMs = 3600 * 1000;
