@@ -92,6 +92,10 @@ RolloverTimes rollover_times(const zones::Zone& zone) {
     for (auto& [name, n] : zone.nodes)
         for (auto& set : n.rrsets) max_ttl = std::max(max_ttl, set.ttl);
     for (auto& svc : zone.services) max_ttl = std::max(max_ttl, svc.ttl);
+    // Runtime TXT records (signpost txt set) may carry a TTL up to a day: the control
+    // core's RuntimeTxtLimits::max_ttl, which dnssec/ cannot include.
+    constexpr uint32_t kRuntimeTxtMaxTtl = 86400;
+    if (!zone.runtime_txt.empty()) max_ttl = std::max(max_ttl, kRuntimeTxtMaxTtl);
     r.max_ttl = max_ttl;
     r.propagation = zone.dnssec.propagation.count() / 1000;
     r.ds_ttl = zone.dnssec.ds_ttl.count() / 1000;

@@ -12,6 +12,7 @@
 #include "dnssec/keys.hpp"
 #include "dnssec/rollover.hpp"
 #include "ldns_support.hpp"
+#include "zones/loader.hpp"
 
 using namespace signpost;
 using namespace signpost::dnssec;
@@ -414,4 +415,25 @@ TEST_CASE("key files: every ZSK past Delete is an error, not a silent new key") 
     auto after = store.load(name("example.com."), s, true, kNow + 30, err);
     CHECK_FALSE(after);
     CHECK(err.find("every ZSK in " + dir.path + " is past its Delete time") != std::string::npos);
+}
+
+TEST_CASE("rollover times: the DNSKEY TTL, the largest TTL and the zone's margins") {
+    auto zone_text = [](const std::string& top) {
+        return "origin = \"example.com\"\nttl = 300\n" + top + "[soa]\nmname = \"ns1.example.com.\"\n"
+                             "rname = \"h.example.com.\"\nttl = 600\n[records.\"@\"]\nNS = \"ns1.example.net.\"\n"
+                             "[records.www]\nA = \"192.0.2.1\"\nttl = 7200\n[dnssec]\nsign = true\n"
+                             "propagation = \"2s\"\nds_ttl = \"3h\"\n";
+    };
+    auto r = zones::load_text(zone_text(""), "example.com.toml");
+    for (auto& d : r.diagnostics.items()) MESSAGE(d.to_string());
+    REQUIRE(r.catalog);
+    auto t = rollover_times(r.catalog->zones[0]);
+    CHECK(t.dnskey_ttl == 600);
+    CHECK(t.max_ttl == 7200);
+    CHECK(t.propagation == 2);
+    CHECK(t.ds_ttl == 3 * 3600);
+    auto acme = zones::load_text(zone_text("runtime_txt = [\"_acme-challenge\"]\n"), "example.com.toml");
+    for (auto& d : acme.diagnostics.items()) MESSAGE(d.to_string());
+    REQUIRE(acme.catalog);
+    CHECK(rollover_times(acme.catalog->zones[0]).max_ttl == 86400);
 }
