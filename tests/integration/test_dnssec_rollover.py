@@ -9,6 +9,9 @@
 #   come out of `signpost dnssec ds` and CDS/CDNSKEY hold both keys while the old KSK
 #   alone signs DNSKEY; after `ds-seen` CDS holds the new key alone, then only the new
 #   KSK signs DNSKEY, and an Unbound with the new KSK as its trust anchor validates.
+# - CSK double-DS (`rollover --csk`; --zsk refused): the new CSK signs nothing until
+#   ds-seen, then everything beside the old one, then alone; an Unbound anchored on
+#   the new CSK validates.
 # Every wait is a poll with a deadline; the time assertions are lower bounds that
 # hold whatever the machine's speed (a key file's time is a whole second).
 import base64
@@ -27,7 +30,7 @@ TTL = 2          # SOA TTL (the DNSKEY TTL) and every record's TTL: the largest 
 PROPAGATION = 2  # [dnssec] propagation
 DS_TTL = 2       # [dnssec] ds_ttl
 
-ZONE = f"""
+ZONE_TEMPLATE = f"""
 origin = "example.com"
 ttl = {TTL}
 [soa]
@@ -43,7 +46,7 @@ A = "192.0.2.53"
 A = "192.0.2.10"
 [dnssec]
 sign = true
-keys = "ksk+zsk"
+keys = "KEYS"
 lifetime = "2d"
 refresh = "1d"
 propagation = "{PROPAGATION}s"
@@ -78,12 +81,14 @@ def rrsig_tags(r, covered):
     return sorted(int(d.split()[6]) for d in r.rdatas("answer", "RRSIG") if d.split()[0] == covered)
 
 
-class Rollover(unittest.TestCase):
+class Base(unittest.TestCase):
+    KEYS = "ksk+zsk"
+
     def setUp(self):
         self.tmp = Path(tempfile.mkdtemp(prefix="signpost-rollover-"))
         self.keys = self.tmp / "keys"
         self.keys.mkdir(mode=0o700)
-        self.zones = st.ZoneDir({"example.com.toml": ZONE})
+        self.zones = st.ZoneDir({"example.com.toml": ZONE_TEMPLATE.replace("KEYS", self.KEYS)})
         self.api_port = st.free_port()
         self.cfg = self.tmp / "signpost.toml"
         self.cfg.write_text(f'zones = "{self.zones.path}"\ndnssec_key_dir = "{self.keys}"\n'
@@ -91,9 +96,9 @@ class Rollover(unittest.TestCase):
         p = self.cli("ds", "--create")
         self.assertEqual(p.returncode, 0, p.stderr)
         files = key_files(self.keys)
-        self.assertEqual(sorted(f for f, _ in files.values()), [256, 257])
+        self.assertEqual(sorted(f for f, _ in files.values()), [256, 257] if self.KEYS == "ksk+zsk" else [257])
         self.ksk = next(t for t, (f, _) in files.items() if f == 257)
-        self.zsk = next(t for t, (f, _) in files.items() if f == 256)
+        self.zsk = next((t for t, (f, _) in files.items() if f == 256), None)
         self.server = st.Signpost(self.zones, extra_args=["--config", str(self.cfg)],
                                   label="signpost, rollover").start()
         self.unbounds = []
@@ -130,6 +135,8 @@ class Rollover(unittest.TestCase):
     def dnskey_tags(self):
         return sorted(key_tag(d) for d in self.apex("DNSKEY").rdatas("answer", "DNSKEY"))
 
+
+class Rollover(Base):
     def test_zsk_rollover_keeps_validating_throughout(self):
         u = self.unbound(self.ksk)
         st.wait_until(lambda: self.server.dig("www.example.com", "A", do=True).rdatas("answer", "RRSIG"),
@@ -255,6 +262,39 @@ class Rollover(unittest.TestCase):
         p = self.cli("ds-seen", str(new))
         self.assertEqual(p.returncode, 1)
         self.assertIn("signs already", p.stderr)
+
+
+
+class CskRollover(Base):
+    KEYS = "csk"
+
+    def test_csk_double_ds(self):
+        old_u = self.unbound(self.ksk)
+        self.validates(old_u)
+        p = self.cli("rollover", "--zsk")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('has keys = "csk"', p.stderr)
+        p = self.cli("rollover", "--csk")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        print(f"\n[rollover --csk]\n{p.stdout}", end="")
+        new = int(re.search(r"new CSK (\d+) ", p.stdout).group(1))
+        st.wait_until(lambda: len(self.apex("CDS").rdatas("answer", "CDS")) == 2, timeout=10, what="two CDS")
+        www = self.server.dig("www.example.com", "A", do=True)
+        self.assertEqual(rrsig_tags(www, "A"), [self.ksk])  # the new CSK signs nothing yet
+        self.validates(old_u)
+        p = self.cli("ds-seen", str(new))
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        st.wait_until(lambda: [int(d.split()[0]) for d in self.apex("CDS").rdatas("answer", "CDS")] == [new],
+                      timeout=10, what="CDS with the new CSK alone")
+        # Both sign everything, then the new CSK alone; the old one leaves DNSKEY.
+        st.wait_until(lambda: rrsig_tags(self.server.dig("www.example.com", "A", do=True), "A") == [new],
+                      timeout=30, what="www signed by the new CSK alone")
+        self.assertEqual(rrsig_tags(self.apex("DNSKEY"), "DNSKEY"), [new])
+        new_u = self.unbound(new)
+        self.validates(new_u)
+        st.wait_until(lambda: self.dnskey_tags() == [new], timeout=30, what="the old CSK gone")
+        self.validates(new_u)
+        self.assertNotIn("validation failure", new_u.log())
 
 
 if __name__ == "__main__":
