@@ -217,6 +217,31 @@ class Rollover(Base):
         self.assertEqual(p.returncode, 1)
         self.assertIn("no zone nowhere.example", p.stderr)
 
+    def test_a_reload_with_bad_timing_keeps_the_running_keys(self):
+        st.wait_until(lambda: self.server.dig("www.example.com", "A", do=True).rdatas("answer", "RRSIG"),
+                      timeout=10, what="signed answers")
+        priv = next(self.keys.glob(f"Kexample.com.+013+{self.zsk:05d}.private"))
+        good = priv.read_text()
+        api = ["--api", f"127.0.0.1:{self.api_port}", "--token", "rollover-test-token"]
+        # The only ZSK would stop signing in an hour: the zone would go unsigned then.
+        later = time.strftime("%Y%m%d%H%M%S", time.gmtime(time.time() + 3600))
+        for text, expect in ((good + f"Inactive: {later}\n", "no ZSK signs the zone's data"),
+                             (good + "Inactive: tomorrow\n",
+                              f"{priv}:{good.count(chr(10)) + 1}:11: error: Inactive must be a time")):
+            priv.chmod(0o600)
+            priv.write_text(text)
+            priv.chmod(0o400)
+            p = st.run_cli("reload", *api)
+            self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+            self.assertIn(expect, p.stdout + p.stderr)
+            self.assertEqual(rrsig_tags(self.server.dig("www.example.com", "A", do=True), "A"), [self.zsk])
+        status = st.run_cli("status", "--api", f"127.0.0.1:{self.api_port}").stdout
+        self.assertIn("last reload: FAILED", status)
+        priv.chmod(0o600)
+        priv.write_text(good)
+        priv.chmod(0o400)
+        self.assertEqual(st.run_cli("reload", *api).returncode, 0)
+
     def test_ksk_double_ds(self):
         old_u = self.unbound(self.ksk)
         self.validates(old_u)
