@@ -24,7 +24,7 @@ std::string iso_utc(int64_t t) {
     std::time_t tt = std::time_t(t);
     std::tm tm{};
     gmtime_r(&tt, &tm);
-    char buf[32];
+    char buf[64];
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                   tm.tm_hour, tm.tm_min, tm.tm_sec);
     return buf;

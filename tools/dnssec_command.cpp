@@ -148,14 +148,6 @@ int run_ds(const DsState& s) {
     return 0;
 }
 
-std::string key_line(const dnssec::ZoneKey& k, int64_t now) {
-    const bool sep = k.signer.flags() == dnssec::kSepKeyFlags;
-    auto next = dnssec::next_key_event(k.timing, now);
-    return std::string(dnssec::to_string(k.role)) + " " + std::to_string(k.signer.key_tag()) + ": " +
-           dnssec::state_text(dnssec::key_state(k.timing, sep, now), sep) +
-           (next ? ", next change " + dnssec::iso_utc(*next) : std::string());
-}
-
 // Asks the running daemon to read the keys again (like `signpost reload`).
 int ask_reload(const DsState& s, const ServerConfig& cfg) {
     if (s.no_reload) {

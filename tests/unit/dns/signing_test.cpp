@@ -66,7 +66,7 @@ std::shared_ptr<const dns::SigningKeys> csk() {
         zk.keys.push_back(dnssec::ZoneKey{"test", dnssec::KeyRole::Csk,
                                           dnssec::Signer(zk.zone, dnssec::kSepKeyFlags,
                                                          dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256)),
-                                          0});
+                                          0, {}, {}});
         zk.complete = true;
         k->emplace(zk.zone.wire(), std::move(zk));
         return k;

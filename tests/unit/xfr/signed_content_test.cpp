@@ -79,7 +79,7 @@ const dnssec::ZoneKeys& keys(bool split) {
         uint16_t flags = role == dnssec::KeyRole::Zsk ? dnssec::kZoneKeyFlags : dnssec::kSepKeyFlags;
         zk.keys.push_back(dnssec::ZoneKey{
             "test", role,
-            dnssec::Signer(zk.zone, flags, dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256)), 0});
+            dnssec::Signer(zk.zone, flags, dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256)), 0, {}, {}});
     };
     if (split) {
         key(dnssec::KeyRole::Ksk);
