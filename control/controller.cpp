@@ -12,6 +12,7 @@
 #include "dns/explain.hpp"
 #include "dns/view.hpp"
 #include "dnssec/denial.hpp"
+#include "dnssec/rollover.hpp"
 #include "xfr/signed_content.hpp"
 #include "xfr/transfer_server.hpp"
 #include "xfr/zone_content.hpp"
@@ -701,12 +702,15 @@ void Controller::evaluate_and_publish(Probes probes, const std::vector<std::size
 
 void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health, bool new_view, Step& step) {
     if (new_view || !view_) {
+        const int64_t now_unix = std::time(nullptr);
+        keys_at(now_unix, step);
         xfr_versions(step);  // may bump serials (a new catalog_) before the View is built
         dns::ViewOptions vo;
+        vo.now_unix = now_unix;
         vo.udp_payload_size = options_.udp_payload_size;
         vo.zone_ids = zone_ids();
         vo.geo = geo_;
-        vo.signing = signing_;
+        vo.signing = signing_now_;
         vo.signatures = signatures_;
         vo.previous = view_;  // geo answer counters carry over
         view_ = dns::build_view(catalog_, evaluations_, ++view_generation_, vo);
@@ -728,6 +732,37 @@ void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health,
     step.snapshot = std::move(snap);
 }
 
+// The keys as their timing says at `now_unix` (what the next View and transfer sign
+// with), and when that changes next.
+void Controller::keys_at(int64_t now_unix, Step& step) {
+    next_key_event_unix_ = 0;
+    if (!signing_) {
+        signing_now_ = nullptr;
+        return;
+    }
+    auto now_keys = std::make_shared<dns::SigningKeys>();
+    std::map<std::string, dnssec::KeyState> states;
+    for (auto& [origin, keys] : *signing_) {
+        // Say what changed for each key since the last View (a rollover's steps).
+        for (auto& k : keys.keys) {
+            const bool sep = k.signer.flags() == dnssec::kSepKeyFlags;
+            auto st = dnssec::key_state(k.timing, sep, now_unix);
+            std::string id = keys.zone.to_key() + " " + std::to_string(k.signer.key_tag());
+            auto was = key_states_.find(id);
+            if (was != key_states_.end() && !(was->second == st))
+                say(step, core::LogLevel::Info, "dnssec", "zone {}: {} {} is now {}{}", keys.zone.to_key(),
+                    dnssec::to_string(k.role), k.signer.key_tag(), dnssec::state_text(st, sep),
+                    st.published ? "" : " (past its Delete time: left out of the zone; its files stay)");
+            states[id] = st;
+        }
+        now_keys->emplace(origin, keys.at(now_unix));
+        if (auto t = keys.next_event(now_unix); t && (next_key_event_unix_ == 0 || *t < next_key_event_unix_))
+            next_key_event_unix_ = *t;
+    }
+    signing_now_ = std::move(now_keys);
+    key_states_ = std::move(states);
+}
+
 // Every published change: render each transferred zone, add a version (new
 // serial, RFC 1982, never backwards) when it changed, queue a NOTIFY, and make
 // the View's SOA carry the same serial. The serial and a digest of the answers
@@ -746,8 +781,8 @@ void Controller::xfr_versions(Step& step) {
         auto content = xfr::render_zone(z, evaluations_);
         // A signed zone goes out signed: the secondaries serve what they receive.
         const dnssec::ZoneKeys* keys = nullptr;
-        if (z.dnssec.sign && signing_)
-            if (auto k = signing_->find(z.origin.wire()); k != signing_->end() && !k->second.keys.empty())
+        if (z.dnssec.sign && signing_now_)
+            if (auto k = signing_now_->find(z.origin.wire()); k != signing_now_->end() && !k->second.keys.empty())
                 keys = &k->second;
         const int64_t now_unix = std::time(nullptr);
         xfr::RrsigFn rrsig = [&](const dnssec::Signer& signer, const core::Name& owner, uint16_t type, uint32_t ttl,
@@ -988,6 +1023,14 @@ Step Controller::tick(Probes probes, const Now& now) {
     if (signing_ && view_ && now.unix_ms - resigned_unix_ms_ >= kResignEveryMs) {
         if (resigned_unix_ms_ != 0) build_snapshot(effective_health(probes), true, step);
         resigned_unix_ms_ = now.unix_ms;
+    }
+    // A key's timing (Publish, Activate, Inactive, Delete, SyncPublish, SyncDelete) came
+    // due: the next View publishes, signs and asks for DS with the keys as they are now.
+    // The key files' times are wall-clock seconds, so is this check.
+    if (signing_ && view_ && next_key_event_unix_ != 0 && std::time(nullptr) >= next_key_event_unix_) {
+        say(step, core::LogLevel::Info, "dnssec", "key timing event at {}: signing with the keys as they are now",
+            dnssec::iso_utc(next_key_event_unix_));
+        build_snapshot(effective_health(probes), true, step);
     }
     // Health changes are evaluated as they arrive; the tick only serves answers
     // that move with time alone (a hold-down running out, an unstable window

@@ -193,8 +193,16 @@ public:
     // load() or reload() of a catalog that signs; every View built after signs with
     // them. Signatures are kept across Views (a health change signs nothing new
     // unless its answer was never signed) and made again once less than the zone's
-    // `refresh` remains: tick() builds a View for that every hour.
-    void signing_keys(std::shared_ptr<const dns::SigningKeys> keys) { signing_ = std::move(keys); }
+    // `refresh` remains: tick() builds a View for that every hour. Each View signs
+    // with the keys as their timing says at the time it is built (ZoneKeys::at: a
+    // pre-published key is in DNSKEY and signs nothing, a key past Inactive no longer
+    // signs, ...), and tick() builds a View as soon as a key's state changes.
+    void signing_keys(std::shared_ptr<const dns::SigningKeys> keys) {
+        signing_ = std::move(keys);
+        next_key_event_unix_ = 0;
+    }
+    // The next time a key's state changes (Unix seconds), 0: none.
+    int64_t next_key_event() const noexcept { return next_key_event_unix_; }
     // The signature cache's figures (status): entries, signatures made, earliest expiry.
     const dns::SignatureCache& signatures() const noexcept { return *signatures_; }
     // The keys given by signing_keys(), or null.
@@ -237,7 +245,11 @@ public:
     // Probes + quorum + overrides + drains, indexed like catalog().endpoints.
     std::vector<core::EndpointHealth> effective_health(Probes probes) const;
     std::shared_ptr<const geo::Databases> geo_;  // ViewOptions::geo
-    std::shared_ptr<const dns::SigningKeys> signing_;  // ViewOptions::signing
+    std::shared_ptr<const dns::SigningKeys> signing_;      // every key of the signed zones
+    std::shared_ptr<const dns::SigningKeys> signing_now_;  // ViewOptions::signing: signing_ at the View's time
+    int64_t next_key_event_unix_ = 0;                      // when signing_now_ goes stale; 0: never
+    std::map<std::string, dnssec::KeyState> key_states_;  // by "<zone> <tag>": what the last View did with each key
+    void keys_at(int64_t now_unix, Step& step);
     std::shared_ptr<dns::SignatureCache> signatures_ = std::make_shared<dns::SignatureCache>();
     int64_t resigned_unix_ms_ = 0;  // the last View built to renew signatures (tick)
     static constexpr int64_t kResignEveryMs = 3600 * 1000;

@@ -26,10 +26,10 @@ class ZoneSigner {
 public:
     ZoneSigner(View& view, ZoneData& z, const dnssec::ZoneKeys& keys, SignatureCache& cache, int64_t now)
         : view_(view), z_(z), settings_(z.zone->dnssec), cache_(cache), now_(now) {
-        for (auto& k : keys.keys) {
-            if (k.role != dnssec::KeyRole::Ksk) zsk_.push_back(&k.signer);
-            if (k.role != dnssec::KeyRole::Zsk) ksk_.push_back(&k.signer);
-        }
+        // Only keys whose state (ZoneKeys::at) says signing: a pre-published ZSK or a KSK
+        // waiting for its DS is in the DNSKEY set and signs nothing yet.
+        zsk_ = keys.signers(false);
+        ksk_ = keys.signers(true);
     }
 
     void sign(std::vector<SigIndex::Item>& items) {

@@ -16,6 +16,7 @@
 #include <ctime>
 
 #include "dnssec/encoding.hpp"
+#include "dnssec/rollover.hpp"
 
 namespace signpost::dnssec {
 
@@ -131,6 +132,65 @@ std::string ttl_free_dnskey_line(const core::Name& zone, const std::string& rdat
     uint16_t flags = uint16_t(uint8_t(rdata[0]) << 8 | uint8_t(rdata[1]));
     return zone.to_text() + " IN DNSKEY " + std::to_string(flags) + " " + std::to_string(uint8_t(rdata[2])) + " " +
            std::to_string(uint8_t(rdata[3])) + " " + base64_encode(std::string_view(rdata).substr(4));
+}
+
+// The timing fields in the order BIND writes them.
+constexpr const char* kTimingFields[] = {"Created", "Publish", "Activate", "Inactive", "Delete", "SyncPublish", "SyncDelete"};
+
+std::optional<int64_t>* timing_slot(KeyTiming& t, std::size_t i) {
+    std::optional<int64_t>* slots[] = {&t.created, &t.publish,     &t.activate,   &t.inactive,
+                                       &t.remove,  &t.sync_publish, &t.sync_delete};
+    return slots[i];
+}
+
+// The timing field named `field`, or null.
+std::optional<int64_t>* timing_field(KeyTiming& t, std::string_view field) {
+    for (std::size_t i = 0; i < std::size(kTimingFields); ++i)
+        if (field == kTimingFields[i]) return timing_slot(t, i);
+    return nullptr;
+}
+
+// "Created: 20261204112000\nPublish: ...\n" for the fields that are set.
+std::string timing_lines(const KeyTiming& timing, const char* prefix) {
+    KeyTiming t = timing;
+    std::string out;
+    for (std::size_t i = 0; i < std::size(kTimingFields); ++i)
+        if (auto* v = timing_slot(t, i); v->has_value())
+            out += std::string(prefix) + kTimingFields[i] + ": " + key_file_time(**v) + "\n";
+    return out;
+}
+
+// Replaces `path` with `content` (mode `mode`): a new file renamed over it.
+bool replace_file(const std::string& dir, const std::string& name, const std::string& content, mode_t mode,
+                  std::string& why) {
+    static std::atomic<unsigned> counter{0};
+    std::string tmp = dir + "/." + name + ".tmp-" + std::to_string(::getpid()) + "-r" + std::to_string(++counter);
+    std::string path = dir + "/" + name;
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (fd < 0) {
+        why = tmp + ": " + errno_text(errno);
+        return false;
+    }
+    bool ok = ::fchmod(fd, mode) == 0;
+    for (std::size_t done = 0; ok && done < content.size();) {
+        ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) ok = false;
+        else done += std::size_t(n);
+    }
+    ok = ok && ::fsync(fd) == 0;
+    int e = errno;
+    ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+        why = (ok ? path : tmp) + ": " + errno_text(ok ? errno : e);
+        ::unlink(tmp.c_str());
+        return false;
+    }
+    if (int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
+        ::fsync(d);
+        ::close(d);
+    }
+    return true;
 }
 
 }  // namespace
@@ -280,12 +340,13 @@ std::optional<PrivateKeyFile> parse_private_key_file(std::string_view text, KeyF
             if (!bytes || bytes->empty()) return fail(col, "PrivateKey is not base64");  // never the value itself
             out.secret = std::move(*bytes);
             key = true;
-        } else if (field == "Created" || field == "Publish" || field == "Activate") {
+        } else if (auto* slot = timing_field(out.timing, field)) {
+            // BIND writes "20261204112000" and may add " (Fri Dec  4 11:20:00 2026)" in .key comments only.
             auto t = parse_key_file_time(value);
             if (!t) return fail(col, std::string(field) + " must be a time such as 20261204112000, got \"" + std::string(value) + "\"");
-            (field == "Created" ? out.created : field == "Publish" ? out.publish : out.activate) = *t;
+            *slot = *t;
         }
-        // Other fields (BIND's Inactive, Delete, SyncPublish, ...) are not used yet.
+        // Other fields (BIND's Revoke, DSPublish, ...) are not used.
     }
     line = line ? line : 1;
     if (!format) return fail(1, "no \"Private-key-format:\" line: not a private key file");
@@ -305,19 +366,46 @@ std::string cdnskey_delete_rdata() { return std::string("\0\0\3\0\0", 5); }
 
 std::vector<std::string> ZoneKeys::dnskey_rdatas() const {
     std::vector<std::string> out;
-    for (auto& k : keys) out.push_back(k.signer.dnskey());
+    for (auto& k : keys)
+        if (k.state.published) out.push_back(k.signer.dnskey());
     return out;
 }
 std::vector<std::string> ZoneKeys::ds_rdatas() const {
     std::vector<std::string> out;
     for (auto& k : keys)
-        if (k.signer.flags() == kSepKeyFlags) out.push_back(ds_rdata(zone, k.signer.dnskey()));
+        if (k.signer.flags() == kSepKeyFlags && k.state.published && k.state.ds)
+            out.push_back(ds_rdata(zone, k.signer.dnskey()));
     return out;
 }
 std::vector<std::string> ZoneKeys::cdnskey_rdatas() const {
     std::vector<std::string> out;
     for (auto& k : keys)
-        if (k.signer.flags() == kSepKeyFlags) out.push_back(k.signer.dnskey());
+        if (k.signer.flags() == kSepKeyFlags && k.state.published && k.state.ds) out.push_back(k.signer.dnskey());
+    return out;
+}
+std::vector<const Signer*> ZoneKeys::signers(bool key_set) const {
+    std::vector<const Signer*> out;
+    for (auto& k : keys)
+        if (k.state.published && k.state.signing && (key_set ? k.role != KeyRole::Zsk : k.role != KeyRole::Ksk))
+            out.push_back(&k.signer);
+    return out;
+}
+ZoneKeys ZoneKeys::at(int64_t now) const {
+    ZoneKeys out;
+    out.zone = zone;
+    out.complete = complete;
+    for (auto& k : keys) {
+        KeyState st = key_state(k.timing, k.signer.flags() == kSepKeyFlags, now);
+        if (!st.published) continue;
+        out.keys.push_back(k);
+        out.keys.back().state = st;
+    }
+    return out;
+}
+std::optional<int64_t> ZoneKeys::next_event(int64_t now) const {
+    std::optional<int64_t> out;
+    for (auto& k : keys)
+        if (auto t = next_key_event(k.timing, now); t && (!out || *t < *out)) out = t;
     return out;
 }
 
@@ -381,6 +469,8 @@ std::optional<ZoneKeys> KeyStore::load(const core::Name& zone, const zones::Dnss
     ::closedir(d);
     std::sort(bases.begin(), bases.end());
 
+    std::vector<uint16_t> taken;  // every tag in the directory, deleted keys' too
+    bool deleted_sep = false, deleted_zsk = false;
     for (auto& base : bases) {
         std::string path = dir_ + "/" + base;
         int name_alg = std::stoi(base.substr(prefix.size(), 3));
@@ -473,7 +563,15 @@ std::optional<ZoneKeys> KeyStore::load(const core::Name& zone, const zones::Dnss
                     " has [dnssec] keys = \"csk\"; set keys = \"ksk+zsk\" or move the key's files away";
             return std::nullopt;
         }
-        out.keys.push_back({path, role, Signer(zone, pub->flags, std::move(*key)), priv->created.value_or(0)});
+        ZoneKey k{path, role, Signer(zone, pub->flags, std::move(*key)), priv->timing.created.value_or(0), priv->timing, {}};
+        taken.push_back(k.signer.key_tag());
+        if (priv->timing.remove && *priv->timing.remove <= now) {
+            // Past its Delete time: out of the zone for good; its files stay for the operator.
+            out.removed.push_back(path);
+            (pub->flags == kSepKeyFlags ? deleted_sep : deleted_zsk) = true;
+            continue;
+        }
+        out.keys.push_back(std::move(k));
     }
 
     auto has = [&](uint16_t flags) {
@@ -482,52 +580,130 @@ std::optional<ZoneKeys> KeyStore::load(const core::Name& zone, const zones::Dnss
         return false;
     };
     std::vector<uint16_t> missing;
-    if (!has(kSepKeyFlags)) missing.push_back(kSepKeyFlags);
-    if (!csk && !has(kZoneKeyFlags)) missing.push_back(kZoneKeyFlags);
+    for (uint16_t flags : {kSepKeyFlags, kZoneKeyFlags}) {
+        if (flags == kZoneKeyFlags && csk) continue;
+        if (has(flags)) continue;
+        // Keys that were there and are all past their Delete time: a new key now would
+        // not match the DS at the parent. Never made silently.
+        if (flags == kSepKeyFlags ? deleted_sep : deleted_zsk) {
+            error = "zone " + zone.to_key() + ": every " + (flags == kSepKeyFlags ? (csk ? "CSK" : "KSK") : "ZSK") +
+                    " in " + dir_ + " is past its Delete time (" + std::to_string(out.removed.size()) +
+                    " key(s), e.g. " + out.removed.front() +
+                    ".private); set a later Delete, or move the files away to start over with new keys";
+            return std::nullopt;
+        }
+        missing.push_back(flags);
+    }
     if (create) {
         for (uint16_t flags : missing) {
-            std::optional<Signer> made;
-            for (int tries = 0; tries < 16 && !made; ++tries) {
-                Signer s(zone, flags, SigningKey::generate(settings.algorithm));
-                bool clash = false;
-                for (auto& k : out.keys) clash |= k.signer.key_tag() == s.key_tag();
-                if (!clash) made.emplace(std::move(s));
-            }
-            if (!made) {
-                error = "zone " + zone.to_key() + ": no new key with an unused key tag after 16 tries";
-                return std::nullopt;
-            }
-            std::string base = key_base_name(zone, want_alg, made->key_tag());
-            KeyRole role = flags == kZoneKeyFlags ? KeyRole::Zsk : csk ? KeyRole::Csk : KeyRole::Ksk;
-            std::string when = key_file_time(now);
-            std::string secret = made->key().private_bytes();
-            std::string priv = "Private-key-format: v1.3\nAlgorithm: " + std::to_string(want_alg) + " (" +
-                               mnemonic(settings.algorithm) + ")\nPrivateKey: " + base64_encode(secret) +
-                               "\nCreated: " + when + "\nPublish: " + when + "\nActivate: " + when + "\n";
-            std::fill(secret.begin(), secret.end(), '\0');
-            std::string pub = "; This is a " + std::string(role == KeyRole::Zsk ? "zone-signing" : "key-signing") +
-                              " key (signpost " + to_string(role) + "), keyid " + std::to_string(made->key_tag()) +
-                              ", for " + zone_text + "\n; Created: " + when + "\n; Publish: " + when +
-                              "\n; Activate: " + when + "\n" + ttl_free_dnskey_line(zone, made->dnskey()) + "\n";
-            std::string why;
-            bool wrote = write_new_file(dir_, base + ".private", priv, 0400, why);
-            std::fill(priv.begin(), priv.end(), '\0');
-            if (!wrote) {
-                error = "dnssec_key_dir " + dir_ + ": cannot write a new key: " + why;
-                return std::nullopt;
-            }
-            if (!write_new_file(dir_, base + ".key", pub, 0400, why)) {
-                ::unlink((dir_ + "/" + base + ".private").c_str());
-                error = "dnssec_key_dir " + dir_ + ": cannot write a new key: " + why;
-                return std::nullopt;
-            }
-            out.generated.push_back(dir_ + "/" + base);
-            out.keys.push_back({dir_ + "/" + base, role, std::move(*made), now});
+            KeyTiming t;
+            t.created = t.publish = t.activate = now;
+            auto made = create_key(zone, settings, flags, t, taken, error);
+            if (!made) return std::nullopt;
+            taken.push_back(made->signer.key_tag());
+            out.generated.push_back(made->path);
+            out.keys.push_back(std::move(*made));
         }
         missing.clear();
     }
     out.complete = missing.empty();
+    for (auto& k : out.keys) k.state = key_state(k.timing, k.signer.flags() == kSepKeyFlags, now);
+    if (out.complete)
+        if (auto why = check_key_timeline(out, settings.keys, now)) {
+            error = *why;
+            return std::nullopt;
+        }
     return out;
+}
+
+std::optional<ZoneKey> KeyStore::create_key(const core::Name& zone, const zones::DnssecSettings& settings,
+                                            uint16_t flags, const KeyTiming& timing,
+                                            const std::vector<uint16_t>& taken, std::string& error) const {
+    const uint8_t want_alg = uint8_t(settings.algorithm);
+    const bool csk = settings.keys == zones::KeyScheme::Csk;
+    const std::string zone_text = zone.to_text();
+    std::optional<Signer> made;
+    for (int tries = 0; tries < 16 && !made; ++tries) {
+        Signer s(zone, flags, SigningKey::generate(settings.algorithm));
+        if (std::find(taken.begin(), taken.end(), s.key_tag()) == taken.end()) made.emplace(std::move(s));
+    }
+    if (!made) {
+        error = "zone " + zone.to_key() + ": no new key with an unused key tag after 16 tries";
+        return std::nullopt;
+    }
+    std::string base = key_base_name(zone, want_alg, made->key_tag());
+    KeyRole role = flags == kZoneKeyFlags ? KeyRole::Zsk : csk ? KeyRole::Csk : KeyRole::Ksk;
+    std::string secret = made->key().private_bytes();
+    std::string priv = "Private-key-format: v1.3\nAlgorithm: " + std::to_string(want_alg) + " (" +
+                       mnemonic(settings.algorithm) + ")\nPrivateKey: " + base64_encode(secret) + "\n" +
+                       timing_lines(timing, "");
+    std::fill(secret.begin(), secret.end(), '\0');
+    std::string pub = "; This is a " + std::string(role == KeyRole::Zsk ? "zone-signing" : "key-signing") +
+                      " key (signpost " + to_string(role) + "), keyid " + std::to_string(made->key_tag()) + ", for " +
+                      zone_text + "\n" + timing_lines(timing, "; ") + ttl_free_dnskey_line(zone, made->dnskey()) + "\n";
+    std::string why;
+    bool wrote = write_new_file(dir_, base + ".private", priv, 0400, why);
+    std::fill(priv.begin(), priv.end(), '\0');
+    if (!wrote) {
+        error = "dnssec_key_dir " + dir_ + ": cannot write a new key: " + why;
+        return std::nullopt;
+    }
+    if (!write_new_file(dir_, base + ".key", pub, 0400, why)) {
+        ::unlink((dir_ + "/" + base + ".private").c_str());
+        error = "dnssec_key_dir " + dir_ + ": cannot write a new key: " + why;
+        return std::nullopt;
+    }
+    return ZoneKey{dir_ + "/" + base, role, std::move(*made), timing.created.value_or(0), timing, {}};
+}
+
+bool KeyStore::write_timing(const ZoneKey& key, const KeyTiming& timing, std::string& error) const {
+    const auto slash = key.path.rfind('/');
+    const std::string dir = slash == std::string::npos ? std::string(".") : key.path.substr(0, slash);
+    const std::string base = slash == std::string::npos ? key.path : key.path.substr(slash + 1);
+    std::string why;
+    // Every line but the timing fields as it is, then the timing fields (BIND reads them anywhere).
+    auto rewrite = [&](const std::string& file, const char* prefix) -> std::optional<std::string> {
+        auto text = read_small_file(key.path + file, why);
+        if (!text) {
+            error = key.path + file + ": cannot be read: " + why;
+            return std::nullopt;
+        }
+        std::string kept, record;
+        for (std::size_t pos = 0; pos < text->size();) {
+            std::size_t end = text->find('\n', pos);
+            if (end == std::string::npos) end = text->size();
+            std::string_view l(text->data() + pos, end - pos);
+            pos = end + 1;
+            std::string_view f = l;
+            if (*prefix && f.substr(0, 2) == "; ") f.remove_prefix(2);
+            auto colon = f.find(':');
+            KeyTiming scratch;
+            bool timing_line = (*prefix ? l.substr(0, 2) == "; " : true) && colon != std::string_view::npos &&
+                               timing_field(scratch, f.substr(0, colon)) != nullptr;
+            if (timing_line) continue;
+            // In the .key file the DNSKEY record comes last, after the comments.
+            if (*prefix && !l.empty() && l[0] != ';') (record += l) += '\n';
+            else (kept += l) += '\n';
+        }
+        std::fill(text->begin(), text->end(), '\0');
+        while (kept.size() >= 2 && kept[kept.size() - 1] == '\n' && kept[kept.size() - 2] == '\n') kept.pop_back();
+        return kept + timing_lines(timing, prefix) + record;
+    };
+    auto priv = rewrite(".private", "");
+    if (!priv) return false;
+    bool ok = replace_file(dir, base + ".private", *priv, 0400, why);
+    std::fill(priv->begin(), priv->end(), '\0');
+    if (!ok) {
+        error = "cannot write the new timing: " + why;
+        return false;
+    }
+    auto pub = rewrite(".key", "; ");
+    if (!pub) return false;
+    if (!replace_file(dir, base + ".key", *pub, 0400, why)) {
+        error = "cannot write the new timing: " + why + " (the .private file has it)";
+        return false;
+    }
+    return true;
 }
 
 }  // namespace signpost::dnssec

@@ -34,12 +34,29 @@ struct PublicKeyFile {
 };
 std::optional<PublicKeyFile> parse_public_key_file(std::string_view text, KeyFileError& error);
 
+// BIND's timing fields of a key (dnssec-settime(8)), Unix seconds; absent: not set.
+// Publish: in the DNSKEY set from then; Activate: signs from then; Inactive: stops
+// signing; Delete: leaves the DNSKEY set; SyncPublish/SyncDelete: its CDS/CDNSKEY (the
+// DS the parent should hold). The rules are key_state() in dnssec/rollover.hpp.
+struct KeyTiming {
+    std::optional<int64_t> created, publish, activate, inactive, remove /* Delete */, sync_publish, sync_delete;
+    bool operator==(const KeyTiming&) const = default;
+};
+
+// What a key does at one time (key_state()); the default is a key without timing.
+struct KeyState {
+    bool published = true;  // in the DNSKEY set
+    bool signing = true;    // makes RRSIGs (its role's RRsets)
+    bool ds = true;         // a SEP key whose DS the parent should hold: in CDS/CDNSKEY
+    bool operator==(const KeyState&) const = default;
+};
+
 // A .private file ("Private-key-format: v1.2" or later, "Algorithm:", "PrivateKey:" and
 // BIND's timing fields; other fields are ignored).
 struct PrivateKeyFile {
     uint8_t algorithm = 0;
     std::string secret;
-    std::optional<int64_t> created, publish, activate;  // Unix seconds
+    KeyTiming timing;
 };
 std::optional<PrivateKeyFile> parse_private_key_file(std::string_view text, KeyFileError& error);
 
@@ -55,19 +72,31 @@ struct ZoneKey {
     KeyRole role = KeyRole::Csk;
     Signer signer;
     int64_t created = 0;  // Unix seconds; 0 when the file does not say
+    KeyTiming timing;     // from the .private file
+    KeyState state;       // at the time ZoneKeys::at() was asked; all true before
 };
 
-// The keys of one zone. DS, CDS and CDNSKEY come from the SEP keys (CSK or KSK).
+// The keys of one zone. DS, CDS and CDNSKEY come from the SEP keys (CSK or KSK) whose
+// state says ds; DNSKEY from the published keys; RRSIGs from the signing keys.
 struct ZoneKeys {
     core::Name zone;
     std::vector<ZoneKey> keys;
     std::vector<std::string> generated;  // paths of keys made by this load, for the log
+    std::vector<std::string> removed;    // keys past their Delete time, left out (files stay)
     bool complete = false;               // every role the scheme needs has a key
 
     std::vector<std::string> dnskey_rdatas() const;
-    std::vector<std::string> ds_rdatas() const;   // SHA-256, one per SEP key
+    std::vector<std::string> ds_rdatas() const;   // SHA-256, one per SEP key the parent should hold
     std::vector<std::string> cds_rdatas() const { return ds_rdatas(); }  // RFC 7344 3.1
     std::vector<std::string> cdnskey_rdatas() const;                     // RFC 7344 3.2
+    // The keys that sign the apex key sets (DNSKEY, CDS, CDNSKEY: CSK or KSK) or, with
+    // key_set false, everything else (CSK or ZSK); only keys whose state says signing.
+    std::vector<const Signer*> signers(bool key_set) const;
+
+    // The keys as they are at `now` (key_state()): states set, keys not published left out.
+    ZoneKeys at(int64_t now) const;
+    // The first time after `now` at which any key's state changes; nullopt: never.
+    std::optional<int64_t> next_event(int64_t now) const;
 };
 
 // RFC 8078 4: the CDS and CDNSKEY a zone publishes to ask its parent to remove the DS
@@ -94,6 +123,16 @@ public:
     // nullopt with `error` ("<file>:line:col: error: ..." or "<dir>: ...") on any problem.
     std::optional<ZoneKeys> load(const core::Name& zone, const zones::DnssecSettings& settings, bool create,
                                  int64_t now_unix, std::string& error) const;
+
+    // A new key for `zone` with `flags` (256 ZSK, 257 KSK/CSK) and `timing` written to
+    // the key files, its tag unlike any in `taken`. nullopt with `error`.
+    std::optional<ZoneKey> create_key(const core::Name& zone, const zones::DnssecSettings& settings, uint16_t flags,
+                                      const KeyTiming& timing, const std::vector<uint16_t>& taken,
+                                      std::string& error) const;
+
+    // Writes `timing` into the key's .private file (and the comments of its .key file),
+    // replacing the files whole (a new file renamed over the old, same mode 0400).
+    bool write_timing(const ZoneKey& key, const KeyTiming& timing, std::string& error) const;
 
 private:
     std::string dir_;

@@ -9,6 +9,7 @@
 
 #include <ctime>
 
+#include "dnssec/rollover.hpp"
 #include "tools/state_store.hpp"
 
 namespace signpost::tools {
@@ -198,13 +199,36 @@ json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms, const dns::
         auto it = keys && z.dnssec.sign ? keys->find(z.origin.wire()) : dns::SigningKeys::const_iterator{};
         if (keys && z.dnssec.sign && it != keys->end()) {
             json list = json::array();
-            for (auto& k : it->second.keys)
+            const int64_t now = std::time(nullptr);
+            // Each key's state now (dnssec/rollover.hpp) and its timing: nothing secret.
+            for (auto& k : it->second.keys) {
+                auto st = dnssec::key_state(k.timing, k.signer.flags() == dnssec::kSepKeyFlags, now);
+                auto next = dnssec::next_key_event(k.timing, now);
+                json timing = json::object();
+                auto put = [&](const char* name, const std::optional<int64_t>& t) {
+                    if (t) timing[name] = iso_time(*t * 1000);
+                };
+                put("publish", k.timing.publish);
+                put("activate", k.timing.activate);
+                put("inactive", k.timing.inactive);
+                put("delete", k.timing.remove);
+                put("sync_publish", k.timing.sync_publish);
+                put("sync_delete", k.timing.sync_delete);
                 list.push_back({{"role", dnssec::to_string(k.role)},
                                 {"tag", k.signer.key_tag()},
                                 {"algorithm", unsigned(uint8_t(k.signer.key().algorithm()))},
-                                {"flags", k.signer.flags()}});
+                                {"flags", k.signer.flags()},
+                                {"published", st.published},
+                                {"signing", st.signing},
+                                {"ds", st.ds},
+                                {"state", dnssec::state_text(st, k.signer.flags() == dnssec::kSepKeyFlags)},
+                                {"timing", std::move(timing)},
+                                {"next_event", next ? json(iso_time(*next * 1000)) : json(nullptr)}});
+            }
+            auto next = it->second.next_event(now);
             dnssec = {{"signed", true},
                       {"keys", std::move(list)},
+                      {"next_key_event", next ? json(iso_time(*next * 1000)) : json(nullptr)},
                       {"denial", z.dnssec.denial == zones::DenialKind::Nsec ? "nsec" : "nsec3"},
                       {"signatures_expire", signatures_expire ? json(iso_time(signatures_expire * 1000)) : json(nullptr)}};
         }

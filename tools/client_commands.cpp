@@ -365,9 +365,15 @@ void print_zones(const json& zones, const json& reload) {
             auto d = z.find("dnssec");
             if (d == z.end() || !d->is_object() || !d->value("signed", false)) return std::string("unsigned");
             std::string out;
-            for (auto& k : d->value("keys", json::array()))
-                out += (out.empty() ? "" : " ") + k.value("role", std::string("?")) + " " +
-                       std::to_string(k.value("tag", 0));
+            for (auto& k : d->value("keys", json::array())) {
+                out += (out.empty() ? "" : ", ") + k.value("role", std::string("?")) + " " + std::to_string(k.value("tag", 0));
+                // The state only when it is not the usual one (a key signing, a SEP key's DS wanted).
+                std::string state = k.value("state", std::string());
+                bool usual = state == "published+signing" + std::string(k.value("flags", 0) == 257 ? "+ds" : "");
+                if (!state.empty() && !usual) out += " " + state;
+            }
+            auto ev = d->find("next_key_event");
+            if (ev != d->end() && ev->is_string()) out += ", next key event " + ev->get<std::string>();
             auto exp = d->find("signatures_expire");
             if (exp != d->end() && exp->is_string()) out += ", signatures until " + exp->get<std::string>();
             return out;
@@ -618,6 +624,25 @@ std::optional<int> run_client_commands() {
             rc = cmd_txt();
         else
             rc = post_and_print("/v1/reload", json::object());
+    } catch (const Failure& f) {
+        rc = f.exit_code;
+    } catch (const std::exception& e) {
+        std::cerr << "signpost: " << e.what() << '\n';
+        rc = 1;
+    }
+    std::cout.flush();
+    curl_global_cleanup();
+    return rc;
+}
+
+int api_reload(const std::string& api, const std::string& token) {
+    auto& s = st();
+    s.api = api;
+    s.token = token;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = 0;
+    try {
+        rc = post_and_print("/v1/reload", json::object());
     } catch (const Failure& f) {
         rc = f.exit_code;
     } catch (const std::exception& e) {

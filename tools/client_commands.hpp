@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 
 namespace CLI {
 class App;
@@ -19,5 +20,10 @@ void add_client_commands(CLI::App& app);
 // exit code (0 ok, 1 the API refused or answered an error, 2 the API cannot be
 // reached); nullopt when none of them was chosen.
 std::optional<int> run_client_commands();
+
+// POST /v1/reload to `api` (host:port or a URL) with `token` (may be empty), printing the
+// API's answer; 0 done, 1 the API refused or the reload failed, 2 the API cannot be reached.
+// For commands that change files the daemon reads (signpost dnssec rollover).
+int api_reload(const std::string& api, const std::string& token);
 
 }  // namespace signpost::tools

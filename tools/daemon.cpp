@@ -14,6 +14,7 @@
 #include "tools/config_reload.hpp"
 #include "tools/daemon_backend.hpp"
 #include "tools/daemon_parts.hpp"
+#include "dnssec/rollover.hpp"
 #include "tools/dnssec_command.hpp"
 #include "tools/query_handlers.hpp"
 #include "tools/state_store.hpp"
@@ -253,10 +254,24 @@ private:
             return false;
         }
         for (auto& g : r.generated) log_info("dnssec", "generated key {} (.key and .private, mode 0400)", g);
-        for (auto& [origin, keys] : *r.keys)
-            for (auto& k : keys.keys)
-                log_info("dnssec", "zone {} signs with {} {} ({})", keys.zone.to_key(), dnssec::to_string(k.role),
-                         k.signer.key_tag(), k.path);
+        const int64_t now = std::time(nullptr);
+        for (auto& [origin, keys] : *r.keys) {
+            for (auto& path : keys.removed)
+                log_info("dnssec", "zone {}: key {} is past its Delete time: left out of the zone (its files stay; "
+                         "remove them when you like)", keys.zone.to_key(), path);
+            for (auto& k : keys.keys) {
+                const bool sep = k.signer.flags() == dnssec::kSepKeyFlags;
+                auto next = dnssec::next_key_event(k.timing, now);
+                auto st = dnssec::key_state(k.timing, sep, now);
+                std::string when = next ? "; next change " + dnssec::iso_utc(*next) : std::string();
+                if (st.signing)
+                    log_info("dnssec", "zone {} signs with {} {} ({}; {}{})", keys.zone.to_key(),
+                             dnssec::to_string(k.role), k.signer.key_tag(), k.path, dnssec::state_text(st, sep), when);
+                else
+                    log_info("dnssec", "zone {} has {} {}, not signing ({}; {}{})", keys.zone.to_key(),
+                             dnssec::to_string(k.role), k.signer.key_tag(), k.path, dnssec::state_text(st, sep), when);
+            }
+        }
         p_.core.signing_keys(std::move(r.keys));
         return true;
     }

@@ -35,8 +35,13 @@ struct DnssecKeys {
 DnssecKeys dnssec_load_keys(const zones::Catalog& catalog, const ServerConfig& cfg, int64_t now_unix,
                             bool create = true);
 
-// `signpost dnssec ds ZONE [--zones DIR] [--config FILE] [--key-dir DIR] [--create]`.
-void add_dnssec_commands(CLI::App& app);
+// `signpost dnssec ds ZONE [--zones DIR] [--config FILE] [--key-dir DIR] [--create]`,
+// `signpost dnssec rollover ZONE --zsk|--ksk|--csk` and `signpost dnssec ds-seen ZONE
+// TAG` (dnssec/rollover.hpp), which write the key files and then ask the running server
+// to reload with `reload` (POST /v1/reload: tools/client_commands.hpp's api_reload;
+// null: they tell the user to reload).
+using ReloadFn = int (*)(const std::string& api, const std::string& token);
+void add_dnssec_commands(CLI::App& app, ReloadFn reload = nullptr);
 // After app.parse(): the exit code when a dnssec subcommand ran, else nullopt.
 std::optional<int> run_dnssec_commands();
 

@@ -125,7 +125,7 @@ int main(int argc, char** argv) {
     import->add_option("ZONEFILE", zonefile, "Master file (BIND/NSD/Knot format)")->required();
 
     tools::add_client_commands(app);
-    tools::add_dnssec_commands(app);
+    tools::add_dnssec_commands(app, tools::api_reload);
 
     try {
         app.parse(argc, argv);

@@ -15,12 +15,10 @@ namespace rt = zones::rrtype;
 
 bool key_set_type(uint16_t t) { return t == rt::DNSKEY || t == rt::CDS || t == rt::CDNSKEY; }
 
-// The keys that sign `type`: the SEP keys for the apex key sets, else the zone signing keys.
+// The keys that sign `type`: the SEP keys for the apex key sets, else the zone signing
+// keys; only those whose state says signing (the View's rule: ZoneKeys::signers).
 std::vector<const dnssec::Signer*> signers_for(const dnssec::ZoneKeys& keys, bool key_set) {
-    std::vector<const dnssec::Signer*> out;
-    for (auto& k : keys.keys)
-        if (key_set ? k.role != dnssec::KeyRole::Zsk : k.role != dnssec::KeyRole::Ksk) out.push_back(&k.signer);
-    return out;
+    return keys.signers(key_set);
 }
 
 void add_signatures(std::vector<Record>& out, const Record& first, std::span<const std::string> rdatas,

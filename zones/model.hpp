@@ -235,6 +235,10 @@ struct DnssecSettings {
     std::string nsec3_salt;         // raw bytes; empty: no salt (RFC 9276)
     uint16_t nsec3_iterations = 0;  // always 0: RFC 9276 (the loader refuses anything else)
     KeyScheme keys = KeyScheme::Csk;
+    // Key rollovers (`signpost dnssec rollover`): how long a change takes to reach every
+    // server of the zone, plus a margin; and the parent's DS TTL.
+    core::Millis propagation{3600LL * 1000};
+    core::Millis ds_ttl{86400LL * 1000};
     core::SourceLocation where;     // the [dnssec] table; file:1:1 when absent
 };
 // How far back a signature's inception is set, for validators whose clock is behind.

@@ -14,6 +14,8 @@
 //   validators may treat more as insecure or bogus (RFC 9276 3.2).
 // - nsec3_salt: "-" or "" for none (RFC 9276 recommends none; a salt is a warning).
 // - NSEC3 opt-out is not offered: signpost signs every delegation it has.
+// - propagation 1s..7d (default 1h), ds_ttl 1s..30d (default 1d): the waits of key
+//   rollovers (dnssec/rollover.hpp); seconds are allowed for tests.
 #include "zones/zone_parser.hpp"
 
 #include <algorithm>
@@ -24,7 +26,8 @@ namespace signpost::zones::detail {
 namespace {
 
 const std::vector<std::string> kDnssecKeys = {"sign",  "algorithm",   "lifetime",         "refresh",
-                                              "denial", "nsec3_salt", "nsec3_iterations", "keys"};
+                                              "denial", "nsec3_salt", "nsec3_iterations", "keys",
+                                              "propagation", "ds_ttl"};
 constexpr core::Millis kHour{3600LL * 1000};
 constexpr core::Millis kDay{86400LL * 1000};
 
@@ -96,6 +99,17 @@ void ZoneParser::parse_dnssec(TomlNode node) {
         // The default refresh (7d) with a short lifetime: half of it.
         s.refresh = s.lifetime / 2;
     }
+
+    // Rollover margins: seconds are allowed so that a test rolls keys in seconds.
+    if (auto n = t.get("propagation"))
+        if (auto v = r_.duration(n, ctx, "propagation", core::Millis(1000), 7 * kDay,
+                                 "a duration from 1s to 7d, e.g. \"1h\" (how long a change takes to reach every "
+                                 "server of the zone, plus a margin)"))
+            s.propagation = *v;
+    if (auto n = t.get("ds_ttl"))
+        if (auto v = r_.duration(n, ctx, "ds_ttl", core::Millis(1000), 30 * kDay,
+                                 "a duration from 1s to 30d, e.g. \"1d\" (the TTL of the DS records at the parent)"))
+            s.ds_ttl = *v;
 
     auto salt_node = t.get("nsec3_salt");
     auto iter_node = t.get("nsec3_iterations");

@@ -4,6 +4,7 @@
 // change signs nothing new; signatures are made again once `refresh` is reached.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <ctime>
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -68,7 +69,7 @@ std::shared_ptr<const dns::SigningKeys> csk() {
         zk.keys.push_back(dnssec::ZoneKey{"test", dnssec::KeyRole::Csk,
                                           dnssec::Signer(zk.zone, dnssec::kSepKeyFlags,
                                                          dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256)),
-                                          0});
+                                          0, {}, {}});
         zk.complete = true;
         k->emplace(zk.zone.wire(), std::move(zk));
         return k;
@@ -458,4 +459,73 @@ TEST_CASE("signing NSEC3: a failover signs nothing new but the state TXT") {
     view(true, secondary(), cache, t0 + 1, kNsec3);
     view(true, primary(), cache, t0 + 2, kNsec3);
     CHECK(cache->signatures_made() == first + 1);
+}
+
+// Key timing (dnssec/rollover.hpp) in the View: a pre-published ZSK is in the DNSKEY set
+// and signs nothing; a KSK waiting for its DS is in DNSKEY and CDS and signs nothing;
+// once active they sign, and a retired key's signatures are gone.
+TEST_CASE("signing: the View signs with the keys the timing says, and publishes the others") {
+    const int64_t now = std::time(nullptr);
+    auto key = [&](uint16_t flags, dnssec::KeyRole role, dnssec::KeyTiming t) {
+        return dnssec::ZoneKey{"test", role,
+                               dnssec::Signer(name("example.com."), flags,
+                                              dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256)),
+                               0, t, {}};
+    };
+    dnssec::KeyTiming old_t, zsk_t, ksk_t, new_ksk_t;
+    old_t.publish = old_t.activate = now - 1000;
+    old_t.inactive = now + 100;
+    old_t.remove = now + 200;
+    zsk_t.publish = now - 10;
+    zsk_t.activate = now + 100;
+    ksk_t.publish = ksk_t.activate = now - 1000;
+    new_ksk_t.publish = new_ksk_t.sync_publish = now - 5;  // waiting for ds-seen
+    dnssec::ZoneKeys all;
+    all.zone = name("example.com.");
+    all.complete = true;
+    all.keys.push_back(key(dnssec::kSepKeyFlags, dnssec::KeyRole::Ksk, ksk_t));
+    all.keys.push_back(key(dnssec::kZoneKeyFlags, dnssec::KeyRole::Zsk, old_t));
+    all.keys.push_back(key(dnssec::kZoneKeyFlags, dnssec::KeyRole::Zsk, zsk_t));
+    all.keys.push_back(key(dnssec::kSepKeyFlags, dnssec::KeyRole::Ksk, new_ksk_t));
+    const uint16_t ksk = all.keys[0].signer.key_tag(), old_zsk = all.keys[1].signer.key_tag(),
+                   new_zsk = all.keys[2].signer.key_tag();
+    auto tags = [](const Reply& r, uint16_t covered) {
+        std::vector<uint16_t> out;
+        Pkt p(r.wire);
+        ldns_rr_list* list = ldns_pkt_answer(p.p);
+        for (size_t i = 0; i < ldns_rr_list_rr_count(list); ++i) {
+            ldns_rr* rr = ldns_rr_list_rr(list, i);
+            if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG &&
+                ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr)) == covered)
+                out.push_back(ldns_rdf2native_int16(ldns_rr_rrsig_keytag(rr)));
+        }
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    auto count = [](const Reply& r, ldns_rr_type type) {
+        Pkt p(r.wire);
+        ldns_rr_list* l = ldns_pkt_rr_list_by_type(p.p, type, LDNS_SECTION_ANSWER);
+        size_t n = l ? ldns_rr_list_rr_count(l) : 0;
+        if (l) ldns_rr_list_deep_free(l);
+        return n;
+    };
+    QueryOptions o;
+    o.edns = true;
+    o.do_bit = true;
+    for (int64_t at : {now, now + 100, now + 200}) {
+        CAPTURE(at - now);
+        auto k = std::make_shared<dns::SigningKeys>();
+        k->emplace(all.zone.wire(), all.at(at));
+        dns::ViewOptions vo;
+        vo.signing = k;
+        vo.now_unix = at;
+        auto v = dns::build_view(load(true, "keys = \"ksk+zsk\"\n"), primary(), 1, vo);
+        auto www = ask(*v, make_query("www.example.com", 1, o));
+        auto keys = ask(*v, make_query("example.com", 48, o));
+        auto cds = ask(*v, make_query("example.com", 59, o));
+        CHECK(tags(keys, 48) == std::vector<uint16_t>{ksk});  // the waiting KSK signs nothing
+        CHECK(count(cds, LDNS_RR_TYPE_CDS) == 2);            // both DS wanted
+        CHECK(count(keys, LDNS_RR_TYPE_DNSKEY) == (at < now + 200 ? 4u : 3u));
+        CHECK(tags(www, 1) == std::vector<uint16_t>{at < now + 100 ? old_zsk : new_zsk});
+    }
 }

@@ -282,7 +282,7 @@ TEST_CASE("keys: the key file parsers report line and column") {
     REQUIRE(p);
     CHECK(p->algorithm == 15);
     CHECK(p->secret == std::string(3, '\0'));
-    CHECK(p->created == 1796383200);
+    CHECK(p->timing.created == 1796383200);
     CHECK_FALSE(parse_private_key_file("Algorithm: 13\nPrivateKey: AAAA\n", e));
     CHECK(e.message == "no \"Private-key-format:\" line: not a private key file");
     CHECK_FALSE(parse_private_key_file("Private-key-format: v2.0\n", e));

@@ -2,6 +2,12 @@
 // from a hand-built catalog, real policy evaluations and a fixed wall clock.
 #include "tools/api_views.hpp"
 
+#include <ctime>
+
+#include "dns/signing.hpp"
+#include "dnssec/encoding.hpp"
+#include "dnssec/rollover.hpp"
+
 #include "unit/policy/policy_fixture.hpp"
 
 using namespace signpost;
@@ -237,6 +243,41 @@ TEST_CASE("api_views: zones_json shows origin and serial and record counts") {
 
     CHECK(tools::origin_text(name("example.com.")) == "example.com");
     CHECK(tools::origin_text(core::Name{}) == ".");
+}
+
+TEST_CASE("api_views: zones_json shows each key's state, timing and the next key event, nothing secret") {
+    World w = two_regions();
+    auto cat = catalog_of(w);
+    auto& z = cat.zones[0];
+    z.dnssec.sign = true;
+    z.dnssec.keys = zones::KeyScheme::KskZsk;
+    const int64_t now = std::time(nullptr);
+    dnssec::ZoneKeys zk;
+    zk.zone = z.origin;
+    zk.complete = true;
+    dnssec::KeyTiming pre;
+    pre.publish = now - 10;
+    pre.activate = now + 3600;
+    auto gen = [&](uint16_t flags) {
+        return dnssec::Signer(z.origin, flags, dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256));
+    };
+    zk.keys.push_back(dnssec::ZoneKey{"/k/ksk", dnssec::KeyRole::Ksk, gen(dnssec::kSepKeyFlags), 0, {}, {}});
+    zk.keys.push_back(dnssec::ZoneKey{"/k/zsk", dnssec::KeyRole::Zsk, gen(dnssec::kZoneKeyFlags), 0, pre, {}});
+    dns::SigningKeys keys;
+    keys.emplace(z.origin.wire(), zk);
+    json out = tools::zones_json(cat, kEpochMs, &keys, now + 86400);
+    auto& d = out[0]["dnssec"];
+    REQUIRE(d["keys"].size() == 2);
+    CHECK(d["keys"][0]["state"] == "published+signing+ds");
+    CHECK(d["keys"][0]["next_event"] == nullptr);
+    CHECK(d["keys"][1]["state"] == "published");
+    CHECK(d["keys"][1]["signing"] == false);
+    CHECK(d["keys"][1]["timing"]["activate"] == dnssec::iso_utc(now + 3600));
+    CHECK(d["keys"][1]["next_event"] == dnssec::iso_utc(now + 3600));
+    CHECK(d["next_key_event"] == dnssec::iso_utc(now + 3600));
+    const std::string text = out.dump();
+    CHECK(text.find("/k/") == std::string::npos);  // no paths
+    CHECK(text.find(dnssec::base64_encode(zk.keys[0].signer.key().private_bytes())) == std::string::npos);
 }
 
 TEST_CASE("api_views: status_json wraps the lists with the reload outcome and generation") {

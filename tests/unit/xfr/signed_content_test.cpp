@@ -79,7 +79,7 @@ const dnssec::ZoneKeys& keys(bool split) {
         uint16_t flags = role == dnssec::KeyRole::Zsk ? dnssec::kZoneKeyFlags : dnssec::kSepKeyFlags;
         zk.keys.push_back(dnssec::ZoneKey{
             "test", role,
-            dnssec::Signer(zk.zone, flags, dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256)), 0});
+            dnssec::Signer(zk.zone, flags, dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256)), 0, {}, {}});
     };
     if (split) {
         key(dnssec::KeyRole::Ksk);
@@ -400,4 +400,43 @@ TEST_CASE("xfr signing: a failover re-signs only what moved, IXFR carries the SO
     CHECK(added_sigs == 4);
     CHECK(plan.deleted.size() == 7);
     CHECK(plan.added.size() == 7);
+}
+
+// Key timing in transfers, the View's rule (ZoneKeys::at): a pre-published ZSK and a KSK
+// waiting for its DS are in the DNSKEY set (the KSK in CDS too) and sign nothing.
+TEST_CASE("xfr signing: keys as their timing says: published keys that do not sign yet") {
+    auto cat = catalog();
+    const auto& zone = cat->zones.at(0);
+    const int64_t now = std::time(nullptr);
+    dnssec::ZoneKeys all = keys(true);
+    dnssec::KeyTiming pre;
+    pre.publish = now - 1;
+    pre.activate = now + 100;
+    dnssec::KeyTiming waiting;
+    waiting.publish = waiting.sync_publish = now - 1;
+    all.keys.push_back(dnssec::ZoneKey{
+        "pre", dnssec::KeyRole::Zsk,
+        dnssec::Signer(all.zone, dnssec::kZoneKeyFlags, dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256)),
+        0, pre, {}});
+    all.keys.push_back(dnssec::ZoneKey{
+        "waiting", dnssec::KeyRole::Ksk,
+        dnssec::Signer(all.zone, dnssec::kSepKeyFlags, dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256)),
+        0, waiting, {}});
+    for (int64_t t : {now, now + 100}) {
+        CAPTURE(t - now);
+        auto s = sign(zone, at("192.0.2.10", "primary"), all.at(t));
+        std::map<uint16_t, int> count;
+        std::set<uint16_t> signers;
+        for (auto& r : s.content.records) {
+            count[r.type]++;
+            if (r.type == rt::RRSIG)
+                signers.insert(uint16_t(uint8_t(r.rdata[16]) << 8 | uint8_t(r.rdata[17])));
+        }
+        CHECK(count[rt::DNSKEY] == 4);
+        CHECK(count[rt::CDS] == 2);
+        // The first ZSK has no timing (signs always); the pre-published one joins at its Activate.
+        std::set<uint16_t> want{all.keys[0].signer.key_tag(), all.keys[1].signer.key_tag()};
+        if (t > now) want.insert(all.keys[2].signer.key_tag());
+        CHECK(signers == want);
+    }
 }

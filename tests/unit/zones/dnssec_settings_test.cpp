@@ -35,7 +35,27 @@ TEST_CASE("dnssec settings: a zone without [dnssec] is unsigned with the documen
     CHECK(s.nsec3_salt.empty());
     CHECK(s.nsec3_iterations == 0);
     CHECK(s.keys == zones::KeyScheme::Csk);
+    CHECK(s.propagation == core::Millis(3600LL * 1000));
+    CHECK(s.ds_ttl == kDay);
     CHECK(r.diagnostics.items().empty());
+}
+
+TEST_CASE("dnssec settings: the rollover margins propagation and ds_ttl") {
+    auto r = load("[dnssec]\nsign = true\npropagation = \"2s\"\nds_ttl = \"2d\"\n");
+    REQUIRE(r.catalog);
+    CHECK(r.catalog->zones[0].dnssec.propagation == core::Millis(2000));
+    CHECK(r.catalog->zones[0].dnssec.ds_ttl == 2 * kDay);
+    auto bad = load("[dnssec]\nsign = true\npropagation = \"8d\"\nds_ttl = \"0s\"\n");
+    CHECK_FALSE(bad.catalog);
+    for (auto& d : bad.diagnostics.items()) MESSAGE(d.to_string());
+    CHECK(bad.diagnostics.items().size() == 2);
+    bool prop = false, ds = false;
+    for (auto& d : bad.diagnostics.items()) {
+        prop |= d.to_string().rfind("zones/t.toml:6:15: error: zone 'example.com' [dnssec]: propagation", 0) == 0;
+        ds |= d.to_string().rfind("zones/t.toml:7:10: error: zone 'example.com' [dnssec]: ds_ttl", 0) == 0;
+    }
+    CHECK(prop);
+    CHECK(ds);
 }
 
 TEST_CASE("dnssec settings: every key is read") {
@@ -81,7 +101,7 @@ TEST_CASE("dnssec settings: bad values are errors at their place") {
         CHECK_FALSE(r.catalog);
         CHECK(has(r, "zones/t.toml:6:1" + ctx +
                          "unknown key 'nsec3_opt_out'; allowed: sign, algorithm, lifetime, "
-                         "refresh, denial, nsec3_salt, nsec3_iterations, keys"));
+                         "refresh, denial, nsec3_salt, nsec3_iterations, keys, propagation, ds_ttl"));
     }
     SUBCASE("the table itself") {
         auto r = zones::load_text("origin = \"example.com\"\ndnssec = true\n[records.\"@\"]\nNS = \"ns.example.net.\"\n",
