@@ -106,7 +106,7 @@ TEST_CASE("timing: every transition of Publish, Activate, Inactive, Delete") {
     CHECK(key_state(t, true, kNow + 30) == KeyState{true, false, false});
 }
 
-TEST_CASE("timing: Activate without Publish publishes from Activate; Publish without Activate never signs") {
+TEST_CASE("timing: Activate without Publish publishes from Activate, Publish without Activate never signs") {
     KeyTiming a;
     a.activate = kNow + 5;
     CHECK(key_state(a, false, kNow) == KeyState{false, false, false});
@@ -293,7 +293,7 @@ TEST_CASE("rollover --ksk, then ds-seen: double-DS with CDS") {
     CHECK(plan_ds_seen(zk, zones::KeyScheme::KskZsk, fresh, seen + 5, t).error.find("signs already") != std::string::npos);
 }
 
-TEST_CASE("rollover --csk: the new CSK signs everything only after ds-seen; the old one stays for the largest TTL") {
+TEST_CASE("rollover --csk: the new CSK signs everything only after ds-seen, the old one stays for the largest TTL") {
     auto zk = zone_keys({key(KeyRole::Csk, active_since(kNow - 1000))});
     auto t = times();
     // --ksk names a CSK zone's CSK too.
@@ -340,7 +340,7 @@ TEST_CASE("timeline: a zone left without a signing key at a later time is refuse
     CHECK(check_key_timeline(none, zones::KeyScheme::Csk, kNow + 100)->find("now no CSK") != std::string::npos);
 }
 
-TEST_CASE("key files: timing written, read back, other lines kept; past-Delete keys left out") {
+TEST_CASE("key files: timing written, read back, other lines kept, past-Delete keys left out") {
     TempDir dir;
     KeyStore store(dir.path);
     std::string err;
