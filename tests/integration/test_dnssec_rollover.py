@@ -175,16 +175,19 @@ class Rollover(Base):
             self.assertEqual(len(signers), 1, www)
             self.assertTrue(signers <= set(tags), (signers, tags))
             nx_signers = {int(d.split()[6]) for d in nx.rdatas("authority", "RRSIG")}
-            self.assertEqual(nx_signers, signers, nx)
+            self.assertEqual(len(nx_signers), 1, nx)
+            if nx_signers != signers:
+                # The server switched keys between the two queries (www was asked first).
+                self.assertEqual((signers, nx_signers), ({self.zsk}, {new}), nx)
             if new in tags and seen_published is None:
                 seen_published = sent
-            if new in signers:
-                new_signed = True
-                # Published at `before` at the earliest, signing at Activate at the earliest.
-                self.assertGreaterEqual(got - before, TTL + PROPAGATION, "the new ZSK signed too early")
             if self.zsk in signers:
                 self.assertFalse(new_signed, "the old ZSK signs again")
                 last_old_signing = sent
+            if new in signers or new in nx_signers:
+                new_signed = True
+                # Published at `before` at the earliest, signing at Activate at the earliest.
+                self.assertGreaterEqual(got - before, TTL + PROPAGATION, "the new ZSK signed too early")
             if self.zsk not in tags:
                 # The old ZSK left the DNSKEY set: its last signatures are at least TTL old.
                 self.assertTrue(new_signed)
