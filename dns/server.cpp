@@ -93,6 +93,29 @@ Server::Server(ServerOptions options, std::shared_ptr<const Snapshot> initial)
         std::vector<Fd> udp, tcp;
     };
     std::vector<AddressSockets> sockets;
+    auto bind_failed = [](const char* what, const ListenAddress& la, const BindError& e) {
+        return std::runtime_error(std::string("cannot bind ") + what + " " + la.to_string() + ": " +
+                                  std::strerror(e.err) +
+                                  (e.taken ? " (another process serves it; two servers on one address would "
+                                             "split its queries)"
+                                           : ""));
+    };
+    // Another process serving an address (SO_REUSEPORT would let us join it): checked
+    // for every address before any is bound, so that our own addresses that overlap
+    // (0.0.0.0:53 and 127.0.0.1:53) are not taken for a stranger's.
+    for (auto& la : opt.listen) {
+        if (la.port == 0) continue;
+        SockAddr addr = make_sockaddr(la);
+        set_port(addr, la.port);
+        const char* what = "UDP";
+        try {
+            claim_exclusive(addr, SOCK_DGRAM);
+            what = "TCP";
+            claim_exclusive(addr, SOCK_STREAM);
+        } catch (const BindError& e) {
+            throw bind_failed(what, la, e);
+        }
+    }
     for (auto& la : opt.listen) {
         SockAddr addr = make_sockaddr(la);
         AddressSockets s;
@@ -101,13 +124,12 @@ Server::Server(ServerOptions options, std::shared_ptr<const Snapshot> initial)
             const char* what = "UDP";
             try {
                 set_port(addr, la.port);
-                if (la.port != 0) claim_exclusive(addr, SOCK_DGRAM);
                 s.udp.push_back(bound_socket(addr, SOCK_DGRAM));
                 uint16_t port = local_port(s.udp[0].fd);
                 set_port(addr, port);
                 for (unsigned i = 1; i < nworkers; ++i) s.udp.push_back(bound_socket(addr, SOCK_DGRAM));
                 what = "TCP";
-                claim_exclusive(addr, SOCK_STREAM);
+                if (la.port == 0) claim_exclusive(addr, SOCK_STREAM);  // the kernel's UDP port, for TCP
                 for (unsigned i = 0; i < nworkers; ++i) s.tcp.push_back(bound_socket(addr, SOCK_STREAM));
                 ListenAddress b = la;
                 b.port = port;
@@ -116,12 +138,7 @@ Server::Server(ServerOptions options, std::shared_ptr<const Snapshot> initial)
             } catch (const BindError& e) {
                 // Port 0: the kernel's UDP port may be taken for TCP; try another.
                 if (la.port == 0 && e.err == EADDRINUSE && attempt < 8) continue;
-                ListenAddress shown = la;
-                throw std::runtime_error(std::string("cannot bind ") + what + " " + shown.to_string() + ": " +
-                                         std::strerror(e.err) +
-                                         (e.taken ? " (another process serves it; two servers on one address "
-                                                    "would split its queries)"
-                                                  : ""));
+                throw bind_failed(what, la, e);
             }
         }
         sockets.push_back(std::move(s));

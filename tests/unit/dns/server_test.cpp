@@ -363,6 +363,34 @@ TEST_CASE("server: a second server cannot join the SO_REUSEPORT group of a runni
     first.stop();
 }
 
+TEST_CASE("server: our own overlapping listen addresses (0.0.0.0 and 127.0.0.1) bind together") {
+    // A port free a moment ago; another test may take it in between: then try another.
+    for (int attempt = 0;; ++attempt) {
+        signpost::dns::ServerOptions probe;
+        probe.listen.push_back({"127.0.0.1", 0});
+        probe.workers = 1;
+        uint16_t port = 0;
+        {
+            signpost::dns::Server s(probe, nullptr);
+            port = s.bound().at(0).port;
+            s.stop();
+        }
+        signpost::dns::ServerOptions o;
+        o.listen.push_back({"0.0.0.0", port});
+        o.listen.push_back({"127.0.0.1", port});
+        o.workers = 1;
+        try {
+            signpost::dns::Server both(o, nullptr);
+            CHECK(both.bound().size() == 2);
+            both.stop();
+            return;
+        } catch (const std::runtime_error& e) {
+            INFO(e.what());
+            REQUIRE(attempt < 5);
+        }
+    }
+}
+
 TEST_CASE("server: a TCP listener of another process holds the port, TIME_WAIT of a restart does not") {
     // A listener without SO_REUSEPORT on a port whose UDP side is free.
     Sock listener(::socket(AF_INET, SOCK_STREAM, 0));
