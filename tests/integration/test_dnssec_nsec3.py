@@ -7,14 +7,13 @@
 # of the zone (signpost has a [[secondaries]] entry) passes ldns-verify-zone: every
 # RRSIG, the NSEC3 chain whole, NSEC3PARAM present; before and after the failover.
 import shutil
-import subprocess
 import tempfile
 import unittest
 from pathlib import Path
 
 import signpost_test as st
 from regions import ApiSignpost, failover_zone, region_pair, wait_for_answer
-from secondaries import KEY_NAME, KEY_SECRET, signpost_config
+from secondaries import signed_axfr, signpost_config, verify_zone
 from unbound_server import Unbound, anchor_of
 
 P, S = "127.0.0.10", "127.0.0.11"
@@ -58,50 +57,31 @@ class Nsec3Validation(unittest.TestCase):
             self.server.cleanup()
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def validated(self, qname, qtype, status="NOERROR"):
-        r = self.unbound.dig(qname, qtype)
-        self.assertEqual(r.status, status, f"{qname}/{qtype}\n{r}\n{self.unbound.log()[-3000:]}")
-        self.assertIn("ad", r.flags, f"{qname}/{qtype} not validated\n{r}\n{self.unbound.log()[-3000:]}")
-        return r
-
     def every_kind_validates(self, address, label):
         for name in ("www.example.com", "example.com", "a.deep.wildcard.name.example.com"):
             # Unbound keeps each name up to 1 s (cache-max-ttl): wait for each to move.
             wait_for_answer(self.unbound, [address], timeout=20, name=name, rd=True, do=True)
-            self.assertEqual(self.validated(name, "A").rdatas("answer", "A"), [address], name)
+            self.assertEqual(self.unbound.validated(name, "A").rdatas("answer", "A"), [address], name)
         st.wait_until(lambda: label in " ".join(self.unbound.dig("site._signpost.example.com", "TXT")
                                                  .rdatas("answer", "TXT")),
                       timeout=20, interval=0.1, what=f"the state TXT through unbound says {label}")
-        self.assertIn(label, " ".join(self.validated("site._signpost.example.com", "TXT").rdatas("answer", "TXT")))
-        self.validated("nothing._signpost.example.com", "A", status="NXDOMAIN")
-        self.validated("nothing.mail.example.com", "A", status="NXDOMAIN")
-        self.validated("x.deep.below.example.com", "A", status="NXDOMAIN")
+        self.assertIn(label, " ".join(self.unbound.validated("site._signpost.example.com", "TXT").rdatas("answer", "TXT")))
+        self.unbound.validated("nothing._signpost.example.com", "A", status="NXDOMAIN")
+        self.unbound.validated("nothing.mail.example.com", "A", status="NXDOMAIN")
+        self.unbound.validated("x.deep.below.example.com", "A", status="NXDOMAIN")
         for name, qtype in (("www.example.com", "AAAA"), ("example.com", "AAAA"), ("mail.example.com", "AAAA"),
                             ("below.example.com", "A"), ("deep.wildcard.example.com", "AAAA"),
                             ("deep.wildcard.example.com", "TXT"), ("unsigned.example.com", "DS")):
-            self.assertEqual(self.validated(name, qtype).rdatas("answer", qtype), [], f"{name}/{qtype}")
-        self.assertEqual(len(self.validated("example.com", "NSEC3PARAM").rdatas("answer", "NSEC3PARAM")), 1)
-
-    def axfr(self):
-        p = subprocess.run(["dig", "@127.0.0.1", "-p", str(self.server.port), "example.com", "AXFR",
-                            "+time=5", "+tries=1", "+noall", "+answer", "+nottlunits",
-                            "-y", f"hmac-sha256:{KEY_NAME}:{KEY_SECRET}"],
-                           capture_output=True, text=True, timeout=30)
-        lines = [ln for ln in p.stdout.splitlines() if ln and not ln.startswith(";")]
-        self.assertTrue(lines and " SOA " in lines[0].replace("\t", " "), f"no AXFR:\n{p.stdout}{p.stderr}")
-        return lines[:-1]  # the closing SOA repeats the first
+            self.assertEqual(self.unbound.validated(name, qtype).rdatas("answer", qtype), [], f"{name}/{qtype}")
+        self.assertEqual(len(self.unbound.validated("example.com", "NSEC3PARAM").rdatas("answer", "NSEC3PARAM")), 1)
 
     def verify_zone(self, what):
-        lines = self.axfr()
+        lines = signed_axfr(self.server.port)
         types = {ln.split()[3] for ln in lines}
         self.assertTrue({"DNSKEY", "NSEC3PARAM", "NSEC3", "RRSIG"} <= types, sorted(types))
         self.assertNotIn("NSEC", types)
-        path = self.tmp / "axfr.zone"
-        path.write_text("\n".join(lines) + "\n")
-        p = subprocess.run(["ldns-verify-zone", str(path)], capture_output=True, text=True, timeout=60)
-        self.assertEqual(p.returncode, 0, f"ldns-verify-zone on {what}:\n{p.stdout}{p.stderr}")
-        print(f"\n[NSEC3 AXFR, {what}] {len(lines) + 1} records; ldns-verify-zone: "
-              f"{(p.stdout + p.stderr).strip().splitlines()[-1]}")
+        verdict = verify_zone(lines, self.tmp / "axfr.zone", what)
+        print(f"\n[NSEC3 AXFR, {what}] {len(lines) + 1} records; ldns-verify-zone: {verdict}")
 
     def test_every_answer_validates_before_and_after_failover_and_failback(self):
         wait_for_answer(self.server, [P], timeout=15)
@@ -111,7 +91,7 @@ class Nsec3Validation(unittest.TestCase):
         wait_for_answer(self.unbound, [S], timeout=20, rd=True, do=True)
         self.every_kind_validates(S, "failover:secondary")
         st.wait_until(lambda: any(ln.split()[0] == "www.example.com." and ln.split()[3] == "A" and ln.split()[4] == S
-                                  for ln in self.axfr()),
+                                  for ln in signed_axfr(self.server.port)),
                       timeout=15, interval=0.1, what="the AXFR after the failover")
         self.verify_zone("after the failover")
         self.regions[0].start()

@@ -6,14 +6,13 @@
 # answers and their signatures came by IXFR) and after the failback.
 import re
 import shutil
-import subprocess
 import tempfile
 import unittest
 from pathlib import Path
 
 import signpost_test as st
 from regions import ApiSignpost, failover_zone, region_pair, wait_for_answer
-from secondaries import KEY_NAME, KEY_SECRET, KnotSecondary, signpost_config, soa_serial
+from secondaries import KnotSecondary, signed_axfr, signpost_config, soa_serial, verify_zone
 from unbound_server import Unbound, anchor_of
 
 P, S = "127.0.0.10", "127.0.0.11"
@@ -62,36 +61,13 @@ class SignedSecondary(unittest.TestCase):
             self.server.cleanup()
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def axfr(self):
-        """The zone as a secondary receives it (with the transfer key), SOA once."""
-        p = subprocess.run(["dig", "@127.0.0.1", "-p", str(self.server.port), "example.com", "AXFR",
-                            "+time=5", "+tries=1", "+noall", "+answer", "+nottlunits",
-                            "-y", f"hmac-sha256:{KEY_NAME}:{KEY_SECRET}"],
-                           capture_output=True, text=True, timeout=30)
-        lines = [ln for ln in p.stdout.splitlines() if ln and not ln.startswith(";")]
-        self.assertTrue(lines and " SOA " in lines[0].replace("\t", " "), f"no AXFR:\n{p.stdout}{p.stderr}")
-        return lines[:-1]  # the closing SOA repeats the first
-
-    def verify_zone(self, lines, what):
-        path = self.tmp / "axfr.zone"
-        path.write_text("\n".join(lines) + "\n")
-        p = subprocess.run(["ldns-verify-zone", str(path)], capture_output=True, text=True, timeout=60)
-        self.assertEqual(p.returncode, 0, f"ldns-verify-zone on {what}:\n{p.stdout}{p.stderr}")
-        return p.stdout + p.stderr
-
-    def validated(self, qname, qtype, status="NOERROR"):
-        r = self.unbound.dig(qname, qtype)
-        self.assertEqual(r.status, status, f"{qname}/{qtype}\n{r}\n{self.unbound.log()[-3000:]}")
-        self.assertIn("ad", r.flags, f"{qname}/{qtype} not validated\n{r}\n{self.unbound.log()[-3000:]}")
-        return r
-
     def test_the_transferred_zone_is_signed_and_validates_through_the_secondary(self):
         wait_for_answer(self.server, [P], timeout=15)
-        lines = self.axfr()
+        lines = signed_axfr(self.server.port)
         types = {ln.split()[3] for ln in lines}
         self.assertTrue({"DNSKEY", "CDS", "CDNSKEY", "NSEC", "RRSIG"} <= types, sorted(types))
-        out = self.verify_zone(lines, "the first AXFR")
-        print(f"\n[signed AXFR] {len(lines) + 1} records; ldns-verify-zone: {out.strip().splitlines()[-1]}")
+        verdict = verify_zone(lines, self.tmp / "axfr.zone", "the first AXFR")
+        print(f"\n[signed AXFR] {len(lines) + 1} records; ldns-verify-zone: {verdict}")
         # The child's NS and glue are not signed (RFC 4035 2.2).
         self.assertFalse([ln for ln in lines if ln.split()[0] == "unsigned.example.com." and
                           ln.split()[3] == "RRSIG" and ln.split()[4] != "NSEC"], "\n".join(lines))
@@ -103,11 +79,11 @@ class SignedSecondary(unittest.TestCase):
             st.wait_until(lambda: label in " ".join(self.unbound.dig("site._signpost.example.com", "TXT")
                                                      .rdatas("answer", "TXT")),
                           timeout=20, interval=0.1, what=f"the state TXT through unbound says {label}")
-            self.assertEqual(self.validated("www.example.com", "A").rdatas("answer", "A"), [address])
-            self.assertEqual(self.validated("example.com", "A").rdatas("answer", "A"), [address])
-            self.assertIn(label, " ".join(self.validated("site._signpost.example.com", "TXT").rdatas("answer", "TXT")))
-            self.validated("nothing.mail.example.com", "A", status="NXDOMAIN")
-            self.assertEqual(self.validated("mail.example.com", "AAAA").rdatas("answer", "AAAA"), [])
+            self.assertEqual(self.unbound.validated("www.example.com", "A").rdatas("answer", "A"), [address])
+            self.assertEqual(self.unbound.validated("example.com", "A").rdatas("answer", "A"), [address])
+            self.assertIn(label, " ".join(self.unbound.validated("site._signpost.example.com", "TXT").rdatas("answer", "TXT")))
+            self.unbound.validated("nothing.mail.example.com", "A", status="NXDOMAIN")
+            self.assertEqual(self.unbound.validated("mail.example.com", "AAAA").rdatas("answer", "AAAA"), [])
 
         all_validate(P, "primary")
         serial = soa_serial(self.secondary.port)
@@ -117,7 +93,7 @@ class SignedSecondary(unittest.TestCase):
             wait_for_answer(self.unbound, [S], timeout=20, name=name, rd=True, do=True)
         all_validate(S, "failover:secondary")
         self.assertNotEqual(soa_serial(self.secondary.port), serial)
-        self.verify_zone(self.axfr(), "the AXFR after the failover")
+        verify_zone(signed_axfr(self.server.port), self.tmp / "axfr.zone", "the AXFR after the failover")
         self.regions[0].start()
         wait_for_answer(self.secondary, [P], timeout=30)
         for name in ("www.example.com", "example.com"):  # its cache may hold each for 1 s

@@ -39,26 +39,20 @@ class Validation(unittest.TestCase):
             self.zones.cleanup()
             shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def validated(self, qname, qtype, status="NOERROR"):
-        r = self.unbound.dig(qname, qtype)
-        self.assertEqual(r.status, status, f"{qname}/{qtype}\n{r}\n{self.unbound.log()[-3000:]}")
-        self.assertIn("ad", r.flags, f"{qname}/{qtype} not validated\n{r}\n{self.unbound.log()[-3000:]}")
-        return r
-
     def every_kind_validates(self, address, label):
         for name in ("www.example.com", "example.com", "a.deep.wildcard.name.example.com"):
             # Unbound keeps each name up to 1 s (cache-max-ttl): wait for each to move.
             wait_for_answer(self.unbound, [address], timeout=20, name=name, rd=True, do=True)
-            self.assertEqual(self.validated(name, "A").rdatas("answer", "A"), [address], name)
+            self.assertEqual(self.unbound.validated(name, "A").rdatas("answer", "A"), [address], name)
         st.wait_until(lambda: label in " ".join(self.unbound.dig("site._signpost.example.com", "TXT")
                                                  .rdatas("answer", "TXT")),
                       timeout=20, interval=0.1, what=f"the state TXT through unbound says {label}")
-        txt = " ".join(self.validated("site._signpost.example.com", "TXT").rdatas("answer", "TXT"))
+        txt = " ".join(self.unbound.validated("site._signpost.example.com", "TXT").rdatas("answer", "TXT"))
         self.assertIn(label, txt)
-        self.validated("nothing._signpost.example.com", "A", status="NXDOMAIN")
+        self.unbound.validated("nothing._signpost.example.com", "A", status="NXDOMAIN")
         for name in ("www.example.com", "example.com", "deep.wildcard.example.com"):
-            self.assertEqual(self.validated(name, "AAAA").rdatas("answer", "AAAA"), [], name)
-        self.assertEqual(len(self.validated("example.com", "DNSKEY").rdatas("answer", "DNSKEY")), 1)
+            self.assertEqual(self.unbound.validated(name, "AAAA").rdatas("answer", "AAAA"), [], name)
+        self.assertEqual(len(self.unbound.validated("example.com", "DNSKEY").rdatas("answer", "DNSKEY")), 1)
 
     def test_every_answer_validates_before_and_after_failover_and_failback(self):
         wait_for_answer(self.server, [P], timeout=15)

@@ -188,3 +188,25 @@ address = "127.0.0.1:{secondary_port}"
 allow_transfer_from = ["{allow}"]
 key = "{KEY_NAME}"
 """
+
+
+def signed_axfr(port):
+    """The zone example.com as a secondary receives it from signpost on `port` (with the
+    transfer key), one line per record, the SOA once. AssertionError when no AXFR came."""
+    p = subprocess.run(["dig", "@127.0.0.1", "-p", str(port), "example.com", "AXFR",
+                        "+time=5", "+tries=1", "+noall", "+answer", "+nottlunits",
+                        "-y", f"hmac-sha256:{KEY_NAME}:{KEY_SECRET}"],
+                       capture_output=True, text=True, timeout=30)
+    lines = [ln for ln in p.stdout.splitlines() if ln and not ln.startswith(";")]
+    if not lines or " SOA " not in lines[0].replace("\t", " "):
+        raise AssertionError(f"no AXFR:\n{p.stdout}{p.stderr}")
+    return lines[:-1]  # the closing SOA repeats the first
+
+
+def verify_zone(lines, path, what):
+    """ldns-verify-zone over `lines` written to `path`: its last line; AssertionError on failure."""
+    path.write_text("\n".join(lines) + "\n")
+    p = subprocess.run(["ldns-verify-zone", str(path)], capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise AssertionError(f"ldns-verify-zone on {what}:\n{p.stdout}{p.stderr}")
+    return (p.stdout + p.stderr).strip().splitlines()[-1]

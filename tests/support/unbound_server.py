@@ -92,6 +92,15 @@ class Unbound:
         kw.setdefault("do", True)
         return st.dig(self.port, qname, qtype, **kw)
 
+    def validated(self, qname, qtype, status="NOERROR"):
+        """The answer to qname/qtype, which must have `status` and be validated (AD)."""
+        r = self.dig(qname, qtype)
+        if r.status != status:
+            raise AssertionError(f"{qname}/{qtype}: {r.status}, expected {status}\n{r}\n{self.log()[-3000:]}")
+        if "ad" not in r.flags:
+            raise AssertionError(f"{qname}/{qtype} not validated\n{r}\n{self.log()[-3000:]}")
+        return r
+
     def log(self):
         try:
             return self.log_path.read_text(errors="replace")
