@@ -600,16 +600,33 @@ void add_client_commands(CLI::App& app) {
     add_common(s.txt_list);
 }
 
+// Runs one client command with curl set up: its exit status, 1 (with the reason on
+// stderr) when it throws, a Failure's own code.
+template <class Body>
+int guarded(Body body) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = 0;
+    try {
+        rc = body();
+    } catch (const Failure& f) {
+        rc = f.exit_code;
+    } catch (const std::exception& e) {
+        std::cerr << "signpost: " << e.what() << '\n';
+        rc = 1;
+    }
+    std::cout.flush();
+    curl_global_cleanup();
+    return rc;
+}
+
 std::optional<int> run_client_commands() {
     auto& s = st();
     CLI::App* chosen = nullptr;
     for (auto* c : {s.status, s.explain, s.override_cmd, s.drain, s.release, s.reload, s.txt})
         if (c && c->parsed()) chosen = c;
     if (!chosen) return std::nullopt;
-
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = 0;
-    try {
+    return guarded([&] {
+        int rc = 0;
         if (chosen == s.status)
             rc = cmd_status();
         else if (chosen == s.explain)
@@ -624,34 +641,15 @@ std::optional<int> run_client_commands() {
             rc = cmd_txt();
         else
             rc = post_and_print("/v1/reload", json::object());
-    } catch (const Failure& f) {
-        rc = f.exit_code;
-    } catch (const std::exception& e) {
-        std::cerr << "signpost: " << e.what() << '\n';
-        rc = 1;
-    }
-    std::cout.flush();
-    curl_global_cleanup();
-    return rc;
+        return rc;
+    });
 }
 
 int api_reload(const std::string& api, const std::string& token) {
     auto& s = st();
     s.api = api;
     s.token = token;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    int rc = 0;
-    try {
-        rc = post_and_print("/v1/reload", json::object());
-    } catch (const Failure& f) {
-        rc = f.exit_code;
-    } catch (const std::exception& e) {
-        std::cerr << "signpost: " << e.what() << '\n';
-        rc = 1;
-    }
-    std::cout.flush();
-    curl_global_cleanup();
-    return rc;
+    return guarded([] { return post_and_print("/v1/reload", json::object()); });
 }
 
 }  // namespace signpost::tools
