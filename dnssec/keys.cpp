@@ -86,10 +86,12 @@ std::optional<std::string> read_small_file(const std::string& path, std::string&
     return out;
 }
 
-// Writes `content` to `path` once: a temporary file made with O_CREAT|O_EXCL and `mode`,
-// synced, then renamed into place without replacing anything that is there.
-bool write_new_file(const std::string& dir, const std::string& name, const std::string& content, mode_t mode,
-                    std::string& why) {
+// Writes `content` to dir/name (mode `mode`, whatever the umask): a temporary file made
+// with O_CREAT|O_EXCL, synced, then put in place. `replace`: renamed over what is there;
+// otherwise linked, which fails with EEXIST instead of replacing (the rename that never
+// replaces). The directory is synced after.
+bool write_file(const std::string& dir, const std::string& name, const std::string& content, mode_t mode,
+                bool replace, std::string& why) {
     static std::atomic<unsigned> counter{0};
     std::string tmp = dir + "/." + name + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
     std::string path = dir + "/" + name;
@@ -98,7 +100,7 @@ bool write_new_file(const std::string& dir, const std::string& name, const std::
         why = tmp + ": " + errno_text(errno);
         return false;
     }
-    bool ok = ::fchmod(fd, mode) == 0;  // whatever the umask
+    bool ok = ::fchmod(fd, mode) == 0;
     for (std::size_t done = 0; ok && done < content.size();) {
         ssize_t n = ::write(fd, content.data() + done, content.size() - done);
         if (n < 0 && errno == EINTR) continue;
@@ -113,13 +115,12 @@ bool write_new_file(const std::string& dir, const std::string& name, const std::
         ::unlink(tmp.c_str());
         return false;
     }
-    // link() fails with EEXIST instead of replacing: the rename that never replaces.
-    if (::link(tmp.c_str(), path.c_str()) != 0) {
+    if ((replace ? ::rename(tmp.c_str(), path.c_str()) : ::link(tmp.c_str(), path.c_str())) != 0) {
         why = path + ": " + errno_text(errno);
         ::unlink(tmp.c_str());
         return false;
     }
-    ::unlink(tmp.c_str());
+    if (!replace) ::unlink(tmp.c_str());
     if (int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
         ::fsync(d);
         ::close(d);
@@ -158,39 +159,6 @@ std::string timing_lines(const KeyTiming& timing, const char* prefix) {
         if (auto* v = timing_slot(t, i); v->has_value())
             out += std::string(prefix) + kTimingFields[i] + ": " + key_file_time(**v) + "\n";
     return out;
-}
-
-// Replaces `path` with `content` (mode `mode`): a new file renamed over it.
-bool replace_file(const std::string& dir, const std::string& name, const std::string& content, mode_t mode,
-                  std::string& why) {
-    static std::atomic<unsigned> counter{0};
-    std::string tmp = dir + "/." + name + ".tmp-" + std::to_string(::getpid()) + "-r" + std::to_string(++counter);
-    std::string path = dir + "/" + name;
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0) {
-        why = tmp + ": " + errno_text(errno);
-        return false;
-    }
-    bool ok = ::fchmod(fd, mode) == 0;
-    for (std::size_t done = 0; ok && done < content.size();) {
-        ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) ok = false;
-        else done += std::size_t(n);
-    }
-    ok = ok && ::fsync(fd) == 0;
-    int e = errno;
-    ::close(fd);
-    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-        why = (ok ? path : tmp) + ": " + errno_text(ok ? errno : e);
-        ::unlink(tmp.c_str());
-        return false;
-    }
-    if (int d = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); d >= 0) {
-        ::fsync(d);
-        ::close(d);
-    }
-    return true;
 }
 
 }  // namespace
@@ -642,13 +610,13 @@ std::optional<ZoneKey> KeyStore::create_key(const core::Name& zone, const zones:
                       " key (signpost " + to_string(role) + "), keyid " + std::to_string(made->key_tag()) + ", for " +
                       zone_text + "\n" + timing_lines(timing, "; ") + ttl_free_dnskey_line(zone, made->dnskey()) + "\n";
     std::string why;
-    bool wrote = write_new_file(dir_, base + ".private", priv, 0400, why);
+    bool wrote = write_file(dir_, base + ".private", priv, 0400, false, why);
     std::fill(priv.begin(), priv.end(), '\0');
     if (!wrote) {
         error = "dnssec_key_dir " + dir_ + ": cannot write a new key: " + why;
         return std::nullopt;
     }
-    if (!write_new_file(dir_, base + ".key", pub, 0400, why)) {
+    if (!write_file(dir_, base + ".key", pub, 0400, false, why)) {
         ::unlink((dir_ + "/" + base + ".private").c_str());
         error = "dnssec_key_dir " + dir_ + ": cannot write a new key: " + why;
         return std::nullopt;
@@ -691,7 +659,7 @@ bool KeyStore::write_timing(const ZoneKey& key, const KeyTiming& timing, std::st
     };
     auto priv = rewrite(".private", "");
     if (!priv) return false;
-    bool ok = replace_file(dir, base + ".private", *priv, 0400, why);
+    bool ok = write_file(dir, base + ".private", *priv, 0400, true, why);
     std::fill(priv->begin(), priv->end(), '\0');
     if (!ok) {
         error = "cannot write the new timing: " + why;
@@ -699,7 +667,7 @@ bool KeyStore::write_timing(const ZoneKey& key, const KeyTiming& timing, std::st
     }
     auto pub = rewrite(".key", "; ");
     if (!pub) return false;
-    if (!replace_file(dir, base + ".key", *pub, 0400, why)) {
+    if (!write_file(dir, base + ".key", *pub, 0400, true, why)) {
         error = "cannot write the new timing: " + why + " (the .private file has it)";
         return false;
     }
