@@ -704,7 +704,7 @@ void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health,
     if (new_view || !view_) {
         const int64_t now_unix = std::time(nullptr);
         keys_at(now_unix, step);
-        xfr_versions(step);  // may bump serials (a new catalog_) before the View is built
+        xfr_versions(now_unix, step);  // may bump serials (a new catalog_) before the View is built
         dns::ViewOptions vo;
         vo.now_unix = now_unix;
         vo.udp_payload_size = options_.udp_payload_size;
@@ -767,7 +767,7 @@ void Controller::keys_at(int64_t now_unix, Step& step) {
 // serial, RFC 1982, never backwards) when it changed, queue a NOTIFY, and make
 // the View's SOA carry the same serial. The serial and a digest of the answers
 // go to the state file, so a restart that serves other answers bumps the serial.
-void Controller::xfr_versions(Step& step) {
+void Controller::xfr_versions(int64_t now_unix, Step& step) {
     if (!options_.transferred) return;
     std::map<std::string, xfr::ZoneHistory> next;
     std::vector<std::pair<core::Name, xfr::ZoneHistory>> served;
@@ -784,7 +784,6 @@ void Controller::xfr_versions(Step& step) {
         if (z.dnssec.sign && signing_now_)
             if (auto k = signing_now_->find(z.origin.wire()); k != signing_now_->end() && !k->second.keys.empty())
                 keys = &k->second;
-        const int64_t now_unix = std::time(nullptr);
         xfr::RrsigFn rrsig = [&](const dnssec::Signer& signer, const core::Name& owner, uint16_t type, uint32_t ttl,
                                  std::span<const std::string> rdatas) {
             return signatures_->rrsig(signer, z.dnssec, owner, type, ttl, rdatas, now_unix);

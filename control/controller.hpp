@@ -309,7 +309,7 @@ private:
     void endpoint_transitions(const std::vector<core::EndpointHealth>& composed, const Now& now, Step& step);
     void update_drains(const Now& now, bool will_publish, Step& step);
     void build_snapshot(const std::vector<core::EndpointHealth>& health, bool new_view, Step& step);
-    void xfr_versions(Step& step);
+    void xfr_versions(int64_t now_unix, Step& step);  // now_unix: the View's signing time
     bool expire_overrides(const Now& now, Step& step);
     // The cluster's split (who probes what, ClusterView::probes) differs from
     // what the probe targets were made for: they must be made again (retarget).
