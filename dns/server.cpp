@@ -103,8 +103,17 @@ Server::Server(ServerOptions options, std::shared_ptr<const Snapshot> initial)
     // Another process serving an address (SO_REUSEPORT would let us join it): checked
     // for every address before any is bound, so that our own addresses that overlap
     // (0.0.0.0:53 and 127.0.0.1:53) are not taken for a stranger's.
+    auto ephemeral = ephemeral_port_range();
     for (auto& la : opt.listen) {
         if (la.port == 0) continue;
+        if (ephemeral && la.port >= ephemeral->first && la.port <= ephemeral->second)
+            core::log_line(core::LogLevel::Warning, "dns",
+                           "listen port " + std::to_string(la.port) + " of " + la.to_string() +
+                               " is in the kernel's ephemeral range (" + std::to_string(ephemeral->first) + "-" +
+                               std::to_string(ephemeral->second) +
+                               "): a local client of the same user that sets SO_REUSEPORT (dig does) can be given "
+                               "it as its source port and then reads back its own queries; choose a port outside "
+                               "net.ipv4.ip_local_port_range");
         SockAddr addr = make_sockaddr(la);
         set_port(addr, la.port);
         const char* what = "UDP";

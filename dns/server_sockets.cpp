@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -174,6 +175,32 @@ uint16_t local_port(int fd) {
     uint16_t port = 0;
     to_ip(reinterpret_cast<sockaddr*>(&ss), ip, port);
     return port;
+}
+
+std::optional<std::pair<uint16_t, uint16_t>> parse_port_range(std::string_view text) {
+    auto skip_space = [&] {
+        while (!text.empty() && (text.front() == ' ' || text.front() == '\t' || text.front() == '\n'))
+            text.remove_prefix(1);
+    };
+    uint16_t v[2];
+    for (auto& x : v) {
+        skip_space();
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), x);
+        if (ec != std::errc{}) return std::nullopt;
+        text.remove_prefix(size_t(end - text.data()));
+    }
+    skip_space();
+    if (!text.empty() || v[0] == 0 || v[0] > v[1]) return std::nullopt;
+    return std::pair{v[0], v[1]};
+}
+
+std::optional<std::pair<uint16_t, uint16_t>> ephemeral_port_range() {
+    std::FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (!f) return std::nullopt;
+    char buf[64];
+    size_t n = std::fread(buf, 1, sizeof buf, f);
+    std::fclose(f);
+    return parse_port_range(std::string_view(buf, n));
 }
 
 }  // namespace server_detail

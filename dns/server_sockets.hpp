@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include "core/address.hpp"
@@ -57,6 +59,12 @@ struct BindError {
 // without SO_REUSEPORT cannot join, so it fails exactly then. The probe socket is
 // closed before returning. TCP connections in TIME_WAIT (a restart) do not count.
 void claim_exclusive(const SockAddr& addr, int type);
+
+// The kernel's ephemeral port range ("32768\t60999\n" from
+// /proc/sys/net/ipv4/ip_local_port_range, which IPv6 shares); nullopt when the
+// text is not two ports low..high.
+std::optional<std::pair<uint16_t, uint16_t>> parse_port_range(std::string_view text);
+std::optional<std::pair<uint16_t, uint16_t>> ephemeral_port_range();
 
 // A socket with SO_REUSEPORT bound to `addr`; throws BindError. TCP sockets are
 // non-blocking (libuv); UDP sockets block (their receiver thread waits in recvmmsg).

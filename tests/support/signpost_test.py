@@ -33,13 +33,30 @@ def signpost_bin():
 # --------------------------------------------------------------------------
 # Ports and process bookkeeping
 
+def _ephemeral_range():
+    try:
+        lo, hi = open("/proc/sys/net/ipv4/ip_local_port_range").read().split()
+        return int(lo), int(hi)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port(hosts=("127.0.0.1",)):
-    """A port that is free for UDP and TCP on every host in `hosts` right now."""
+    """A port that is free for UDP and TCP on every host in `hosts` right now,
+    drawn from outside the kernel's ephemeral range.
+
+    Why not port 0: dig (BIND's netmgr) binds its UDP source socket to port 0
+    with SO_REUSEPORT. For a socket of the same user that also has SO_REUSEPORT
+    (signpost's listeners, Knot's), the kernel does not count the port as taken,
+    so dig's random source port can be the server's port. dig then sends the
+    query from 127.0.0.1:P to 127.0.0.1:P, its own connected socket is the best
+    match, and it reads back its own query: "query response not set", NOERROR,
+    no answer. Servers on ports the kernel never hands out cannot meet that."""
+    lo, hi = _ephemeral_range()
+    candidates = [p for p in range(10000, 65536) if not lo <= p <= hi]
+    rng = random.Random(os.getpid() ^ time.monotonic_ns())
     for _ in range(200):
-        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-        probe.close()
+        port = rng.choice(candidates)
         socks = []
         try:
             for h in hosts:

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "dns/server.hpp"
+#include "dns/server_sockets.hpp"
 #include "support.hpp"
 
 using namespace dnstest;
@@ -426,6 +427,22 @@ TEST_CASE("server: a TCP listener of another process holds the port, TIME_WAIT o
     signpost::dns::Server restarted(o, nullptr);
     CHECK(restarted.bound().at(0).port == port);
     restarted.stop();
+}
+
+TEST_CASE("server: the kernel's ephemeral port range parses, and nothing else does") {
+    using signpost::dns::server_detail::parse_port_range;
+    auto r = parse_port_range("32768\t60999\n");
+    REQUIRE(r);
+    CHECK(r->first == 32768);
+    CHECK(r->second == 60999);
+    CHECK(parse_port_range("1024 65535"));
+    CHECK_FALSE(parse_port_range(""));
+    CHECK_FALSE(parse_port_range("32768"));
+    CHECK_FALSE(parse_port_range("60999 32768"));  // low above high
+    CHECK_FALSE(parse_port_range("0 100"));
+    CHECK_FALSE(parse_port_range("1 70000"));
+    CHECK_FALSE(parse_port_range("1 2 3"));
+    CHECK_FALSE(parse_port_range("a b"));
 }
 
 TEST_CASE("server: listen addresses parse and print") {
