@@ -8,9 +8,9 @@
 
 #include <ctime>
 #include <filesystem>
-#include <malloc.h>
 
 #include "core/log.hpp"
+#include "core/memory.hpp"
 #include "tools/config_reload.hpp"
 #include "tools/daemon_backend.hpp"
 #include "tools/daemon_parts.hpp"
@@ -204,7 +204,7 @@ private:
         if (p_.state_dirty && core::Clock::now() - last_save_ > std::chrono::seconds(1)) save_state_now();
         if (trim_at_ && core::Clock::now() >= *trim_at_) {
             trim_at_.reset();
-            malloc_trim(0);  // glibc keeps a freed generation's small blocks unless asked
+            core::release_free_memory();  // glibc keeps a freed generation's small blocks unless asked
         }
     }
 

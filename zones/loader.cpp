@@ -75,6 +75,10 @@ LoadResult finish(std::vector<ParsedZone> parsed, core::Diagnostics diags, const
     }
     r.diagnostics = std::move(diags);
     if (r.diagnostics.has_errors()) return r;
+    // The parse's temporaries are gone: lay the records out afresh (NodeTable::compact).
+    std::vector<NodeTable*> tables;
+    for (auto& pz : parsed) tables.push_back(&pz.zone.nodes);
+    NodeTable::compact(tables);
     auto cat = std::make_shared<Catalog>();
     cat->zones.reserve(parsed.size());
     for (auto& pz : parsed) cat->zones.push_back(std::move(pz.zone));

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
+
+#include "core/memory.hpp"
 
 namespace signpost::zones {
 
@@ -80,6 +83,106 @@ Node* NodeTable::find_mutable(const core::Name& name) {
 
 void NodeTable::assign(std::vector<value_type> entries) {
     entries_ = std::make_shared<std::vector<value_type>>(std::move(entries));
+}
+
+namespace {
+
+// The flat form compact() passes records through: every field in host order, lengths
+// before bytes. Only this file writes and reads it, within one call.
+class Flat {
+public:
+    template <class T> void put(T v) { out_.append(reinterpret_cast<const char*>(&v), sizeof v); }
+    void put_bytes(std::string_view b) {
+        put(uint32_t(b.size()));
+        out_.append(b);
+    }
+    template <class T> T get() {
+        T v;
+        std::memcpy(&v, out_.data() + pos_, sizeof v);
+        pos_ += sizeof v;
+        return v;
+    }
+    std::string_view get_bytes() {
+        auto n = get<uint32_t>();
+        std::string_view b(out_.data() + pos_, n);
+        pos_ += n;
+        return b;
+    }
+    void reserve(std::size_t n) { out_.reserve(n); }
+
+private:
+    std::string out_;
+    std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+void NodeTable::compact(const std::vector<NodeTable*>& tables) {
+    std::vector<NodeTable*> mine;
+    std::size_t bytes = 0;
+    for (auto* t : tables) {
+        if (!t || !t->entries_ || t->entries_.use_count() > 1 || t->entries_->empty()) continue;
+        mine.push_back(t);
+        for (auto& [name, node] : *t->entries_) {
+            bytes += name.wire_length() + 8;
+            for (auto& set : node.rrsets) {
+                bytes += 24;
+                for (auto& rd : set.rdatas) bytes += rd.size() + 4;
+            }
+        }
+    }
+    if (mine.empty()) return;
+    // The files records name: a few shared strings, kept alive by this list meanwhile.
+    std::vector<std::shared_ptr<const std::string>> files;
+    auto file_index = [&](const std::shared_ptr<const std::string>& f) -> uint32_t {
+        if (!f) return UINT32_MAX;
+        for (std::size_t i = files.size(); i-- > 0;)
+            if (files[i] == f) return uint32_t(i);
+        files.push_back(f);
+        return uint32_t(files.size() - 1);
+    };
+    Flat flat;
+    flat.reserve(bytes);
+    for (auto* t : mine) {
+        flat.put(uint64_t(t->entries_->size()));
+        for (auto& [name, node] : *t->entries_) {
+            flat.put_bytes(name.wire());
+            flat.put(uint32_t(node.rrsets.size()));
+            for (auto& set : node.rrsets) {
+                flat.put(set.type);
+                flat.put(set.ttl);
+                flat.put(file_index(set.where.file_name));
+                flat.put(set.where.line);
+                flat.put(set.where.column);
+                flat.put(uint32_t(set.rdatas.size()));
+                for (auto& rd : set.rdatas) flat.put_bytes(rd);
+            }
+        }
+        t->entries_.reset();  // frees every block of the old table
+    }
+    core::release_free_memory();  // merge the freed blocks: the new ones are carved in order
+    for (auto* t : mine) {
+        auto entries = std::make_shared<std::vector<value_type>>();
+        auto n = flat.get<uint64_t>();
+        entries->reserve(n);
+        for (uint64_t i = 0; i < n; ++i) {
+            auto name = core::Name::from_wire(flat.get_bytes());
+            Node node;
+            node.rrsets.resize(flat.get<uint32_t>());
+            for (auto& set : node.rrsets) {
+                set.type = flat.get<uint16_t>();
+                set.ttl = flat.get<uint32_t>();
+                auto f = flat.get<uint32_t>();
+                if (f != UINT32_MAX) set.where.file_name = files[f];
+                set.where.line = flat.get<uint32_t>();
+                set.where.column = flat.get<uint32_t>();
+                set.rdatas.resize(flat.get<uint32_t>());
+                for (auto& rd : set.rdatas) rd = flat.get_bytes();
+            }
+            entries->emplace_back(std::move(*name), std::move(node));
+        }
+        t->entries_ = std::move(entries);
+    }
 }
 
 void set_serial(Zone& zone, uint32_t serial) {

@@ -86,6 +86,15 @@ public:
     // Replaces the table; `entries` must be sorted by name without duplicates.
     void assign(std::vector<value_type> entries);
 
+    // Rebuilds `tables` in heap blocks made one after another, after every block of the
+    // old ones is freed and the allocator has merged its free space. A loader's records
+    // are otherwise spread over pages they shared with the load's temporaries (toml++'s
+    // tree, the parser's maps); those pages stay resident for good, each holding a few
+    // live records (100,000 names: 36 MB in use over 80 MB of heap). The contents are
+    // unchanged, only where they live. A table shared with another copy is left as it is.
+    // Load time only: it copies every record twice.
+    static void compact(const std::vector<NodeTable*>& tables);
+
 private:
     const std::vector<value_type>& entries() const noexcept;
     std::vector<value_type>& unshared();  // copies a shared table first

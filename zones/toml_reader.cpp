@@ -188,6 +188,24 @@ bool TomlDocument::ok() const noexcept { return impl_ && impl_->ok; }
 TomlNode TomlDocument::root() const noexcept { return ok() ? TomlNode(&impl_->root, &impl_->file) : TomlNode(); }
 const std::string& TomlDocument::file() const noexcept { return impl_->file; }
 
+void TomlDocument::consume_entries(TomlNode table, const std::function<void(const TomlEntry&)>& visit) {
+    if (!table || table.file_ != &impl_->file) return;  // not one of ours
+    // The document owns the tree; handles are const only to keep readers from changing it.
+    auto* t = const_cast<toml::node*>(node_of(table.node_))->as_table();
+    if (!t) return;
+    TomlEntry e;
+    e.key_where.file = impl_->file;
+    for (auto it = t->begin(); it != t->end();) {
+        e.key.assign(it->first.str());
+        auto src = it->first.source();
+        e.key_where.line = src.begin.line;
+        e.key_where.column = src.begin.column;
+        e.value = TomlNode(&it->second, &impl_->file);
+        visit(e);
+        it = t->erase(it);
+    }
+}
+
 // ---- TomlReader ----
 
 void TomlReader::error(const core::SourceLocation& at, std::string_view ctx, const std::string& message) {

@@ -39,7 +39,7 @@ std::optional<ParsedZone> ZoneParser::parse(std::string_view text) {
     if (auto n = root.get("ttl"))
         if (auto v = r_.integer(n, zctx_, "ttl", 0, kMaxTtl)) zone_.default_ttl = uint32_t(*v);
     if (auto n = root.get("records"))
-        if (auto t = r_.table(n, zctx_, "records")) parse_records(t);
+        if (auto t = r_.table(n, zctx_, "records")) parse_records(doc, t);
     if (auto n = root.get("include"))
         if (auto s = r_.string(n, zctx_, "include")) parse_include(*s, n.where());
     parse_soa(root.get("soa"));

@@ -64,7 +64,8 @@ private:
     void parse_dnssec(TomlNode n);
 
     // zone_records.cpp: static data.
-    void parse_records(TomlNode records);
+    // Frees each owner's part of `doc` once it is read (TomlDocument::consume_entries).
+    void parse_records(TomlDocument& doc, TomlNode records);
     void parse_owner(TomlNode t, const std::string& owner_text, const core::SourceLocation& where);
     void parse_rrset(const core::Name& owner, const std::string& owner_text, uint16_t type, const std::string& key,
                      TomlNode value, uint32_t ttl);

@@ -24,8 +24,8 @@ bool starts_with_type(std::string_view key) {
 
 }  // namespace
 
-void ZoneParser::parse_records(TomlNode records) {
-    for (auto& e : records.entries()) {
+void ZoneParser::parse_records(TomlDocument& doc, TomlNode records) {
+    doc.consume_entries(records, [&](const TomlEntry& e) {
         const std::string& owner = e.key;
         if (e.value.is_table()) {
             parse_owner(e.value, owner, e.key_where);
@@ -34,7 +34,7 @@ void ZoneParser::parse_records(TomlNode records) {
                   "expected a table of record types such as [records." + owner +
                       "] with A = \"192.0.2.1\", got " + e.value.describe());
         }
-    }
+    });
 }
 
 void ZoneParser::parse_owner(TomlNode t, const std::string& owner_text, const SourceLocation& where) {

@@ -60,6 +60,38 @@ TEST_CASE("node table: iterates in name order and finds every owner") {
     CHECK(t.size() == 3);
 }
 
+TEST_CASE("node table: compact() keeps every record, TTL and location, and leaves shared tables alone") {
+    auto file = std::make_shared<const std::string>("zones/a.toml");
+    zones::NodeTable t;
+    t[name("www.example.com")].rrsets.push_back({zones::rrtype::A, 60, {"\xc0\x00\x02\x01", "\xc0\x00\x02\x02"}, {file, 7, 3}});
+    t[name("www.example.com")].rrsets.push_back({zones::rrtype::TXT, 30, {std::string("\x05hello") + std::string(40, 'x')}, {}});
+    t[name("example.com")];  // an owner without records (an empty non-terminal)
+    t[name("*.example.com")].rrsets.push_back({zones::rrtype::AAAA, 0, {std::string(16, '\0')}, {file, 9, 1}});
+    zones::NodeTable before = t;  // shares its entries with t: copy them first
+    zones::NodeTable expect;
+    for (auto& [n, node] : t) expect[n] = node;
+    zones::NodeTable shared = before;
+    zones::NodeTable none;
+    zones::NodeTable::compact({&expect, &shared, &none, nullptr});
+    CHECK(&*shared.begin() == &*before.begin());  // shared: untouched
+    CHECK(none.empty());
+    REQUIRE(expect.size() == t.size());
+    auto a = t.begin();
+    for (auto b = expect.begin(); b != expect.end(); ++a, ++b) {
+        CHECK(a->first == b->first);
+        REQUIRE(a->second.rrsets.size() == b->second.rrsets.size());
+        for (std::size_t i = 0; i < a->second.rrsets.size(); ++i) {
+            auto &x = a->second.rrsets[i], &y = b->second.rrsets[i];
+            CHECK(x.type == y.type);
+            CHECK(x.ttl == y.ttl);
+            CHECK(x.rdatas == y.rdatas);
+            CHECK(x.where.file_name == y.where.file_name);  // the one shared path, not a copy
+            CHECK(x.where.line == y.where.line);
+            CHECK(x.where.column == y.where.column);
+        }
+    }
+}
+
 TEST_CASE("node table: a copied zone shares its records until one copy changes them") {
     auto cat = load(kZone);
     zones::Catalog copy = cat;

@@ -154,3 +154,23 @@ TEST_CASE("toml reader: a syntax error is one diagnostic at toml++'s position an
     CHECK(d.items()[0].where.line >= 2);
     CHECK(d.items()[0].message.rfind("TOML syntax error: ", 0) == 0);
 }
+
+TEST_CASE("toml document: consume_entries visits a table's entries in key order and frees them") {
+    core::Diagnostics d;
+    TomlDocument doc(kText, "t.toml", d);
+    TomlDocument other(kText, "u.toml", d);
+    REQUIRE(doc.ok());
+    std::vector<std::string> seen;
+    doc.consume_entries(other.root().get("section"), [&](const zones::TomlEntry& e) { seen.push_back(e.key); });
+    CHECK(seen.empty());  // another document's table: not ours to free
+    CHECK(other.root().get("section").size() == 3);
+    doc.consume_entries(doc.root().get("section"), [&](const zones::TomlEntry& e) {
+        seen.push_back(e.key + "@" + std::to_string(e.key_where.line) + ":" + std::to_string(e.key_where.column) +
+                       "=" + std::to_string(e.value.as_integer().value_or(-1)));
+        CHECK(e.key_where.file == "t.toml");
+    });
+    CHECK(seen == std::vector<std::string>{"alpha@15:1=2", "tll@13:1=60", "zeta@14:1=1"});
+    CHECK(doc.root().get("section").empty());
+    CHECK(doc.root().get("count").as_integer() == 5);  // the rest of the document stays
+    doc.consume_entries(doc.root().get("count"), [&](const zones::TomlEntry&) { FAIL("not a table"); });
+}
