@@ -35,8 +35,9 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     return row[b.size()];
 }
 
-core::SourceLocation location(const std::string* file, const toml::source_region& r) {
-    return {file ? *file : std::string(), r.begin.line, r.begin.column};
+// `line0`: lines of the file before the text toml++ read (a part of a zone file).
+core::SourceLocation location(const std::string* file, const toml::source_region& r, uint32_t line0) {
+    return {file ? *file : std::string(), r.begin.line ? r.begin.line + line0 : 0, r.begin.column};
 }
 
 std::string prefixed(std::string_view ctx, const std::string& message) {
@@ -78,7 +79,7 @@ bool TomlNode::is_boolean() const noexcept { return node_ && node_of(node_)->is_
 
 core::SourceLocation TomlNode::where() const {
     if (!node_) return {file_ ? *file_ : std::string(), 0, 0};
-    return location(file_, node_of(node_)->source());
+    return location(file_, node_of(node_)->source(), line0_);
 }
 
 std::string TomlNode::describe() const {
@@ -128,7 +129,7 @@ TomlNode TomlNode::get(std::string_view key) const {
     auto* t = node_ ? node_of(node_)->as_table() : nullptr;
     if (!t) return {};
     auto* v = t->get(key);
-    return v ? TomlNode(v, file_) : TomlNode();
+    return v ? TomlNode(v, file_, line0_) : TomlNode();
 }
 
 std::size_t TomlNode::size() const noexcept {
@@ -141,14 +142,14 @@ std::size_t TomlNode::size() const noexcept {
 std::vector<TomlNode> TomlNode::elements() const {
     std::vector<TomlNode> out;
     if (auto* a = node_ ? node_of(node_)->as_array() : nullptr)
-        for (auto& e : *a) out.push_back(TomlNode(&e, file_));
+        for (auto& e : *a) out.push_back(TomlNode(&e, file_, line0_));
     return out;
 }
 
 std::vector<TomlEntry> TomlNode::entries() const {
     std::vector<TomlEntry> out;
     if (auto* t = node_ ? node_of(node_)->as_table() : nullptr)
-        for (auto&& [k, v] : *t) out.push_back({std::string(k.str()), location(file_, k.source()), TomlNode(&v, file_)});
+        for (auto&& [k, v] : *t) out.push_back({std::string(k.str()), location(file_, k.source(), line0_), TomlNode(&v, file_, line0_)});
     return out;
 }
 
@@ -165,18 +166,20 @@ std::vector<TomlEntry> TomlNode::entries_in_file_order() const {
 
 struct TomlDocument::Impl {
     std::string file;
+    uint32_t line0 = 0;
     toml::table root;
     bool ok = false;
 };
 
-TomlDocument::TomlDocument(std::string_view text, std::string file, core::Diagnostics& diags)
+TomlDocument::TomlDocument(std::string_view text, std::string file, core::Diagnostics& diags, uint32_t first_line)
     : impl_(std::make_unique<Impl>()) {
     impl_->file = std::move(file);
+    impl_->line0 = first_line > 0 ? first_line - 1 : 0;
     try {
         impl_->root = toml::parse(text, std::string_view(impl_->file));
         impl_->ok = true;
     } catch (const toml::parse_error& e) {
-        diags.error(location(&impl_->file, e.source()), "TOML syntax error: " + std::string(e.description()));
+        diags.error(location(&impl_->file, e.source(), impl_->line0), "TOML syntax error: " + std::string(e.description()));
     }
 }
 
@@ -185,7 +188,7 @@ TomlDocument& TomlDocument::operator=(TomlDocument&&) noexcept = default;
 TomlDocument::~TomlDocument() = default;
 
 bool TomlDocument::ok() const noexcept { return impl_ && impl_->ok; }
-TomlNode TomlDocument::root() const noexcept { return ok() ? TomlNode(&impl_->root, &impl_->file) : TomlNode(); }
+TomlNode TomlDocument::root() const noexcept { return ok() ? TomlNode(&impl_->root, &impl_->file, impl_->line0) : TomlNode(); }
 const std::string& TomlDocument::file() const noexcept { return impl_->file; }
 
 void TomlDocument::consume_entries(TomlNode table, const std::function<void(const TomlEntry&)>& visit) {
@@ -198,9 +201,9 @@ void TomlDocument::consume_entries(TomlNode table, const std::function<void(cons
     for (auto it = t->begin(); it != t->end();) {
         e.key.assign(it->first.str());
         auto src = it->first.source();
-        e.key_where.line = src.begin.line;
+        e.key_where.line = src.begin.line + impl_->line0;
         e.key_where.column = src.begin.column;
-        e.value = TomlNode(&it->second, &impl_->file);
+        e.value = TomlNode(&it->second, &impl_->file, impl_->line0);
         visit(e);
         it = t->erase(it);
     }

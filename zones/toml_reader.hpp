@@ -60,9 +60,11 @@ public:
 
 private:
     friend class TomlDocument;
-    TomlNode(const void* node, const std::string* file) noexcept : node_(node), file_(file) {}
+    TomlNode(const void* node, const std::string* file, uint32_t line0) noexcept
+        : node_(node), file_(file), line0_(line0) {}
     const void* node_ = nullptr;         // a toml::node owned by the document
     const std::string* file_ = nullptr;  // the document's file name
+    uint32_t line0_ = 0;                 // lines of the file before the document's text
 };
 
 struct TomlEntry {
@@ -75,8 +77,9 @@ struct TomlEntry {
 // toml++'s position, and the root is then absent.
 class TomlDocument {
 public:
-    // `file` names the text in every location.
-    TomlDocument(std::string_view text, std::string file, core::Diagnostics& diags);
+    // `file` names the text in every location; `first_line` is the file's line the text
+    // starts on (a part of a file, see toml_split.hpp), so locations are the file's.
+    TomlDocument(std::string_view text, std::string file, core::Diagnostics& diags, uint32_t first_line = 1);
     TomlDocument(TomlDocument&&) noexcept;
     TomlDocument& operator=(TomlDocument&&) noexcept;
     ~TomlDocument();

@@ -4,6 +4,8 @@
 
 #include <cctype>
 
+#include "zones/toml_split.hpp"
+
 namespace signpost::zones::detail {
 
 namespace {
@@ -29,7 +31,10 @@ ZoneParser::ZoneParser(std::string file, const Limits& limits, core::Diagnostics
     : file_(std::move(file)), limits_(limits), d_(diags), r_(diags) {}
 
 std::optional<ParsedZone> ZoneParser::parse(std::string_view text) {
-    TomlDocument doc(text, file_, d_);
+    // The records tables are read a part at a time (toml_split.hpp); the rest of the
+    // file is one document with blank lines where they were.
+    auto runs = toml_runs(text, kRecordsPartBytes);
+    TomlDocument doc(without_records(text, runs), file_, d_);
     if (!doc.ok()) return std::nullopt;
     TomlNode root = doc.root();
     ParsedZone out;
@@ -38,10 +43,20 @@ std::optional<ParsedZone> ZoneParser::parse(std::string_view text) {
     r_.check_keys(root, zctx_, kTopKeys);
     if (auto n = root.get("ttl"))
         if (auto v = r_.integer(n, zctx_, "ttl", 0, kMaxTtl)) zone_.default_ttl = uint32_t(*v);
-    if (auto n = root.get("records"))
+    if (auto n = root.get("records"))  // records = { ... } or dotted keys before the first table
         if (auto t = r_.table(n, zctx_, "records")) parse_records(doc, t);
+    for (auto& run : runs) {
+        if (!run.records) continue;
+        // Each part is a document of its own: a table written twice in two parts is not a
+        // TOML error, but the same name and type twice still is (add_set), as everywhere.
+        TomlDocument part(text.substr(run.begin, run.end - run.begin), file_, d_, run.first_line);
+        if (!part.ok()) return std::nullopt;
+        if (auto n = part.root().get("records"))
+            if (auto t = r_.table(n, zctx_, "records")) parse_records(part, t);
+    }
     if (auto n = root.get("include"))
         if (auto s = r_.string(n, zctx_, "include")) parse_include(*s, n.where());
+    settle_sets();
     parse_soa(root.get("soa"));
     if (auto n = root.get("checks"))
         if (auto t = r_.table(n, zctx_, "checks"))

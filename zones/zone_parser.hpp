@@ -3,6 +3,7 @@
 // records, includes, [soa]) and zone_services.cpp (checks, pools, services). Load time only.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,6 +20,9 @@
 namespace signpost::zones::detail {
 
 inline constexpr int64_t kMaxTtl = 2147483647;
+// Bytes of [records] tables read as one document: toml++'s tree of them is ~13 times
+// as large (3.3 MB), whatever the size of the zone.
+inline constexpr std::size_t kRecordsPartBytes = 256 * 1024;
 
 // A parsed zone and where its origin is written (limit and duplicate-origin errors point there).
 struct ParsedZone {
@@ -45,9 +49,14 @@ public:
     std::optional<ParsedZone> parse(std::string_view text);
 
 private:
-    // Where each RRset came from while a zone is assembled.
+    // One RRset while a zone is assembled: collected in arrival order, sorted by
+    // (owner, type) once every record is in (settle_sets), then moved into the zone's
+    // table. One flat entry each: maps per owner and type cost three times as much.
     struct PendingSet {
+        core::Name owner;
         RRset set;
+        std::string written;  // the owner as written, when not its relative text ("WWW", "www.example.com.")
+        uint32_t seq = 0;     // arrival order: of two, the later one is "already given"
         bool from_include = false;
     };
 
@@ -69,8 +78,12 @@ private:
     void parse_owner(TomlNode t, const std::string& owner_text, const core::SourceLocation& where);
     void parse_rrset(const core::Name& owner, const std::string& owner_text, uint16_t type, const std::string& key,
                      TomlNode value, uint32_t ttl);
-    void add_set(const core::Name& owner, const std::string& owner_text, RRset set, bool from_include,
-                 const std::string& ctx);
+    void add_set(const core::Name& owner, const std::string& owner_text, RRset set, bool from_include);
+    // Sorts sets_ and applies the rule "each name and type once" (an include's lines of
+    // one RRset merge); lookups below need it done.
+    void settle_sets();
+    const PendingSet* find_set(const core::Name& owner, uint16_t type) const;
+    std::string owner_text(const PendingSet& p) const;
     void parse_include(const std::string& rel, const core::SourceLocation& where);
     void parse_soa(TomlNode node);
     void check_static_data();
@@ -102,8 +115,8 @@ private:
     core::Name origin_;
     std::string zctx_ = "zone";
     core::SourceLocation soa_where_;
-    std::map<core::Name, std::map<uint16_t, PendingSet>> sets_;
-    std::map<core::Name, std::string> owner_text_;
+    std::deque<PendingSet> sets_;
+    uint32_t seq_ = 0;
     std::optional<MasterRecord> include_soa_;
     std::map<core::Name, std::string> service_owner_;
     std::map<core::Name, core::SourceLocation> service_owner_where_;

@@ -163,34 +163,68 @@ void ZoneParser::parse_rrset(const core::Name& owner, const std::string& owner_t
         }
         set.rdatas.push_back(std::move(r));
     }
-    add_set(owner, owner_text, std::move(set), false, ctx);
+    add_set(owner, owner_text, std::move(set), false);
 }
 
-void ZoneParser::add_set(const core::Name& owner, const std::string& owner_text, RRset set, bool from_include,
-             const std::string& ctx) {
-    auto& by_type = sets_[owner];
-    auto it = by_type.find(set.type);
-    if (it == by_type.end()) {
-        by_type.emplace(set.type, PendingSet{std::move(set), from_include});
-        owner_text_.emplace(owner, owner_text);
-        return;
-    }
-    PendingSet& old = it->second;
-    if (from_include && old.from_include) {  // one RRset spread over several lines of a master file
-        for (auto& r : set.rdatas)
-            if (std::find(old.set.rdatas.begin(), old.set.rdatas.end(), r) == old.set.rdatas.end())
-                old.set.rdatas.push_back(r);
-        if (set.ttl != old.set.ttl) {
-            d_.warning(set.where.location(), ctx + ": records of one RRset have different TTLs (" + std::to_string(old.set.ttl) +
-                                      " and " + std::to_string(set.ttl) + "); using the lower");
-            old.set.ttl = std::min(old.set.ttl, set.ttl);
+void ZoneParser::add_set(const core::Name& owner, const std::string& owner_text, RRset set, bool from_include) {
+    PendingSet p{owner, std::move(set), {}, seq_++, from_include};
+    if (owner_text != owner.to_relative_text(origin_)) p.written = owner_text;
+    sets_.push_back(std::move(p));
+}
+
+namespace {
+
+bool by_owner_type(const core::Name& a_owner, uint16_t a_type, const core::Name& b_owner, uint16_t b_type) {
+    return a_owner != b_owner ? a_owner < b_owner : a_type < b_type;
+}
+
+}  // namespace
+
+std::string ZoneParser::owner_text(const PendingSet& p) const {
+    return p.written.empty() ? p.owner.to_relative_text(origin_) : p.written;
+}
+
+void ZoneParser::settle_sets() {
+    // In place (a stable sort would take a buffer as large as sets_): seq keeps arrival order.
+    std::sort(sets_.begin(), sets_.end(), [](const PendingSet& a, const PendingSet& b) {
+        if (a.owner != b.owner || a.set.type != b.set.type) return by_owner_type(a.owner, a.set.type, b.owner, b.set.type);
+        return a.seq < b.seq;
+    });
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < sets_.size(); ++i) {
+        PendingSet& cur = sets_[i];
+        if (kept > 0 && sets_[kept - 1].owner == cur.owner && sets_[kept - 1].set.type == cur.set.type) {
+            PendingSet& old = sets_[kept - 1];
+            std::string ctx = zctx_ + " record '" + owner_text(cur) + "' " + type_to_name(cur.set.type);
+            if (cur.from_include && old.from_include) {  // one RRset spread over several lines of a master file
+                for (auto& r : cur.set.rdatas)
+                    if (std::find(old.set.rdatas.begin(), old.set.rdatas.end(), r) == old.set.rdatas.end())
+                        old.set.rdatas.push_back(r);
+                if (cur.set.ttl != old.set.ttl) {
+                    d_.warning(cur.set.where.location(), ctx + ": records of one RRset have different TTLs (" +
+                                                             std::to_string(old.set.ttl) + " and " +
+                                                             std::to_string(cur.set.ttl) + "); using the lower");
+                    old.set.ttl = std::min(old.set.ttl, cur.set.ttl);
+                }
+                continue;
+            }
+            auto& w = old.set.where;
+            error(cur.set.where.location(), ctx,
+                  type_to_name(cur.set.type) + " records for '" + cur.owner.to_text() + "' are already given at " +
+                      w.file() + ":" + std::to_string(w.line) + "; give each name and type once");
+            continue;
         }
-        return;
+        if (kept != i) sets_[kept] = std::move(cur);
+        ++kept;
     }
-    auto& w = old.set.where;
-    error(set.where.location(), ctx,
-          type_to_name(set.type) + " records for '" + owner.to_text() + "' are already given at " + w.file() +
-              ":" + std::to_string(w.line) + "; give each name and type once");
+    sets_.resize(kept);
+}
+
+const ZoneParser::PendingSet* ZoneParser::find_set(const core::Name& owner, uint16_t type) const {
+    auto it = std::lower_bound(sets_.begin(), sets_.end(), std::pair{&owner, type}, [](const PendingSet& p, auto key) {
+        return by_owner_type(p.owner, p.set.type, *key.first, key.second);
+    });
+    return it != sets_.end() && it->owner == owner && it->set.type == type ? &*it : nullptr;
 }
 
 void ZoneParser::parse_include(const std::string& rel, const SourceLocation& where) {
@@ -254,7 +288,7 @@ void ZoneParser::parse_include(const std::string& rel, const SourceLocation& whe
         set.ttl = r.ttl;
         set.rdatas.push_back(r.rdata);
         set.where = source(w);
-        add_set(r.owner, text, std::move(set), true, ctx);
+        add_set(r.owner, text, std::move(set), true);
     }
 }
 
@@ -264,13 +298,11 @@ void ZoneParser::parse_soa(TomlNode node) {
     soa.rname = core::Name::from_text("hostmaster", origin_).value_or(origin_);
     // Defaults: the first apex NS target, else ns1.<origin>.
     bool mname_set = false;
-    if (auto a = sets_.find(origin_); a != sets_.end()) {
-        if (auto ns = a->second.find(rrtype::NS); ns != a->second.end() && !ns->second.set.rdatas.empty()) {
-            std::size_t pos = 0;
-            if (auto n = read_wire_name(ns->second.set.rdatas.front(), pos)) {
-                soa.mname = *n;
-                mname_set = true;
-            }
+    if (auto ns = find_set(origin_, rrtype::NS); ns && !ns->set.rdatas.empty()) {
+        std::size_t pos = 0;
+        if (auto n = read_wire_name(ns->set.rdatas.front(), pos)) {
+            soa.mname = *n;
+            mname_set = true;
         }
     }
     if (!mname_set) soa.mname = core::Name::from_text("ns1", origin_).value_or(origin_);
@@ -353,44 +385,54 @@ void ZoneParser::parse_soa(TomlNode node) {
 
 void ZoneParser::check_static_data() {
     bool apex_ns = false;
-    for (auto& [owner, by_type] : sets_) {
-        std::string text = owner_text_.count(owner) ? owner_text_[owner] : owner.to_relative_text(origin_);
+    for (std::size_t b = 0, e = 0; b < sets_.size(); b = e) {
+        const core::Name& owner = sets_[b].owner;
+        const PendingSet* first = &sets_[b];  // the owner's text as first written
+        for (e = b; e < sets_.size() && sets_[e].owner == owner; ++e)
+            if (sets_[e].seq < first->seq) first = &sets_[e];
+        auto of_type = [&](uint16_t type) -> const PendingSet* {
+            for (std::size_t k = b; k < e; ++k)
+                if (sets_[k].set.type == type) return &sets_[k];
+            return nullptr;
+        };
+        std::string text = owner_text(*first);
         std::string ctx = zctx_ + " record '" + text + "'";
-        if (auto c = by_type.find(rrtype::CNAME); c != by_type.end()) {
-            auto w = c->second.set.where.location();
+        if (auto c = of_type(rrtype::CNAME)) {
+            auto w = c->set.where.location();
             if (owner == origin_) error(w, ctx + " CNAME", "a CNAME is not allowed at the zone apex (it would hide the SOA and NS)");
             std::vector<std::string> others;
-            for (auto& [type, ps] : by_type)
+            for (std::size_t k = b; k < e; ++k) {
+                uint16_t type = sets_[k].set.type;
                 if (type != rrtype::CNAME && type != rrtype::RRSIG && type != rrtype::NSEC && type != 50)
                     others.push_back(type_to_name(type));
+            }
             if (!others.empty() && owner != origin_)
                 error(w, ctx + " CNAME", "a CNAME cannot share its name with other records, found " + join(others));
-            if (c->second.set.rdatas.size() > 1)
+            if (c->set.rdatas.size() > 1)
                 error(w, ctx + " CNAME",
-                      "a name can have only one CNAME record, got " + std::to_string(c->second.set.rdatas.size()));
+                      "a name can have only one CNAME record, got " + std::to_string(c->set.rdatas.size()));
         }
         if (auto svc = service_owner_.find(owner); svc != service_owner_.end()) {
             for (uint16_t type : {rrtype::A, rrtype::AAAA, rrtype::CNAME}) {
-                auto it = by_type.find(type);
-                if (it == by_type.end()) continue;
+                auto it = of_type(type);
+                if (!it) continue;
                 auto& sw = service_owner_where_[owner];
-                error(it->second.set.where.location(), ctx + " " + type_to_name(type),
+                error(it->set.where.location(), ctx + " " + type_to_name(type),
                       "the name is answered by service '" + svc->second + "' (" + sw.file + ":" +
                           std::to_string(sw.line) + "); static A, AAAA and CNAME records may not share a name with a service");
             }
         }
-        auto ns = by_type.find(rrtype::NS);
-        if (ns == by_type.end()) continue;
+        auto ns = of_type(rrtype::NS);
+        if (!ns) continue;
         if (owner == origin_) apex_ns = true;
-        for (auto& rd : ns->second.set.rdatas) {
+        for (auto& rd : ns->set.rdatas) {
             std::size_t pos = 0;
             auto target = read_wire_name(rd, pos);
             if (!target || !target->is_subdomain_of(origin_)) continue;
             if (service_owner_.count(*target)) continue;
-            auto t = sets_.find(*target);
-            bool has_addr = t != sets_.end() && (t->second.count(rrtype::A) || t->second.count(rrtype::AAAA));
+            bool has_addr = find_set(*target, rrtype::A) || find_set(*target, rrtype::AAAA);
             if (!has_addr)
-                warning(ns->second.set.where.location(), ctx + " NS",
+                warning(ns->set.where.location(), ctx + " NS",
                         "target '" + target->to_text() + "' is inside the zone but has no A or AAAA record (glue); add [records." +
                             dq(target->to_relative_text(origin_)) + "] A = \"...\"");
         }
@@ -425,17 +467,26 @@ void ZoneParser::build_nodes() {
     soa_set.ttl = soa.ttl;
     soa_set.rdatas.push_back(std::move(rd));
     soa_set.where = source(soa_where_);
-    sets_[origin_][rrtype::SOA] = PendingSet{std::move(soa_set), false};
-    // sets_ is ordered by name, as the table is; its RRsets move, nothing is copied.
+    PendingSet soa_pending{origin_, std::move(soa_set), {}, seq_++, false};
+    auto at = std::lower_bound(sets_.begin(), sets_.end(), soa_pending, [](const PendingSet& a, const PendingSet& b) {
+        return by_owner_type(a.owner, a.set.type, b.owner, b.set.type);
+    });
+    if (at != sets_.end() && at->owner == origin_ && at->set.type == rrtype::SOA) *at = std::move(soa_pending);
+    else sets_.insert(at, std::move(soa_pending));
+    // sets_ is ordered by name, as the table is; names and RRsets move, nothing is copied.
+    std::size_t owners = 0;
+    for (std::size_t i = 0; i < sets_.size(); ++i) owners += i == 0 || sets_[i].owner != sets_[i - 1].owner;
     std::vector<NodeTable::value_type> nodes;
-    nodes.reserve(sets_.size());
-    for (auto& [owner, by_type] : sets_) {
+    nodes.reserve(owners);
+    for (std::size_t b = 0, e = 0; b < sets_.size(); b = e) {
+        for (e = b; e < sets_.size() && sets_[e].owner == sets_[b].owner; ++e) {
+        }
         Node node;
-        node.rrsets.reserve(by_type.size());
-        for (auto& [type, ps] : by_type) node.rrsets.push_back(std::move(ps.set));
-        nodes.emplace_back(owner, std::move(node));
+        node.rrsets.reserve(e - b);
+        for (std::size_t k = b; k < e; ++k) node.rrsets.push_back(std::move(sets_[k].set));
+        nodes.emplace_back(std::move(sets_[b].owner), std::move(node));
     }
-    sets_.clear();
+    std::deque<PendingSet>().swap(sets_);
     zone_.nodes.assign(std::move(nodes));
 }
 
