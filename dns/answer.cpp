@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/wire.hpp"
 #include "dns/view.hpp"
 #include "dns/view_impl.hpp"
 #include "dnssec/sha1.hpp"
@@ -17,21 +18,19 @@ namespace {
 
 namespace rt = zones::rrtype;
 
-constexpr uint16_t kClassIn = 1;
-constexpr uint16_t kClassCh = 3;
-constexpr uint16_t kClassAny = 255;
-constexpr uint16_t kNsidOption = 3;
-constexpr uint16_t kEcsOption = 8;
+using core::kClassAny;
+using core::kClassCh;
+using core::kClassIn;
+using core::kEcsOption;
+using core::kNsidOption;
 constexpr int kMaxChain = 8;         // CNAMEs followed inside a zone
 constexpr int kMaxAdditional = 16;   // target names whose addresses go in additional
 constexpr int kMaxLabels = 128;
 
 enum Rcode : uint16_t { NoError = 0, FormErr = 1, ServFail = 2, NxDomain = 3, NotImp = 4, Refused = 5, BadVers = 16 };
 
-inline uint16_t rd16(const uint8_t* p) noexcept { return uint16_t((p[0] << 8) | p[1]); }
-inline uint32_t rd32(const uint8_t* p) noexcept {
-    return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
-}
+using core::get16;
+using core::get32;
 inline uint8_t lower(uint8_t c) noexcept { return (c >= 'A' && c <= 'Z') ? uint8_t(c + 32) : c; }
 
 // A name in canonical (lowercase) wire form with its label offsets.
@@ -141,14 +140,14 @@ Parse parse_opt(const uint8_t* rd, std::size_t rdlen, Query& q) noexcept {
     std::size_t off = 0;
     while (off < rdlen) {
         if (off + 4 > rdlen) return Parse::FormErr;
-        uint16_t code = rd16(rd + off), len = rd16(rd + off + 2);
+        uint16_t code = get16(rd + off), len = get16(rd + off + 2);
         off += 4;
         if (off + len > rdlen) return Parse::FormErr;
         if (code == kEcsOption) {
             if (q.has_ecs) return Parse::EcsFormErr;  // RFC 7871 §6: at most one ECS option
             if (len < 4) return Parse::EcsFormErr;
             const uint8_t* o = rd + off;
-            uint16_t family = rd16(o);
+            uint16_t family = get16(o);
             uint8_t source = o[2], scope = o[3];
             unsigned max_bits = family == 1 ? 32 : family == 2 ? 128 : 0;
             if (max_bits == 0 || source > max_bits || scope != 0) return Parse::EcsFormErr;
@@ -174,7 +173,7 @@ Parse parse_opt(const uint8_t* rd, std::size_t rdlen, Query& q) noexcept {
 }
 
 Parse parse_rest(const uint8_t* p, std::size_t n, Query& q) noexcept {
-    uint16_t ancount = rd16(p + 6), nscount = rd16(p + 8), arcount = rd16(p + 10);
+    uint16_t ancount = get16(p + 6), nscount = get16(p + 8), arcount = get16(p + 10);
     if (ancount != 0 || nscount != 0) return Parse::FormErr;
     std::size_t off = q.question_end;
     Parse pending = Parse::Ok;
@@ -182,9 +181,9 @@ Parse parse_rest(const uint8_t* p, std::size_t n, Query& q) noexcept {
         std::size_t name_at = off;
         if (!skip_name(p, n, off)) return Parse::FormErr;
         if (off + 10 > n) return Parse::FormErr;
-        uint16_t type = rd16(p + off), cls = rd16(p + off + 2);
-        uint32_t ttl = rd32(p + off + 4);
-        uint16_t rdlen = rd16(p + off + 8);
+        uint16_t type = get16(p + off), cls = get16(p + off + 2);
+        uint32_t ttl = get32(p + off + 4);
+        uint16_t rdlen = get16(p + off + 8);
         off += 10;
         if (off + rdlen > n) return Parse::FormErr;
         if (type == rt::OPT) {
@@ -1340,7 +1339,7 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
     if (n < 12 || out.size() < 12) return 0;
     if (p[2] & 0x80) return 0;  // a response: never answered
     Query q;
-    q.id = rd16(p);
+    q.id = get16(p);
     q.flags1 = p[2];
     q.flags2 = p[3];
     uint8_t opcode = (q.flags1 >> 3) & 0x0f;
@@ -1368,7 +1367,7 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
         r.rcode = NotImp;
         return finish();
     }
-    if (rd16(p + 4) != 1) {
+    if (get16(p + 4) != 1) {
         r.rcode = FormErr;
         return finish();
     }
@@ -1398,9 +1397,9 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
             r.rcode = FormErr;
             return finish();
         }
-        q.qtype = rd16(p + off);
+        q.qtype = get16(p + off);
         if (meta) meta->qtype = q.qtype;
-        q.qclass = rd16(p + off + 2);
+        q.qclass = get16(p + off + 2);
         q.question_end = off + 4;
     }
     // Echo the question exactly as sent.
@@ -1509,7 +1508,7 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
                 const uint16_t* rl = view.relocs_.data() + blob->reloc;
                 for (unsigned i = 0; i < blob->nreloc; ++i) {
                     uint8_t* ptr = b + rl[i];
-                    uint16_t v = uint16_t(rd16(ptr) + hit.shift);
+                    uint16_t v = uint16_t(get16(ptr) + hit.shift);
                     ptr[0] = uint8_t(v >> 8);
                     ptr[1] = uint8_t(v);
                 }

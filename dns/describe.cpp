@@ -1,15 +1,14 @@
 #include "dns/describe.hpp"
 
 #include "core/ldns_wrap.hpp"
+#include "core/wire.hpp"
 #include "zones/model.hpp"
 
 namespace signpost::dns {
 
 namespace {
-void put16(std::vector<uint8_t>& o, uint16_t v) {
-    o.push_back(uint8_t(v >> 8));
-    o.push_back(uint8_t(v));
-}
+
+using core::put16;
 
 std::vector<std::string> section(ldns_rr_list* list) {
     std::vector<std::string> out;

@@ -5,17 +5,18 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/wire.hpp"
+
 namespace signpost::dns {
 
 namespace {
 
-constexpr uint16_t kTypeTxt = 16, kTypeOpt = 41, kClassCh = 3, kEcsOption = 8;
+using core::put16;
 
-uint16_t rd16(const uint8_t* p) noexcept { return uint16_t((p[0] << 8) | p[1]); }
-void put16(std::string& o, uint16_t v) {
-    o.push_back(char(v >> 8));
-    o.push_back(char(v));
-}
+using core::get16;
+using core::kClassCh;
+using core::kEcsOption;
+constexpr uint16_t kTypeTxt = 16, kTypeOpt = 41;
 
 // One TXT record: owner compressed to the question's name, class CH, TTL 0;
 // the line split into character-strings of at most 255 bytes.
@@ -44,7 +45,7 @@ bool parse_explain_question(std::span<const uint8_t> wire, ExplainQuestion& q) n
     const uint8_t* p = wire.data();
     std::size_t n = wire.size();
     if (n < 12 || (p[2] & 0x80) || ((p[2] >> 3) & 0x0f) != 0) return false;  // a QUERY
-    if (rd16(p + 4) != 1 || rd16(p + 6) != 0 || rd16(p + 8) != 0) return false;
+    if (get16(p + 4) != 1 || get16(p + 6) != 0 || get16(p + 8) != 0) return false;
     std::size_t off = 12;
     for (;;) {
         if (off >= n || p[off] > 63) return false;  // no compression in a question
@@ -53,10 +54,10 @@ bool parse_explain_question(std::span<const uint8_t> wire, ExplainQuestion& q) n
         if (off - 12 > 255) return false;
         if (l == 0) break;
     }
-    if (off + 4 > n || rd16(p + off) != kTypeTxt || rd16(p + off + 2) != kClassCh) return false;
+    if (off + 4 > n || get16(p + off) != kTypeTxt || get16(p + off + 2) != kClassCh) return false;
     q.qname_len = off - 12;
     q.question_end = off + 4;
-    q.arcount = rd16(p + 10);
+    q.arcount = get16(p + 10);
     return true;
 }
 
@@ -71,7 +72,7 @@ bool parse_explain_request(std::span<const uint8_t> wire, const ExplainQuestion&
         if (!root_owner) return false;  // only OPT (root owner) is expected; TSIG etc.: normal path
         off += 1;
         if (off + 10 > n) return false;
-        uint16_t type = rd16(p + off), cls = rd16(p + off + 2), rdlen = rd16(p + off + 8);
+        uint16_t type = get16(p + off), cls = get16(p + off + 2), rdlen = get16(p + off + 8);
         uint8_t version = p[off + 5];
         off += 10;
         if (off + rdlen > n || type != kTypeOpt || r.has_opt || version != 0) return false;
@@ -79,12 +80,12 @@ bool parse_explain_request(std::span<const uint8_t> wire, const ExplainQuestion&
         r.udp_size = std::max<uint16_t>(512, cls);
         for (std::size_t o = off; o < off + rdlen;) {
             if (o + 4 > off + rdlen) return false;
-            uint16_t code = rd16(p + o), len = rd16(p + o + 2);
+            uint16_t code = get16(p + o), len = get16(p + o + 2);
             o += 4;
             if (o + len > off + rdlen) return false;
             if (code == kEcsOption) {
                 if (r.has_ecs || len < 4) return false;
-                uint16_t family = rd16(p + o);
+                uint16_t family = get16(p + o);
                 uint8_t source = p[o + 2], scope = p[o + 3];
                 unsigned max_bits = family == 1 ? 32 : family == 2 ? 128 : 0;
                 if (max_bits == 0 || source > max_bits || scope != 0 || len - 4u != (source + 7u) / 8u) return false;

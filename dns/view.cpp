@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/wire.hpp"
 #include "dns/view_impl.hpp"
 #include "dnssec/denial.hpp"
 
@@ -31,14 +32,7 @@ void NameIndex::build(const std::vector<std::string_view>& keys) {
 
 namespace {
 
-void put16(std::string& s, uint16_t v) {
-    s.push_back(char(v >> 8));
-    s.push_back(char(v & 0xff));
-}
-void put32(std::string& s, uint32_t v) {
-    put16(s, uint16_t(v >> 16));
-    put16(s, uint16_t(v & 0xffff));
-}
+using core::put32;
 
 detail::DecisionData make_decision(const policy::Decision& d) {
     detail::DecisionData out;

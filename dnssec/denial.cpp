@@ -7,6 +7,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "core/wire.hpp"
 #include "dnssec/encoding.hpp"
 #include "dnssec/sign.hpp"
 #include "zones/model.hpp"
@@ -15,12 +16,10 @@ namespace signpost::dnssec {
 
 namespace {
 
+using core::put16;
+
 constexpr uint16_t kNsec3Param = 51;
 
-void put16(std::string& out, uint16_t v) {
-    out.push_back(char(v >> 8));
-    out.push_back(char(v & 0xff));
-}
 
 void add_once(Proof& p, std::size_t i) {
     if (std::find(p.begin(), p.end(), i) == p.end()) p.push_back(i);

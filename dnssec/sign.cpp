@@ -10,17 +10,14 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "core/wire.hpp"
+
 namespace signpost::dnssec {
 
 namespace {
 
-void put16(std::string& out, uint16_t v) {
-    out.push_back(char(v >> 8));
-    out.push_back(char(v & 0xff));
-}
-void put32(std::string& out, uint32_t v) {
-    for (int s = 24; s >= 0; s -= 8) out.push_back(char((v >> s) & 0xff));
-}
+using core::put16;
+using core::put32;
 
 unsigned char fold(unsigned char c) noexcept { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 

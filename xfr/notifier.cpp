@@ -10,16 +10,14 @@
 #include <random>
 
 #include "core/log.hpp"
+#include "core/wire.hpp"
 #include "xfr/tsig.hpp"
 
 namespace signpost::xfr {
 
 namespace {
 
-void put16(std::vector<uint8_t>& w, uint16_t v) {
-    w.push_back(uint8_t(v >> 8));
-    w.push_back(uint8_t(v));
-}
+using core::put16;
 
 template <class H>
 void close_handle(H* h) {

@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "core/log.hpp"
+#include "core/wire.hpp"
 #include "xfr/acl.hpp"
 #include "xfr/transfer_query.hpp"
 #include "xfr/tsig.hpp"
@@ -15,16 +16,11 @@ namespace signpost::xfr {
 
 namespace {
 
+using core::put16;
+using core::put32;
+
 constexpr uint8_t kNoError = 0, kFormErr = 1, kServFail = 2, kRefused = 5, kNotAuth = 9;
 
-void put16(std::string& s, uint16_t v) {
-    s.push_back(char(v >> 8));
-    s.push_back(char(v));
-}
-void put32(std::string& s, uint32_t v) {
-    put16(s, uint16_t(v >> 16));
-    put16(s, uint16_t(v));
-}
 
 // One response message under construction.
 class Message {

@@ -6,10 +6,13 @@
 #include <cstdlib>
 
 #include "core/ldns_wrap.hpp"
+#include "core/wire.hpp"
 
 namespace signpost::xfr {
 
 namespace {
+
+using core::put16;
 
 std::string rdf_text(const ldns_rdf* r) {
     if (!r) return {};
@@ -28,10 +31,6 @@ uint64_t time48(const ldns_rdf* r) {
     return v;
 }
 
-void put16(std::vector<uint8_t>& w, uint16_t v) {
-    w.push_back(uint8_t(v >> 8));
-    w.push_back(uint8_t(v));
-}
 
 void put_name(std::vector<uint8_t>& w, const std::string& text) {
     core::LdnsRdf d(ldns_dname_new_frm_str(text.c_str()));

@@ -7,13 +7,13 @@
 
 #include <fmt/format.h>
 
+#include "core/wire.hpp"
+
 namespace signpost::xfr {
 
 namespace {
 
-void put32(std::string& s, uint32_t v) {
-    for (int sh = 24; sh >= 0; sh -= 8) s.push_back(char((v >> sh) & 0xff));
-}
+using core::put32;
 
 std::size_t serial_offset(const std::string& rdata) {
     // mname and rname are uncompressed wire names.
