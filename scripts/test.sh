@@ -21,7 +21,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "== release build and tests"
 stage_start=$SECONDS
-bash scripts/build.sh -DSIGNPOST_DEBUG_LINES=ON
+bash scripts/build.sh -DSIGNPOST_DEBUG_LINES=ON -DSIGNPOST_UNITY=ON
 ctest --test-dir build --output-on-failure -j"$jobs"
 echo "release stage: $((SECONDS - stage_start))s"
 
@@ -35,7 +35,7 @@ if [ "$fuzz_seconds" != 0 ]; then
     exit 1
   fi
   cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-    -DSIGNPOST_FUZZ=ON -DSIGNPOST_TESTS=OFF -DSIGNPOST_BENCH=OFF -DSIGNPOST_DEBUG_LINES=ON >/dev/null
+    -DSIGNPOST_FUZZ=ON -DSIGNPOST_TESTS=OFF -DSIGNPOST_BENCH=OFF -DSIGNPOST_DEBUG_LINES=ON -DSIGNPOST_UNITY=ON >/dev/null
   fuzz_targets=()
   for src in tests/fuzz/fuzz_*.cpp; do
     t=${src#tests/fuzz/fuzz_}
@@ -62,7 +62,7 @@ fi
 if [ "${1:-}" != "--no-sanitizers" ]; then
   echo "== AddressSanitizer + UndefinedBehaviorSanitizer build and tests"
   stage_start=$SECONDS
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSIGNPOST_SANITIZE=ON -DSIGNPOST_BENCH=OFF -DSIGNPOST_DEBUG_LINES=ON >/dev/null
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DSIGNPOST_SANITIZE=ON -DSIGNPOST_BENCH=OFF -DSIGNPOST_DEBUG_LINES=ON -DSIGNPOST_UNITY=ON >/dev/null
   cmake --build build-asan -j"$jobs"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan --output-on-failure -j"$jobs"
@@ -78,7 +78,7 @@ if [ "${1:-}" != "--no-sanitizers" ]; then
   # closes, invisible to TSan, are reported to it by tests/tsan/libuv_close.cpp.
   echo "== ThreadSanitizer build and tests"
   tsan_start=$SECONDS
-  cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIGNPOST_TSAN=ON -DSIGNPOST_BENCH=OFF -DSIGNPOST_DEBUG_LINES=ON >/dev/null
+  cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSIGNPOST_TSAN=ON -DSIGNPOST_BENCH=OFF -DSIGNPOST_DEBUG_LINES=ON -DSIGNPOST_UNITY=ON >/dev/null
   cmake --build build-tsan -j"$jobs"
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp" \
     ctest --test-dir build-tsan --output-on-failure -j"$jobs"
