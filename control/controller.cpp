@@ -124,8 +124,12 @@ std::vector<LogLine> Controller::restore(const PersistedState& st, const Now& no
 
 // Serials never go backwards: unchanged static data keeps the serial it had,
 // changed data gets max(automatic serial, previous + 1).
-std::shared_ptr<const zones::Catalog> Controller::with_serials(const zones::Catalog& loaded, Step& step) {
-    auto cat = std::make_shared<zones::Catalog>(loaded);
+std::shared_ptr<const zones::Catalog> Controller::with_serials(std::shared_ptr<const zones::Catalog> loaded, Step& step) {
+    // Sole owner: the catalog was made non-const (zones::load_path; const is the sharing
+    // contract), so it can be moved from.
+    auto cat = loaded.use_count() == 1 ? std::make_shared<zones::Catalog>(std::move(const_cast<zones::Catalog&>(*loaded)))
+                                       : std::make_shared<zones::Catalog>(*loaded);
+    loaded.reset();
     for (auto& z : cat->zones) {
         std::string origin = origin_of(z.origin);
         std::string digest = zones::static_digest(z);
@@ -149,8 +153,7 @@ std::shared_ptr<const zones::Catalog> Controller::with_serials(const zones::Cata
 
 Step Controller::load(std::shared_ptr<const zones::Catalog> catalog, const Now& now) {
     Step step;
-    catalog_ = with_serials(*catalog, step);
-    catalog.reset();
+    catalog_ = with_serials(std::move(catalog), step);
     file_catalog_ = catalog_;
     with_runtime_txt(true, now, step);
     states_.assign(catalog_->services.size(), {});
@@ -242,8 +245,7 @@ void Controller::commit(std::shared_ptr<const zones::Catalog> loaded, Probes pro
     std::map<std::string, policy::ServiceState> old_states;
     for (std::size_t i = 0; i < catalog_->services.size() && i < states_.size(); ++i)
         old_states[catalog_->services[i].key] = states_[i];
-    catalog_ = with_serials(*loaded, step);
-    loaded.reset();
+    catalog_ = with_serials(std::move(loaded), step);
     file_catalog_ = catalog_;
     with_runtime_txt(true, now, step);
     states_.assign(catalog_->services.size(), {});
