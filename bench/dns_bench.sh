@@ -282,32 +282,7 @@ fi  # SCALE_ONLY = 0
 # --- (c) scale: ZONES zones x NAMES_PER_ZONE names --------------------------------
 if [ $SCALE = 1 ]; then
   log "generating $ZONES zones x $NAMES_PER_ZONE names"
-  python3 - "$TMP/scale" "$ZONES" "$NAMES_PER_ZONE" <<'EOF'
-import os, sys
-root, nz, nn = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-os.makedirs(root + "/toml"); os.makedirs(root + "/knot")
-names = []
-with open(root + "/knot.yaml", "w") as kz:
-    for z in range(nz):
-        origin = "zone%d.example" % z
-        kz.write("  - domain: %s\n" % origin)
-        recs = ["host%d" % i for i in range(nn - 2)]
-        with open("%s/toml/%s.toml" % (root, origin), "w") as f:
-            f.write('origin = "%s"\nttl = 300\n\n[soa]\nmname = "ns1.%s."\nrname = "hostmaster.%s."\nserial = 1\n\n'
-                    '[records."@"]\nNS = ["ns1"]\nA = "192.0.2.1"\n\n[records.ns1]\nA = "192.0.2.2"\n' % (origin, origin, origin))
-            for i, r in enumerate(recs):
-                f.write('\n[records.%s]\nA = "198.51.100.%d"\n' % (r, i % 250 + 1))
-        with open("%s/knot/%s.zone" % (root, origin), "w") as f:
-            f.write("$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 1800 259200 300\n@ NS ns1\n@ A 192.0.2.1\n"
-                    "ns1 A 192.0.2.2\n" % origin)
-            for i, r in enumerate(recs):
-                f.write("%s A 198.51.100.%d\n" % (r, i % 250 + 1))
-        if z % (max(nz // 1000, 1)) == 0:
-            names.append("host%d.%s A" % (z % (nn - 2), origin))
-            names.append("nothing.%s A" % origin)
-with open(root + "/names.txt", "w") as f:
-    f.write("\n".join(names) + "\n")
-EOF
+  python3 "$ROOT/bench/scale_zones.py" "$TMP/scale" "$ZONES" "$NAMES_PER_ZONE"
   LAST=host0.zone$((ZONES - 1)).example
 
   declare -A LOAD_S SCALE_RSS SCALE_LOAD_HWM SCALE_CPU SCALE_QPS

@@ -250,26 +250,7 @@ run_knot one "$TMP/one/master" "$TMP/one/knot.yaml" "$LAST1" "$EXPECT1"
 # --- case 2: 10,000 zones x 10 names (bench/dns_bench.sh's scale generator) ------------
 if [ $ZONES_CASE = 1 ]; then
   log "generating $ZONES zones x $NAMES_PER_ZONE names"
-  python3 - "$TMP/scale" "$ZONES" "$NAMES_PER_ZONE" <<'EOF'
-import os, sys
-root, nz, nn = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-os.makedirs(root + "/toml"); os.makedirs(root + "/knot")
-with open(root + "/knot.yaml", "w") as kz:
-    for z in range(nz):
-        origin = "zone%d.example" % z
-        kz.write("  - domain: %s\n" % origin)
-        recs = ["host%d" % i for i in range(nn - 2)]
-        with open("%s/toml/%s.toml" % (root, origin), "w") as f:
-            f.write('origin = "%s"\nttl = 300\n\n[soa]\nmname = "ns1.%s."\nrname = "hostmaster.%s."\nserial = 1\n\n'
-                    '[records."@"]\nNS = ["ns1"]\nA = "192.0.2.1"\n\n[records.ns1]\nA = "192.0.2.2"\n' % (origin, origin, origin))
-            for i, r in enumerate(recs):
-                f.write('\n[records.%s]\nA = "198.51.100.%d"\n' % (r, i % 250 + 1))
-        with open("%s/knot/%s.zone" % (root, origin), "w") as f:
-            f.write("$ORIGIN %s.\n$TTL 300\n@ SOA ns1 hostmaster 1 7200 1800 259200 300\n@ NS ns1\n@ A 192.0.2.1\n"
-                    "ns1 A 192.0.2.2\n" % origin)
-            for i, r in enumerate(recs):
-                f.write("%s A 198.51.100.%d\n" % (r, i % 250 + 1))
-EOF
+  python3 "$ROOT/bench/scale_zones.py" "$TMP/scale" "$ZONES" "$NAMES_PER_ZONE"
   LAST2=host0.zone$((ZONES - 1)).example
   run_signpost scale "$TMP/scale/toml" "$LAST2" 198.51.100.1
   run_knot scale "$TMP/scale/knot" "$TMP/scale/knot.yaml" "$LAST2" 198.51.100.1
