@@ -194,6 +194,29 @@ class Serve(unittest.TestCase):
         self.assertRegex(p.stderr, rf"127\.0\.0\.1:{port}.*not starting")
         self.assertNotIn("first probe round", p.stderr)
 
+    def test_a_listen_port_in_the_ephemeral_range_is_warned_about(self):
+        # A client of the same user with SO_REUSEPORT (dig) may be given such a port as
+        # its source port and then read back its own queries (docs/dns.md).
+        for attempt in range(3):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                probe.bind(("127.0.0.1", 0))  # the kernel hands out ephemeral ports
+                port = probe.getsockname()[1]
+            s = st.Signpost(FIXTURES / "basic", listen=(("127.0.0.1", port),), label="signpost (ephemeral port)")
+            try:
+                s.start()
+            except st.StartError:
+                if "in use" in s.stderr() and attempt < 2:
+                    continue
+                raise
+            try:
+                self.assertRegex(s.stderr(), rf"warning dns: listen port {port} of 127\.0\.0\.1:{port} is in the "
+                                             r"kernel's ephemeral range \(\d+-\d+\)")
+            finally:
+                s.stop()
+            break
+        with st.Signpost(FIXTURES / "basic", label="signpost (port outside the range)") as s:
+            self.assertNotIn("ephemeral range", s.stderr())
+
     def assertClosed(self, host, port):
         with self.assertRaises(OSError, msg=f"TCP {host}:{port} still accepts after exit"):
             st.tcp_connect(port, host, timeout=1.0).close()
