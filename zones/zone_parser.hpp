@@ -118,6 +118,8 @@ private:
     std::deque<PendingSet> sets_;
     uint32_t seq_ = 0;
     std::optional<MasterRecord> include_soa_;
+    std::map<std::string, std::size_t> services_by_lower_;  // see parse_service
+    std::size_t services_by_lower_count_ = 0;
     std::map<core::Name, std::string> service_owner_;
     std::map<core::Name, core::SourceLocation> service_owner_where_;
     std::map<std::string, std::shared_ptr<const std::string>> file_names_;  // see source()

@@ -467,11 +467,15 @@ void ZoneParser::parse_endpoint(TomlNode e, const std::string& pool_ctx, Pool& p
 void ZoneParser::parse_service(const std::string& name, TomlNode node, const SourceLocation& where) {
     std::string ctx = zctx_ + " service '" + name + "'";
     if (!valid_identifier(name)) error(where, ctx, "a service name may contain only letters, digits, '-' and '_'");
-    for (auto& other : zone_.services) {
-        if (lower(other.name) == lower(name))
-            error(where, ctx,
-                  "duplicate service name (also '" + other.name + "' at line " + std::to_string(other.where.line) +
-                      "); service names are compared without case");
+    // By lowered name, kept up to date with zone_.services (10,000 services compared each
+    // with all before it took 4.6 s).
+    for (; services_by_lower_count_ < zone_.services.size(); ++services_by_lower_count_)
+        services_by_lower_.emplace(lower(zone_.services[services_by_lower_count_].name), services_by_lower_count_);
+    if (auto it = services_by_lower_.find(lower(name)); it != services_by_lower_.end()) {
+        auto& other = zone_.services[it->second];
+        error(where, ctx,
+              "duplicate service name (also '" + other.name + "' at line " + std::to_string(other.where.line) +
+                  "); service names are compared without case");
     }
     auto t = r_.table(node, ctx, "a service");
     if (!t) return;
