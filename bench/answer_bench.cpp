@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/evaluate_all.hpp"
 #include "dns/rrl.hpp"
 #include "dns/view.hpp"
 #include "geo/database.hpp"
@@ -145,12 +146,7 @@ int main(int argc, char** argv) {
         h.state = core::HealthState::Up;
         h.confirmed = true;
     }
-    std::vector<policy::Evaluation> evs(cat.services.size());
-    for (auto& ref : cat.services) {
-        auto& z = cat.zones[ref.zone];
-        auto& s = z.services[ref.service];
-        evs[s.index] = policy::evaluate(z, s, health, core::TimePoint{} + std::chrono::hours(1), {}, 1);
-    }
+    auto evs = bench::evaluate_all(cat, health);
     std::string error;
     dns::ViewOptions fast_options, slow_options;
     fast_options.geo = slow_options.geo = geo::Databases::open({db_path}, error);

@@ -93,20 +93,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {  # a port free for both UDP and TCP on 127.0.0.1
-  python3 - <<'EOF'
-import socket
-for _ in range(100):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
-    p = u.getsockname()[1]
-    t = socket.socket()
-    try:
-        t.bind(("127.0.0.1", p)); print(p); break
-    except OSError:
-        pass
-    finally:
-        t.close(); u.close()
-EOF
+free_port() {  # tests/support/signpost_test.py's: free for UDP and TCP, outside the ephemeral range (dig could draw it)
+  PYTHONPATH="$ROOT/tests/support" python3 -c 'import signpost_test; print(signpost_test.free_port())'
 }
 
 # wait_answer PORT NAME EXPECT TIMEOUT: polls every 10 ms until NAME/A answers with

@@ -25,7 +25,7 @@
 # --names N        names in case 1 (default 100000)
 # --zones-case     also case 2
 # --keep DIR       work in DIR (created) and leave it there; default a temp dir, removed
-# Traffic to 127.0.0.1 only, ports 10000-32000 (outside the ephemeral range); every
+# Traffic to 127.0.0.1 only, ports outside the ephemeral range (free_port); every
 # process it starts is stopped by PID on exit; every loop is bounded.
 set -euo pipefail
 
@@ -81,20 +81,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {  # a port in 10000-32000 free for both UDP and TCP on 127.0.0.1
-  python3 - <<'EOF'
-import random, socket
-for _ in range(200):
-    p = random.randint(10000, 32000)
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    t = socket.socket()
-    try:
-        u.bind(("127.0.0.1", p)); t.bind(("127.0.0.1", p)); print(p); break
-    except OSError:
-        pass
-    finally:
-        t.close(); u.close()
-EOF
+free_port() {  # tests/support/signpost_test.py's: free for UDP and TCP, outside the ephemeral range (dig could draw it)
+  PYTHONPATH="$ROOT/tests/support" python3 -c 'import signpost_test; print(signpost_test.free_port())'
 }
 
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
