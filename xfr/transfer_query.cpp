@@ -2,13 +2,15 @@
 // the answer and authority sections. Bounds-checked reads only; no allocation.
 #include "xfr/transfer_query.hpp"
 
+#include "core/wire.hpp"
+
 namespace signpost::xfr {
 
 namespace {
 
 constexpr uint16_t kTypeSoa = 6;
 
-uint16_t get16(std::span<const uint8_t> w, std::size_t off) noexcept { return uint16_t(w[off] << 8 | w[off + 1]); }
+uint16_t get16(std::span<const uint8_t> w, std::size_t off) noexcept { return core::get16(w.data() + off); }
 
 uint8_t lower(uint8_t c) noexcept { return c >= 'A' && c <= 'Z' ? uint8_t(c + 32) : c; }
 

@@ -201,7 +201,7 @@ void TomlDocument::consume_entries(TomlNode table, const std::function<void(cons
     for (auto it = t->begin(); it != t->end();) {
         e.key.assign(it->first.str());
         auto src = it->first.source();
-        e.key_where.line = src.begin.line + impl_->line0;
+        e.key_where.line = src.begin.line ? src.begin.line + impl_->line0 : 0;  // as location() does
         e.key_where.column = src.begin.column;
         e.value = TomlNode(&it->second, &impl_->file, impl_->line0);
         visit(e);
