@@ -5,7 +5,10 @@
 // flip back, each built with the first build's signature cache, as the daemon
 // publishes them. Prints times and the heap the View holds; asserts nothing.
 //
-//   view_bench [--services N] [--rounds R]
+//   view_bench [--services N] [--rounds R] [--flips F] [--budget B]
+// --flips F: after the table, F more flips back and forth on the signed View (for perf).
+// --budget B: state TXT records a View signs when built (ViewOptions::state_signature_budget;
+// default the daemon's 128); the rest follow with sign_pending(), timed on its own line.
 #include <malloc.h>
 
 #include <algorithm>
@@ -82,18 +85,22 @@ double heap_mb() { return double(mallinfo2().uordblks) / 1e6; }
 }  // namespace
 
 int main(int argc, char** argv) {
-    int services = 10000, rounds = 3;
+    int services = 10000, rounds = 3, flips = 0;
+    std::size_t budget = 128;  // the daemon's (control/controller.cpp kStateSignatureBudget)
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--services")) services = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--flips")) flips = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--budget")) budget = std::strtoull(argv[i + 1], nullptr, 10);
         else {
-            std::fprintf(stderr, "usage: view_bench [--services N] [--rounds R]\n");
+            std::fprintf(stderr, "usage: view_bench [--services N] [--rounds R] [--flips F] [--budget B]\n");
             return 2;
         }
     }
     std::printf("# view_bench: one zone, %d failover services (A+AAAA primary, A secondary); ms per View build\n",
                 services);
-    std::printf("| signed | first build | flip (primary down) | flip back | View heap |\n| --- | ---: | ---: | ---: | ---: |\n");
+    std::printf("| signed | first build | flip (primary down) | state TXT follow | flip back | View heap |\n"
+                "| --- | ---: | ---: | ---: | ---: | ---: |\n");
     zones::Limits limits;
     limits.max_endpoints = 0;
     for (bool sign : {false, true}) {
@@ -104,12 +111,14 @@ int main(int argc, char** argv) {
         }
         auto up = evaluate(*loaded.catalog, true), down = evaluate(*loaded.catalog, false);
         auto signing = sign ? keys() : nullptr;
-        std::vector<double> first, flip, back, heap;
-        uint64_t signed_first = 0, signed_flip = 0, signed_back = 0;
+        std::vector<double> first, flip, follow, back, heap;
+        uint64_t signed_first = 0, signed_flip = 0, signed_follow = 0, signed_back = 0;
+        std::size_t pending = 0;
         for (int r = 0; r < rounds; ++r) {
             dns::ViewOptions o;
             o.signing = signing;
             o.signatures = std::make_shared<dns::SignatureCache>();
+            o.state_signature_budget = budget;
             double before = heap_mb();
             auto t0 = Clock::now();
             auto v = dns::build_view(loaded.catalog, up, 1, o);
@@ -121,23 +130,43 @@ int main(int argc, char** argv) {
             auto v2 = dns::build_view(loaded.catalog, down, 2, o);
             flip.push_back(ms_since(t0));
             signed_flip = o.signatures->signatures_made() - signed_first;
+            // The state TXT records over the budget follow: signed, then one more View.
+            pending = dns::pending_signatures(*v2);
+            t0 = Clock::now();
+            dns::sign_pending(*v2, *o.signatures, 0, pending);
+            o.previous = v2;
+            o.state_signature_budget = budget + pending;  // as the daemon's follow-up View
+            v2 = dns::build_view(loaded.catalog, down, 2, o);
+            o.state_signature_budget = budget;
+            follow.push_back(ms_since(t0));
+            signed_follow = o.signatures->signatures_made() - signed_first - signed_flip;
             o.previous = v2;
             v.reset();
             t0 = Clock::now();
             auto v3 = dns::build_view(loaded.catalog, up, 3, o);
             back.push_back(ms_since(t0));
-            signed_back = o.signatures->signatures_made() - signed_first - signed_flip;
+            signed_back = o.signatures->signatures_made() - signed_first - signed_flip - signed_follow;
+            if (sign && r + 1 == rounds && flips > 0) {
+                auto t1 = Clock::now();
+                for (int f = 0; f < flips; ++f) {
+                    o.previous = v3;
+                    v3 = dns::build_view(loaded.catalog, f % 2 ? up : down, 4 + uint64_t(f), o);
+                }
+                std::printf("# %d more flips: %.1f ms each\n", flips, ms_since(t1) / flips);
+            }
         }
         auto med = [](std::vector<double> x) {
             std::sort(x.begin(), x.end());
             return x[x.size() / 2];
         };
-        std::printf("| %s | %.1f (%llu signed) | %.1f (%llu) | %.1f (%llu) | %.1f MB |\n", sign ? "yes" : "no", med(first),
-                    (unsigned long long)signed_first, med(flip), (unsigned long long)signed_flip, med(back),
+        std::printf("| %s | %.1f (%llu signed) | %.1f (%llu) | %.1f (%zu pending, %llu signed) | %.1f (%llu) | %.1f MB |\n",
+                    sign ? "yes" : "no", med(first), (unsigned long long)signed_first, med(flip),
+                    (unsigned long long)signed_flip, med(follow), pending, (unsigned long long)signed_follow, med(back),
                     (unsigned long long)signed_back, med(heap));
     }
-    std::printf("(medians of %d rounds; \"View heap\": heap in use after the first build minus before it, "
-                "signature cache included)\n",
-                rounds);
+    std::printf("(medians of %d rounds; state TXT budget %zu; \"state TXT follow\": sign_pending() and the View "
+                "after it; \"View heap\": heap in use after the first build minus before it, signature cache "
+                "included)\n",
+                rounds, budget);
     return 0;
 }

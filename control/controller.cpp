@@ -714,8 +714,10 @@ void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health,
         vo.geo = geo_;
         vo.signing = signing_now_;
         vo.signatures = signatures_;
-        vo.previous = view_;  // geo answer counters carry over
+        vo.previous = view_;  // geo answer counters and signing carry over
+        vo.state_signature_budget = kStateSignatureBudget + signed_ahead_;
         view_ = dns::build_view(catalog_, evaluations_, ++view_generation_, vo);
+        pending_done_ = signed_ahead_ = 0;
         explain_evaluations_ = std::make_shared<const std::vector<policy::Evaluation>>(evaluations_);
     }
     auto snap = std::make_shared<dns::Snapshot>();
@@ -1024,6 +1026,18 @@ Step Controller::tick(Probes probes, const Now& now) {
     if (signing_ && view_ && now.unix_ms - resigned_unix_ms_ >= kResignEveryMs) {
         if (resigned_unix_ms_ != 0) build_snapshot(effective_health(probes), true, step);
         resigned_unix_ms_ = now.unix_ms;
+    }
+    // State TXT records a flip left with their previous text: signed a slice per tick,
+    // then published.
+    if (signing_ && view_ && pending_done_ < dns::pending_signatures(*view_)) {
+        pending_done_ = dns::sign_pending(*view_, *signatures_, pending_done_, kPendingPerTick);
+        if (pending_done_ >= dns::pending_signatures(*view_)) {
+            say(step, core::LogLevel::Info, "dnssec",
+                "{} state TXT record(s) signed after the flip, which published the addresses first: publishing them",
+                pending_done_);
+            signed_ahead_ = pending_done_;
+            build_snapshot(effective_health(probes), true, step);
+        }
     }
     // A key's timing (Publish, Activate, Inactive, Delete, SyncPublish, SyncDelete) came
     // due: the next View publishes, signs and asks for DS with the keys as they are now.

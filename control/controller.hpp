@@ -253,6 +253,15 @@ public:
     std::shared_ptr<dns::SignatureCache> signatures_ = std::make_shared<dns::SignatureCache>();
     int64_t resigned_unix_ms_ = 0;  // the last View built to renew signatures (tick)
     static constexpr int64_t kResignEveryMs = 3600 * 1000;
+    // State TXT records a View signs with new text when it is built; a flip of more
+    // services publishes their addresses at once and their state TXT with the previous
+    // text (still signed), and tick() signs the rest, kPendingPerTick at a time (about
+    // 36 ms of ECDSA P-256; the budget's 128, about 5 ms), then publishes a View with them, whose budget covers them
+    // (dns::ViewOptions::state_signature_budget).
+    static constexpr std::size_t kStateSignatureBudget = 128;
+    static constexpr std::size_t kPendingPerTick = 1024;
+    std::size_t pending_done_ = 0;  // of dns::pending_signatures(*view_), signed by tick()
+    std::size_t signed_ahead_ = 0;  // state TXT signed by tick() for the next View
     // This instance's own verdicts (probes only, in `storage`): what peers hear from us.
     std::vector<LocalVerdict> local_verdicts(Probes probes, std::vector<core::EndpointHealth>& storage) const;
     // The probes' health indexed like catalog().endpoints (a staged reload probes another list).

@@ -789,7 +789,7 @@ void referral(Context& c, const detail::VNode& cut) noexcept {
     if (dnssec) {
         // A signed delegation shows its DS; an unsigned one proves there is none (RFC 4035 3.1.4).
         if (auto* ds = cut.find(rt::DS)) write_rrset(c, Section::Authority, owner, cut.name.size(), *ds);
-        else write_nsec(c, c.zone->nsec_of[std::size_t(&cut - c.zone->nodes.data())]);
+        else write_nsec(c, c.zone->denial().nsec_of[std::size_t(&cut - c.zone->nodes.data())]);
     }
     collect_targets(c, *ns);
 }
@@ -910,14 +910,15 @@ void resolve_chain(Context& c, const detail::ZoneData& z) noexcept {
 // a name that does not exist (the apex is the least owner, so one always does).
 int32_t covering_nsec(const detail::ZoneData& z, const WireName& name) noexcept {
     std::string_view n(reinterpret_cast<const char*>(name.bytes), name.len);
-    std::size_t lo = 0, hi = z.nsecs.size();  // first owner >= name
+    const auto& nsecs = z.denial().nsecs;
+    std::size_t lo = 0, hi = nsecs.size();  // first owner >= name
     while (lo < hi) {
         std::size_t mid = (lo + hi) / 2;
-        if (dnssec::canonical_compare(z.nodes[z.nsecs[mid].node].name, n) < 0) lo = mid + 1;
+        if (dnssec::canonical_compare(z.nodes[nsecs[mid].node].name, n) < 0) lo = mid + 1;
         else hi = mid;
     }
-    if (z.nsecs.empty()) return -1;
-    return int32_t(lo == 0 ? z.nsecs.size() - 1 : lo - 1);
+    if (nsecs.empty()) return -1;
+    return int32_t(lo == 0 ? nsecs.size() - 1 : lo - 1);
 }
 
 // The NSEC records already in this answer (each once).
@@ -940,16 +941,16 @@ uint8_t node_shape(Context& c, const detail::VNode& node) noexcept {
 // reusing it (RFC 8198) learns nothing false about the owner.
 // NSEC3 zones: the same, for the NSEC3 at index k (hash order).
 void write_nsec(Context& c, int32_t k) noexcept {
-    if (k < 0 || std::size_t(k) >= c.zone->nsecs.size()) return;
-    const detail::NsecData& d = c.zone->nsecs[std::size_t(k)];
+    if (k < 0 || std::size_t(k) >= c.zone->denial().nsecs.size()) return;
+    const detail::NsecData& d = c.zone->denial().nsecs[std::size_t(k)];
     const bool has_node = d.node != detail::kNoNode;
     uint8_t shape = has_node ? node_shape(c, c.zone->nodes[d.node]) : uint8_t(detail::kShapeNone);
     if (shape >= detail::kShapes || d.rdata[shape].empty()) shape = detail::kShapeNone;
-    const std::string_view owner = c.zone->nsec3 ? std::string_view(d.owner) : c.zone->nodes[d.node].name;
+    const std::string_view owner = c.zone->denial().nsec3 ? std::string_view(d.owner) : c.zone->nodes[d.node].name;
     auto* o = reinterpret_cast<const uint8_t*>(owner.data());
     const std::string& rd = d.rdata[shape];
     const uint32_t ttl = std::min(c.zone->negative_ttl, c.deny_ttl_cap);
-    const uint16_t type = c.zone->nsec3 ? rt::NSEC3 : rt::NSEC;
+    const uint16_t type = c.zone->denial().nsec3 ? rt::NSEC3 : rt::NSEC;
     if (!write_rr(c, o, owner.size(), type, ttl, reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
         c.overflow = true;
         return;
@@ -961,12 +962,13 @@ void write_nsec(Context& c, int32_t k) noexcept {
 // NSEC3 (RFC 5155 7.2), no allocation: the NSEC3 whose hash is the greatest at or
 // below `name`'s, wrapping to the last below the first: it matches or covers the name.
 int32_t covering_nsec3(const detail::ZoneData& z, const uint8_t* name, std::size_t len) noexcept {
-    if (z.nsec3_hashes.empty()) return -1;
+    const detail::Denial& d = z.denial();
+    if (d.nsec3_hashes.empty()) return -1;
     const dnssec::Sha1Digest h =
-        dnssec::nsec3_hash0(name, len, reinterpret_cast<const uint8_t*>(z.nsec3_salt.data()), z.nsec3_salt.size());
-    auto it = std::upper_bound(z.nsec3_hashes.begin(), z.nsec3_hashes.end(), h);
-    if (it == z.nsec3_hashes.begin()) return int32_t(z.nsec3_hashes.size() - 1);
-    return int32_t(it - z.nsec3_hashes.begin() - 1);
+        dnssec::nsec3_hash0(name, len, reinterpret_cast<const uint8_t*>(d.nsec3_salt.data()), d.nsec3_salt.size());
+    auto it = std::upper_bound(d.nsec3_hashes.begin(), d.nsec3_hashes.end(), h);
+    if (it == d.nsec3_hashes.begin()) return int32_t(d.nsec3_hashes.size() - 1);
+    return int32_t(it - d.nsec3_hashes.begin() - 1);
 }
 
 // The closest encloser of `name` (RFC 5155 7.2.1): the suffix index i (name.suffix(i))
@@ -984,7 +986,7 @@ int closest_encloser(const detail::ZoneData& z, const WireName& name, const deta
 template <class Put>
 void write_nsec3_proofs(Context& c, Put& put) noexcept {
     const detail::ZoneData& z = *c.zone;
-    auto own = [&](const detail::VNode* n) noexcept { return z.nsec_of[std::size_t(n - z.nodes.data())]; };
+    auto own = [&](const detail::VNode* n) noexcept { return z.denial().nsec_of[std::size_t(n - z.nodes.data())]; };
     // The closest encloser proof for `name`: the encloser's NSEC3 when `with_encloser`,
     // the one covering the next closer name; returns the encloser (or null).
     auto encloser_proof = [&](const WireName& name, bool with_encloser) noexcept -> const detail::VNode* {
@@ -998,7 +1000,7 @@ void write_nsec3_proofs(Context& c, Put& put) noexcept {
     if (c.deny == Context::Deny::NxDomain) {
         // RFC 5155 7.2.2: the closest encloser proof and the NSEC3 covering *.<encloser>.
         if (const detail::VNode* ce = encloser_proof(c.deny_name, true))
-            put(z.wild_cover[std::size_t(ce - z.nodes.data())]);
+            put(z.denial().wild_cover[std::size_t(ce - z.nodes.data())]);
     } else if (c.deny == Context::Deny::NoData && c.deny_node) {
         // RFC 5155 7.2.3/7.2.4: the name's own NSEC3 (empty non-terminals and delegations
         // have one). For a wildcard (7.2.5) deny_node is the wildcard: its own NSEC3,
@@ -1024,7 +1026,7 @@ void write_proofs(Context& c) noexcept {
         if (done.n < 4) done.k[done.n++] = k;
         write_nsec(c, k);
     };
-    if (z.nsec3) {
+    if (z.denial().nsec3) {
         write_nsec3_proofs(c, put);
         return;
     }
@@ -1047,7 +1049,7 @@ void write_proofs(Context& c) noexcept {
     } else if (c.deny == Context::Deny::NoData && c.deny_node) {
         // The node's own NSEC shows the type is absent (RFC 4035 3.1.3.1); an empty
         // non-terminal has none: the NSEC covering it proves it has no data.
-        int32_t own = z.nsec_of[std::size_t(c.deny_node - z.nodes.data())];
+        int32_t own = z.denial().nsec_of[std::size_t(c.deny_node - z.nodes.data())];
         if (own >= 0) put(own);
         else put(covering_nsec(z, c.deny_name));
     }

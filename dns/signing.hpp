@@ -23,8 +23,8 @@ using SigningKeys = std::map<std::string, dnssec::ZoneKeys, std::less<>>;
 
 // RRSIG rdata by what they sign: owner, type, original TTL, key and the RRset in
 // canonical form. A signature is made again when less than the zone's `refresh`
-// remains. Entries no View used for kKeepBuilds builds are dropped, unless the cache
-// is small.
+// remains. Entries no View used for kKeepBuilds builds are dropped (looked for every
+// kKeepBuilds / 8 builds), unless the cache is small.
 class SignatureCache {
 public:
     // The RRSIG rdata of `signer` over (owner, type, ttl, rdatas), valid at `now_unix`
@@ -35,8 +35,16 @@ public:
                              std::span<const std::string> rdatas, int64_t now_unix);
 
     // Around one View's build: entries unused for kKeepBuilds builds go at the end.
-    void begin_build() noexcept { ++build_; }
+    void begin_build() noexcept {
+        ++build_;
+        noted_ = used_earliest_ = 0;
+    }
     void end_build();
+    // A signature the build serves without asking the cache (one kept from the View
+    // before) expires at `unix`: earliest_expiration() counts it.
+    void note_expiration(int64_t unix) noexcept {
+        if (unix != 0 && (noted_ == 0 || unix < noted_)) noted_ = unix;
+    }
 
     std::size_t size() const noexcept { return entries_.size(); }
     uint64_t signatures_made() const noexcept { return made_; }
@@ -54,7 +62,7 @@ private:
     };
     std::unordered_map<std::string, Entry> entries_;
     uint64_t build_ = 0, made_ = 0;
-    int64_t earliest_ = 0;
+    int64_t earliest_ = 0, noted_ = 0, used_earliest_ = 0;
 };
 
 }  // namespace signpost::dns

@@ -45,7 +45,7 @@ detail::DecisionData make_decision(const policy::Decision& d) {
 // out in View::node_rrsets_ at the end, so a node owns no vector of its own.
 class ZoneBuilder {
 public:
-    ZoneBuilder(View& view, const zones::Zone& zone) : view_(view) {
+    ZoneBuilder(View& view, const zones::Zone& zone, uint32_t index) : view_(view), index_(index) {
         data_.zone = &zone;
         data_.origin = zone.origin.wire();
         data_.origin_labels = zone.origin.label_count();
@@ -147,7 +147,12 @@ public:
             }
             txt.rdatas.push_back(std::move(rd));
             view_.owned_.push_back(std::move(txt));
-            state_txt_[node(*state_name)] = &view_.owned_.back();
+            uint32_t at = node(*state_name);
+            state_txt_[at] = &view_.owned_.back();
+            auto& st = view_.state_txts_[svc.index];
+            st.zone = index_;
+            st.node = at;
+            st.txt = &view_.owned_.back();
         }
         // A state TXT replaces any static TXT at its name (one pass, not one per service).
         if (!state_txt_.empty()) {
@@ -208,6 +213,7 @@ private:
     }
 
     View& view_;
+    uint32_t index_;  // in View::zones_
     detail::ZoneData data_;
     std::unordered_map<std::string_view, uint32_t> where_;  // name -> index in data_.nodes
     std::vector<std::pair<uint32_t, const zones::RRset*>> sets_;  // (node, RRset)
@@ -239,6 +245,7 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
         view->evaluations_[i].decision.reason = "no evaluation yet";
     }
     view->services_.resize(nservices);
+    view->state_txts_.resize(nservices);
     for (std::size_t i = 0; i < nservices; ++i) {
         auto& ev = view->evaluations_[i];
         auto& sd = view->services_[i];
@@ -305,7 +312,7 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
         auto& z = cat.zones[zi];
         // Two zones with one origin: the first wins (the loader rejects this anyway).
         if (!origins_seen.insert(z.origin.wire()).second) continue;
-        view->zones_.push_back(ZoneBuilder(*view, z).build());
+        view->zones_.push_back(ZoneBuilder(*view, z, uint32_t(view->zones_.size())).build());
         view->zones_.back().stable_id = zi < options.zone_ids.size() ? int32_t(options.zone_ids[zi]) : int32_t(zi);
     }
     std::vector<std::string_view> origins;
@@ -317,7 +324,7 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
         origins.emplace_back(zd.origin);
     }
     view->zone_index_.build(origins);
-    detail::sign_view(*view);
+    detail::sign_view(*view, options.previous.get());
     if (view->options_.prerender) detail::prerender(*view);
     return view;
 }

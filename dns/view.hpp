@@ -49,6 +49,12 @@ struct ViewOptions {
     std::shared_ptr<SignatureCache> signatures;
     // Unix seconds signatures are made at (their inception is an hour before); 0: now.
     int64_t now_unix = 0;
+    // How many state TXT records whose text differs from `previous`'s this View signs
+    // (or finds in the SignatureCache) while it is built. Over it (a flip of thousands
+    // of services), such a TXT keeps its previous text, which is still signed, and
+    // sign_pending() signs the new text for the next View: the addresses flip at once
+    // and the TXT follows. Unchanged text reuses `previous`'s signatures for free.
+    std::size_t state_signature_budget = SIZE_MAX;
 };
 
 // Builds a new View for `catalog` where service i answers from `services[i]`
@@ -126,6 +132,14 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
 void seed_variant_random(uint64_t seed) noexcept;
 
 uint64_t view_generation(const View& view) noexcept;
+
+// DNSSEC: the state TXT records this View serves with their previous text because
+// their new text was over ViewOptions::state_signature_budget.
+std::size_t pending_signatures(const View& view) noexcept;
+// Signs pending state TXT records [from, from + budget) into `cache` (the one the View
+// was built with); returns where to go on, pending_signatures() when done. A View built
+// after that finds their signatures. Control loop only; may sign (OpenSSL).
+std::size_t sign_pending(const View& view, SignatureCache& cache, std::size_t from, std::size_t budget);
 
 // Answers per geo rule (metrics): `rule` is "1".."N" (zones::Service::geo_rules
 // order), "nearest:<pool>" or "default"; counted since the service's counters

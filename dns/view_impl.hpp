@@ -253,19 +253,9 @@ struct NsecData {
     SigSet sigs[kShapes];
 };
 
-struct ZoneData {
-    const zones::Zone* zone = nullptr;
-    int32_t stable_id = -1;  // ViewOptions::zone_ids, for per-zone counters
-    std::string_view origin;  // canonical wire, the catalog zone's
-    int origin_labels = 0;
-    std::vector<VNode> nodes;
-    NameIndex index;
-    const zones::RRset* soa = nullptr;
-    uint32_t negative_ttl = 0;  // min(SOA TTL, SOA minimum)
-    int32_t negative_blob = -1; // SOA in authority, rendered for qname = origin; -1: none
-    // DNSSEC: signed (keys given), the NSEC records in canonical order of their owners,
-    // or with `nsec3` the NSEC3 records in the order of their hashes.
-    bool signed_zone = false;
+// A signed zone's authenticated denial: its NSEC records in canonical order of their
+// owners, or with `nsec3` its NSEC3 records in the order of their hashes.
+struct Denial {
     bool nsec3 = false;
     std::vector<NsecData> nsecs;
     // The NSEC at owner `nodes[i]` (index into nsecs), -1: none (empty non-terminal, occluded).
@@ -276,6 +266,58 @@ struct ZoneData {
     std::vector<dnssec::Sha1Digest> nsec3_hashes;
     std::string nsec3_salt;
     std::vector<int32_t> wild_cover;
+};
+
+// One address set a service owner may answer, signed ahead (each pool's set, all
+// pools' together): a health flip finds its signatures here without hashing anything.
+struct Presigned {
+    uint16_t type = 0;
+    uint32_t ttl = 0;                 // original TTL
+    std::vector<std::string> rdatas;  // sorted
+    SigSet sigs;
+};
+
+// What a signed zone's signing made that no health change alters: the signatures of
+// its static RRsets (the catalog's own), its NSEC/NSEC3 chain with every answer shape,
+// and each service owner's presigned address sets. Consecutive Views share it while
+// its inputs are the same (SignedZone::same_inputs), so that a flip re-signs and
+// re-sorts nothing (dns/view_signing.cpp). Built once, then read-only.
+struct SignedZone {
+    // Its inputs: the catalog's node table (identity: a reload or an edit makes a new
+    // one), the keys that sign (DNSKEY rdata, ZSKs then KSKs), the negative TTL, and
+    // per service owner (in node order) whether it answers CNAME (its NSEC shapes).
+    const void* table = nullptr;
+    std::vector<std::string> keys;
+    uint32_t negative_ttl = 0;
+    std::vector<bool> shapes;
+    int64_t expiration = 0;        // the earliest of its signatures' (Unix seconds)
+    Denial denial;
+    std::deque<SigSet> static_sigs;
+    std::vector<SigIndex::Item> static_items;  // (catalog RRset, null, type) -> static_sigs
+    // Per service owner that answers its own name (ZoneData::nodes index, NodeReach::Exact):
+    // its presigned address sets.
+    std::vector<std::pair<uint32_t, std::vector<Presigned>>> presigned;  // sorted by node
+    const std::vector<Presigned>* presigned_at(uint32_t node) const noexcept;
+};
+
+struct ZoneData {
+    const zones::Zone* zone = nullptr;
+    int32_t stable_id = -1;  // ViewOptions::zone_ids, for per-zone counters
+    std::string_view origin;  // canonical wire, the catalog zone's
+    int origin_labels = 0;
+    std::vector<VNode> nodes;
+    NameIndex index;
+    const zones::RRset* soa = nullptr;
+    uint32_t negative_ttl = 0;  // min(SOA TTL, SOA minimum)
+    int32_t negative_blob = -1; // SOA in authority, rendered for qname = origin; -1: none
+    // DNSSEC: signed (keys given), and what its signing made (shared with the Views
+    // before and after it while the zone, its keys and its shapes stay the same).
+    bool signed_zone = false;
+    std::shared_ptr<const SignedZone> signing;
+    const Denial& denial() const noexcept {
+        static const Denial none;
+        return signing ? signing->denial : none;
+    }
 
     const VNode* find(const uint8_t* wire, std::size_t len) const noexcept {
         int32_t i = index.find(wire, len, [this](int32_t k) noexcept { return nodes[std::size_t(k)].name; });
@@ -286,8 +328,9 @@ struct ZoneData {
 // Pre-renders the fast path's answers (dns/prerender.cpp); end of build_view.
 void prerender(View& view);
 // Signs the signed zones (dns/view_signing.cpp): View::sig_index_, ZoneData::nsecs.
-// After the zones' indexes are built, before prerender.
-void sign_view(View& view);
+// After the zones' indexes are built, before prerender. `before`: the View this one
+// replaces (ViewOptions::previous), whose signing it reuses where nothing changed.
+void sign_view(View& view, const View* before);
 
 // The general renderer's part in pre-rendering (dns/answer.cpp). Control loop only.
 enum class RenderMode { Resolve, Negative };
@@ -334,10 +377,31 @@ public:
     std::vector<detail::Blob> blobs_;
     std::vector<uint8_t> arena_;
     std::vector<uint16_t> relocs_;
-    // DNSSEC (signed zones only): signatures by what they cover (detail::SigIndex).
+    // DNSSEC (signed zones only): signatures by what they cover (detail::SigIndex):
+    // the zones' SignedZone static items, and this View's own (its SOA, keys and state
+    // TXT records, the answers no SignedZone presigned).
     bool any_signed_ = false;
-    std::deque<detail::SigSet> sigsets_;
+    std::vector<std::shared_ptr<const detail::SigSet>> sigsets_;
     detail::SigIndex sig_index_;
+    // Each service's state TXT (by Service::index; txt null: none) and its signatures,
+    // which the next View reuses while the text is the same.
+    struct StateTxt {
+        uint32_t zone = 0, node = 0;  // zones_[zone].nodes[node]
+        zones::RRset* txt = nullptr;  // in owned_
+        std::shared_ptr<const detail::SigSet> sigs;
+        int64_t expiration = 0;
+    };
+    std::vector<StateTxt> state_txts_;
+    // State TXT records whose new text this View did not sign (over
+    // ViewOptions::state_signature_budget): it serves their previous text, still
+    // signed, and sign_pending() signs the new one for the next View.
+    struct PendingSig {
+        std::size_t zone = 0;  // zones_ index
+        core::Name owner;
+        uint32_t ttl = 0;
+        std::string rdata;
+    };
+    std::vector<PendingSig> pending_;
 };
 
 }  // namespace signpost::dns

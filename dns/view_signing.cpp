@@ -3,11 +3,19 @@
 // variant of every decision of every service at each of its owners) and an NSEC or
 // NSEC3 chain with one record per answer shape at service owners. Signatures come from the
 // SignatureCache, so a View built after a health change signs only what no earlier
-// View signed. Control loop only; the query path reads View::sig_index_.
+// View signed. What no health change alters (a SignedZone) is taken over from the View
+// before while its inputs are the same, so that a flip neither looks up nor sorts it
+// again; a state TXT whose text is unchanged keeps the View before's signatures, and
+// over ViewOptions::state_signature_budget a changed one keeps its previous text until
+// sign_pending() has signed the new one. Control loop only; the query path reads
+// View::sig_index_ and ZoneData::denial().
 #include <algorithm>
 #include <ctime>
+#include <optional>
+#include <unordered_set>
 
 #include "dns/signing.hpp"
+#include "core/wire.hpp"
 #include "dns/view_impl.hpp"
 #include "dnssec/denial.hpp"
 #include "dnssec/sign.hpp"
@@ -22,18 +30,139 @@ std::string address_rdata(const core::IpAddress& a) {
     return std::string(reinterpret_cast<const char*>(a.bytes.data()), a.size());
 }
 
+// The expiration of RRSIG rdata (RFC 4034 3.1.5, serial arithmetic) in Unix seconds near `now`.
+int64_t rrsig_expiration(const std::string& rrsig, int64_t now) {
+    if (rrsig.size() < 12) return now;
+    uint32_t e = core::get32(reinterpret_cast<const uint8_t*>(rrsig.data()) + 8);
+    return now + int64_t(int32_t(e - uint32_t(now)));
+}
+
+// Signs one zone of a View. What no health change alters (static RRsets, the denial
+// chain, each owner's presigned address sets) goes into a SignedZone, taken from the
+// previous View when its inputs are the same; the View's own RRsets (SOA, keys, state
+// TXT) and its services' current answers are looked up per View.
 class ZoneSigner {
 public:
-    ZoneSigner(View& view, ZoneData& z, const dnssec::ZoneKeys& keys, SignatureCache& cache, int64_t now)
-        : view_(view), z_(z), settings_(z.zone->dnssec), cache_(cache), now_(now) {
+    ZoneSigner(View& view, ZoneData& z, const dnssec::ZoneKeys& keys, SignatureCache& cache, int64_t now,
+               const std::unordered_set<const zones::RRset*>& own)
+        : view_(view), z_(z), settings_(z.zone->dnssec), cache_(cache), now_(now), own_(own) {
         // Only keys whose state (ZoneKeys::at) says signing: a pre-published ZSK or a KSK
         // waiting for its DS is in the DNSKEY set and signs nothing yet.
         zsk_ = keys.signers(false);
         ksk_ = keys.signers(true);
     }
 
-    void sign(std::vector<SigIndex::Item>& items) {
+    void sign(std::vector<SigIndex::Item>& items, const ZoneData* before) {
         z_.signed_zone = true;
+        auto made = std::make_shared<SignedZone>();
+        inputs(*made);
+        if (before && before->signing && same_inputs(*before->signing, *made) &&
+            before->signing->expiration - now_ >= settings_.refresh.count() / 1000) {
+            z_.signing = before->signing;
+            cache_.note_expiration(z_.signing->expiration);
+        } else {
+            make(*made);
+            z_.signing = std::move(made);
+        }
+        const SignedZone& sz = *z_.signing;
+        items.insert(items.end(), sz.static_items.begin(), sz.static_items.end());
+        // This View's own RRsets at the apex: the SOA when the catalog's differs, the key
+        // sets, NSEC3PARAM. (The state TXT records are signed by sign_state().)
+        for (const VNode& n : z_.nodes) {
+            if (!n.apex) continue;
+            std::optional<core::Name> owner;
+            for (const zones::RRset* s : n.rrsets) {
+                if (!own_.count(s)) continue;  // no state TXT at the apex
+                if (!owner && !(owner = core::Name::from_wire(n.name))) break;
+                bool key_set = s->type == rt::DNSKEY || s->type == rt::CDS || s->type == rt::CDNSKEY;
+                items.push_back({s, nullptr, s->type, sign_set(*owner, s->type, s->ttl, s->rdatas, key_set)});
+            }
+            break;
+        }
+        // The services' current answers, at the owners that answer them (SignedZone::presigned).
+        for (auto& [node, pre] : sz.presigned) {
+            const VNode& n = z_.nodes[node];
+            if (n.service >= 0 && std::size_t(n.service) < view_.services_.size())
+                sign_service(node, pre, view_.services_[std::size_t(n.service)], items);
+        }
+    }
+
+    // Service i's state TXT (in this zone): its signatures from the View before when the
+    // text is the same, else from the cache (or signed) while `budget` lasts; over it the
+    // TXT keeps its previous text (still signed) and its new one is listed in View::pending_.
+    // A cache lookup costs a few microseconds, so over the budget none is made.
+    void sign_state(std::size_t i, std::vector<SigIndex::Item>& items, const View* before, std::size_t& budget) {
+        auto& st = view_.state_txts_[i];
+        const VNode& n = z_.nodes[st.node];
+        const View::StateTxt* was = nullptr;
+        if (before && i < before->state_txts_.size()) {
+            const auto& b = before->state_txts_[i];
+            if (b.txt && b.sigs && b.zone < before->zones_.size()) {
+                const ZoneData& bz = before->zones_[b.zone];
+                if (bz.signing && b.node < bz.nodes.size() && bz.nodes[b.node].name == n.name &&
+                    b.expiration - now_ >= settings_.refresh.count() / 1000 && same_keys(*bz.signing))
+                    was = &b;
+            }
+        }
+        if (was && was->txt->ttl == st.txt->ttl && was->txt->rdatas == st.txt->rdatas) {
+            st.sigs = was->sigs;
+            st.expiration = was->expiration;
+        } else if (budget == 0 && was) {
+            // Over budget: serve the previous text under its signatures; sign the new one later.
+            auto owner = core::Name::from_wire(n.name);
+            if (owner && !st.txt->rdatas.empty())
+                view_.pending_.push_back({st.zone, *owner, st.txt->ttl, st.txt->rdatas.front()});
+            st.txt->ttl = was->txt->ttl;
+            st.txt->rdatas = was->txt->rdatas;
+            st.sigs = was->sigs;
+            st.expiration = was->expiration;
+        } else {
+            auto owner = core::Name::from_wire(n.name);
+            if (!owner) return;
+            if (budget > 0 && budget != SIZE_MAX) --budget;
+            auto sigs = std::make_shared<SigSet>(sigs_of(*owner, rt::TXT, st.txt->ttl, st.txt->rdatas, false));
+            st.expiration = min_expiration(*sigs);
+            st.sigs = std::move(sigs);
+        }
+        cache_.note_expiration(st.expiration);
+        items.push_back({st.txt, nullptr, rt::TXT, st.sigs.get()});
+    }
+
+private:
+    // The inputs a SignedZone is made from (see SignedZone).
+    void inputs(SignedZone& sz) {
+        sz.table = z_.zone->nodes.identity();
+        for (auto* list : {&zsk_, &ksk_}) {
+            for (const dnssec::Signer* s : *list) sz.keys.push_back(s->dnskey());
+            sz.keys.emplace_back();  // ZSKs, then KSKs
+        }
+        sz.negative_ttl = z_.negative_ttl;
+        // Which owners are where and what they are is the table's (and the zone's
+        // services', loaded with it); what a View may change is whether a service
+        // owner answers CNAME (shape_count).
+        for (const VNode& n : z_.nodes)
+            if (n.service >= 0)
+                sz.shapes.push_back(n.cname_ok && std::size_t(n.service) < view_.services_.size() &&
+                                    view_.services_[std::size_t(n.service)].any_cname);
+    }
+    static bool same_inputs(const SignedZone& a, const SignedZone& b) {
+        return a.table == b.table && a.keys == b.keys && a.negative_ttl == b.negative_ttl && a.shapes == b.shapes;
+    }
+    bool same_keys(const SignedZone& a) const {
+        std::size_t k = 0;
+        for (auto* list : {&zsk_, &ksk_}) {
+            for (const dnssec::Signer* s : *list)
+                if (k >= a.keys.size() || a.keys[k++] != s->dnskey()) return false;
+            if (k >= a.keys.size() || !a.keys[k++].empty()) return false;
+        }
+        return k == a.keys.size();
+    }
+
+    // Everything of a SignedZone but its inputs.
+    void make(SignedZone& sz) {
+        std::unordered_set<const zones::RRset*> states;  // this View's state TXT records: signed per View
+        for (auto& st : view_.state_txts_)
+            if (st.txt) states.insert(st.txt);
         std::vector<uint32_t> owners;
         for (uint32_t i = 0; i < z_.nodes.size(); ++i) {
             const VNode& n = z_.nodes[i];
@@ -43,29 +172,47 @@ public:
             auto owner = core::Name::from_wire(n.name);
             if (!owner) continue;
             for (const zones::RRset* s : n.rrsets) {
+                if (own_.count(s) || states.count(s)) continue;  // this View's own: signed per View
                 // At a cut only the DS is the parent's (and signed); NS and glue are not.
                 if (reach == NodeReach::Delegation && s->type != rt::DS) continue;
-                bool key_set = n.apex && (s->type == rt::DNSKEY || s->type == rt::CDS || s->type == rt::CDNSKEY);
-                items.push_back({s, nullptr, s->type, sign_set(*owner, s->type, s->ttl, s->rdatas, key_set)});
+                SigSet& ss = sz.static_sigs.emplace_back(sigs_of(*owner, s->type, s->ttl, s->rdatas, false));
+                sz.static_items.push_back({s, nullptr, s->type, &ss});
             }
-            if (n.service >= 0 && reach == NodeReach::Exact && std::size_t(n.service) < view_.services_.size())
-                sign_service(n, *owner, view_.services_[std::size_t(n.service)], items);
+            if (n.service >= 0 && reach == NodeReach::Exact) presign_pools(sz, i, *owner);  // in node order
         }
-        if (settings_.denial == zones::DenialKind::Nsec3) chain3(owners);
-        else chain(owners);
+        if (settings_.denial == zones::DenialKind::Nsec3) chain3(sz.denial, owners);
+        else chain(sz.denial, owners);
+        sz.expiration = 0;
+        for (auto& ss : sz.static_sigs) fold(sz.expiration, min_expiration(ss));
+        for (auto& d : sz.denial.nsecs)
+            for (auto& ss : d.sigs) fold(sz.expiration, min_expiration(ss));
+        for (auto& [node, list] : sz.presigned)
+            for (auto& p : list) fold(sz.expiration, min_expiration(p.sigs));
+        cache_.note_expiration(sz.expiration);
+    }
+    static void fold(int64_t& acc, int64_t e) {
+        if (e != 0 && (acc == 0 || e < acc)) acc = e;
+    }
+    int64_t min_expiration(const SigSet& ss) const {
+        int64_t m = 0;
+        for (auto& r : ss.rrsigs) fold(m, rrsig_expiration(r, now_));
+        return m;
     }
 
-private:
-    SigSet sigs(const core::Name& owner, uint16_t type, uint32_t ttl, std::span<const std::string> rdatas,
-                bool key_set) {
+    SigSet sigs_of(const core::Name& owner, uint16_t type, uint32_t ttl, std::span<const std::string> rdatas,
+                   bool key_set) {
         SigSet ss;
         for (const dnssec::Signer* s : key_set ? ksk_ : zsk_)
             ss.rrsigs.push_back(cache_.rrsig(*s, settings_, owner, type, ttl, rdatas, now_));
         return ss;
     }
+    // A SigSet this View keeps (its own RRsets, answers no SignedZone presigned).
     const SigSet* sign_set(const core::Name& owner, uint16_t type, uint32_t ttl, std::span<const std::string> rdatas,
                            bool key_set) {
-        return &view_.sigsets_.emplace_back(sigs(owner, type, ttl, rdatas, key_set));
+        auto ss = std::make_shared<SigSet>(sigs_of(owner, type, ttl, rdatas, key_set));
+        cache_.note_expiration(min_expiration(*ss));
+        view_.sigsets_.push_back(ss);
+        return ss.get();
     }
 
     // The zone's service behind View service index i, or null.
@@ -75,28 +222,48 @@ private:
         return &view_.catalog_->zones[ref.zone].services[ref.service];
     }
 
-    // Every variant of every decision the service may answer with at this owner. The
-    // original TTL is the service's `ttl`: an unstable answer serves a lower TTL under
-    // the same signature (a served TTL may be lower than the signed one, never higher).
-    void sign_service(const VNode& n, const core::Name& owner, const ServiceData& sd, std::vector<SigIndex::Item>& items) {
+    // Every variant of every decision the service may answer with at this owner: a
+    // presigned address set when one matches, else signed (or found in the cache) for
+    // this View. The original TTL is the service's `ttl`: an unstable answer serves a
+    // lower TTL under the same signature (a served TTL may be lower than the signed one,
+    // never higher).
+    void sign_service(uint32_t node, const std::vector<Presigned>& pre, const ServiceData& sd,
+                      std::vector<SigIndex::Item>& items) {
+        const VNode& n = z_.nodes[node];
         const zones::Service* svc = service_of(n.service);
         auto signed_ttl = [&](uint32_t ttl) { return std::max(ttl, svc ? svc->ttl : 0u); };
+        std::optional<core::Name> owner;
+        auto sign_new = [&](uint16_t type, uint32_t ttl, std::span<const std::string> rdatas) -> const SigSet* {
+            if (!owner && !(owner = core::Name::from_wire(n.name))) return nullptr;
+            return sign_set(*owner, type, ttl, rdatas, false);
+        };
         auto decision = [&](const DecisionData& d) {
             if (!d.decision) return;
             const uint32_t ttl = signed_ttl(d.decision->ttl);
             for (const policy::Variant& v : d.decision->variants) {
                 if (v.cname && n.cname_ok) {
                     std::string target = v.cname->wire();
-                    items.push_back({&v, &n, rt::CNAME, sign_set(owner, rt::CNAME, ttl, {&target, 1}, false)});
+                    if (auto* ss = sign_new(rt::CNAME, ttl, {&target, 1})) items.push_back({&v, &n, rt::CNAME, ss});
                     continue;
                 }
                 for (bool six : {false, true}) {
-                    std::vector<std::string> rdatas;
-                    for (auto& a : six ? v.v6 : v.v4)
-                        if (a.v6 == six) rdatas.push_back(address_rdata(a));
-                    if (rdatas.empty()) continue;
-                    uint16_t type = six ? rt::AAAA : rt::A;
-                    items.push_back({&v, &n, type, sign_set(owner, type, ttl, rdatas, false)});
+                    const uint16_t type = six ? rt::AAAA : rt::A;
+                    std::size_t count = 0;
+                    for (auto& a : six ? v.v6 : v.v4) count += a.v6 == six;
+                    if (count == 0) continue;
+                    const SigSet* found = nullptr;
+                    for (auto& p : pre)
+                        if (p.type == type && p.ttl == ttl && same_set(p.rdatas, six ? v.v6 : v.v4, six, count)) {
+                            found = &p.sigs;
+                            break;
+                        }
+                    if (!found) {
+                        std::vector<std::string> rdatas;
+                        for (auto& a : six ? v.v6 : v.v4)
+                            if (a.v6 == six) rdatas.push_back(address_rdata(a));
+                        found = sign_new(type, ttl, rdatas);
+                    }
+                    if (found) items.push_back({&v, &n, type, found});
                 }
             }
         };
@@ -104,15 +271,55 @@ private:
         for (auto& d : sd.rules) decision(d);
         for (auto& d : sd.geo_rules) decision(d);
         for (auto& d : sd.geo_pools) decision(d);
-        if (svc) presign_pools(*svc, owner);
+    }
+    // The addresses of one family (`count` of them) are the sorted, distinct `rdatas`
+    // (an RRset is a set: a repeated address is signed once).
+    static bool same_set(const std::vector<std::string>& rdatas, const std::vector<core::IpAddress>& addrs, bool six,
+                         std::size_t count) {
+        if (count < rdatas.size()) return false;
+        for (auto& a : addrs) {
+            if (a.v6 != six) continue;
+            std::string_view rd(reinterpret_cast<const char*>(a.bytes.data()), a.size());
+            if (!std::binary_search(rdatas.begin(), rdatas.end(), rd,
+                                    [](std::string_view x, std::string_view y) { return x < y; }))
+                return false;
+        }
+        // Every address is in the set; the set holds no address the answer lacks.
+        if (count == rdatas.size()) return true;
+        for (auto& r : rdatas) {
+            bool seen = false;
+            for (auto& a : addrs)
+                if (a.v6 == six && std::string_view(reinterpret_cast<const char*>(a.bytes.data()), a.size()) == r) {
+                    seen = true;
+                    break;
+                }
+            if (!seen) return false;
+        }
+        return true;
     }
 
-    // Answers other states give, signed ahead into the cache so that a failover finds
-    // them: each pool's whole address set and every pool's together (all down).
-    void presign_pools(const zones::Service& svc, const core::Name& owner) {
+    // Answers other states give, signed ahead so that a failover finds them: each
+    // pool's whole address set and every pool's together (all down).
+    void presign_pools(SignedZone& sz, uint32_t node, const core::Name& owner) {
+        std::vector<Presigned>& list = sz.presigned.emplace_back(node, std::vector<Presigned>{}).second;
+        const zones::Service* svc = service_of(z_.nodes[node].service);
+        if (!svc) return;
         const zones::Zone& zone = *z_.zone;
+        auto add = [&](int six, std::vector<std::string> rdatas) {
+            if (rdatas.empty()) return;
+            std::sort(rdatas.begin(), rdatas.end());
+            rdatas.erase(std::unique(rdatas.begin(), rdatas.end()), rdatas.end());
+            for (auto& p : list)
+                if (p.type == (six ? rt::AAAA : rt::A) && p.rdatas == rdatas) return;
+            Presigned p;
+            p.type = six ? rt::AAAA : rt::A;
+            p.ttl = svc->ttl;
+            p.sigs = sigs_of(owner, p.type, p.ttl, rdatas, false);
+            p.rdatas = std::move(rdatas);
+            list.push_back(std::move(p));
+        };
         std::vector<std::string> all[2];
-        for (std::size_t p : svc.pools) {
+        for (std::size_t p : svc->pools) {
             if (p >= zone.pools.size()) continue;
             std::vector<std::string> one[2];
             for (auto& e : zone.pools[p].endpoints) {
@@ -120,25 +327,23 @@ private:
                 one[e.address.v6].push_back(address_rdata(e.address));
                 all[e.address.v6].push_back(address_rdata(e.address));
             }
-            for (int six = 0; six < 2; ++six)
-                if (!one[six].empty()) sigs(owner, six ? rt::AAAA : rt::A, svc.ttl, one[six], false);
+            for (int six = 0; six < 2; ++six) add(six, std::move(one[six]));
         }
-        for (int six = 0; six < 2; ++six)
-            if (!all[six].empty()) sigs(owner, six ? rt::AAAA : rt::A, svc.ttl, all[six], false);
+        for (int six = 0; six < 2; ++six) add(six, std::move(all[six]));
     }
 
     // One NSEC per owner in canonical order, the last pointing back to the apex (RFC 4034 4.1.1).
-    void chain(std::vector<uint32_t>& owners) {
+    void chain(Denial& dn, std::vector<uint32_t>& owners) {
         std::sort(owners.begin(), owners.end(), [&](uint32_t a, uint32_t b) {
             return dnssec::canonical_compare(z_.nodes[a].name, z_.nodes[b].name) < 0;
         });
-        z_.nsec_of.assign(z_.nodes.size(), -1);
-        z_.nsecs.resize(owners.size());
+        dn.nsec_of.assign(z_.nodes.size(), -1);
+        dn.nsecs.resize(owners.size());
         for (std::size_t k = 0; k < owners.size(); ++k) {
             const VNode& n = z_.nodes[owners[k]];
-            NsecData& d = z_.nsecs[k];
+            NsecData& d = dn.nsecs[k];
             d.node = owners[k];
-            z_.nsec_of[owners[k]] = int32_t(k);
+            dn.nsec_of[owners[k]] = int32_t(k);
             const std::string_view next = z_.nodes[owners[(k + 1) % owners.size()]].name;
             const bool cut = node_reach(z_, n) == NodeReach::Delegation;
             const int shapes = shape_count(n, cut);
@@ -151,7 +356,7 @@ private:
                 types.push_back(rt::NSEC);
                 types.push_back(rt::RRSIG);
                 d.rdata[s] = std::string(next) + dnssec::type_bitmap(types);
-                d.sigs[s] = sigs(*owner, rt::NSEC, z_.negative_ttl, {&d.rdata[s], 1}, false);
+                d.sigs[s] = sigs_of(*owner, rt::NSEC, z_.negative_ttl, {&d.rdata[s], 1}, false);
             }
         }
     }
@@ -180,7 +385,7 @@ private:
     // NSEC3 per answer shape, as with NSEC. Every node outside occluded space learns its
     // own NSEC3 and the one covering its wildcard, so that answers only hash the next
     // closer name.
-    void chain3(const std::vector<uint32_t>& owners) {
+    void chain3(Denial& dn, const std::vector<uint32_t>& owners) {
         auto apex = core::Name::from_wire(z_.origin);
         if (!apex) return;
         std::vector<dnssec::OwnerTypes> list;
@@ -195,30 +400,30 @@ private:
         dnssec::Nsec3Chain chain(*apex, std::move(list), {settings_.nsec3_salt, settings_.nsec3_iterations});
         const auto& records = chain.records();
         const auto& hashes = chain.hashes();
-        z_.nsec3 = true;
-        z_.nsec3_salt = settings_.nsec3_salt;
-        z_.nsecs.assign(records.size(), NsecData{});
-        z_.nsec3_hashes.resize(records.size());
+        dn.nsec3 = true;
+        dn.nsec3_salt = settings_.nsec3_salt;
+        dn.nsecs.assign(records.size(), NsecData{});
+        dn.nsec3_hashes.resize(records.size());
         for (std::size_t k = 0; k < records.size(); ++k) {
-            z_.nsecs[k].node = kNoNode;
-            z_.nsecs[k].owner = records[k].owner.wire();
-            std::copy_n(hashes[k].begin(), z_.nsec3_hashes[k].size(), z_.nsec3_hashes[k].begin());
+            dn.nsecs[k].node = kNoNode;
+            dn.nsecs[k].owner = records[k].owner.wire();
+            std::copy_n(hashes[k].begin(), dn.nsec3_hashes[k].size(), dn.nsec3_hashes[k].begin());
         }
-        z_.nsec_of.assign(z_.nodes.size(), -1);
-        z_.wild_cover.assign(z_.nodes.size(), -1);
+        dn.nsec_of.assign(z_.nodes.size(), -1);
+        dn.wild_cover.assign(z_.nodes.size(), -1);
         for (uint32_t i = 0; i < z_.nodes.size(); ++i) {
             const VNode& n = z_.nodes[i];
             if (node_reach(z_, n) == NodeReach::Other) continue;
             auto name = core::Name::from_wire(n.name);
             if (!name) continue;
             if (auto k = chain.find(*name)) {
-                z_.nsec_of[i] = int32_t(*k);
-                z_.nsecs[*k].node = i;
+                dn.nsec_of[i] = int32_t(*k);
+                dn.nsecs[*k].node = i;
             }
-            z_.wild_cover[i] = int32_t(chain.covering(name->wildcard_child()));
+            dn.wild_cover[i] = int32_t(chain.covering(name->wildcard_child()));
         }
         for (std::size_t k = 0; k < records.size(); ++k) {
-            NsecData& d = z_.nsecs[k];
+            NsecData& d = dn.nsecs[k];
             int shapes = 1;
             bool cut = false;
             if (d.node != kNoNode) {
@@ -228,7 +433,7 @@ private:
             for (int s = 0; s < shapes; ++s) {
                 d.rdata[s] = d.node == kNoNode ? records[k].rdata
                                                : chain.rdata_with(k, shape_types(z_.nodes[d.node], cut, s), cut);
-                d.sigs[s] = sigs(records[k].owner, rt::NSEC3, z_.negative_ttl, {&d.rdata[s], 1}, false);
+                d.sigs[s] = sigs_of(records[k].owner, rt::NSEC3, z_.negative_ttl, {&d.rdata[s], 1}, false);
             }
         }
     }
@@ -238,27 +443,50 @@ private:
     const zones::DnssecSettings& settings_;
     SignatureCache& cache_;
     int64_t now_;
+    const std::unordered_set<const zones::RRset*>& own_;  // the View's own RRsets but state TXT
     std::vector<const dnssec::Signer*> zsk_, ksk_;
 };
 
 }  // namespace
 
-void sign_view(View& view) {
+void sign_view(View& view, const View* before) {
     if (!view.options_.signing) return;
     SignatureCache own;
     SignatureCache& cache = view.options_.signatures ? *view.options_.signatures : own;
     const int64_t now = view.options_.now_unix ? view.options_.now_unix : int64_t(std::time(nullptr));
     cache.begin_build();
+    // The View's own RRsets but its state TXT records (the only TXT it makes).
+    std::unordered_set<const zones::RRset*> owned;
+    for (auto& s : view.owned_)
+        if (s.type != rt::TXT) owned.insert(&s);
     std::vector<SigIndex::Item> items;
-    for (auto& z : view.zones_) {
+    std::vector<std::unique_ptr<ZoneSigner>> signers(view.zones_.size());
+    for (std::size_t zi = 0; zi < view.zones_.size(); ++zi) {
+        auto& z = view.zones_[zi];
         if (!z.zone || !z.zone->dnssec.sign) continue;
         auto it = view.options_.signing->find(z.origin);
         if (it == view.options_.signing->end() || it->second.keys.empty()) continue;
-        ZoneSigner(view, z, it->second, cache, now).sign(items);
+        const ZoneData* was = nullptr;
+        if (before) {
+            int32_t k = before->find_zone(reinterpret_cast<const uint8_t*>(z.origin.data()), z.origin.size());
+            if (k >= 0) was = &before->zones_[std::size_t(k)];
+        }
+        signers[zi] = std::make_unique<ZoneSigner>(view, z, it->second, cache, now, owned);
+        signers[zi]->sign(items, was);
         view.any_signed_ = true;
     }
+    std::size_t budget = view.options_.state_signature_budget;
+    for (std::size_t i = 0; i < view.state_txts_.size(); ++i)
+        if (view.state_txts_[i].txt && view.state_txts_[i].zone < signers.size() && signers[view.state_txts_[i].zone])
+            signers[view.state_txts_[i].zone]->sign_state(i, items, before, budget);
     view.sig_index_.build(std::move(items));
     cache.end_build();
+}
+
+const std::vector<Presigned>* SignedZone::presigned_at(uint32_t node) const noexcept {
+    auto it = std::lower_bound(presigned.begin(), presigned.end(), node,
+                               [](const auto& p, uint32_t n) { return p.first < n; });
+    return it != presigned.end() && it->first == node ? &it->second : nullptr;
 }
 
 void SigIndex::build(std::vector<Item> items) {
@@ -274,3 +502,24 @@ void SigIndex::build(std::vector<Item> items) {
 }
 
 }  // namespace signpost::dns::detail
+
+namespace signpost::dns {
+
+std::size_t pending_signatures(const View& view) noexcept { return view.pending_.size(); }
+
+std::size_t sign_pending(const View& view, SignatureCache& cache, std::size_t from, std::size_t budget) {
+    const int64_t now = view.options_.now_unix ? view.options_.now_unix : int64_t(std::time(nullptr));
+    std::size_t i = from;
+    for (; i < view.pending_.size() && i - from < budget; ++i) {
+        const auto& p = view.pending_[i];
+        if (!view.options_.signing || p.zone >= view.zones_.size()) continue;
+        const auto& z = view.zones_[p.zone];
+        auto it = view.options_.signing->find(z.origin);
+        if (it == view.options_.signing->end() || !z.zone) continue;
+        for (const dnssec::Signer* s : it->second.signers(false))
+            cache.rrsig(*s, z.zone->dnssec, p.owner, zones::rrtype::TXT, p.ttl, {&p.rdata, 1}, now);
+    }
+    return i;
+}
+
+}  // namespace signpost::dns

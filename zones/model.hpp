@@ -94,6 +94,10 @@ public:
     // unchanged, only where they live. A table shared with another copy is left as it is.
     // Load time only: it copies every record twice.
     static void compact(const std::vector<NodeTable*>& tables);
+    // The storage behind the table: equal for copies that share it and never changed
+    // since (a change to a shared table copies it first); what a View's signing
+    // compares to reuse what it signed (dns::detail::SignedZone).
+    const void* identity() const noexcept { return entries_.get(); }
 
 private:
     const std::vector<value_type>& entries() const noexcept;

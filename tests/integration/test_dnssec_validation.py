@@ -69,6 +69,61 @@ class Validation(unittest.TestCase):
         # the rule is checked in tests/unit/dns/signing_test.cpp).
 
 
+class ManyServicesFlip(unittest.TestCase):
+    """A flip of more services than a View signs new state TXT records for while it is
+    built (control/controller.hpp kStateSignatureBudget, 128): every address answer
+    flips at once and validates; each state TXT keeps its previous, still signed text
+    until the control loop has signed the new one, then follows, validated too."""
+    N = 300
+    SAMPLE = (0, 150, 299)
+
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="signpost-dnssec-many-"))
+        self.keys = self.tmp / "keys"
+        self.keys.mkdir(mode=0o700)
+        self.port, self.regions = region_pair((P, S))
+        services = "".join(f'[services.s{i}]\nnames = ["s{i}"]\npolicy = "failover"\n'
+                           f'pools = ["primary", "secondary"]\nttl = 30\n' for i in range(self.N))
+        self.zones = st.ZoneDir({"example.com.toml": failover_zone(self.port, extra=services + "[dnssec]\nsign = true\n")})
+        self.server = st.Signpost(self.zones, extra_args=["--no-api", "--state", str(self.keys / "state.json")],
+                                  label=f"signpost, {self.N} signed failover services").start()
+        self.unbound = Unbound("example.com", self.server.port, anchor_of(self.keys)).start()
+
+    def tearDown(self):
+        try:
+            self.unbound.stop()
+            self.server.stop()
+        finally:
+            self.server.kill()
+            for r in self.regions:
+                r.stop()
+            self.zones.cleanup()
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def all_validate(self, address, label):
+        for i in self.SAMPLE:
+            name = f"s{i}.example.com"
+            wait_for_answer(self.unbound, [address], timeout=20, name=name, rd=True, do=True)
+            self.assertEqual(self.unbound.validated(name, "A").rdatas("answer", "A"), [address], name)
+        for i in self.SAMPLE:
+            txt_name = f"s{i}._signpost.example.com"
+            st.wait_until(lambda: label in " ".join(self.unbound.dig(txt_name, "TXT").rdatas("answer", "TXT")),
+                          timeout=20, interval=0.1, what=f"{txt_name} through unbound says {label}")
+            self.assertIn(label, " ".join(self.unbound.validated(txt_name, "TXT").rdatas("answer", "TXT")))
+
+    def test_addresses_flip_at_once_and_every_state_txt_follows_validated(self):
+        wait_for_answer(self.server, [P], timeout=15, name="s0.example.com")
+        self.all_validate(P, "primary")
+        self.regions[0].stop()
+        self.all_validate(S, "failover:secondary")
+        # The View of the flip signed 128 state TXT records; the rest followed.
+        st.wait_until(lambda: "state TXT record(s) signed after the flip" in self.server.stderr(), timeout=10,
+                      interval=0.1, what="the log says the state TXT records followed the flip")
+        self.regions[0].start()
+        self.all_validate(P, "primary")
+        self.assertNotIn("validation failure", self.unbound.log())
+
+
 class DirectAnswers(unittest.TestCase):
     ZONE = """
 origin = "example.com"

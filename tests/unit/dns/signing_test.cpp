@@ -529,3 +529,110 @@ TEST_CASE("signing: the View signs with the keys the timing says, and publishes 
         CHECK(tags(www, 1) == std::vector<uint16_t>{at < now + 100 ? old_zsk : new_zsk});
     }
 }
+
+namespace {
+
+// Views built one after another from one catalog, as the daemon builds them: each
+// with the one before as ViewOptions::previous and one signature cache.
+struct Chain {
+    std::shared_ptr<const zones::Catalog> catalog;
+    std::shared_ptr<dns::SignatureCache> cache = std::make_shared<dns::SignatureCache>();
+    std::shared_ptr<const dns::View> last;
+    int64_t now = int64_t(std::time(nullptr));
+    std::size_t budget = SIZE_MAX;
+
+    explicit Chain(const std::string& extra = "") : catalog(load(true, extra)) {}
+    std::shared_ptr<const dns::View> next(const std::vector<policy::Evaluation>& evs, bool fresh = false) {
+        dns::ViewOptions o;
+        o.signing = csk();
+        o.signatures = cache;
+        o.now_unix = now;
+        o.state_signature_budget = budget;
+        if (!fresh) o.previous = last;
+        auto v = dns::build_view(catalog, evs, 1, o);
+        if (!fresh) last = v;
+        return v;
+    }
+};
+
+QueryOptions with_do() {
+    QueryOptions o;
+    o.edns = true;
+    o.do_bit = true;
+    return o;
+}
+
+std::string state_txt(const dns::View& v) {
+    auto r = ask(v, make_query("site._signpost.example.com", 16, with_do()));
+    for (auto& rr : r.answer)
+        if (rr.find(" IN TXT ") != std::string::npos) return rr;
+    return "";
+}
+
+}  // namespace
+
+// A View built after another of the same zone and keys takes over what that one
+// signed (the static RRsets' signatures, the NSEC chain, the presigned address sets):
+// its answers are byte for byte those of a View built afresh from the same cache.
+TEST_CASE("signing: a View built after another reuses its signing and answers as one built afresh") {
+    for (const std::string& extra : {std::string(), kNsec3}) {
+        CAPTURE(extra);
+        Chain chain(extra);
+        chain.next(primary());
+        const uint64_t first = chain.cache->signatures_made();
+        for (auto evs : {secondary(), primary(), secondary()}) {
+            auto reused = chain.next(evs);
+            auto fresh = chain.next(evs, true);
+            for (const Q& q : kQueries) {
+                CAPTURE(q.name);
+                CAPTURE(q.type);
+                auto a = ask(*reused, make_query(q.name, q.type, with_do()));
+                auto b = ask(*fresh, make_query(q.name, q.type, with_do()));
+                CHECK(a.wire == b.wire);
+            }
+        }
+        // Only the secondary's state TXT was new.
+        CHECK(chain.cache->signatures_made() == first + 1);
+        CHECK(chain.cache->earliest_expiration() > chain.now + 13 * 86400);
+    }
+}
+
+// Over ViewOptions::state_signature_budget the addresses flip at once and the state
+// TXT keeps its previous text, still signed; sign_pending() signs the new text and
+// the next View serves it.
+TEST_CASE("signing: over the budget a state TXT keeps its signed previous text until sign_pending") {
+    Chain chain;
+    chain.budget = 0;
+    auto up = chain.next(primary());  // nothing before it: signed whatever the budget
+    CHECK(dns::pending_signatures(*up) == 0);
+    CHECK(state_txt(*up).find("\"primary\"") != std::string::npos);
+    auto flipped = chain.next(secondary());
+    CHECK(dns::pending_signatures(*flipped) == 1);
+    auto r = ask(*flipped, make_query("www.example.com", 1, with_do()));
+    REQUIRE(r.answer.size() == 2);
+    CHECK(r.answer[0].find("198.51.100.10") != std::string::npos);
+    CHECK(state_txt(*flipped).find("\"primary\"") != std::string::npos);
+    // The TXT served is the one its RRSIG covers.
+    {
+        Pkt keys_pkt(ask(*flipped, make_query("example.com", 48, with_do())).wire);
+        ldns_rr_list* keys = ldns_pkt_rr_list_by_type(keys_pkt.p, LDNS_RR_TYPE_DNSKEY, LDNS_SECTION_ANSWER);
+        REQUIRE(keys);
+        Pkt p(ask(*flipped, make_query("site._signpost.example.com", 16, with_do())).wire);
+        CHECK(ldns_rr_list_rr_count(ldns_pkt_answer(p.p)) == 2);
+        verify_sigs(ldns_pkt_answer(p.p), keys, "state TXT");
+        ldns_rr_list_deep_free(keys);
+    }
+    const uint64_t before = chain.cache->signatures_made();
+    CHECK(dns::sign_pending(*flipped, *chain.cache, 0, 10) == 1);
+    CHECK(chain.cache->signatures_made() == before + 1);
+    chain.budget = 1;  // the View after sign_pending: its budget covers what was signed
+    auto followed = chain.next(secondary());
+    CHECK(dns::pending_signatures(*followed) == 0);
+    CHECK(state_txt(*followed).find("\"failover:secondary\"") != std::string::npos);
+    CHECK(chain.cache->signatures_made() == before + 1);
+    // Back within the budget: the primary's text is in the cache, served at once.
+    auto back = chain.next(primary());
+    CHECK(dns::pending_signatures(*back) == 0);
+    CHECK(state_txt(*back).find("\"primary\"") != std::string::npos);
+    CHECK(chain.cache->signatures_made() == before + 1);
+}
