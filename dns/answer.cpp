@@ -1134,12 +1134,13 @@ namespace detail {
 
 int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const ZoneData& z, std::string_view qname,
                     uint16_t qtype, RenderMode mode, int32_t force_service, const DecisionData* force_decision,
-                    const policy::Variant* force_variant) {
+                    const policy::Variant* force_variant, bool dnssec) {
     auto* qwire = reinterpret_cast<const uint8_t*>(qname.data());
     Query q;
     if (!q.qname.set(qwire, qname.size())) return -1;
     q.qtype = qtype;
     q.qclass = kClassIn;
+    q.do_bit = dnssec;
     Writer w(scratch.data(), scratch.size());
     uint8_t zero[12] = {};
     w.bytes(zero, 12);
@@ -1209,7 +1210,8 @@ struct FastHit {
 // general renderer takes it), then the variant picked, then a table index. Out of
 // line: the other answers' path stays as short as it was.
 [[gnu::noinline]] bool dependent_blob(const View& view, const detail::ServiceData& sd, const detail::FastType& ft,
-                                      const Query& q, const core::IpAddress& source, FastHit& hit) noexcept {
+                                      const Query& q, const core::IpAddress& source, bool dnssec,
+                                      FastHit& hit) noexcept {
     ClientPlace place = client_place(q, source);
     ClientDecision cd = client_decision(view, q, place, sd);
     const detail::DecisionData& d = *cd.data;
@@ -1217,6 +1219,7 @@ struct FastHit {
     if (const policy::Variant* v = pick_variant(d)) b += uint32_t(v - d.decision->variants.data());
     else if (!d.decision->variants.empty()) return false;
     if (b >= ft.blob + ft.count) return false;
+    if (dnssec) b += ft.count;
     hit.blob = &view.blobs_[b];
     hit.rcode = hit.blob->rcode;
     hit.scope = cd.scope;
@@ -1226,13 +1229,16 @@ struct FastHit {
 }
 
 // The fast path: a pre-rendered blob for this query, or false (general renderer).
+// `dnssec` (DO=1 to a signed zone): only answers at the name itself are pre-rendered
+// with their RRSIGs; denials and referrals take the general renderer.
 bool fast_lookup(const View& view, const detail::ZoneData& z, const Query& q, const core::IpAddress& source,
-                 FastHit& hit) noexcept {
+                 bool dnssec, FastHit& hit) noexcept {
     const detail::VNode* n = z.find(q.qname.bytes, q.qname.len);
     if (n) {
         if (!(n->fast_flags & detail::kFastReady)) return false;
         hit.shift = 0;
         if (n->cut) {
+            if (dnssec) return false;
             hit.blob = &view.blobs_[n->fast_first];
             hit.rcode = hit.blob->rcode;
             return true;
@@ -1244,15 +1250,17 @@ bool fast_lookup(const View& view, const detail::ZoneData& z, const Query& q, co
             uint32_t b = ft->blob;
             if (ft->service >= 0) {
                 auto& sd = view.services_[std::size_t(ft->service)];
-                if (sd.subnet_dependent) return dependent_blob(view, sd, *ft, q, source, hit);
+                if (sd.subnet_dependent) return dependent_blob(view, sd, *ft, q, source, dnssec, hit);
                 const policy::Variant* v = pick_variant(sd.fallback);
                 if (!v) return false;
                 b += uint32_t(v - sd.fallback.decision->variants.data());
             }
+            if (dnssec) b += ft->count;
             hit.blob = &view.blobs_[b];
             hit.rcode = hit.blob->rcode;
             return true;
         }
+        if (dnssec) return false;
         if (n->fast_flags & detail::kSlowOthers) return false;  // may be a CNAME, not NODATA
         hit.blob = &view.blobs_[std::size_t(z.negative_blob)];  // NODATA
         hit.rcode = NoError;
@@ -1260,6 +1268,7 @@ bool fast_lookup(const View& view, const detail::ZoneData& z, const Query& q, co
         return true;
     }
     // No such name: the closest encloser decides (a cut above: referral; else NXDOMAIN).
+    if (dnssec) return false;
     int apex_index = q.qname.labels - z.origin_labels;
     for (int i = 1; i <= apex_index; ++i) {
         const detail::VNode* e = z.find(q.qname.suffix(i), q.qname.suffix_len(i));
@@ -1499,9 +1508,10 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
 
     // Common shapes: copy the pre-rendered answer behind the question (with ECS too:
     // the scope is the client's decision's, 0 for answers that depend on no client).
-    if (q.qtype != rt::ANY && q.qtype != rt::DS && !(q.do_bit && zone->signed_zone)) {
+    if (q.qtype != rt::ANY && q.qtype != rt::DS) {
         FastHit hit;
-        if (fast_lookup(view, *zone, q, client.address, hit) && w.size() + hit.blob->len <= w.cap()) {
+        if (fast_lookup(view, *zone, q, client.address, q.do_bit && zone->signed_zone, hit) &&
+            w.size() + hit.blob->len <= w.cap()) {
             const detail::Blob* blob = hit.blob;
             std::size_t at = w.size();
             w.bytes(view.arena_.data() + blob->off, blob->len);

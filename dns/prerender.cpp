@@ -39,16 +39,22 @@ void render_dependent(View& view, std::vector<uint8_t>& scratch, const ZoneData&
     if (total >= 0xffff) return;
     std::size_t first = view.blobs_.size(), arena = view.arena_.size(), relocs = view.relocs_.size();
     bool ok = true;
-    for_each_decision(sd, [&](DecisionData& d) {
-        auto& vs = d.decision->variants;
-        if (!ok) return;
-        if (vs.empty()) {
-            ok = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, n.service, &d, nullptr) >= 0;
-            return;
-        }
-        for (auto& v : vs)
-            if (ok) ok = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, n.service, &d, &v) >= 0;
-    });
+    for (bool dnssec : {false, true}) {
+        if (dnssec && !z.signed_zone) break;
+        for_each_decision(sd, [&](DecisionData& d) {
+            auto& vs = d.decision->variants;
+            if (!ok) return;
+            if (vs.empty()) {
+                ok = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, n.service, &d, nullptr,
+                                 dnssec) >= 0;
+                return;
+            }
+            for (auto& v : vs)
+                if (ok)
+                    ok = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, n.service, &d, &v,
+                                     dnssec) >= 0;
+        });
+    }
     if (!ok) {  // none of them is used: give the space back
         view.blobs_.resize(first);
         view.arena_.resize(arena);
@@ -96,6 +102,9 @@ void prerender(View& view) {
             }
             if (n.find(rt::CNAME)) continue;  // CNAME chains: general renderer
             uint32_t first = uint32_t(view.fast_types_.size());
+            // One type's blobs: each variant's (or the one answer), then in a signed zone the
+            // same with DO (FastType). Any blob that cannot be rendered leaves the type to the
+            // general renderer; its bytes stay in the arena (rare).
             auto add = [&](uint16_t type) {
                 FastType ft;
                 ft.type = type;
@@ -105,31 +114,32 @@ void prerender(View& view) {
                     if (sd.subnet_dependent) {
                         render_dependent(view, scratch, z, n, type, ft);
                     } else if (vs.size() < 0xffff) {
-                        if (vs.empty()) {
-                            int32_t b = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve,
-                                                    n.service, &sd.fallback, nullptr);
-                            if (b >= 0) {
-                                ft.count = 1;
-                                ft.blob = uint32_t(b);
-                            }
-                        } else {
-                            ft.service = n.service;
-                            ft.blob = uint32_t(view.blobs_.size());
-                            ft.count = uint16_t(vs.size());
-                            for (auto& v : vs) {
-                                if (render_blob(view, scratch, z, n.name, type, RenderMode::Resolve,
-                                                n.service, &sd.fallback, &v) < 0) {
-                                    ft.count = 0;  // left in the arena; rare
+                        const bool none = vs.empty();
+                        ft.service = none ? -1 : n.service;
+                        ft.blob = uint32_t(view.blobs_.size());
+                        ft.count = uint16_t(none ? 1 : vs.size());
+                        for (bool dnssec : {false, true}) {
+                            if (dnssec && !z.signed_zone) break;
+                            for (std::size_t k = 0; k < ft.count; ++k) {
+                                if (render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, n.service,
+                                                &sd.fallback, none ? nullptr : &vs[k], dnssec) < 0) {
+                                    ft.count = 0;
                                     break;
                                 }
                             }
+                            if (ft.count == 0) break;
                         }
                     }
                 } else {
-                    int32_t b = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve);
-                    if (b >= 0) {
-                        ft.count = 1;
-                        ft.blob = uint32_t(b);
+                    ft.blob = uint32_t(view.blobs_.size());
+                    ft.count = 1;
+                    for (bool dnssec : {false, true}) {
+                        if (dnssec && !z.signed_zone) break;
+                        if (render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, -1, nullptr, nullptr,
+                                        dnssec) < 0) {
+                            ft.count = 0;
+                            break;
+                        }
                     }
                 }
                 view.fast_types_.push_back(ft);

@@ -164,7 +164,9 @@ struct Blob {
 };
 // One query type at a node: `count` consecutive blobs from `blob`, one per variant
 // of `service` (picked per query by weight) or one when service < 0; count 0: the
-// general renderer answers this type (random data, or an answer too large).
+// general renderer answers this type (random data, or an answer too large). In a
+// signed zone the answers to DO=1 queries follow: `count` more blobs from blob + count,
+// in the same order, with their RRSIGs (ZoneData::signed_zone).
 // A subnet-dependent service (subnet rules, geo) has its blobs per decision, in the
 // order fallback, rules, geo_rules, geo_pools (DecisionData::blob_offset).
 struct FastType {
@@ -339,9 +341,11 @@ enum class RenderMode { Resolve, Negative };
 // when the answer is not reusable (too large, random, client-dependent).
 // Service `force_service` answers decision `force_decision` (one of its own) with
 // `force_variant` (nullptr: NODATA), whatever client the query would come from.
+// `dnssec`: as a query with DO=1 would be answered (signed zones: RRSIGs).
 int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const ZoneData& z, std::string_view qname,
                     uint16_t qtype, RenderMode mode, int32_t force_service = -1,
-                    const DecisionData* force_decision = nullptr, const policy::Variant* force_variant = nullptr);
+                    const DecisionData* force_decision = nullptr, const policy::Variant* force_variant = nullptr,
+                    bool dnssec = false);
 // How the general renderer's lookup (RFC 1034 §4.3.2) reaches node `n` by its own name.
 enum class NodeReach {
     Exact,       // the node answers its own name
