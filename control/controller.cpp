@@ -818,7 +818,11 @@ void Controller::xfr_versions(int64_t now_unix, Step& step) {
         uint32_t serial = h.current().serial;
         if (serial != z.soa.serial) {
             if (!patched) patched = std::make_shared<zones::Catalog>(*catalog_);
-            zones::set_serial(patched->zones[zi], serial);
+            // The model only: the View and the transfers take the SOA from it. The node
+            // table stays shared with the catalog before (its apex SOA record keeps the
+            // serial it had), so a flip copies no records and the View's signing of the
+            // zone carries over (dns::detail::SignedZone); only the SOA is signed anew.
+            patched->zones[zi].soa.serial = serial;
         }
         serials_[origin] = serial;
         digests_[answers_key] = digest;
