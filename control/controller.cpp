@@ -691,22 +691,27 @@ bool Controller::evaluate(const std::vector<core::EndpointHealth>& health, const
 }
 
 void Controller::evaluate_and_publish(Probes probes, const std::vector<std::size_t>* which, bool health_moved,
-                                      const Now& now, Step& step, bool new_catalog) {
+                                      const Now& now, Step& step, bool new_catalog, Xfr xfr) {
     auto composed = composed_health(probes);
     if (serving_) endpoint_transitions(composed, now, step);
     auto health = composed;
     apply_drains(health);
     bool changed = evaluate(health, which, now, step);
     update_drains(now, changed, step);
-    if (changed || new_catalog) build_snapshot(health, true, step);
+    if (changed || new_catalog) build_snapshot(health, true, step, new_catalog ? Xfr::Now : xfr);
     else if (health_moved && options_.explain) build_snapshot(health, false, step);  // explain shows health too
 }
 
-void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health, bool new_view, Step& step) {
+void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health, bool new_view, Step& step, Xfr xfr) {
     if (new_view || !view_) {
         const int64_t now_unix = std::time(nullptr);
         keys_at(now_unix, step);
-        xfr_versions(now_unix, step);  // may bump serials (a new catalog_) before the View is built
+        if (xfr == Xfr::Later && view_ && options_.transferred) {
+            xfr_due_ = true;
+        } else if (xfr != Xfr::Done) {
+            xfr_versions(now_unix, step);  // may bump serials (a new catalog_) before the View is built
+            xfr_due_ = false;
+        }
         dns::ViewOptions vo;
         vo.now_unix = now_unix;
         vo.udp_payload_size = options_.udp_payload_size;
@@ -965,7 +970,7 @@ Step Controller::health_changed(Probes probes, std::span<const probes::HealthCha
     if (!serving_) return step;  // the first round decides the start state in one go
     if (staged_ || cluster_) {
         // Indices are the staged catalog's, or a quorum may move any endpoint: all.
-        evaluate_and_publish(probes, nullptr, !changes.empty(), now, step);
+        evaluate_and_publish(probes, nullptr, !changes.empty(), now, step, false, Xfr::Later);
         return step;
     }
     std::vector<std::size_t> affected;
@@ -973,7 +978,7 @@ Step Controller::health_changed(Probes probes, std::span<const probes::HealthCha
         for (auto s : services_touched(*catalog_, core::EndpointIndex(endpoint_of_probe(c.index)))) affected.push_back(s);
     std::sort(affected.begin(), affected.end());
     affected.erase(std::unique(affected.begin(), affected.end()), affected.end());
-    evaluate_and_publish(probes, &affected, true, now, step);
+    evaluate_and_publish(probes, &affected, true, now, step, false, Xfr::Later);
     return step;
 }
 
@@ -1030,6 +1035,14 @@ Step Controller::tick(Probes probes, const Now& now) {
     if (signing_ && view_ && now.unix_ms - resigned_unix_ms_ >= kResignEveryMs) {
         if (resigned_unix_ms_ != 0) build_snapshot(effective_health(probes), true, step);
         resigned_unix_ms_ = now.unix_ms;
+    }
+    // A health change published its View first: now the transfers (and, when a zone's
+    // answers changed, its new serial in a View of its own, and the NOTIFY).
+    if (xfr_due_ && view_) {
+        xfr_due_ = false;
+        auto before = catalog_;
+        xfr_versions(std::time(nullptr), step);
+        build_snapshot(effective_health(probes), catalog_ != before, step, Xfr::Done);
     }
     // State TXT records a flip left with their previous text: signed a slice per tick,
     // then published.

@@ -314,13 +314,20 @@ private:
     // Re-evaluates `which` services (all when null) and publishes when an answer
     // or (with `health_moved`) what explain shows changed.
     // `new_catalog`: a reload committed, so a new View even when no answer moved.
+    // How a new View comes to the zones' transfer versions (xfr_versions): before it,
+    // so that its SOA has the new serial; or, for a health change, after it on the next
+    // tick, so that rendering and signing every transferred zone for the secondaries
+    // does not delay the flip (its SOA then moves a tick later); or not at all (done).
+    enum class Xfr { Now, Later, Done };
     void evaluate_and_publish(Probes probes, const std::vector<std::size_t>* which, bool health_moved, const Now& now,
-                              Step& step, bool new_catalog = false);
+                              Step& step, bool new_catalog = false, Xfr xfr = Xfr::Now);
     bool evaluate(const std::vector<core::EndpointHealth>& health, const std::vector<std::size_t>* which,
                   const Now& now, Step& step);
     void endpoint_transitions(const std::vector<core::EndpointHealth>& composed, const Now& now, Step& step);
     void update_drains(const Now& now, bool will_publish, Step& step);
-    void build_snapshot(const std::vector<core::EndpointHealth>& health, bool new_view, Step& step);
+    void build_snapshot(const std::vector<core::EndpointHealth>& health, bool new_view, Step& step,
+                        Xfr xfr = Xfr::Now);
+    bool xfr_due_ = false;  // a View was published with Xfr::Later: tick() brings the transfers up
     void xfr_versions(int64_t now_unix, Step& step);  // now_unix: the View's signing time
     bool expire_overrides(const Now& now, Step& step);
     // The cluster's split (who probes what, ClusterView::probes) differs from

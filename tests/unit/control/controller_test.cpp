@@ -558,3 +558,40 @@ TEST_CASE("control: a split that moved before the first answer is applied at the
 
 }  // namespace
 }  // namespace signpost::control
+
+namespace signpost::control {
+
+// With secondaries, every publication renders (and signs) each transferred zone for
+// them. For a health change that comes after the View: the flip is published at
+// once, and the zone's new version, its serial and the NOTIFY follow on the next tick.
+TEST_CASE("control: a health change publishes its View first; the transfer version and NOTIFY follow on the tick") {
+    Harness h;
+    Options o;
+    o.transferred = [](const std::string&) { return true; };
+    h.core.set_options(o);
+    h.load(kZone);
+    h.all_up();
+    h.start();
+    const uint32_t serial = h.core.catalog().zones[0].soa.serial;
+    auto c = h.probes.set(kPrimary, core::HealthState::Down, h.now.mono);
+    Step flip = h.core.health_changed(h.probes.span(), std::span(&c, 1), h.now);
+    REQUIRE(flip.snapshot);
+    CHECK(flip.notifies.empty());
+    CHECK(h.core.catalog().zones[0].soa.serial == serial);
+    auto flipped = flip.snapshot->view;
+    h.apply(std::move(flip));
+    CHECK(h.label() == "failover:secondary");
+    Step t = h.core.tick(h.probes.span(), h.now);
+    REQUIRE(t.snapshot);
+    REQUIRE(t.notifies.size() == 1);
+    CHECK(h.core.catalog().zones[0].soa.serial == serial + 1);
+    CHECK(t.snapshot->view != flipped);  // a View with the new serial in its SOA
+    CHECK(t.snapshot->transfers);
+    h.apply(std::move(t));
+    // Nothing more is due: the next tick publishes nothing.
+    Step idle = h.core.tick(h.probes.span(), h.now);
+    CHECK_FALSE(idle.snapshot);
+    CHECK(idle.notifies.empty());
+}
+
+}  // namespace signpost::control
