@@ -27,7 +27,7 @@ std::vector<std::string> section(ldns_rr_list* list) {
 }  // namespace
 
 std::vector<uint8_t> make_query(const core::Name& qname, uint16_t qtype,
-                                const std::optional<core::IpPrefix>& client_subnet) {
+                                const std::optional<core::IpPrefix>& client_subnet, bool dnssec) {
     std::vector<uint8_t> q;
     put16(q, 0x5350);  // id
     put16(q, 0);       // flags: QUERY, RD clear
@@ -52,8 +52,8 @@ std::vector<uint8_t> make_query(const core::Name& qname, uint16_t qtype,
     q.push_back(0);  // root owner
     put16(q, 41);
     put16(q, 1232);
-    put16(q, 0);
-    put16(q, 0);  // ext rcode, version, flags
+    put16(q, 0);                        // ext rcode, version
+    put16(q, dnssec ? 0x8000 : 0);      // flags: DO
     put16(q, uint16_t(opts.size()));
     q.insert(q.end(), opts.begin(), opts.end());
     return q;

@@ -13,9 +13,10 @@
 namespace signpost::dns {
 
 // A wire query for (qname, qtype, IN) with RD clear and EDNS(0); with
-// `client_subnet`, an EDNS Client Subnet option carrying it.
+// `client_subnet`, an EDNS Client Subnet option carrying it; `dnssec`: the DO bit.
 std::vector<uint8_t> make_query(const core::Name& qname, uint16_t qtype,
-                                const std::optional<core::IpPrefix>& client_subnet = std::nullopt);
+                                const std::optional<core::IpPrefix>& client_subnet = std::nullopt,
+                                bool dnssec = false);
 
 struct DescribedResponse {
     std::string rcode;  // "NOERROR", "NXDOMAIN", ...

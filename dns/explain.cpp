@@ -17,6 +17,27 @@ namespace {
 
 std::string origin_text(const core::Name& n) { return n.to_key(); }
 
+// "signed: NSEC, signing keys 12345 (CSK); answered as to a DO=1 query, with its RRSIGs".
+std::string signing_line(const View& view, const detail::ZoneData& z) {
+    std::string line = std::string("signed: ") + (z.denial().nsec3 ? "NSEC3" : "NSEC");
+    if (view.options_.signing) {
+        auto it = view.options_.signing->find(z.origin);
+        if (it != view.options_.signing->end()) {
+            auto zsk = it->second.signers(false), ksk = it->second.signers(true);
+            std::string keys;
+            for (auto& k : it->second.keys) {
+                if (std::find(zsk.begin(), zsk.end(), &k.signer) == zsk.end() &&
+                    std::find(ksk.begin(), ksk.end(), &k.signer) == ksk.end())
+                    continue;  // published, not signing (ZoneKeys::at)
+                if (!keys.empty()) keys += ", ";
+                keys += std::to_string(k.signer.key_tag()) + " (" + dnssec::to_string(k.role) + ")";
+            }
+            line += ", signing keys " + (keys.empty() ? std::string("none") : keys);
+        }
+    }
+    return line + "; answered as to a DO=1 query, with its RRSIGs";
+}
+
 // The service answering `name` in `zone`: an exact owner, else a wildcard owner
 // at the closest encloser (RFC 4592) when the name does not exist.
 const zones::Service* owning_service(const zones::Zone& zone, const core::Name& name) {
@@ -229,8 +250,20 @@ Explanation explain(const zones::Catalog& catalog, std::span<const policy::Evalu
     Explanation out;
     out.name = q.name.to_text();
     out.type = q.type_text;
+    // A signed zone is explained as validating resolvers ask it: with DO, so that the
+    // answer shows its RRSIGs and denials their NSEC or NSEC3 records.
+    const detail::ZoneData* served = nullptr;
+    for (core::Name n = q.name;; n = n.parent()) {
+        int32_t k = view.find_zone(reinterpret_cast<const uint8_t*>(n.wire().data()), n.wire().size());
+        if (k >= 0) {
+            served = &view.zones_[std::size_t(k)];
+            break;
+        }
+        if (n.is_root()) break;
+    }
+    const bool dnssec = served && served->signed_zone;
     // Over TCP, so the whole answer is shown (no truncation).
-    auto query = make_query(q.name, q.qtype, q.subnet);
+    auto query = make_query(q.name, q.qtype, q.subnet, dnssec);
     std::vector<uint8_t> buf(65535);
     ClientInfo ci;
     ci.address = q.client;
@@ -250,6 +283,7 @@ Explanation explain(const zones::Catalog& catalog, std::span<const policy::Evalu
     }
     out.zone = origin_text(zone->origin);
     out.path.push_back("zone " + out.zone);
+    if (dnssec) out.path.push_back(signing_line(view, *served));
     if (auto* svc = owning_service(*zone, q.name))
         explain_service(catalog, *zone, *svc, evaluations, health, view.options_.geo.get(), q, out);
     else

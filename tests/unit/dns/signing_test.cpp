@@ -10,6 +10,7 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
+#include "dns/explain.hpp"
 #include "dns/signing.hpp"
 #include "dnssec/sign.hpp"
 #include "support.hpp"
@@ -673,4 +674,35 @@ TEST_CASE("signing: DO=1 answers from the fast path are the general renderer's")
             }
         }
     }
+}
+
+// Explain shows a signed zone's answer as validating resolvers get it (DO=1: RRSIGs,
+// NSEC proofs) and names the keys that sign.
+TEST_CASE("signing: explain shows the RRSIGs and the signing keys of a signed zone") {
+    auto catalog = load(true);
+    dns::ViewOptions o;
+    o.signing = csk();
+    auto v = dns::build_view(catalog, primary(), 1, o);
+    auto evs = primary();
+    dns::ExplainQuery q;
+    q.name = name("www.example.com.");
+    q.client = *core::IpAddress::parse("192.0.2.1");
+    auto lines = dns::explanation_lines(dns::explain(*catalog, evs, {}, *v, q), q);
+    const std::string tag = std::to_string(csk()->begin()->second.keys[0].signer.key_tag());
+    auto has = [&](const std::string& part) {
+        return std::any_of(lines.begin(), lines.end(), [&](auto& l) { return l.find(part) != std::string::npos; });
+    };
+    CAPTURE(lines);
+    CHECK(has("answer www.example.com. 30 IN A 192.0.2.10"));
+    CHECK(has("answer www.example.com. 30 IN RRSIG A 13 3 30 "));
+    CHECK(has("signed: NSEC, signing keys " + tag + " (CSK); answered as to a DO=1 query, with its RRSIGs"));
+    q.name = name("nothing._signpost.example.com.");
+    lines = dns::explanation_lines(dns::explain(*catalog, evs, {}, *v, q), q);
+    CHECK(has(" IN NSEC "));
+    // An unsigned zone is explained as before: no RRSIG, no signing line.
+    auto plain = view(false, primary());
+    q.name = name("www.example.com.");
+    lines = dns::explanation_lines(dns::explain(*load(false), evs, {}, *plain, q), q);
+    CHECK_FALSE(has("RRSIG"));
+    CHECK_FALSE(has("signed:"));
 }
