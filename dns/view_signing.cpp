@@ -146,7 +146,9 @@ private:
                                     view_.services_[std::size_t(n.service)].any_cname);
     }
     static bool same_inputs(const SignedZone& a, const SignedZone& b) {
-        return a.table == b.table && a.keys == b.keys && a.negative_ttl == b.negative_ttl && a.shapes == b.shapes;
+        // A table that was never filled has no identity: never taken for another.
+        return a.table && a.table == b.table && a.keys == b.keys && a.negative_ttl == b.negative_ttl &&
+               a.shapes == b.shapes;
     }
     bool same_keys(const SignedZone& a) const {
         std::size_t k = 0;
