@@ -706,3 +706,36 @@ TEST_CASE("signing: explain shows the RRSIGs and the signing keys of a signed zo
     CHECK_FALSE(has("RRSIG"));
     CHECK_FALSE(has("signed:"));
 }
+
+// A reload makes a new catalog: the View after it signs its own answers, even when
+// built with the View before (whose presigned sets had the old addresses).
+TEST_CASE("signing: after a reload nothing signed for the catalog before is reused") {
+    auto cache = std::make_shared<dns::SignatureCache>();
+    dns::ViewOptions o;
+    o.signing = csk();
+    o.signatures = cache;
+    auto before = dns::build_view(load(true), secondary(), 1, o);
+    std::string text = kZone;
+    text.replace(text.find("198.51.100.10"), 13, "198.51.100.77");
+    auto r = zones::load_text(text + "[dnssec]\nsign = true\n", "example.com.toml");
+    REQUIRE(r.catalog);
+    o.previous = before;
+    std::vector<policy::Evaluation> moved{
+        evaluation({variant({"198.51.100.77"})}, "failover:secondary", "primary down", 5)};
+    auto after = dns::build_view(r.catalog, moved, 2, o);
+    Pkt keys_pkt(ask(*after, make_query("example.com", 48, with_do())).wire);
+    ldns_rr_list* keys = ldns_pkt_rr_list_by_type(keys_pkt.p, LDNS_RR_TYPE_DNSKEY, LDNS_SECTION_ANSWER);
+    REQUIRE(keys);
+    for (const char* qname : {"www.example.com", "example.com", "a.b.c.example.com"}) {
+        CAPTURE(qname);
+        auto reply = ask(*after, make_query(qname, 1, with_do()));
+        REQUIRE(reply.answer.size() == 2);
+        CHECK(reply.answer[0].find("198.51.100.77") != std::string::npos);
+        Pkt p(reply.wire);
+        verify_sigs(ldns_pkt_answer(p.p), keys, qname);
+    }
+    // Static records too: their signatures are found for the new catalog's RRsets.
+    auto ns1 = ask(*after, make_query("ns1.example.com", 1, with_do()));
+    CHECK(ns1.answer.size() == 2);
+    ldns_rr_list_deep_free(keys);
+}
