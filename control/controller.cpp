@@ -3,6 +3,7 @@
 #include "control/controller.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <set>
 
@@ -721,7 +722,9 @@ void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health,
         vo.signatures = signatures_;
         vo.previous = view_;  // geo answer counters and signing carry over
         vo.state_signature_budget = kStateSignatureBudget + signed_ahead_;
+        const auto started = std::chrono::steady_clock::now();
         view_ = dns::build_view(catalog_, evaluations_, ++view_generation_, vo);
+        view_build_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         pending_done_ = signed_ahead_ = 0;
         explain_evaluations_ = std::make_shared<const std::vector<policy::Evaluation>>(evaluations_);
     }

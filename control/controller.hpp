@@ -274,6 +274,12 @@ public:
     const std::map<std::string, uint64_t>& service_changes() const { return service_changes_; }
     const ReloadStatus& reload_status() const { return reload_; }
     uint64_t view_generation() const noexcept { return view_generation_; }
+    // How long building the last View took (build_view: indexes, signing, pre-rendering),
+    // and the state TXT records it serves with their previous text (DNSSEC, a large flip).
+    double last_view_build_seconds() const noexcept { return view_build_seconds_; }
+    std::size_t pending_state_signatures() const noexcept {
+        return view_ ? dns::pending_signatures(*view_) - std::min(pending_done_, dns::pending_signatures(*view_)) : 0;
+    }
     std::shared_ptr<const dns::Snapshot> snapshot() const { return snapshot_; }
     std::shared_ptr<const dns::View> view() const { return snapshot_ ? snapshot_->view : nullptr; }
     // Origins by stable zone id (per-zone counters survive reloads).
@@ -328,6 +334,7 @@ private:
     void build_snapshot(const std::vector<core::EndpointHealth>& health, bool new_view, Step& step,
                         Xfr xfr = Xfr::Now);
     bool xfr_due_ = false;  // a View was published with Xfr::Later: tick() brings the transfers up
+    double view_build_seconds_ = 0;
     void xfr_versions(int64_t now_unix, Step& step);  // now_unix: the View's signing time
     bool expire_overrides(const Now& now, Step& step);
     // The cluster's split (who probes what, ClusterView::probes) differs from

@@ -123,6 +123,16 @@ std::string control_metrics(const control::Controller& core, std::span<const cor
     family(m, "signpost_views_published_total", "Answer views published to the DNS workers (the status's generation).",
            "counter");
     m += "signpost_views_published_total " + std::to_string(core.view_generation()) + "\n";
+    family(m, "signpost_view_build_seconds",
+           "How long the last answer view took to build (indexes, DNSSEC signing, pre-rendering): what a "
+           "health change waits for before its answers are served.",
+           "gauge");
+    m += "signpost_view_build_seconds " + fmt::format("{:.6f}", core.last_view_build_seconds()) + "\n";
+    family(m, "signpost_dnssec_state_txt_pending",
+           "State TXT records served with their previous, still signed text while their new text is signed "
+           "(a flip of more services than a view signs at once).",
+           "gauge");
+    m += "signpost_dnssec_state_txt_pending " + std::to_string(core.pending_state_signatures()) + "\n";
     family(m, "signpost_reloads_total", "Reloads attempted.", "counter");
     m += "signpost_reloads_total " + std::to_string(rs.count) + "\n";
     family(m, "signpost_reload_failures_total", "Reloads rejected because the new configuration had errors.", "counter");

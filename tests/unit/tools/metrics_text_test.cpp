@@ -191,8 +191,11 @@ TEST_CASE("metrics: the page follows the Prometheus conventions") {
                           "signpost_service_pool", "signpost_service_info", "signpost_probe_latency_seconds",
                           "signpost_dns_answer_seconds", "process_cpu_seconds_total", "process_resident_memory_bytes",
                           "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
-                          "process_start_time_seconds"})
+                          "process_start_time_seconds", "signpost_view_build_seconds",
+                          "signpost_dnssec_state_txt_pending"})
         CHECK_MESSAGE(type.count(f), "missing family " << f);
+    CHECK(type["signpost_view_build_seconds"] == "gauge");
+    CHECK(type["signpost_dnssec_state_txt_pending"] == "gauge");
     CHECK(type["process_cpu_seconds_total"] == "counter");
     CHECK(type["signpost_views_published_total"] == "counter");
     CHECK(type["signpost_dns_answer_seconds"] == "histogram");
