@@ -331,6 +331,12 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
 
 uint64_t view_generation(const View& view) noexcept { return view.generation_; }
 
+std::shared_ptr<const std::vector<policy::Evaluation>> view_evaluations(std::shared_ptr<const View> view) {
+    if (!view) return nullptr;
+    const auto* evaluations = &view->evaluations_;
+    return {std::move(view), evaluations};  // shares the View's ownership
+}
+
 std::vector<GeoAnswerCount> geo_answer_counts(const View& view) {
     std::vector<GeoAnswerCount> out;
     if (!view.catalog_) return out;

@@ -133,6 +133,10 @@ void seed_variant_random(uint64_t seed) noexcept;
 
 uint64_t view_generation(const View& view) noexcept;
 
+// The evaluations the View answers from (indexed by zones::Service::index), kept alive
+// by the View: explain reads them without a copy of its own.
+std::shared_ptr<const std::vector<policy::Evaluation>> view_evaluations(std::shared_ptr<const View> view);
+
 // DNSSEC: the state TXT records this View serves with their previous text because
 // their new text was over ViewOptions::state_signature_budget.
 std::size_t pending_signatures(const View& view) noexcept;
