@@ -3,13 +3,16 @@
 # the same data, each with one DNS worker and pinned to core 0. Prints markdown
 # tables with the ratios signpost / Knot; asserts nothing.
 #
-#   bench/memory_bench.sh [--signpost PATH] [--names N] [--zones-case] [--keep DIR]
+#   bench/memory_bench.sh [--signpost PATH] [--names N] [--zones-case] [--signed] [--keep DIR]
 #
 # Case 1: one zone bench.example. with N names (default 100000), h<i> IN A 10.x.y.z
 #   (distinct addresses), from one master file: Knot reads it as is, signpost reads
 #   the TOML `signpost import` makes of it.
 # Case 2 (--zones-case): 10,000 zones x 10 names, the same set as the scale case of
 #   bench/dns_bench.sh (same generator).
+# Case 3 (--signed): case 1's zone signed by both, an ECDSA P-256 CSK made at start
+#   and NSEC (signpost: [dnssec] sign = true; Knot: dnssec-signing with a CSK policy,
+#   bench/configs/knot/knot.conf plus that policy). Its load time includes signing.
 # For each server: load time (start until the last name answers), VmRSS and VmHWM 3 s
 # after the load, then a reload of the same data (signpost: SIGHUP; Knot: knotc -b
 # zone-reload), the peak during that reload and VmRSS once VmHWM has been still for 3 s.
@@ -24,6 +27,7 @@
 # --signpost PATH  the binary (default build/signpost under the repo root; never built here)
 # --names N        names in case 1 (default 100000)
 # --zones-case     also case 2
+# --signed         also case 3
 # --keep DIR       work in DIR (created) and leave it there; default a temp dir, removed
 # Traffic to 127.0.0.1 only, ports outside the ephemeral range (free_port); every
 # process it starts is stopped by PID on exit; every loop is bounded.
@@ -33,6 +37,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SIGNPOST=$ROOT/build/signpost
 NAMES=100000
 ZONES_CASE=0
+SIGNED_CASE=0
 KEEP=
 ZONES=10000
 NAMES_PER_ZONE=10
@@ -42,8 +47,9 @@ while [ $# -gt 0 ]; do
     --signpost) SIGNPOST=$2; shift ;;
     --names) NAMES=$2; shift ;;
     --zones-case) ZONES_CASE=1 ;;
+    --signed) SIGNED_CASE=1 ;;
     --keep) KEEP=$2; shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "memory_bench: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -171,8 +177,10 @@ run_signpost() {  # run_signpost CASE TOML_DIR NAME EXPECT
   start=$(now)
   # Room for a million names in one zone ([limits] max_records_per_zone is 1,000,000 by default).
   printf '[limits]\nmax_records_per_zone = 0\nmax_file_bytes = 0\n' >"$TMP/$c.signpost.toml"
+  # A state file of its own: signed zones keep their keys beside it (dnssec_key_dir's default).
+  mkdir -p "$TMP/$c.state"
   taskset -c 0 "$SIGNPOST" serve --config "$TMP/$c.signpost.toml" --zones "$2" --listen "127.0.0.1:$port" \
-    --workers 1 --no-api --log-level info 2>"$TMP/$c.signpost.log" &
+    --workers 1 --no-api --log-level info --state "$TMP/$c.state/state.json" 2>"$TMP/$c.signpost.log" &
   pid=$!; PIDS+=("$pid")
   measure "$c" signpost "$pid" "$port" "$3" "$4" "$start" reload_signpost || true
   stop_pid "$pid"
@@ -183,12 +191,17 @@ reload_knot() {  # reload_knot CASE PID: knotc -b (blocking) zone-reload of ever
   timeout "$LOAD_TIMEOUT" knotc -s "$TMP/$1.knot/run/knot.sock" -b -t "$LOAD_TIMEOUT" zone-reload \
     >>"$TMP/$1.knotc.log" 2>&1
 }
-run_knot() {  # run_knot CASE ZONE_DIR ZONES_YAML NAME EXPECT
-  local c=$1 dir=$TMP/$1.knot port pid start
+run_knot() {  # run_knot CASE ZONE_DIR ZONES_YAML NAME EXPECT [signed]
+  local c=$1 dir=$TMP/$1.knot port pid start signed=${6:-}
   mkdir -p "$dir/run/db"
   port=$(free_port)
   sed -e "s/@DNS_PORT@/$port/" -e "s|@RUN_DIR@|$dir/run|" -e "s|@ZONE_DIR@|$2|" \
-      "$ROOT/bench/configs/knot/knot.conf" | awk -v f="$3" '/^@ZONES@$/ {while ((getline l < f) > 0) print l; next} {print}' \
+      "$ROOT/bench/configs/knot/knot.conf" | awk -v f="$3" -v signed="$signed" '
+        /^@ZONES@$/ {while ((getline l < f) > 0) print l; next}
+        # Signed: a CSK policy as bench/configs/knot-signed/knot.conf has, used by the template.
+        signed && /^template:/ {print "policy:\n  - id: csk\n    algorithm: ecdsap256sha256\n    single-type-signing: on\n    nsec3: off\n"}
+        {print}
+        signed && /journal-content: none/ {print "    dnssec-signing: on\n    dnssec-policy: csk"}' \
       >"$dir/knot.conf"
   start=$(now)
   taskset -c 0 knotd -c "$dir/knot.conf" 2>"$TMP/$c.knot.log" &
@@ -244,6 +257,15 @@ if [ $ZONES_CASE = 1 ]; then
   run_knot scale "$TMP/scale/knot" "$TMP/scale/knot.yaml" "$LAST2" 198.51.100.1
 fi
 
+# --- case 3: case 1's zone signed -------------------------------------------------------
+if [ $SIGNED_CASE = 1 ]; then
+  mkdir -p "$TMP/signed/toml" "$TMP/signed/master"
+  cp "$TMP/one/master/bench.example.zone" "$TMP/signed/master/"
+  { cat "$TMP/one/toml/bench.example.toml"; printf '\n[dnssec]\nsign = true\n'; } >"$TMP/signed/toml/bench.example.toml"
+  run_signpost signed "$TMP/signed/toml" "$LAST1" "$EXPECT1"
+  run_knot signed "$TMP/signed/master" "$TMP/one/knot.yaml" "$LAST1" "$EXPECT1" signed
+fi
+
 echo
 echo "# memory_bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# signpost $("$SIGNPOST" --version 2>/dev/null | head -1 || true), $(knotd --version | head -1); one DNS worker each, pinned to core 0; MB = 10^6 bytes"
@@ -252,4 +274,8 @@ table one "$(thousands "$NAMES") names in one zone"
 if [ $ZONES_CASE = 1 ]; then
   echo
   table scale "$(thousands "$ZONES") zones x $NAMES_PER_ZONE names"
+fi
+if [ $SIGNED_CASE = 1 ]; then
+  echo
+  table signed "$(thousands "$NAMES") names, signed"
 fi
