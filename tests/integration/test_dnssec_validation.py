@@ -17,15 +17,20 @@ from unbound_server import Unbound, anchor_of
 P, S = "127.0.0.10", "127.0.0.11"
 
 
-class Validation(unittest.TestCase):
+class SignedFailover(unittest.TestCase):
+    """signpost serving the failover example signed, with `extra` zone text (more
+    services), behind a validating Unbound whose trust anchor is signpost's key."""
+    EXTRA = ""
+    LABEL = "signpost, signed failover example"
+
     def setUp(self):
         self.tmp = Path(tempfile.mkdtemp(prefix="signpost-dnssec-val-"))
         self.keys = self.tmp / "keys"
         self.keys.mkdir(mode=0o700)
         self.port, self.regions = region_pair((P, S))
-        self.zones = st.ZoneDir({"example.com.toml": failover_zone(self.port, extra="[dnssec]\nsign = true\n")})
+        self.zones = st.ZoneDir({"example.com.toml": failover_zone(self.port, extra=self.EXTRA + "[dnssec]\nsign = true\n")})
         self.server = st.Signpost(self.zones, extra_args=["--no-api", "--state", str(self.keys / "state.json")],
-                                  label="signpost, signed failover example").start()
+                                  label=self.LABEL).start()
         self.unbound = Unbound("example.com", self.server.port, anchor_of(self.keys)).start()
 
     def tearDown(self):
@@ -39,6 +44,8 @@ class Validation(unittest.TestCase):
             self.zones.cleanup()
             shutil.rmtree(self.tmp, ignore_errors=True)
 
+
+class Validation(SignedFailover):
     def every_kind_validates(self, address, label):
         for name in ("www.example.com", "example.com", "a.deep.wildcard.name.example.com"):
             # Unbound keeps each name up to 1 s (cache-max-ttl): wait for each to move.
@@ -69,36 +76,16 @@ class Validation(unittest.TestCase):
         # the rule is checked in tests/unit/dns/signing_test.cpp).
 
 
-class ManyServicesFlip(unittest.TestCase):
+class ManyServicesFlip(SignedFailover):
     """A flip of more services than a View signs new state TXT records for while it is
     built (control/controller.hpp kStateSignatureBudget, 128): every address answer
     flips at once and validates; each state TXT keeps its previous, still signed text
     until the control loop has signed the new one, then follows, validated too."""
     N = 300
     SAMPLE = (0, 150, 299)
-
-    def setUp(self):
-        self.tmp = Path(tempfile.mkdtemp(prefix="signpost-dnssec-many-"))
-        self.keys = self.tmp / "keys"
-        self.keys.mkdir(mode=0o700)
-        self.port, self.regions = region_pair((P, S))
-        services = "".join(f'[services.s{i}]\nnames = ["s{i}"]\npolicy = "failover"\n'
-                           f'pools = ["primary", "secondary"]\nttl = 30\n' for i in range(self.N))
-        self.zones = st.ZoneDir({"example.com.toml": failover_zone(self.port, extra=services + "[dnssec]\nsign = true\n")})
-        self.server = st.Signpost(self.zones, extra_args=["--no-api", "--state", str(self.keys / "state.json")],
-                                  label=f"signpost, {self.N} signed failover services").start()
-        self.unbound = Unbound("example.com", self.server.port, anchor_of(self.keys)).start()
-
-    def tearDown(self):
-        try:
-            self.unbound.stop()
-            self.server.stop()
-        finally:
-            self.server.kill()
-            for r in self.regions:
-                r.stop()
-            self.zones.cleanup()
-            shutil.rmtree(self.tmp, ignore_errors=True)
+    EXTRA = "".join(f'[services.s{i}]\nnames = ["s{i}"]\npolicy = "failover"\n'
+                    f'pools = ["primary", "secondary"]\nttl = 30\n' for i in range(N))
+    LABEL = f"signpost, {N} signed failover services"
 
     def all_validate(self, address, label):
         for i in self.SAMPLE:
