@@ -564,7 +564,7 @@ namespace signpost::control {
 // With secondaries, every publication renders (and signs) each transferred zone for
 // them. For a health change that comes after the View: the flip is published at
 // once, and the zone's new version, its serial and the NOTIFY follow on the next tick.
-TEST_CASE("control: a health change publishes its View first; the transfer version and NOTIFY follow on the tick") {
+TEST_CASE("control: a health change publishes its View first, the transfer version and NOTIFY follow on the tick") {
     Harness h;
     Options o;
     o.transferred = [](const std::string&) { return true; };
