@@ -726,7 +726,6 @@ void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health,
         view_ = dns::build_view(catalog_, evaluations_, ++view_generation_, vo);
         view_build_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         pending_done_ = signed_ahead_ = 0;
-        explain_evaluations_ = dns::view_evaluations(view_);  // no copy: the View's own
     }
     auto snap = std::make_shared<dns::Snapshot>();
     snap->version = ++snapshot_version_;
@@ -736,7 +735,7 @@ void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health,
         auto st = std::make_shared<dns::ExplainState>();
         st->catalog = catalog_;
         st->view = view_;
-        st->evaluations = explain_evaluations_;
+        st->evaluations = dns::view_evaluations(view_);  // no copy: the View's own
         st->health = health;
         snap->explain = std::move(st);
     }

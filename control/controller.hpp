@@ -358,7 +358,6 @@ private:
     std::vector<policy::ServiceState> states_;
     std::vector<policy::Evaluation> evaluations_;
     std::map<std::string, WarningEpisode> warnings_;  // by service key: survives reloads
-    std::shared_ptr<const std::vector<policy::Evaluation>> explain_evaluations_;
     std::shared_ptr<const dns::View> view_;
     std::shared_ptr<const dns::Snapshot> snapshot_;
     std::shared_ptr<const xfr::TransferZones> transfers_;  // of the last versions

@@ -50,14 +50,17 @@ public:
         // waiting for its DS is in the DNSKEY set and signs nothing yet.
         zsk_ = keys.signers(false);
         ksk_ = keys.signers(true);
+        for (auto* list : {&zsk_, &ksk_}) {
+            for (const dnssec::Signer* s : *list) keys_.push_back(s->dnskey());
+            keys_.emplace_back();  // ZSKs, then KSKs
+        }
     }
 
     void sign(std::vector<SigIndex::Item>& items, const ZoneData* before) {
         z_.signed_zone = true;
         auto made = std::make_shared<SignedZone>();
         inputs(*made);
-        if (before && before->signing && same_inputs(*before->signing, *made) &&
-            before->signing->expiration - now_ >= settings_.refresh.count() / 1000) {
+        if (before && before->signing && same_inputs(*before->signing, *made) && fresh(before->signing->expiration)) {
             z_.signing = before->signing;
             cache_.note_expiration(z_.signing->expiration);
         } else {
@@ -99,8 +102,8 @@ public:
             const auto& b = before->state_txts_[i];
             if (b.txt && b.sigs && b.zone < before->zones_.size()) {
                 const ZoneData& bz = before->zones_[b.zone];
-                if (bz.signing && b.node < bz.nodes.size() && bz.nodes[b.node].name == n.name &&
-                    b.expiration - now_ >= settings_.refresh.count() / 1000 && same_keys(*bz.signing))
+                if (bz.signing && b.node < bz.nodes.size() && bz.nodes[b.node].name == n.name && fresh(b.expiration) &&
+                    bz.signing->keys == keys_)
                     was = &b;
             }
         }
@@ -132,10 +135,7 @@ private:
     // The inputs a SignedZone is made from (see SignedZone).
     void inputs(SignedZone& sz) {
         sz.table = z_.zone->nodes.identity();
-        for (auto* list : {&zsk_, &ksk_}) {
-            for (const dnssec::Signer* s : *list) sz.keys.push_back(s->dnskey());
-            sz.keys.emplace_back();  // ZSKs, then KSKs
-        }
+        sz.keys = keys_;
         sz.negative_ttl = z_.negative_ttl;
         // Which owners are where and what they are is the table's (and the zone's
         // services', loaded with it); what a View may change is whether a service
@@ -150,15 +150,9 @@ private:
         return a.table && a.table == b.table && a.keys == b.keys && a.negative_ttl == b.negative_ttl &&
                a.shapes == b.shapes;
     }
-    bool same_keys(const SignedZone& a) const {
-        std::size_t k = 0;
-        for (auto* list : {&zsk_, &ksk_}) {
-            for (const dnssec::Signer* s : *list)
-                if (k >= a.keys.size() || a.keys[k++] != s->dnskey()) return false;
-            if (k >= a.keys.size() || !a.keys[k++].empty()) return false;
-        }
-        return k == a.keys.size();
-    }
+    // Signatures expiring at `expiration` may still be served: `refresh` is not reached
+    // (SignatureCache makes them again past it).
+    bool fresh(int64_t expiration) const { return expiration - now_ >= settings_.refresh.count() / 1000; }
 
     // Everything of a SignedZone but its inputs.
     void make(SignedZone& sz) {
@@ -447,6 +441,7 @@ private:
     int64_t now_;
     const std::unordered_set<const zones::RRset*>& own_;  // the View's own RRsets but state TXT
     std::vector<const dnssec::Signer*> zsk_, ksk_;
+    std::vector<std::string> keys_;  // SignedZone::keys of these signers
 };
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "dns/explain.hpp"
 #include "dns/signing.hpp"
+#include "dns/view_impl.hpp"
 #include "dnssec/sign.hpp"
 #include "support.hpp"
 #include "zones/loader.hpp"
@@ -653,6 +654,21 @@ TEST_CASE("signing: DO=1 answers from the fast path are the general renderer's")
             auto fast = dns::build_view(catalog, evs, 1, o);
             o.prerender = false;
             auto slow = dns::build_view(catalog, evs, 1, o);
+            // The fast View holds www's A with DO: the blob after the unsigned ones, A and RRSIG.
+            {
+                const auto& z = fast->zones_.at(0);
+                const std::string www = name("www.example.com.").wire();
+                const auto* n = z.find(reinterpret_cast<const uint8_t*>(www.data()), www.size());
+                REQUIRE(n);
+                const dns::detail::FastType* a = nullptr;
+                for (unsigned i = 0; i < n->fast_count; ++i)
+                    if (fast->fast_types_[n->fast_first + i].type == 1) a = &fast->fast_types_[n->fast_first + i];
+                REQUIRE(a);
+                REQUIRE(a->count > 0);
+                REQUIRE(a->blob + 2u * a->count <= fast->blobs_.size());
+                CHECK(fast->blobs_[a->blob + a->count].an == 2);
+                CHECK(fast->blobs_[a->blob].an == 1);
+            }
             for (const Q& q : kQueries) {
                 for (bool tcp : {false, true}) {
                     CAPTURE(q.name);
