@@ -234,9 +234,9 @@ int main(int argc, char** argv) {
                                             std::tuple{"nx", 1, "NXDOMAIN (a denial: never pre-rendered)"}})
                 answers.push_back(std::string("# DO=1 ") + what + ": " +
                                   std::to_string(int(answer_ns(*fast, do_query(label, uint16_t(type)), 200000))) +
-                                  " ns pre-rendered, " +
+                                  " ns with pre-rendering, " +
                                   std::to_string(int(answer_ns(*slow, do_query(label, uint16_t(type)), 200000))) +
-                                  " ns general renderer (per answer_query, median of 5)");
+                                  " ns without (per answer_query, median of 5)");
         }
         std::printf("| %s | %.1f (%llu signed) | %.1f (%llu) | %.1f (%zu pending, %llu signed) | %.1f (%llu) | %.1f MB |\n",
                     sign ? "yes" : "no", med(first), (unsigned long long)signed_first, med(flip),
