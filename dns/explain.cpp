@@ -252,14 +252,12 @@ Explanation explain(const zones::Catalog& catalog, std::span<const policy::Evalu
     out.type = q.type_text;
     // A signed zone is explained as validating resolvers ask it: with DO, so that the
     // answer shows its RRSIGs and denials their NSEC or NSEC3 records.
+    const zones::Zone* zone = catalog.find_zone(q.name);
     const detail::ZoneData* served = nullptr;
-    for (core::Name n = q.name;; n = n.parent()) {
-        int32_t k = view.find_zone(reinterpret_cast<const uint8_t*>(n.wire().data()), n.wire().size());
-        if (k >= 0) {
-            served = &view.zones_[std::size_t(k)];
-            break;
-        }
-        if (n.is_root()) break;
+    if (zone) {
+        const std::string& origin = zone->origin.wire();
+        int32_t k = view.find_zone(reinterpret_cast<const uint8_t*>(origin.data()), origin.size());
+        if (k >= 0) served = &view.zones_[std::size_t(k)];
     }
     const bool dnssec = served && served->signed_zone;
     // Over TCP, so the whole answer is shown (no truncation).
@@ -276,7 +274,6 @@ Explanation explain(const zones::Catalog& catalog, std::span<const policy::Evalu
         out.authority = std::move(described->authority);
         out.additional = std::move(described->additional);
     }
-    const zones::Zone* zone = catalog.find_zone(q.name);
     if (!zone) {
         out.path.push_back("no served zone contains " + q.name.to_text() + ": REFUSED");
         return out;
