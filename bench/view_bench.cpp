@@ -5,12 +5,16 @@
 // flip back, each built with the first build's signature cache, as the daemon
 // publishes them. Prints times and the heap the View holds; asserts nothing.
 //
-//   view_bench [--services N] [--rounds R] [--flips F] [--budget B]
+//   view_bench [--services N] [--rounds R] [--flips F] [--budget B] [--render-budget P]
 // Then the time of a DO=1 answer (answer_query, in process) from the signed View, pre-
 // rendered and through the general renderer.
 // --flips F: after the table, F more flips back and forth on the signed View (for perf).
 // --budget B: state TXT records a View signs when built (ViewOptions::state_signature_budget;
 // default the daemon's 128); the rest follow with sign_pending(), timed on its own line.
+// --render-budget P: owner names a View built after a health change renders anew
+// (ViewOptions::prerender_budget; default the daemon's 1000); it copies the unchanged ones,
+// and the next View ("rest of the flip") renders those over the budget. Then the time of a
+// View where only one service flips.
 #include <malloc.h>
 
 #include <algorithm>
@@ -115,21 +119,25 @@ double heap_mb() { return double(mallinfo2().uordblks) / 1e6; }
 
 int main(int argc, char** argv) {
     int services = 10000, rounds = 3, flips = 0;
-    std::size_t budget = 128;  // the daemon's (control/controller.cpp kStateSignatureBudget)
+    std::size_t budget = 128;          // the daemon's (control/controller.cpp kStateSignatureBudget)
+    std::size_t render_budget = 1000;  // the daemon's (kPrerenderBudget)
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--services")) services = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--flips")) flips = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--budget")) budget = std::strtoull(argv[i + 1], nullptr, 10);
+        else if (!std::strcmp(argv[i], "--render-budget")) render_budget = std::strtoull(argv[i + 1], nullptr, 10);
         else {
-            std::fprintf(stderr, "usage: view_bench [--services N] [--rounds R] [--flips F] [--budget B]\n");
+            std::fprintf(stderr,
+                         "usage: view_bench [--services N] [--rounds R] [--flips F] [--budget B] [--render-budget P]\n");
             return 2;
         }
     }
     std::printf("# view_bench: one zone, %d failover services (A+AAAA primary, A secondary); ms per View build\n",
                 services);
-    std::printf("| signed | first build | flip (primary down) | state TXT follow | flip back | View heap |\n"
-                "| --- | ---: | ---: | ---: | ---: | ---: |\n");
+    std::printf("| signed | first build | flip (primary down) | rest of the flip | state TXT follow | flip back | one "
+                "service flips | View heap |\n"
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     zones::Limits limits;
     limits.max_endpoints = 0;
     std::vector<std::string> answers;
@@ -141,7 +149,8 @@ int main(int argc, char** argv) {
         }
         auto up = evaluate(*loaded.catalog, true), down = evaluate(*loaded.catalog, false);
         auto signing = sign ? keys() : nullptr;
-        std::vector<double> first, flip, follow, back, heap;
+        std::vector<double> first, flip, rest, follow, back, one, heap;
+        dns::PrerenderCounts flip_counts, one_counts;
         uint64_t signed_first = 0, signed_flip = 0, signed_follow = 0, signed_back = 0;
         std::size_t pending = 0;
         for (int r = 0; r < rounds; ++r) {
@@ -149,6 +158,7 @@ int main(int argc, char** argv) {
             o.signing = signing;
             o.signatures = std::make_shared<dns::SignatureCache>();
             o.state_signature_budget = budget;
+            o.prerender_budget = render_budget;
             double before = heap_mb();
             auto t0 = Clock::now();
             auto v = dns::build_view(loaded.catalog, up, 1, o);
@@ -160,6 +170,14 @@ int main(int argc, char** argv) {
             auto v2 = dns::build_view(loaded.catalog, down, 2, o);
             flip.push_back(ms_since(t0));
             signed_flip = o.signatures->signatures_made() - signed_first;
+            flip_counts = dns::prerender_counts(*v2);
+            // The next tick: the names over the render budget, pre-rendered.
+            o.previous = v2;
+            o.prerender_budget = SIZE_MAX;
+            t0 = Clock::now();
+            v2 = dns::build_view(loaded.catalog, down, 2, o);
+            rest.push_back(ms_since(t0));
+            o.prerender_budget = render_budget;
             // The state TXT records over the budget follow: signed, then one more View.
             pending = dns::pending_signatures(*v2);
             t0 = Clock::now();
@@ -176,6 +194,21 @@ int main(int argc, char** argv) {
             auto v3 = dns::build_view(loaded.catalog, up, 3, o);
             back.push_back(ms_since(t0));
             signed_back = o.signatures->signatures_made() - signed_first - signed_flip - signed_follow;
+            if (dns::deferred_renders(*v3) > 0) {  // the flip back's rest, untimed here (as "rest")
+                o.previous = v3;
+                o.prerender_budget = SIZE_MAX;
+                v3 = dns::build_view(loaded.catalog, up, 3, o);
+                o.prerender_budget = render_budget;
+            }
+            // One service (s0) fails over; the other services' answers are copied.
+            auto one_down = up;
+            one_down[0] = down[0];
+            o.previous = v3;
+            t0 = Clock::now();
+            auto v4 = dns::build_view(loaded.catalog, one_down, 4, o);
+            one.push_back(ms_since(t0));
+            one_counts = dns::prerender_counts(*v4);
+            v4.reset();
             if (sign && r + 1 == rounds && flips > 0) {
                 auto t1 = Clock::now();
                 for (int f = 0; f < flips; ++f) {
@@ -238,15 +271,18 @@ int main(int argc, char** argv) {
                                   std::to_string(int(answer_ns(*slow, do_query(label, uint16_t(type)), 200000))) +
                                   " ns without (per answer_query, median of 5)");
         }
-        std::printf("| %s | %.1f (%llu signed) | %.1f (%llu) | %.1f (%zu pending, %llu signed) | %.1f (%llu) | %.1f MB |\n",
+        std::printf("| %s | %.1f (%llu signed) | %.1f (%llu signed; %zu names rendered, %zu copied, %zu deferred) | "
+                    "%.1f | %.1f (%zu pending, %llu signed) | %.1f (%llu) | %.1f (%zu rendered, %zu copied) | %.1f MB |\n",
                     sign ? "yes" : "no", med(first), (unsigned long long)signed_first, med(flip),
-                    (unsigned long long)signed_flip, med(follow), pending, (unsigned long long)signed_follow, med(back),
-                    (unsigned long long)signed_back, med(heap));
+                    (unsigned long long)signed_flip, flip_counts.rendered, flip_counts.copied, flip_counts.deferred,
+                    med(rest), med(follow), pending, (unsigned long long)signed_follow, med(back),
+                    (unsigned long long)signed_back, med(one), one_counts.rendered, one_counts.copied, med(heap));
     }
-    std::printf("(medians of %d rounds; state TXT budget %zu; \"state TXT follow\": sign_pending() and the View "
-                "after it; \"View heap\": heap in use after the first build minus before it, signature cache "
-                "included)\n",
-                rounds, budget);
+    std::printf("(medians of %d rounds; render budget %zu names, state TXT budget %zu; \"rest of the flip\": the "
+                "View after the flip, which renders the names over the render budget; \"state TXT follow\": "
+                "sign_pending() and the View after it; \"View heap\": heap in use after the first build minus "
+                "before it, signature cache included)\n",
+                rounds, render_budget, budget);
     for (auto& a : answers) std::printf("%s\n", a.c_str());
     return 0;
 }

@@ -722,10 +722,12 @@ void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health,
         vo.signatures = signatures_;
         vo.previous = view_;  // geo answer counters and signing carry over
         vo.state_signature_budget = kStateSignatureBudget + signed_ahead_;
+        vo.prerender_budget = render_deferred_ ? SIZE_MAX : options_.prerender_budget;
         const auto started = std::chrono::steady_clock::now();
         view_ = dns::build_view(catalog_, evaluations_, ++view_generation_, vo);
         view_build_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
         pending_done_ = signed_ahead_ = 0;
+        render_deferred_ = false;
     }
     auto snap = std::make_shared<dns::Snapshot>();
     snap->version = ++snapshot_version_;
@@ -1045,6 +1047,15 @@ Step Controller::tick(Probes probes, const Now& now) {
         auto before = catalog_;
         xfr_versions(std::time(nullptr), step);
         build_snapshot(effective_health(probes), catalog_ != before, step, Xfr::Done);
+    }
+    // Answers a flip left to the general renderer (over Options::prerender_budget): rendered now.
+    if (view_ && dns::deferred_renders(*view_) > 0) {
+        say(step, core::LogLevel::Info, "dns",
+            "{} owner name(s) answered by the general renderer since the flip, which published them first: "
+            "pre-rendering them",
+            dns::deferred_renders(*view_));
+        render_deferred_ = true;
+        build_snapshot(effective_health(probes), true, step);
     }
     // State TXT records a flip left with their previous text: signed a slice per tick,
     // then published.

@@ -25,15 +25,7 @@ std::vector<std::size_t> services_touched(const zones::Catalog& catalog, core::E
 }
 
 bool same_answer(const policy::Decision& a, const policy::Decision& b) {
-    if (a.label != b.label || a.ttl != b.ttl || a.reason != b.reason || a.variants.size() != b.variants.size())
-        return false;
-    for (std::size_t i = 0; i < a.variants.size(); ++i) {
-        auto& x = a.variants[i];
-        auto& y = b.variants[i];
-        if (x.v4 != y.v4 || x.v6 != y.v6 || x.weight != y.weight || x.cname != y.cname || x.ttl_cap != y.ttl_cap)
-            return false;
-    }
-    return true;
+    return a.label == b.label && a.reason == b.reason && policy::same_records(a, b);
 }
 
 bool same_answer(const policy::Evaluation& a, const policy::Evaluation& b) {

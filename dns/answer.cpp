@@ -492,6 +492,7 @@ struct Context {
         const policy::Variant* variant[kMax];
         Picks() noexcept {}
     } picks{};
+    bool picks_overflow = false;  // a service met after kMax others: picked, not recorded
 
     void want_additional(const uint8_t* name, std::size_t len, bool glue) noexcept {
         if (nextra < kMaxAdditional) {
@@ -631,6 +632,8 @@ Pick service_pick(Context& c, int32_t service) noexcept {
         picks.decision[picks.n] = p.decision;
         picks.variant[picks.n] = p.variant;
         ++picks.n;
+    } else {
+        c.picks_overflow = true;
     }
     return p;
 }
@@ -1134,7 +1137,7 @@ namespace detail {
 
 int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const ZoneData& z, std::string_view qname,
                     uint16_t qtype, RenderMode mode, int32_t force_service, const DecisionData* force_decision,
-                    const policy::Variant* force_variant, bool dnssec) {
+                    const policy::Variant* force_variant, bool dnssec, RenderNotes* notes) {
     auto* qwire = reinterpret_cast<const uint8_t*>(qname.data());
     Query q;
     if (!q.qname.set(qwire, qname.size())) return -1;
@@ -1162,6 +1165,11 @@ int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const ZoneData& z
     } else {
         resolve(c, z);
         if (!c.overflow) write_additional(c);
+    }
+    if (notes) {
+        bool other = c.picks_overflow;
+        for (int i = 0; i < c.picks.n; ++i) other = other || c.picks.service[i] != notes->own_service;
+        notes->other_services = notes->other_services || other;
     }
     std::size_t len = w.size() - after_question;
     if (c.overflow || c.unstable || w.pointers() < 0 || len > kMaxBlob) return -1;

@@ -1,8 +1,11 @@
 // Pre-renders a View's common answers when it is built (the fast path): for each
 // owner name and type, the reply the general renderer (dns/answer.cpp) gives,
 // once per variant of each decision of a service (subnet rules and geo rules too).
+// A View built after another (a health change) copies the answers of the nodes that
+// cannot have changed and renders the rest, within ViewOptions::prerender_budget.
 // Control loop only; the query path only picks and copies.
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "dns/view_impl.hpp"
@@ -29,7 +32,7 @@ void for_each_decision(ServiceData& sd, F f) {
 // (too large, a chain into another client-dependent answer) leaves the type to the
 // general renderer.
 void render_dependent(View& view, std::vector<uint8_t>& scratch, const ZoneData& z, const VNode& n, uint16_t type,
-                      FastType& ft) {
+                      FastType& ft, RenderNotes& notes) {
     auto& sd = view.services_[std::size_t(n.service)];
     std::size_t total = 0;
     for_each_decision(sd, [&](DecisionData& d) {
@@ -46,13 +49,13 @@ void render_dependent(View& view, std::vector<uint8_t>& scratch, const ZoneData&
             if (!ok) return;
             if (vs.empty()) {
                 ok = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, n.service, &d, nullptr,
-                                 dnssec) >= 0;
+                                 dnssec, &notes) >= 0;
                 return;
             }
             for (auto& v : vs)
                 if (ok)
                     ok = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, n.service, &d, &v,
-                                     dnssec) >= 0;
+                                     dnssec, &notes) >= 0;
         });
     }
     if (!ok) {  // none of them is used: give the space back
@@ -66,9 +69,123 @@ void render_dependent(View& view, std::vector<uint8_t>& scratch, const ZoneData&
     ft.count = uint16_t(total);
 }
 
+
+// Which of a View's nodes answer exactly what the View before answered there, so that
+// its pre-rendered answers can be copied instead of rendered: the same catalog, the same
+// node (name, RRsets by identity or content, signatures by content), the same records of
+// its service (policy::same_records) under the same signatures (the same SigSet: a
+// SignedZone's presigned sets are shared while the zone's signing is), and no other
+// service read while rendering it (kOtherServices). A subnet-dependent service is always
+// rendered anew. A refreshed signature is a different SigSet or a different RRSIG, so
+// a copy never serves signatures older than the View's own.
+class Reuse {
+public:
+    Reuse(const View& view, const View* before) : view_(view) {
+        if (before && before->catalog_ && before->catalog_ == view.catalog_ && before->options_.prerender &&
+            before->options_.udp_payload_size == view.options_.udp_payload_size &&
+            before->zones_.size() == view.zones_.size())
+            before_ = before;
+        services_.assign(view.services_.size(), kUnknown);
+    }
+    const View* before() const noexcept { return before_; }
+
+    // The View before's zone at the same position when its nodes can be compared, or null.
+    const ZoneData* zone(std::size_t zi) const {
+        if (!before_) return nullptr;
+        const ZoneData& z = view_.zones_[zi];
+        const ZoneData& b = before_->zones_[zi];
+        if (b.origin != z.origin || b.nodes.size() != z.nodes.size() || b.signed_zone != z.signed_zone ||
+            b.signing != z.signing || b.negative_blob < 0 || !same_rrset(z, z.soa, b.soa))
+            return nullptr;
+        return &b;
+    }
+
+    bool same_node(const ZoneData& z, const VNode& n, const VNode& b) {
+        if (b.fast_flags & (kOtherServices | kDeferred)) return false;
+        if (n.name != b.name || n.service != b.service || n.rrsets.size() != b.rrsets.size()) return false;
+        for (std::size_t i = 0; i < n.rrsets.size(); ++i)
+            if (!same_rrset(z, n.rrsets[i], b.rrsets[i])) return false;
+        return n.service < 0 || same_service(z, n, b);
+    }
+
+private:
+    // The catalog's RRsets are the same object, whose signatures are the zone's SignedZone's
+    // (shared); the View's own (SOA, keys, state TXT) compare by content and signatures.
+    bool same_rrset(const ZoneData& z, const zones::RRset* a, const zones::RRset* b) const {
+        if (a == b) return true;
+        if (!a || !b || a->type != b->type || a->ttl != b->ttl || a->rdatas != b->rdatas) return false;
+        if (!z.signed_zone) return true;
+        return same_sigs(view_.sig_index_.find(a, nullptr, a->type), before_->sig_index_.find(b, nullptr, b->type));
+    }
+    static bool same_sigs(const SigSet* a, const SigSet* b) {
+        return a == b || (a && b && a->rrsigs == b->rrsigs);
+    }
+    bool same_service(const ZoneData& z, const VNode& n, const VNode& b) {
+        const std::size_t s = std::size_t(n.service);
+        if (s >= view_.services_.size() || s >= before_->services_.size()) return false;
+        const ServiceData& sd = view_.services_[s];
+        const ServiceData& bd = before_->services_[s];
+        if (services_[s] == kUnknown)
+            services_[s] = !sd.subnet_dependent && !bd.subnet_dependent && sd.fallback.decision &&
+                                   bd.fallback.decision &&
+                                   policy::same_records(*sd.fallback.decision, *bd.fallback.decision)
+                               ? kSame
+                               : kChanged;
+        if (services_[s] == kChanged) return false;
+        if (!z.signed_zone) return true;
+        // Each variant's signatures at this owner (its addresses, or its CNAME).
+        auto& vs = sd.fallback.decision->variants;
+        auto& bs = bd.fallback.decision->variants;
+        for (std::size_t k = 0; k < vs.size(); ++k)
+            for (uint16_t type : {rt::A, rt::AAAA, rt::CNAME})
+                if (!same_sigs(view_.sig_index_.find(&vs[k], &n, type), before_->sig_index_.find(&bs[k], &b, type)))
+                    return false;
+        return true;
+    }
+
+    enum : uint8_t { kUnknown, kSame, kChanged };
+    const View& view_;
+    const View* before_ = nullptr;
+    std::vector<uint8_t> services_;  // by service index: records unchanged since `before_`
+};
+
+// Copies blob `i` of `from` (its bytes and relocations) into `view`; returns its index there.
+uint32_t copy_blob(View& view, const View& from, uint32_t i) {
+    Blob b = from.blobs_[i];
+    view.arena_.insert(view.arena_.end(), from.arena_.begin() + long(b.off), from.arena_.begin() + long(b.off + b.len));
+    view.relocs_.insert(view.relocs_.end(), from.relocs_.begin() + long(b.reloc),
+                        from.relocs_.begin() + long(b.reloc + b.nreloc));
+    b.off = uint32_t(view.arena_.size() - b.len);
+    b.reloc = uint32_t(view.relocs_.size() - b.nreloc);
+    view.blobs_.push_back(b);
+    return uint32_t(view.blobs_.size() - 1);
+}
+
+// Node `n` answers what `b` answered in `from`: its fast path is a copy of b's.
+void copy_node(View& view, const View& from, bool signed_zone, const VNode& b, VNode& n) {
+    n.fast_flags |= b.fast_flags & (kFastReady | kSlowOthers);
+    if (!(b.fast_flags & kFastReady)) return;
+    if (b.cut) {
+        n.fast_first = copy_blob(view, from, b.fast_first);
+        return;
+    }
+    n.fast_first = uint32_t(view.fast_types_.size());
+    n.fast_count = b.fast_count;
+    for (uint32_t t = b.fast_first; t < b.fast_first + b.fast_count; ++t) {
+        FastType ft = from.fast_types_[t];
+        if (ft.count > 0) {
+            const uint32_t blobs = ft.count * (signed_zone ? 2u : 1u);  // DO=1 copies follow
+            const uint32_t first = ft.blob;
+            ft.blob = uint32_t(view.blobs_.size());
+            for (uint32_t k = 0; k < blobs; ++k) copy_blob(view, from, first + k);
+        }
+        view.fast_types_.push_back(ft);
+    }
+}
+
 }  // namespace
 
-void prerender(View& view) {
+void prerender(View& view, const View* before) {
     std::vector<uint8_t> scratch(65535);
     // Room for the usual count (a type per RRset, A and AAAA per service owner, a
     // negative blob per zone, a referral per cut), so 100,000 names do not grow
@@ -81,7 +198,12 @@ void prerender(View& view) {
     blobs += types;
     view.fast_types_.reserve(types);
     view.blobs_.reserve(blobs);
-    for (auto& z : view.zones_) {
+    if (before && before->catalog_ == view.catalog_) view.arena_.reserve(before->arena_.size());
+    Reuse reuse(view, before);
+    std::size_t budget = view.options_.prerender_budget;
+    for (std::size_t zi = 0; zi < view.zones_.size(); ++zi) {
+        auto& z = view.zones_[zi];
+        const ZoneData* bz = reuse.zone(zi);
         z.negative_blob = render_blob(view, scratch, z, z.origin, rt::SOA, RenderMode::Negative);
         // *.<parent>: misses below the parent need the wildcard rules.
         for (auto& n : z.nodes) {
@@ -90,17 +212,37 @@ void prerender(View& view) {
                 if (parent) const_cast<VNode*>(parent)->fast_flags |= kWildChild;
             }
         }
-        for (auto& n : z.nodes) {
+        for (std::size_t ni = 0; ni < z.nodes.size(); ++ni) {
+            VNode& n = z.nodes[ni];
+            if (bz && reuse.same_node(z, n, bz->nodes[ni])) {
+                copy_node(view, *reuse.before(), z.signed_zone, bz->nodes[ni], n);
+                ++view.copied_nodes_;
+                continue;
+            }
             NodeReach reach = node_reach(z, n);
             if (reach == NodeReach::Other) continue;  // occluded (below a cut): the general renderer
+            if (reach == NodeReach::Exact && n.find(rt::CNAME)) continue;  // CNAME chains: general renderer
+            // A flip of many services: the first `budget` changed nodes now, the rest later.
+            if (bz) {
+                if (budget == 0) {
+                    n.fast_flags |= kDeferred;
+                    ++view.deferred_;
+                    continue;
+                }
+                if (budget != SIZE_MAX) --budget;
+            }
+            ++view.rendered_nodes_;
+            RenderNotes notes;
+            notes.own_service = n.service;
             if (reach == NodeReach::Delegation) {
-                int32_t b = render_blob(view, scratch, z, n.name, rt::A, RenderMode::Resolve);
+                int32_t b = render_blob(view, scratch, z, n.name, rt::A, RenderMode::Resolve, -1, nullptr, nullptr,
+                                        false, &notes);
+                if (notes.other_services) n.fast_flags |= kOtherServices;
                 if (b < 0) continue;
                 n.fast_first = uint32_t(b);
                 n.fast_flags |= kFastReady;
                 continue;
             }
-            if (n.find(rt::CNAME)) continue;  // CNAME chains: general renderer
             uint32_t first = uint32_t(view.fast_types_.size());
             // One type's blobs: each variant's (or the one answer), then in a signed zone the
             // same with DO (FastType). Any blob that cannot be rendered leaves the type to the
@@ -112,7 +254,7 @@ void prerender(View& view) {
                     auto& sd = view.services_[std::size_t(n.service)];
                     auto& vs = sd.fallback.decision->variants;
                     if (sd.subnet_dependent) {
-                        render_dependent(view, scratch, z, n, type, ft);
+                        render_dependent(view, scratch, z, n, type, ft, notes);
                     } else if (vs.size() < 0xffff) {
                         const bool none = vs.empty();
                         ft.service = none ? -1 : n.service;
@@ -122,7 +264,7 @@ void prerender(View& view) {
                             if (dnssec && !z.signed_zone) break;
                             for (std::size_t k = 0; k < ft.count; ++k) {
                                 if (render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, n.service,
-                                                &sd.fallback, none ? nullptr : &vs[k], dnssec) < 0) {
+                                                &sd.fallback, none ? nullptr : &vs[k], dnssec, &notes) < 0) {
                                     ft.count = 0;
                                     break;
                                 }
@@ -136,7 +278,7 @@ void prerender(View& view) {
                     for (bool dnssec : {false, true}) {
                         if (dnssec && !z.signed_zone) break;
                         if (render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, -1, nullptr, nullptr,
-                                        dnssec) < 0) {
+                                        dnssec, &notes) < 0) {
                             ft.count = 0;
                             break;
                         }
@@ -150,6 +292,7 @@ void prerender(View& view) {
                 add(rt::A);
                 add(rt::AAAA);
             }
+            if (notes.other_services) n.fast_flags |= kOtherServices;
             n.fast_first = first;
             n.fast_count = uint16_t(view.fast_types_.size() - first);
             if (z.negative_blob >= 0) n.fast_flags |= kFastReady;

@@ -325,11 +325,17 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
     }
     view->zone_index_.build(origins);
     detail::sign_view(*view, options.previous.get());
-    if (view->options_.prerender) detail::prerender(*view);
+    if (view->options_.prerender) detail::prerender(*view, options.previous.get());
     return view;
 }
 
 uint64_t view_generation(const View& view) noexcept { return view.generation_; }
+
+std::size_t deferred_renders(const View& view) noexcept { return view.deferred_; }
+
+PrerenderCounts prerender_counts(const View& view) noexcept {
+    return {view.rendered_nodes_, view.copied_nodes_, view.deferred_};
+}
 
 std::shared_ptr<const std::vector<policy::Evaluation>> view_evaluations(std::shared_ptr<const View> view) {
     if (!view) return nullptr;

@@ -55,6 +55,13 @@ struct ViewOptions {
     // sign_pending() signs the new text for the next View: the addresses flip at once
     // and the TXT follows. Unchanged text reuses `previous`'s signatures for free.
     std::size_t state_signature_budget = SIZE_MAX;
+    // With `previous` (same catalog): a node whose answers cannot have changed (its
+    // RRsets, its service's records and signatures, are the same) gets copies of
+    // `previous`'s pre-rendered answers; at most this many other nodes are rendered anew.
+    // The rest are answered by the general renderer (the same bytes, slower) until a View
+    // built later renders them: deferred_renders() says how many wait. Without
+    // `previous` every node is rendered.
+    std::size_t prerender_budget = SIZE_MAX;
 };
 
 // Builds a new View for `catalog` where service i answers from `services[i]`
@@ -136,6 +143,17 @@ uint64_t view_generation(const View& view) noexcept;
 // The evaluations the View answers from (indexed by zones::Service::index), kept alive
 // by the View: explain reads them without a copy of its own.
 std::shared_ptr<const std::vector<policy::Evaluation>> view_evaluations(std::shared_ptr<const View> view);
+
+// Owner names whose answers this View left to the general renderer (over
+// ViewOptions::prerender_budget): a View built after it with a larger budget renders them.
+std::size_t deferred_renders(const View& view) noexcept;
+
+// How a View's pre-rendered answers were made: nodes rendered, nodes copied from the
+// View before (ViewOptions::previous), nodes deferred (benchmarks, tests).
+struct PrerenderCounts {
+    std::size_t rendered = 0, copied = 0, deferred = 0;
+};
+PrerenderCounts prerender_counts(const View& view) noexcept;
 
 // DNSSEC: the state TXT records this View serves with their previous text because
 // their new text was over ViewOptions::state_signature_budget.

@@ -180,6 +180,10 @@ enum FastFlags : uint8_t {
     kWildChild = 2,      // *.<this name> exists: misses below go to the general renderer
     kSlowOthers = 4,     // types not in fast_types go to the general renderer, not NODATA
                          // (a service owner that may answer CNAME for any type)
+    kOtherServices = 8,  // its answers read a service other than its own (RenderNotes):
+                         // a later View renders them anew, never copies them
+    kDeferred = 16,      // over ViewOptions::prerender_budget: not pre-rendered (the general
+                         // renderer answers) until a View built later renders it
 };
 
 // One owner name of a zone. No allocation of its own: the name is the catalog
@@ -327,8 +331,10 @@ struct ZoneData {
     }
 };
 
-// Pre-renders the fast path's answers (dns/prerender.cpp); end of build_view.
-void prerender(View& view);
+// Pre-renders the fast path's answers (dns/prerender.cpp); end of build_view. `before`:
+// the View this one replaces (ViewOptions::previous), whose blobs it copies for the nodes
+// whose answers cannot have changed, rendering the others within the budget.
+void prerender(View& view, const View* before);
 // Signs the signed zones (dns/view_signing.cpp): View::sig_index_, ZoneData::nsecs.
 // After the zones' indexes are built, before prerender. `before`: the View this one
 // replaces (ViewOptions::previous), whose signing it reuses where nothing changed.
@@ -336,16 +342,24 @@ void sign_view(View& view, const View* before);
 
 // The general renderer's part in pre-rendering (dns/answer.cpp). Control loop only.
 enum class RenderMode { Resolve, Negative };
+// What a render read besides its node's own data: whether the answer picked a service
+// other than `own_service` (an NS or MX target's addresses, say), so that a View built
+// later may copy the blob only while that service's answer too is unchanged.
+struct RenderNotes {
+    int32_t own_service = -1;
+    bool other_services = false;  // sticky over the renders of one node
+};
 // Renders (qname, qtype) in zone z against a question of exactly `qname`
 // (canonical wire); appends the blob to the View and returns its index, or -1
 // when the answer is not reusable (too large, random, client-dependent).
 // Service `force_service` answers decision `force_decision` (one of its own) with
 // `force_variant` (nullptr: NODATA), whatever client the query would come from.
-// `dnssec`: as a query with DO=1 would be answered (signed zones: RRSIGs).
+// `dnssec`: as a query with DO=1 would be answered (signed zones: RRSIGs). `notes`:
+// what the render read (see RenderNotes); null: not wanted.
 int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const ZoneData& z, std::string_view qname,
                     uint16_t qtype, RenderMode mode, int32_t force_service = -1,
                     const DecisionData* force_decision = nullptr, const policy::Variant* force_variant = nullptr,
-                    bool dnssec = false);
+                    bool dnssec = false, RenderNotes* notes = nullptr);
 // How the general renderer's lookup (RFC 1034 §4.3.2) reaches node `n` by its own name.
 enum class NodeReach {
     Exact,       // the node answers its own name
@@ -381,6 +395,9 @@ public:
     std::vector<detail::Blob> blobs_;
     std::vector<uint8_t> arena_;
     std::vector<uint16_t> relocs_;
+    // Nodes over ViewOptions::prerender_budget (detail::kDeferred), and how many nodes this
+    // View rendered and how many it copied from the View before (view_bench, tests).
+    std::size_t deferred_ = 0, rendered_nodes_ = 0, copied_nodes_ = 0;
     // DNSSEC (signed zones only): signatures by what they cover (detail::SigIndex):
     // the zones' SignedZone static items, and this View's own (its SOA, keys and state
     // TXT records, the answers no SignedZone presigned).

@@ -63,6 +63,17 @@ bool settle(const Context& ctx, Draft& d, core::TimePoint since) {
 
 }  // namespace
 
+bool same_records(const Decision& a, const Decision& b) noexcept {
+    if (a.ttl != b.ttl || a.variants.size() != b.variants.size()) return false;
+    for (std::size_t i = 0; i < a.variants.size(); ++i) {
+        auto& x = a.variants[i];
+        auto& y = b.variants[i];
+        if (x.v4 != y.v4 || x.v6 != y.v6 || x.weight != y.weight || x.cname != y.cname || x.ttl_cap != y.ttl_cap)
+            return false;
+    }
+    return true;
+}
+
 Evaluation evaluate(const zones::Zone& zone, const zones::Service& service,
                     std::span<const core::EndpointHealth> health, core::TimePoint now,
                     const ServiceState& previous, uint64_t seed, std::span<const Resolved> resolved) {

@@ -54,6 +54,11 @@ struct Decision {
     bool unstable = false;
 };
 
+// Whether two decisions answer the same records: the same variants (addresses, weights,
+// CNAME target, TTL cap) in the same order, under the same TTL. Label and reason (the
+// state TXT's words) are not compared.
+bool same_records(const Decision& a, const Decision& b) noexcept;
+
 // For the subnet policy: clients inside `prefix` get `decision`.
 struct SubnetRule {
     core::IpPrefix prefix;

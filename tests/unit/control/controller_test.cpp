@@ -594,4 +594,32 @@ TEST_CASE("control: a health change publishes its View first, the transfer versi
     CHECK(idle.notifies.empty());
 }
 
+// A flip over the render budget publishes at once, the names over it answered by the
+// general renderer; the next tick publishes a View that pre-renders them, and says so.
+TEST_CASE("control: a flip over the render budget is pre-rendered in full on the next tick") {
+    Harness h;
+    Options o;
+    o.prerender_budget = 1;
+    h.core.set_options(o);
+    h.load(kZone);
+    h.all_up();
+    h.start();
+    auto c = h.probes.set(kPrimary, core::HealthState::Down, h.now.mono);
+    Step flip = h.core.health_changed(h.probes.span(), std::span(&c, 1), h.now);
+    REQUIRE(flip.snapshot);
+    CHECK(dns::prerender_counts(*flip.snapshot->view).rendered == 1);
+    CHECK(dns::deferred_renders(*flip.snapshot->view) > 0);
+    h.apply(std::move(flip));
+    CHECK(h.label() == "failover:secondary");
+    Step t = h.core.tick(h.probes.span(), h.now);
+    REQUIRE(t.snapshot);
+    CHECK(dns::deferred_renders(*t.snapshot->view) == 0);
+    bool said = false;
+    for (auto& l : t.log) said = said || l.text.find("pre-rendering them") != std::string::npos;
+    CHECK(said);
+    h.apply(std::move(t));
+    Step idle = h.core.tick(h.probes.span(), h.now);
+    CHECK_FALSE(idle.snapshot);
+}
+
 }  // namespace signpost::control

@@ -95,8 +95,9 @@ const std::vector<uint16_t> kTypes = {rt::A, rt::AAAA, rt::NS, rt::SOA, rt::MX, 
 
 }  // namespace
 
-TEST_CASE("fast path: every name and type answers as the general renderer does") {
-    auto& v = views();
+// Every name, type and query shape of the fixture: `fast` answers as `slow`, byte for
+// byte; returns how many replies were compared.
+static int compare_all(const signpost::dns::View& fast, const signpost::dns::View& slow) {
     int compared = 0;
     for (auto& n : kNames)
         for (uint16_t t : kTypes)
@@ -109,8 +110,8 @@ TEST_CASE("fast path: every name and type answers as the general renderer does")
                 if (shape == 4) o.options = ecs_option(1, 22, 0, std::string("\xc0\x00\x00", 3));
                 auto query = make_query(n, t, o);
                 for (bool tcp : {false, true}) {
-                    Reply a = ask(*v.fast, query, tcp);
-                    Reply b = ask(*v.slow, query, tcp);
+                    Reply a = ask(fast, query, tcp);
+                    Reply b = ask(slow, query, tcp);
                     if (n == "lb.example.com" && (t == rt::A || t == rt::AAAA)) continue;  // random pick
                     CAPTURE(n);
                     CAPTURE(t);
@@ -121,7 +122,65 @@ TEST_CASE("fast path: every name and type answers as the general renderer does")
                     ++compared;
                 }
             }
-    CHECK(compared > 1000);
+    return compared;
+}
+
+TEST_CASE("fast path: every name and type answers as the general renderer does") {
+    auto& v = views();
+    CHECK(compare_all(*v.fast, *v.slow) > 1000);
+}
+
+// A View built after a health change (ViewOptions::previous) copies the answers that
+// cannot have changed and renders the others; over the render budget the rest wait for
+// the general renderer until a later View renders them. Each answers as a View built
+// afresh. mx's additional section holds www's addresses: it is rendered anew whenever
+// the View changes, never copied.
+TEST_CASE("fast path: a View after a health change copies what did not change and answers as one built afresh") {
+    namespace dns = signpost::dns;
+    auto& v = views();
+    auto evs = dns::view_evaluations(v.fast);
+    REQUIRE(evs);
+    auto moved = *evs;
+    moved[0] = evaluation({variant({"198.51.100.10"})}, "failover:secondary", "primary down", 5);
+    auto slow_of = [&](const std::vector<signpost::policy::Evaluation>& e) {
+        dns::ViewOptions off;
+        off.prerender = false;
+        return dns::build_view(v.catalog, e, 2, off);
+    };
+    dns::ViewOptions o;
+    o.previous = v.fast;
+    auto flipped = dns::build_view(v.catalog, moved, 2, o);
+    auto counts = dns::prerender_counts(*flipped);
+    CHECK(counts.copied > 10);
+    // www, the apex (site's owners), site's state TXT, mx (www's addresses in its additional
+    // section), the geo service and its state TXT (client-dependent), and nothing else.
+    CHECK(counts.rendered >= 5);
+    CHECK(counts.rendered <= 8);
+    CHECK(counts.deferred == 0);
+    CHECK(compare_all(*flipped, *slow_of(moved)) > 1000);
+    auto mx = ask(*flipped, make_query("mx.example.com", rt::MX));
+    REQUIRE(mx.additional.size() == 1);
+    CHECK(mx.additional[0].find("198.51.100.10") != std::string::npos);
+
+    // Back, with room to render one name: the others changed wait, answered all the same.
+    o.previous = flipped;
+    o.prerender_budget = 1;
+    auto back = dns::build_view(v.catalog, *evs, 3, o);
+    CHECK(dns::prerender_counts(*back).rendered == 1);
+    CHECK(dns::deferred_renders(*back) >= 4);
+    CHECK(compare_all(*back, *v.slow) > 1000);
+    // The next View renders them, and copies the name rendered before.
+    o.previous = back;
+    o.prerender_budget = SIZE_MAX;
+    auto rest = dns::build_view(v.catalog, *evs, 4, o);
+    CHECK(dns::deferred_renders(*rest) == 0);
+    CHECK(dns::prerender_counts(*rest).rendered >= dns::deferred_renders(*back));
+    CHECK(compare_all(*rest, *v.slow) > 1000);
+    // A View of another catalog copies nothing (a reload).
+    o.previous = rest;
+    auto other = dns::build_view(Views().catalog, *evs, 5, o);
+    CHECK(dns::prerender_counts(*other).copied == 0);
+    CHECK(compare_all(*other, *v.slow) > 1000);
 }
 
 TEST_CASE("fast path: an exact match copies the question as sent and points to it at offset 12") {
