@@ -41,6 +41,26 @@ detail::DecisionData make_decision(const policy::Decision& d) {
     return out;
 }
 
+// The keys of a signed zone, or null (unsigned, or no keys given: see ViewOptions::signing).
+const dnssec::ZoneKeys* zone_keys(const ViewOptions& o, const zones::Zone& zone) {
+    if (!zone.dnssec.sign || !o.signing) return nullptr;
+    auto it = o.signing->find(zone.origin.wire());
+    return it == o.signing->end() || it->second.keys.empty() ? nullptr : &it->second;
+}
+
+// A service's state TXT: its label and the reason, under its TTL.
+void set_state_txt(zones::RRset& txt, const policy::Decision& d) {
+    txt.type = zones::rrtype::TXT;
+    txt.ttl = d.ttl;
+    std::string rd;
+    for (const std::string* str : {&d.label, &d.reason}) {
+        std::size_t n = std::min<std::size_t>(str->size(), 255);
+        rd.push_back(char(n));
+        rd.append(*str, 0, n);
+    }
+    txt.rdatas.assign(1, std::move(rd));
+}
+
 // Builds one zone's nodes. RRsets are gathered as (node, RRset) pairs and laid
 // out in View::node_rrsets_ at the end, so a node owns no vector of its own.
 class ZoneBuilder {
@@ -58,7 +78,7 @@ public:
         auto it = where_.find(name.wire());
         if (it != where_.end()) return it->second;
         if (ancestors && name.wire() != data_.origin && !name.is_root()) node(name.parent());
-        if (!stable_name) stable_name = &view_.owned_names_.emplace_back(name.wire());
+        if (!stable_name) stable_name = &view_.owned_names_->emplace_back(name.wire());
         uint32_t index = uint32_t(data_.nodes.size());
         where_.emplace(*stable_name, index);
         detail::VNode n;
@@ -84,12 +104,12 @@ public:
             for (auto& rrset : n.rrsets) {
                 if (rrset.type == zones::rrtype::SOA) continue;  // the zone's Soa is the one source
                 if (rrset.rdatas.empty()) continue;
-                sets_.emplace_back(vn, &rrset);
+                sets_.push_back({vn, &rrset});
             }
         }
         data_.soa = soa_rrset(zone);
         data_.negative_ttl = std::min(zone.soa.ttl, zone.soa.minimum);
-        sets_.emplace_back(apex, data_.soa);
+        sets_.push_back({apex, data_.soa, data_.soa == last_owned() ? int32_t(view_.owned_.size() - 1) : -1});
         // A signed zone publishes its keys, and CDS/CDNSKEY for parents that read them
         // (RFC 7344); they replace any static records of those types.
         if (auto* keys = signing_keys(zone)) {
@@ -111,7 +131,7 @@ public:
                 s.ttl = zone.soa.ttl;
                 s.rdatas = std::move(rdatas);
                 view_.owned_.push_back(std::move(s));
-                sets_.emplace_back(apex, &view_.owned_.back());
+                sets_.push_back({apex, &view_.owned_.back(), int32_t(view_.owned_.size() - 1)});
             }
             // NSEC3 (RFC 5155 4): the chain's parameters at the apex, with the NSEC3s' TTL.
             if (zone.dnssec.denial == zones::DenialKind::Nsec3) {
@@ -120,7 +140,7 @@ public:
                 s.ttl = data_.negative_ttl;
                 s.rdatas.push_back(dnssec::nsec3param_rdata({zone.dnssec.nsec3_salt, zone.dnssec.nsec3_iterations}));
                 view_.owned_.push_back(std::move(s));
-                sets_.emplace_back(apex, &view_.owned_.back());
+                sets_.push_back({apex, &view_.owned_.back(), int32_t(view_.owned_.size() - 1)});
             }
         }
         // Services: owners answer A/AAAA; a state TXT at <service>._signpost.<origin>.
@@ -135,24 +155,15 @@ public:
             }
             auto state_name = core::Name::from_text(svc.name + "._signpost", zone.origin);
             if (!state_name) continue;
-            const policy::Decision& d = view_.evaluations_[svc.index].decision;
-            zones::RRset txt;
-            txt.type = zones::rrtype::TXT;
-            txt.ttl = d.ttl;
-            std::string rd;
-            for (const std::string* str : {&d.label, &d.reason}) {
-                std::size_t n = std::min<std::size_t>(str->size(), 255);
-                rd.push_back(char(n));
-                rd.append(*str, 0, n);
-            }
-            txt.rdatas.push_back(std::move(rd));
-            view_.owned_.push_back(std::move(txt));
+            zones::RRset& txt = view_.owned_.emplace_back();
+            set_state_txt(txt, view_.evaluations_[svc.index].decision);
             uint32_t at = node(*state_name);
-            state_txt_[at] = &view_.owned_.back();
+            state_txt_[at] = int32_t(view_.owned_.size() - 1);
             auto& st = view_.state_txts_[svc.index];
             st.zone = index_;
             st.node = at;
-            st.txt = &view_.owned_.back();
+            st.txt = &txt;
+            st.owned = uint32_t(view_.owned_.size() - 1);
         }
         // A state TXT replaces any static TXT at its name (one pass, not one per service).
         if (!state_txt_.empty()) {
@@ -161,17 +172,21 @@ public:
                                            return p.second->type == zones::rrtype::TXT && state_txt_.count(p.first);
                                        }),
                         sets_.end());
-            for (auto& [n, txt] : state_txt_) sets_.emplace_back(n, txt);
+            for (auto& [n, k] : state_txt_) sets_.push_back({n, &view_.owned_[std::size_t(k)], k});
         }
         // Each node's RRsets ordered by type, in the order they were added for one type.
         std::stable_sort(sets_.begin(), sets_.end(), [](auto& a, auto& b) {
             return a.first != b.first ? a.first < b.first : a.second->type < b.second->type;
         });
         auto& all = view_.node_rrsets_;  // reserved by build_view: pointers into it stay valid
+        view_.owned_slots_.resize(view_.owned_.size(), UINT32_MAX);
         for (std::size_t i = 0; i < sets_.size();) {
             std::size_t first = all.size();
             uint32_t n = sets_[i].first;
-            for (; i < sets_.size() && sets_[i].first == n; ++i) all.push_back(sets_[i].second);
+            for (; i < sets_.size() && sets_[i].first == n; ++i) {
+                if (sets_[i].owned >= 0) view_.owned_slots_[std::size_t(sets_[i].owned)] = uint32_t(all.size());
+                all.push_back(sets_[i].second);
+            }
             data_.nodes[n].rrsets = {all.data() + first, all.size() - first};
         }
         for (auto& n : data_.nodes) {
@@ -183,12 +198,8 @@ public:
     }
 
 private:
-    // The keys of a signed zone, or null (unsigned, or no keys given: see ViewOptions::signing).
-    const dnssec::ZoneKeys* signing_keys(const zones::Zone& zone) const {
-        if (!zone.dnssec.sign || !view_.options_.signing) return nullptr;
-        auto it = view_.options_.signing->find(zone.origin.wire());
-        return it == view_.options_.signing->end() || it->second.keys.empty() ? nullptr : &it->second;
-    }
+    const dnssec::ZoneKeys* signing_keys(const zones::Zone& zone) const { return zone_keys(view_.options_, zone); }
+    const zones::RRset* last_owned() const { return view_.owned_.empty() ? nullptr : &view_.owned_.back(); }
 
     // The zone's SOA from zones::Soa: the catalog's apex SOA when it says the
     // same (the usual case: no copy), otherwise one the View keeps.
@@ -216,9 +227,103 @@ private:
     uint32_t index_;  // in View::zones_
     detail::ZoneData data_;
     std::unordered_map<std::string_view, uint32_t> where_;  // name -> index in data_.nodes
-    std::vector<std::pair<uint32_t, const zones::RRset*>> sets_;  // (node, RRset)
-    std::unordered_map<uint32_t, const zones::RRset*> state_txt_;  // node -> its service's state TXT
+    // (node, RRset, its index in View::owned_ or -1: the catalog's)
+    struct Set {
+        uint32_t first;
+        const zones::RRset* second;
+        int32_t owned = -1;
+    };
+    std::vector<Set> sets_;
+    std::unordered_map<uint32_t, int32_t> state_txt_;  // node -> its service's state TXT (View::owned_ index)
 };
+
+// The zones of a View built from the same catalog as `before` have `before`'s nodes, names,
+// indexes and RRsets but for the View's own RRsets (the SOA when the catalog's differs,
+// the key sets, the state TXT records): those are copied with the new state TXT texts,
+// and the nodes point at them. Works when the catalog is the same object, the zone ids
+// are, and each zone is signed with the same key sets (DNSKEY, CDS, CDNSKEY) or unsigned
+// in both. Returns false (nothing changed) otherwise: the zones are built afresh.
+bool clone_zones(View& view, const View& before) {
+    if (!before.catalog_ || before.catalog_ != view.catalog_ || before.options_.zone_ids != view.options_.zone_ids ||
+        before.owned_slots_.size() != before.owned_.size() || before.state_txts_.size() != view.state_txts_.size() ||
+        before.zones_.empty())
+        return false;
+    for (auto& z : before.zones_) {
+        if (!z.zone || z.nodes.empty() || !z.nodes[0].apex) return false;
+        const dnssec::ZoneKeys* keys = zone_keys(view.options_, *z.zone);
+        if (bool(keys) != z.signed_zone) return false;
+        if (!keys) continue;
+        const detail::VNode& apex = z.nodes[0];
+        for (auto [type, rdatas] : {std::pair{zones::rrtype::DNSKEY, keys->dnskey_rdatas()},
+                                    std::pair{zones::rrtype::CDS, keys->cds_rdatas()},
+                                    std::pair{zones::rrtype::CDNSKEY, keys->cdnskey_rdatas()}}) {
+            const zones::RRset* had = apex.find(type);
+            if (rdatas.empty() ? had != nullptr : !had || had->rdatas != rdatas) return false;
+        }
+    }
+    view.zones_ = before.zones_;
+    view.node_rrsets_ = before.node_rrsets_;
+    view.owned_names_ = before.owned_names_;
+    view.owned_ = before.owned_;
+    view.owned_slots_ = before.owned_slots_;
+    const zones::RRset* const* from = before.node_rrsets_.data();
+    const zones::RRset** to = view.node_rrsets_.data();
+    for (std::size_t k = 0; k < view.owned_.size(); ++k)
+        if (view.owned_slots_[k] != UINT32_MAX) to[view.owned_slots_[k]] = &view.owned_[k];
+    for (auto& z : view.zones_) {
+        for (auto& n : z.nodes) {
+            n.rrsets = {to + (n.rrsets.data() - from), n.rrsets.size()};
+            n.fast_flags = 0;
+            n.fast_count = 0;
+            n.fast_first = 0;
+        }
+        z.soa = z.nodes[0].find(zones::rrtype::SOA);
+        z.negative_blob = -1;
+        z.signed_zone = false;
+        z.signing.reset();
+    }
+    for (std::size_t i = 0; i < view.state_txts_.size(); ++i) {
+        const View::StateTxt& b = before.state_txts_[i];
+        if (!b.txt || b.owned >= view.owned_.size()) continue;
+        View::StateTxt& st = view.state_txts_[i];
+        st.zone = b.zone;
+        st.node = b.node;
+        st.owned = b.owned;
+        st.txt = &view.owned_[b.owned];
+        set_state_txt(*st.txt, view.evaluations_[i].decision);
+    }
+    return true;
+}
+
+// Builds every zone of the View's catalog (ZoneBuilder) and its name index.
+void build_zones(View& view) {
+    const zones::Catalog& cat = *view.catalog_;
+    // Every node's RRset pointers in one vector that never reallocates (VNodes
+    // point into it): at most each catalog RRset, an SOA per zone, a TXT per service.
+    std::size_t max_rrsets = 0;
+    for (auto& z : cat.zones) {
+        for (auto& [name, n] : z.nodes) max_rrsets += n.rrsets.size();
+        max_rrsets += 1 + z.services.size() + 4;  // SOA, state TXTs, DNSKEY/CDS/CDNSKEY, NSEC3PARAM
+    }
+    view.node_rrsets_.reserve(max_rrsets);
+    view.zones_.reserve(cat.zones.size());
+    std::unordered_set<std::string_view> origins_seen;
+    origins_seen.reserve(cat.zones.size());
+    const auto& ids = view.options_.zone_ids;
+    for (std::size_t zi = 0; zi < cat.zones.size(); ++zi) {
+        auto& z = cat.zones[zi];
+        // Two zones with one origin: the first wins (the loader rejects this anyway).
+        if (!origins_seen.insert(z.origin.wire()).second) continue;
+        view.zones_.push_back(ZoneBuilder(view, z, uint32_t(view.zones_.size())).build());
+        view.zones_.back().stable_id = zi < ids.size() ? int32_t(ids[zi]) : int32_t(zi);
+    }
+    std::vector<std::string_view> keys;
+    for (auto& zd : view.zones_) {
+        keys.clear();
+        for (auto& n : zd.nodes) keys.emplace_back(n.name);
+        zd.index.build(keys);
+    }
+}
 
 }  // namespace
 
@@ -297,32 +402,11 @@ std::shared_ptr<const View> build_view(std::shared_ptr<const zones::Catalog> cat
         }
     }
 
-    // Every node's RRset pointers in one vector that never reallocates (VNodes
-    // point into it): at most each catalog RRset, an SOA per zone, a TXT per service.
-    std::size_t max_rrsets = 0;
-    for (auto& z : cat.zones) {
-        for (auto& [name, n] : z.nodes) max_rrsets += n.rrsets.size();
-        max_rrsets += 1 + z.services.size() + 4;  // SOA, state TXTs, DNSKEY/CDS/CDNSKEY, NSEC3PARAM
-    }
-    view->node_rrsets_.reserve(max_rrsets);
-    view->zones_.reserve(cat.zones.size());
-    std::unordered_set<std::string_view> origins_seen;
-    origins_seen.reserve(cat.zones.size());
-    for (std::size_t zi = 0; zi < cat.zones.size(); ++zi) {
-        auto& z = cat.zones[zi];
-        // Two zones with one origin: the first wins (the loader rejects this anyway).
-        if (!origins_seen.insert(z.origin.wire()).second) continue;
-        view->zones_.push_back(ZoneBuilder(*view, z, uint32_t(view->zones_.size())).build());
-        view->zones_.back().stable_id = zi < options.zone_ids.size() ? int32_t(options.zone_ids[zi]) : int32_t(zi);
-    }
+    // A View after another of the same catalog (a health change) has its nodes; else
+    // every zone's nodes are built.
+    if (!options.previous || !clone_zones(*view, *options.previous)) build_zones(*view);
     std::vector<std::string_view> origins;
-    std::vector<std::string_view> keys;
-    for (auto& zd : view->zones_) {
-        keys.clear();
-        for (auto& n : zd.nodes) keys.emplace_back(n.name);
-        zd.index.build(keys);
-        origins.emplace_back(zd.origin);
-    }
+    for (auto& zd : view->zones_) origins.emplace_back(zd.origin);
     view->zone_index_.build(origins);
     detail::sign_view(*view, options.previous.get());
     if (view->options_.prerender) detail::prerender(*view, options.previous.get());

@@ -388,7 +388,10 @@ public:
         return zone_index_.find(wire, len, [this](int32_t k) noexcept { return zones_[std::size_t(k)].origin; });
     }
     std::deque<zones::RRset> owned_;                // synthesized RRsets (SOA, state TXT)
-    std::deque<std::string> owned_names_;           // VNode names the catalog has no node for
+    std::vector<uint32_t> owned_slots_;             // owned_[k] is node_rrsets_[owned_slots_[k]] (UINT32_MAX: none)
+    // VNode names the catalog has no node for; shared with the Views built after this one
+    // from the same catalog (their nodes are this View's, cloned: see build_view).
+    std::shared_ptr<std::deque<std::string>> owned_names_ = std::make_shared<std::deque<std::string>>();
     std::vector<const zones::RRset*> node_rrsets_;  // every VNode::rrsets, node after node
     // The fast path: pre-rendered answers (see detail::Blob).
     std::vector<detail::FastType> fast_types_;
@@ -409,6 +412,7 @@ public:
     struct StateTxt {
         uint32_t zone = 0, node = 0;  // zones_[zone].nodes[node]
         zones::RRset* txt = nullptr;  // in owned_
+        uint32_t owned = UINT32_MAX;  // txt's index in owned_
         std::shared_ptr<const detail::SigSet> sigs;
         int64_t expiration = 0;
     };

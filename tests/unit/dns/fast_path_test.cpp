@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "dns/view_impl.hpp"
 #include "support.hpp"
 
 using namespace dnstest;
@@ -150,6 +151,7 @@ TEST_CASE("fast path: a View after a health change copies what did not change an
     dns::ViewOptions o;
     o.previous = v.fast;
     auto flipped = dns::build_view(v.catalog, moved, 2, o);
+    CHECK(flipped->owned_names_ == v.fast->owned_names_);  // the same catalog: its nodes taken over
     auto counts = dns::prerender_counts(*flipped);
     CHECK(counts.copied > 10);
     // www, the apex (site's owners), site's state TXT, mx (www's addresses in its additional
@@ -180,6 +182,7 @@ TEST_CASE("fast path: a View after a health change copies what did not change an
     o.previous = rest;
     auto other = dns::build_view(Views().catalog, *evs, 5, o);
     CHECK(dns::prerender_counts(*other).copied == 0);
+    CHECK(other->owned_names_ != rest->owned_names_);
     CHECK(compare_all(*other, *v.slow) > 1000);
 }
 

@@ -603,6 +603,53 @@ TEST_CASE("signing: a View built after another reuses its signing and answers as
     }
 }
 
+// A View built after another of the same catalog takes over its nodes (names, index,
+// RRsets) but for its own RRsets; with other keys (a rollover step) or keys where there
+// were none, the apex's key sets differ, and the zone is built afresh.
+TEST_CASE("signing: a View after another with other keys publishes and signs with its own") {
+    auto catalog = load(true);
+    auto other = std::make_shared<dns::SigningKeys>();
+    {
+        dnssec::ZoneKeys zk;
+        zk.zone = name("example.com.");
+        zk.keys.push_back(dnssec::ZoneKey{"other", dnssec::KeyRole::Csk,
+                                          dnssec::Signer(zk.zone, dnssec::kSepKeyFlags,
+                                                         dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256)),
+                                          0, {}, {}});
+        zk.complete = true;
+        other->emplace(zk.zone.wire(), std::move(zk));
+    }
+    auto cache = std::make_shared<dns::SignatureCache>();
+    auto build = [&](std::shared_ptr<const dns::SigningKeys> keys, std::shared_ptr<const dns::View> previous) {
+        dns::ViewOptions o;
+        o.signing = std::move(keys);
+        o.signatures = cache;
+        o.previous = std::move(previous);
+        return dns::build_view(catalog, primary(), 1, o);
+    };
+    auto unsigned_view = build(nullptr, nullptr);
+    auto first = build(csk(), unsigned_view);    // keys where there were none
+    auto second = build(other, first);           // other keys
+    auto same = build(other, second);            // the same keys: the nodes are taken over
+    CHECK(first->owned_names_ != unsigned_view->owned_names_);
+    CHECK(second->owned_names_ != first->owned_names_);
+    CHECK(same->owned_names_ == second->owned_names_);
+    for (auto& [v, keys] : {std::pair{first, csk()}, std::pair{second, std::shared_ptr<const dns::SigningKeys>(other)},
+                            std::pair{same, std::shared_ptr<const dns::SigningKeys>(other)}}) {
+        auto fresh = build(keys, nullptr);
+        for (const Q& q : kQueries) {
+            CAPTURE(q.name);
+            CAPTURE(q.type);
+            CHECK(ask(*v, make_query(q.name, q.type, with_do())).wire ==
+                  ask(*fresh, make_query(q.name, q.type, with_do())).wire);
+        }
+    }
+    // The DNSKEY published is the key that signs.
+    auto dnskey = ask(*second, make_query("example.com", 48, with_do()));
+    REQUIRE(dnskey.answer.size() == 2);
+    CHECK(dnskey.answer[0] != ask(*first, make_query("example.com", 48, with_do())).answer[0]);
+}
+
 // Over ViewOptions::state_signature_budget the addresses flip at once and the state
 // TXT keeps its previous text, still signed; sign_pending() signs the new text and
 // the next View serves it.
