@@ -5,7 +5,7 @@
 // flip back, each built with the first build's signature cache, as the daemon
 // publishes them. Prints times and the heap the View holds; asserts nothing.
 //
-//   view_bench [--services N] [--rounds R] [--flips F] [--budget B] [--render-budget P]
+//   view_bench [--services N] [--static S] [--rounds R] [--flips F] [--budget B] [--render-budget P]
 // Then the time of a DO=1 answer (answer_query, in process) from the signed View, pre-
 // rendered and through the general renderer.
 // --flips F: after the table, F more flips back and forth on the signed View (for perf).
@@ -15,6 +15,7 @@
 // (ViewOptions::prerender_budget; default the daemon's 1000); it copies the unchanged ones,
 // and the next View ("rest of the flip") renders those over the budget. Then the time of a
 // View where only one service flips.
+// --static S: S more names with one A record each (h0..h<S-1>), which a flip copies.
 #include <malloc.h>
 
 #include <algorithm>
@@ -42,7 +43,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::string zone_text(int services, bool sign) {
+std::string zone_text(int services, bool sign, int statics) {
     std::string t = R"(origin = "example.com"
 ttl = 300
 [records."@"]
@@ -63,6 +64,9 @@ checks = ["health"]
     for (int i = 0; i < services; ++i)
         t += "[services.s" + std::to_string(i) + "]\nnames = [\"s" + std::to_string(i) +
              "\"]\npolicy = \"failover\"\npools = [\"primary\", \"secondary\"]\nttl = 30\n";
+    for (int i = 0; i < statics; ++i)
+        t += "[records.h" + std::to_string(i) + "]\nA = \"10." + std::to_string(i >> 16 & 255) + "." +
+             std::to_string(i >> 8 & 255) + "." + std::to_string(i & 255) + "\"\n";
     if (sign) t += "[dnssec]\nsign = true\n";
     return t;
 }
@@ -118,23 +122,26 @@ double heap_mb() { return double(mallinfo2().uordblks) / 1e6; }
 }  // namespace
 
 int main(int argc, char** argv) {
-    int services = 10000, rounds = 3, flips = 0;
+    int services = 10000, rounds = 3, flips = 0, statics = 0;
     std::size_t budget = 128;          // the daemon's (control/controller.cpp kStateSignatureBudget)
     std::size_t render_budget = 1000;  // the daemon's (kPrerenderBudget)
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--services")) services = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--rounds")) rounds = std::atoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--static")) statics = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--flips")) flips = std::atoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--budget")) budget = std::strtoull(argv[i + 1], nullptr, 10);
         else if (!std::strcmp(argv[i], "--render-budget")) render_budget = std::strtoull(argv[i + 1], nullptr, 10);
         else {
             std::fprintf(stderr,
-                         "usage: view_bench [--services N] [--rounds R] [--flips F] [--budget B] [--render-budget P]\n");
+                         "usage: view_bench [--services N] [--static S] [--rounds R] [--flips F] [--budget B] "
+                         "[--render-budget P]\n");
             return 2;
         }
     }
-    std::printf("# view_bench: one zone, %d failover services (A+AAAA primary, A secondary); ms per View build\n",
-                services);
+    std::printf("# view_bench: one zone, %d failover services (A+AAAA primary, A secondary), %d static names; ms "
+                "per View build\n",
+                services, statics);
     std::printf("| signed | first build | flip (primary down) | rest of the flip | state TXT follow | flip back | one "
                 "service flips | View heap |\n"
                 "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
@@ -142,7 +149,7 @@ int main(int argc, char** argv) {
     limits.max_endpoints = 0;
     std::vector<std::string> answers;
     for (bool sign : {false, true}) {
-        auto loaded = zones::load_text(zone_text(services, sign), "bench.toml", limits);
+        auto loaded = zones::load_text(zone_text(services, sign, statics), "bench.toml", limits);
         if (!loaded.catalog) {
             std::fprintf(stderr, "%s\n", loaded.diagnostics.to_string().c_str());
             return 1;

@@ -6,6 +6,7 @@
 // Control loop only; the query path only picks and copies.
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "dns/view_impl.hpp"
@@ -149,36 +150,64 @@ private:
     std::vector<uint8_t> services_;  // by service index: records unchanged since `before_`
 };
 
-// Copies blob `i` of `from` (its bytes and relocations) into `view`; returns its index there.
-uint32_t copy_blob(View& view, const View& from, uint32_t i) {
-    Blob b = from.blobs_[i];
-    view.arena_.insert(view.arena_.end(), from.arena_.begin() + long(b.off), from.arena_.begin() + long(b.off + b.len));
-    view.relocs_.insert(view.relocs_.end(), from.relocs_.begin() + long(b.reloc),
-                        from.relocs_.begin() + long(b.reloc + b.nreloc));
-    b.off = uint32_t(view.arena_.size() - b.len);
-    b.reloc = uint32_t(view.relocs_.size() - b.nreloc);
-    view.blobs_.push_back(b);
-    return uint32_t(view.blobs_.size() - 1);
-}
+// Copies the blobs of nodes taken from the View before, in runs: the blobs of the nodes
+// copied one after another lie one after another in that View (with at most the
+// unused blob of a failed render between them), so a run is copied with three bulk
+// copies (blobs, arena bytes, relocations) and each blob's offsets moved by as much.
+// A blob's index in the new View is known when its node is copied (the run's start
+// plus its distance); flush() before anything else appends blobs (a render).
+class BlobCopier {
+public:
+    BlobCopier(View& view, const View& from) : view_(view), from_(from) {}
+
+    // Blobs [i, i + n) of the View before join the run; returns the new index of i.
+    uint32_t take(uint32_t i, uint32_t n = 1) {
+        if (begin_ == end_ || i < end_ || i > end_ + kGap) {
+            flush();
+            begin_ = end_ = i;
+            base_ = uint32_t(view_.blobs_.size());
+        }
+        end_ = i + n;
+        return base_ + (i - begin_);
+    }
+    void flush() {
+        if (begin_ == end_) return;
+        const Blob* b = from_.blobs_.data();
+        const uint32_t arena_from = b[begin_].off, arena_to = b[end_ - 1].off + b[end_ - 1].len;
+        const uint32_t relocs_from = b[begin_].reloc, relocs_to = b[end_ - 1].reloc + b[end_ - 1].nreloc;
+        const uint32_t arena_at = uint32_t(view_.arena_.size()), relocs_at = uint32_t(view_.relocs_.size());
+        view_.arena_.insert(view_.arena_.end(), from_.arena_.begin() + arena_from, from_.arena_.begin() + arena_to);
+        view_.relocs_.insert(view_.relocs_.end(), from_.relocs_.begin() + relocs_from,
+                             from_.relocs_.begin() + relocs_to);
+        for (uint32_t i = begin_; i < end_; ++i) {
+            Blob x = b[i];
+            x.off = x.off - arena_from + arena_at;
+            x.reloc = x.reloc - relocs_from + relocs_at;
+            view_.blobs_.push_back(x);
+        }
+        begin_ = end_ = 0;
+    }
+
+private:
+    static constexpr uint32_t kGap = 2;  // unused blobs a run may carry along
+    View& view_;
+    const View& from_;
+    uint32_t begin_ = 0, end_ = 0, base_ = 0;
+};
 
 // Node `n` answers what `b` answered in `from`: its fast path is a copy of b's.
-void copy_node(View& view, const View& from, bool signed_zone, const VNode& b, VNode& n) {
+void copy_node(View& view, const View& from, BlobCopier& blobs, bool signed_zone, const VNode& b, VNode& n) {
     n.fast_flags |= b.fast_flags & (kFastReady | kSlowOthers);
     if (!(b.fast_flags & kFastReady)) return;
     if (b.cut) {
-        n.fast_first = copy_blob(view, from, b.fast_first);
+        n.fast_first = blobs.take(b.fast_first);
         return;
     }
     n.fast_first = uint32_t(view.fast_types_.size());
     n.fast_count = b.fast_count;
     for (uint32_t t = b.fast_first; t < b.fast_first + b.fast_count; ++t) {
         FastType ft = from.fast_types_[t];
-        if (ft.count > 0) {
-            const uint32_t blobs = ft.count * (signed_zone ? 2u : 1u);  // DO=1 copies follow
-            const uint32_t first = ft.blob;
-            ft.blob = uint32_t(view.blobs_.size());
-            for (uint32_t k = 0; k < blobs; ++k) copy_blob(view, from, first + k);
-        }
+        if (ft.count > 0) ft.blob = blobs.take(ft.blob, ft.count * (signed_zone ? 2u : 1u));  // DO=1 copies follow
         view.fast_types_.push_back(ft);
     }
 }
@@ -196,14 +225,22 @@ void prerender(View& view, const View* before) {
         for (auto& n : z.nodes) types += n.rrsets.size() + (n.service >= 0 ? 2 : 0) + (n.cut ? 1 : 0);
     }
     blobs += types;
-    view.fast_types_.reserve(types);
-    view.blobs_.reserve(blobs);
-    if (before && before->catalog_ == view.catalog_) view.arena_.reserve(before->arena_.size());
     Reuse reuse(view, before);
+    if (reuse.before()) {  // about the View before's sizes
+        types = std::max(types, before->fast_types_.size());
+        blobs = std::max(blobs, before->blobs_.size());
+        view.arena_.reserve(before->arena_.size() + before->arena_.size() / 16);
+        view.relocs_.reserve(before->relocs_.size() + before->relocs_.size() / 16);
+    }
+    view.fast_types_.reserve(types + types / 16);
+    view.blobs_.reserve(blobs + blobs / 16);
+    std::optional<BlobCopier> copier;
+    if (reuse.before()) copier.emplace(view, *reuse.before());
     std::size_t budget = view.options_.prerender_budget;
     for (std::size_t zi = 0; zi < view.zones_.size(); ++zi) {
         auto& z = view.zones_[zi];
         const ZoneData* bz = reuse.zone(zi);
+        if (copier) copier->flush();
         z.negative_blob = render_blob(view, scratch, z, z.origin, rt::SOA, RenderMode::Negative);
         // *.<parent>: misses below the parent need the wildcard rules.
         for (auto& n : z.nodes) {
@@ -215,7 +252,7 @@ void prerender(View& view, const View* before) {
         for (std::size_t ni = 0; ni < z.nodes.size(); ++ni) {
             VNode& n = z.nodes[ni];
             if (bz && reuse.same_node(z, n, bz->nodes[ni])) {
-                copy_node(view, *reuse.before(), z.signed_zone, bz->nodes[ni], n);
+                copy_node(view, *reuse.before(), *copier, z.signed_zone, bz->nodes[ni], n);
                 ++view.copied_nodes_;
                 continue;
             }
@@ -232,6 +269,7 @@ void prerender(View& view, const View* before) {
                 if (budget != SIZE_MAX) --budget;
             }
             ++view.rendered_nodes_;
+            if (copier) copier->flush();  // the render appends blobs
             RenderNotes notes;
             notes.own_service = n.service;
             if (reach == NodeReach::Delegation) {
@@ -302,11 +340,16 @@ void prerender(View& view, const View* before) {
             if (n.cname_ok && view.services_[std::size_t(n.service)].any_cname) n.fast_flags |= kSlowOthers;
         }
     }
-    // The vectors grew by doubling; a View lives until the next change.
-    view.fast_types_.shrink_to_fit();
-    view.blobs_.shrink_to_fit();
-    view.arena_.shrink_to_fit();
-    view.relocs_.shrink_to_fit();
+    if (copier) copier->flush();
+    // A View lives until the next change: give back what the reservations or growth left
+    // unused, unless it is little (a copy of the arena costs more than it saves).
+    auto fit = [](auto& v) {
+        if (v.capacity() - v.size() > v.size() / 8) v.shrink_to_fit();
+    };
+    fit(view.fast_types_);
+    fit(view.blobs_);
+    fit(view.arena_);
+    fit(view.relocs_);
 }
 
 }  // namespace signpost::dns::detail
