@@ -217,6 +217,8 @@ struct SigSet {
 // Which signatures cover an RRset: keyed by (what, where, type). Static RRsets are
 // (the RRset, null); a service's address or CNAME set is (the policy::Variant, the
 // VNode it is served at). Open addressing, built once; query path: no allocation.
+// A View's index may fall back to a base (the largest signed zone's static RRsets,
+// built once with its SignedZone), so that a flip does not index them again.
 class SigIndex {
 public:
     struct Item {
@@ -225,14 +227,23 @@ public:
         uint16_t type = 0;
         const SigSet* sigs = nullptr;
     };
-    void build(std::vector<Item> items);
+    // `base`: looked in when this index has no entry; kept alive by `owner`.
+    void build(std::vector<Item> items, const SigIndex* base = nullptr, std::shared_ptr<const void> owner = nullptr);
     const SigSet* find(const void* what, const void* where, uint16_t type) const noexcept {
-        if (slots_.empty()) return nullptr;
-        for (std::size_t i = hash(what, where, type) & mask_;; i = (i + 1) & mask_) {
-            const Item& it = slots_[i];
-            if (!it.sigs) return nullptr;
-            if (it.what == what && it.where == where && it.type == type) return it.sigs;
+        if (!slots_.empty()) {
+            for (std::size_t i = hash(what, where, type) & mask_;; i = (i + 1) & mask_) {
+                const Item& it = slots_[i];
+                if (!it.sigs) break;
+                if (it.what == what && it.where == where && it.type == type) return it.sigs;
+            }
         }
+        return base_ ? base_->find(what, where, type) : nullptr;
+    }
+    std::size_t size() const noexcept { return size_; }
+    template <class F>
+    void for_each(F f) const {
+        for (auto& it : slots_)
+            if (it.sigs) f(it);
     }
 
 private:
@@ -244,7 +255,9 @@ private:
         return h ^ (h >> 32);
     }
     std::vector<Item> slots_;
-    std::size_t mask_ = 0;
+    std::size_t mask_ = 0, size_ = 0;
+    const SigIndex* base_ = nullptr;
+    std::shared_ptr<const void> base_owner_;
 };
 // The NSEC (or NSEC3) at one owner name of a signed zone. A service owner's types depend
 // on the answer (addresses of one family, both, none, a CNAME), so it has one record per
@@ -299,7 +312,7 @@ struct SignedZone {
     int64_t expiration = 0;        // the earliest of its signatures' (Unix seconds)
     Denial denial;
     std::deque<SigSet> static_sigs;
-    std::vector<SigIndex::Item> static_items;  // (catalog RRset, null, type) -> static_sigs
+    SigIndex static_index;  // (catalog RRset, null, type) -> static_sigs
     // Per service owner that answers its own name (ZoneData::nodes index, NodeReach::Exact):
     // its presigned address sets.
     std::vector<std::pair<uint32_t, std::vector<Presigned>>> presigned;  // sorted by node

@@ -67,8 +67,7 @@ public:
             make(*made);
             z_.signing = std::move(made);
         }
-        const SignedZone& sz = *z_.signing;
-        items.insert(items.end(), sz.static_items.begin(), sz.static_items.end());
+        const SignedZone& sz = *z_.signing;  // its static_index: sign_view adds it
         // This View's own RRsets at the apex: the SOA when the catalog's differs, the key
         // sets, NSEC3PARAM. (The state TXT records are signed by sign_state().)
         for (const VNode& n : z_.nodes) {
@@ -160,6 +159,7 @@ private:
         for (auto& st : view_.state_txts_)
             if (st.txt) states.insert(st.txt);
         std::vector<uint32_t> owners;
+        std::vector<SigIndex::Item> statics;
         for (uint32_t i = 0; i < z_.nodes.size(); ++i) {
             const VNode& n = z_.nodes[i];
             NodeReach reach = node_reach(z_, n);
@@ -172,10 +172,11 @@ private:
                 // At a cut only the DS is the parent's (and signed); NS and glue are not.
                 if (reach == NodeReach::Delegation && s->type != rt::DS) continue;
                 SigSet& ss = sz.static_sigs.emplace_back(sigs_of(*owner, s->type, s->ttl, s->rdatas, false));
-                sz.static_items.push_back({s, nullptr, s->type, &ss});
+                statics.push_back({s, nullptr, s->type, &ss});
             }
             if (n.service >= 0 && reach == NodeReach::Exact) presign_pools(sz, i, *owner);  // in node order
         }
+        sz.static_index.build(std::move(statics));
         if (settings_.denial == zones::DenialKind::Nsec3) chain3(sz.denial, owners);
         else chain(sz.denial, owners);
         sz.expiration = 0;
@@ -476,7 +477,15 @@ void sign_view(View& view, const View* before) {
     for (std::size_t i = 0; i < view.state_txts_.size(); ++i)
         if (view.state_txts_[i].txt && view.state_txts_[i].zone < signers.size() && signers[view.state_txts_[i].zone])
             signers[view.state_txts_[i].zone]->sign_state(i, items, before, budget);
-    view.sig_index_.build(std::move(items));
+    // The largest zone's static signatures stay in its SignedZone's index (the View's
+    // falls back to it); the other zones' are added to the View's.
+    const ZoneData* base = nullptr;
+    for (auto& z : view.zones_)
+        if (z.signing && (!base || z.signing->static_index.size() > base->signing->static_index.size())) base = &z;
+    for (auto& z : view.zones_)
+        if (z.signing && &z != base) z.signing->static_index.for_each([&](const SigIndex::Item& it) { items.push_back(it); });
+    if (base) view.sig_index_.build(std::move(items), &base->signing->static_index, base->signing);
+    else view.sig_index_.build(std::move(items));
     cache.end_build();
 }
 
@@ -486,7 +495,10 @@ const std::vector<Presigned>* SignedZone::presigned_at(uint32_t node) const noex
     return it != presigned.end() && it->first == node ? &it->second : nullptr;
 }
 
-void SigIndex::build(std::vector<Item> items) {
+void SigIndex::build(std::vector<Item> items, const SigIndex* base, std::shared_ptr<const void> owner) {
+    base_ = base;
+    base_owner_ = std::move(owner);
+    size_ = items.size();
     std::size_t cap = 8;
     while (cap < items.size() * 2 + 2) cap *= 2;
     slots_.assign(cap, Item{});
