@@ -151,8 +151,9 @@ private:
 };
 
 // Copies the blobs of nodes taken from the View before, in runs: the blobs of the nodes
-// copied one after another lie one after another in that View (with at most the
-// unused blob of a failed render between them), so a run is copied with three bulk
+// copied one after another lie one after another in that View (a run carries along
+// up to kGap blobs between them: a failed render's, a name not copied, a zone's negative
+// answer, all unused in the new View), so a run is copied with three bulk
 // copies (blobs, arena bytes, relocations) and each blob's offsets moved by as much.
 // A blob's index in the new View is known when its node is copied (the run's start
 // plus its distance); flush() before anything else appends blobs (a render).

@@ -63,19 +63,22 @@ std::shared_ptr<const zones::Catalog> load(bool sign, const std::string& extra =
     return r.catalog;
 }
 
+// A fresh CSK (ECDSA P-256) for example.com, named `label`.
+std::shared_ptr<const dns::SigningKeys> new_csk(const std::string& label) {
+    auto k = std::make_shared<dns::SigningKeys>();
+    dnssec::ZoneKeys zk;
+    zk.zone = name("example.com.");
+    zk.keys.push_back(dnssec::ZoneKey{label, dnssec::KeyRole::Csk,
+                                      dnssec::Signer(zk.zone, dnssec::kSepKeyFlags,
+                                                     dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256)),
+                                      0, {}, {}});
+    zk.complete = true;
+    k->emplace(zk.zone.wire(), std::move(zk));
+    return k;
+}
+
 std::shared_ptr<const dns::SigningKeys> csk() {
-    static auto keys = [] {
-        auto k = std::make_shared<dns::SigningKeys>();
-        dnssec::ZoneKeys zk;
-        zk.zone = name("example.com.");
-        zk.keys.push_back(dnssec::ZoneKey{"test", dnssec::KeyRole::Csk,
-                                          dnssec::Signer(zk.zone, dnssec::kSepKeyFlags,
-                                                         dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256)),
-                                          0, {}, {}});
-        zk.complete = true;
-        k->emplace(zk.zone.wire(), std::move(zk));
-        return k;
-    }();
+    static auto keys = new_csk("test");
     return keys;
 }
 
@@ -608,17 +611,7 @@ TEST_CASE("signing: a View built after another reuses its signing and answers as
 // were none, the apex's key sets differ, and the zone is built afresh.
 TEST_CASE("signing: a View after another with other keys publishes and signs with its own") {
     auto catalog = load(true);
-    auto other = std::make_shared<dns::SigningKeys>();
-    {
-        dnssec::ZoneKeys zk;
-        zk.zone = name("example.com.");
-        zk.keys.push_back(dnssec::ZoneKey{"other", dnssec::KeyRole::Csk,
-                                          dnssec::Signer(zk.zone, dnssec::kSepKeyFlags,
-                                                         dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256)),
-                                          0, {}, {}});
-        zk.complete = true;
-        other->emplace(zk.zone.wire(), std::move(zk));
-    }
+    auto other = new_csk("other");
     auto cache = std::make_shared<dns::SignatureCache>();
     auto build = [&](std::shared_ptr<const dns::SigningKeys> keys, std::shared_ptr<const dns::View> previous) {
         dns::ViewOptions o;
@@ -634,8 +627,7 @@ TEST_CASE("signing: a View after another with other keys publishes and signs wit
     CHECK(first->owned_names_ != unsigned_view->owned_names_);
     CHECK(second->owned_names_ != first->owned_names_);
     CHECK(same->owned_names_ == second->owned_names_);
-    for (auto& [v, keys] : {std::pair{first, csk()}, std::pair{second, std::shared_ptr<const dns::SigningKeys>(other)},
-                            std::pair{same, std::shared_ptr<const dns::SigningKeys>(other)}}) {
+    for (auto& [v, keys] : {std::pair{first, csk()}, std::pair{second, other}, std::pair{same, other}}) {
         auto fresh = build(keys, nullptr);
         for (const Q& q : kQueries) {
             CAPTURE(q.name);
