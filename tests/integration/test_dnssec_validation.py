@@ -80,9 +80,12 @@ class ManyServicesFlip(SignedFailover):
     """A flip of more services than a View signs new state TXT records for while it is
     built (control/controller.hpp kStateSignatureBudget, 128): every address answer
     flips at once and validates; each state TXT keeps its previous, still signed text
-    until the control loop has signed the new one, then follows, validated too."""
-    N = 300
-    SAMPLE = (0, 150, 299)
+    until the control loop has signed the new one, then follows, validated too. And
+    more names change than a View renders anew (control::Options::prerender_budget,
+    1,000): the general renderer answers the rest, validated alike, until the next
+    tick pre-renders them."""
+    N = 1000
+    SAMPLE = (0, 500, 999)
     EXTRA = "".join(f'[services.s{i}]\nnames = ["s{i}"]\npolicy = "failover"\n'
                     f'pools = ["primary", "secondary"]\nttl = 30\n' for i in range(N))
     LABEL = f"signpost, {N} signed failover services"
@@ -103,9 +106,11 @@ class ManyServicesFlip(SignedFailover):
         self.all_validate(P, "primary")
         self.regions[0].stop()
         self.all_validate(S, "failover:secondary")
-        # The View of the flip signed 128 state TXT records; the rest followed.
+        # The View of the flip signed 128 state TXT records; the rest followed. It rendered
+        # 1,000 changed names; the next tick rendered the others.
         st.wait_until(lambda: "state TXT record(s) signed after the flip" in self.server.stderr(), timeout=10,
                       interval=0.1, what="the log says the state TXT records followed the flip")
+        self.assertIn("answered by the general renderer since the flip", self.server.stderr())
         self.regions[0].start()
         self.all_validate(P, "primary")
         self.assertNotIn("validation failure", self.unbound.log())
