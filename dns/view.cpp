@@ -272,7 +272,7 @@ bool clone_zones(View& view, const View& before) {
         if (view.owned_slots_[k] != UINT32_MAX) to[view.owned_slots_[k]] = &view.owned_[k];
     for (auto& z : view.zones_) {
         for (auto& n : z.nodes) {
-            n.rrsets = {to + (n.rrsets.data() - from), n.rrsets.size()};
+            if (!n.rrsets.empty()) n.rrsets = {to + (n.rrsets.data() - from), n.rrsets.size()};  // else no data()
             n.fast_flags = 0;
             n.fast_count = 0;
             n.fast_first = 0;
