@@ -264,8 +264,17 @@ bool clone_zones(View& view, const View& before) {
     view.zones_ = before.zones_;
     view.node_rrsets_ = before.node_rrsets_;
     view.owned_names_ = before.owned_names_;
-    view.owned_ = before.owned_;
     view.owned_slots_ = before.owned_slots_;
+    // The View's own RRsets: the state TXT records made from the new decisions (not
+    // copied, then overwritten), the others (SOA, key sets) copied.
+    std::vector<int32_t> state_of(before.owned_.size(), -1);  // owned_ index -> service
+    for (std::size_t i = 0; i < before.state_txts_.size(); ++i)
+        if (before.state_txts_[i].txt && before.state_txts_[i].owned < state_of.size())
+            state_of[before.state_txts_[i].owned] = int32_t(i);
+    for (std::size_t k = 0; k < before.owned_.size(); ++k) {
+        if (state_of[k] < 0) view.owned_.push_back(before.owned_[k]);
+        else set_state_txt(view.owned_.emplace_back(), view.evaluations_[std::size_t(state_of[k])].decision);
+    }
     const zones::RRset* const* from = before.node_rrsets_.data();
     const zones::RRset** to = view.node_rrsets_.data();
     for (std::size_t k = 0; k < view.owned_.size(); ++k)
@@ -290,7 +299,6 @@ bool clone_zones(View& view, const View& before) {
         st.node = b.node;
         st.owned = b.owned;
         st.txt = &view.owned_[b.owned];
-        set_state_txt(*st.txt, view.evaluations_[i].decision);
     }
     return true;
 }
