@@ -697,7 +697,12 @@ void Controller::evaluate_and_publish(Probes probes, const std::vector<std::size
     if (serving_) endpoint_transitions(composed, now, step);
     auto health = composed;
     apply_drains(health);
+    const auto started = std::chrono::steady_clock::now();
     bool changed = evaluate(health, which, now, step);
+    if (changed && core::log_level() <= core::LogLevel::Debug)
+        say(step, core::LogLevel::Debug, "policy", "{} service(s) evaluated in {:.1f} ms",
+            which ? which->size() : catalog_->services.size(),
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
     update_drains(now, changed, step);
     if (changed || new_catalog) build_snapshot(health, true, step, new_catalog ? Xfr::Now : xfr);
     else if (health_moved && options_.explain) build_snapshot(health, false, step);  // explain shows health too

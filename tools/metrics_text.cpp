@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <unordered_map>
 #include <set>
 #include <sstream>
 
@@ -92,7 +93,7 @@ std::string label(const char* name, const std::string& value) {
     return std::string(name) + "=\"" + escape_label(value) + "\"";
 }
 
-uint64_t count_of(const std::map<std::string, uint64_t>& counts, const std::string& key) {
+uint64_t count_of(const std::unordered_map<std::string, uint64_t>& counts, const std::string& key) {
     auto it = counts.find(key);
     return it == counts.end() ? 0 : it->second;
 }
