@@ -809,7 +809,7 @@ void Controller::xfr_versions(int64_t now_unix, Step& step) {
                 keys = &k->second;
         xfr::RrsigFn rrsig = [&](const dnssec::Signer& signer, const core::Name& owner, uint16_t type, uint32_t ttl,
                                  std::span<const std::string> rdatas) {
-            return signatures_->rrsig(signer, z.dnssec, owner, type, ttl, rdatas, now_unix);
+            return std::string(signatures_->rrsig(signer, z.dnssec, owner, type, ttl, rdatas, now_unix).view());
         };
         std::optional<dnssec::Nsec3Params> nsec3;
         if (z.dnssec.denial == zones::DenialKind::Nsec3) nsec3 = dnssec::Nsec3Params{z.dnssec.nsec3_salt, z.dnssec.nsec3_iterations};

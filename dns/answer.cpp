@@ -944,22 +944,24 @@ uint8_t node_shape(Context& c, const detail::VNode& node) noexcept {
 // reusing it (RFC 8198) learns nothing false about the owner.
 // NSEC3 zones: the same, for the NSEC3 at index k (hash order).
 void write_nsec(Context& c, int32_t k) noexcept {
-    if (k < 0 || std::size_t(k) >= c.zone->denial().nsecs.size()) return;
-    const detail::NsecData& d = c.zone->denial().nsecs[std::size_t(k)];
+    const detail::Denial& dn = c.zone->denial();
+    if (k < 0 || std::size_t(k) >= dn.nsecs.size()) return;
+    const detail::NsecData& d = dn.nsecs[std::size_t(k)];
+    if (d.count == 0) return;
     const bool has_node = d.node != detail::kNoNode;
     uint8_t shape = has_node ? node_shape(c, c.zone->nodes[d.node]) : uint8_t(detail::kShapeNone);
-    if (shape >= detail::kShapes || d.rdata[shape].empty()) shape = detail::kShapeNone;
-    const std::string_view owner = c.zone->denial().nsec3 ? std::string_view(d.owner) : c.zone->nodes[d.node].name;
+    if (shape >= d.count) shape = detail::kShapeNone;
+    const std::string_view owner = dn.nsec3 ? std::string_view(dn.nsec3_owners[std::size_t(k)]) : c.zone->nodes[d.node].name;
     auto* o = reinterpret_cast<const uint8_t*>(owner.data());
-    const std::string& rd = d.rdata[shape];
+    const detail::NsecRecord& r = dn.records[d.first + shape];
     const uint32_t ttl = std::min(c.zone->negative_ttl, c.deny_ttl_cap);
-    const uint16_t type = c.zone->denial().nsec3 ? rt::NSEC3 : rt::NSEC;
-    if (!write_rr(c, o, owner.size(), type, ttl, reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
+    const uint16_t type = dn.nsec3 ? rt::NSEC3 : rt::NSEC;
+    if (!write_rr(c, o, owner.size(), type, ttl, reinterpret_cast<const uint8_t*>(r.rdata.data()), r.rdata.size())) {
         c.overflow = true;
         return;
     }
     ++c.nscount;
-    write_sigs(c, Section::Authority, o, owner.size(), &d.sigs[shape], ttl);
+    write_sigs(c, Section::Authority, o, owner.size(), &r.sigs, ttl);
 }
 
 // NSEC3 (RFC 5155 7.2), no allocation: the NSEC3 whose hash is the greatest at or

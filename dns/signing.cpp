@@ -1,28 +1,38 @@
 // The signature cache (see signing.hpp).
 #include "dns/signing.hpp"
 
+#include <cstring>
+
+#include "dnssec/sha1.hpp"
 #include "dnssec/sign.hpp"
 
 namespace signpost::dns {
 
-const std::string& SignatureCache::rrsig(const dnssec::Signer& signer, const zones::DnssecSettings& settings,
+const core::SharedBytes& SignatureCache::rrsig(const dnssec::Signer& signer, const zones::DnssecSettings& settings,
                                          const core::Name& owner, uint16_t type, uint32_t ttl,
                                          std::span<const std::string> rdatas, int64_t now_unix) {
     // The signed data without validity is the entry's identity: owner, type, TTL,
     // algorithm, key tag, signer and the canonical RRset.
     dnssec::RrsigHeader h{type, uint8_t(signer.key().algorithm()), dnssec::rrsig_labels(owner), ttl, {},
                           signer.key_tag(), signer.zone()};
-    std::string key = dnssec::signed_data(h, owner, rdatas);
-    auto [it, fresh] = entries_.try_emplace(std::move(key));
+    const std::string data = dnssec::signed_data(h, owner, rdatas);
+    dnssec::Sha1 sha;
+    sha.update(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    const dnssec::Sha1Digest d = sha.finish();
+    Key key;
+    std::memcpy(&key.a, d.data(), 8);
+    std::memcpy(&key.b, d.data() + 8, 8);
+    std::memcpy(&key.c, d.data() + 16, 4);
+    auto [it, fresh] = entries_.try_emplace(key);
     Entry& e = it->second;
     const int64_t refresh = settings.refresh.count() / 1000;
     if (fresh || e.expiration - now_unix < refresh) {
         dnssec::Validity v = dnssec::validity_at(now_unix, settings);
-        e.rrsig = signer.sign(owner, type, ttl, rdatas, v);
+        e.rrsig = core::SharedBytes(signer.sign(owner, type, ttl, rdatas, v));
         e.expiration = now_unix + settings.lifetime.count() / 1000;
         ++made_;
     }
-    e.used = build_;
+    e.used = uint32_t(build_);
     if (used_earliest_ == 0 || e.expiration < used_earliest_) used_earliest_ = e.expiration;
     return e.rrsig;
 }
@@ -32,7 +42,7 @@ void SignatureCache::end_build() {
     // services touches a few of 100,000 entries, and walking them all cost more than it.
     if (build_ % (kKeepBuilds / 8) == 0 && entries_.size() > 4096) {
         for (auto it = entries_.begin(); it != entries_.end();) {
-            if (build_ - it->second.used >= kKeepBuilds) it = entries_.erase(it);
+            if (uint32_t(build_) - it->second.used >= kKeepBuilds) it = entries_.erase(it);
             else ++it;
         }
     }

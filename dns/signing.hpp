@@ -11,6 +11,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/shared_bytes.hpp"
 #include "dnssec/keys.hpp"
 #include "zones/model.hpp"
 
@@ -22,7 +23,10 @@ namespace signpost::dns {
 using SigningKeys = std::map<std::string, dnssec::ZoneKeys, std::less<>>;
 
 // RRSIG rdata by what they sign: owner, type, original TTL, key and the RRset in
-// canonical form. A signature is made again when less than the zone's `refresh`
+// canonical form, found by a SHA-1 digest of that signed data (20 bytes per entry
+// instead of the data itself; a digest, not a signature: see dnssec/sha1.hpp). Each
+// RRSIG is kept once, shared with the SignedZones and Views that serve it
+// (core::SharedBytes). A signature is made again when less than the zone's `refresh`
 // remains. Entries no View used for kKeepBuilds builds are dropped (looked for every
 // kKeepBuilds / 8 builds), unless the cache is small.
 class SignatureCache {
@@ -30,7 +34,7 @@ public:
     // The RRSIG rdata of `signer` over (owner, type, ttl, rdatas), valid at `now_unix`
     // for at least `settings.refresh`. May sign (OpenSSL); throws std::runtime_error
     // when OpenSSL fails.
-    const std::string& rrsig(const dnssec::Signer& signer, const zones::DnssecSettings& settings,
+    const core::SharedBytes& rrsig(const dnssec::Signer& signer, const zones::DnssecSettings& settings,
                              const core::Name& owner, uint16_t type, uint32_t ttl,
                              std::span<const std::string> rdatas, int64_t now_unix);
 
@@ -55,12 +59,20 @@ public:
     static constexpr uint64_t kKeepBuilds = 256;
 
 private:
-    struct Entry {
-        std::string rrsig;
-        int64_t expiration = 0;  // Unix seconds
-        uint64_t used = 0;       // the last build that used it
+    struct Key {
+        uint64_t a = 0, b = 0;
+        uint32_t c = 0;
+        bool operator==(const Key&) const noexcept = default;
     };
-    std::unordered_map<std::string, Entry> entries_;
+    struct KeyHash {
+        std::size_t operator()(const Key& k) const noexcept { return std::size_t(k.a); }  // already a digest
+    };
+    struct Entry {
+        core::SharedBytes rrsig;
+        uint32_t used = 0;       // the last build that used it (modulo 2^32)
+        int64_t expiration = 0;  // Unix seconds
+    };
+    std::unordered_map<Key, Entry, KeyHash> entries_;
     uint64_t build_ = 0, made_ = 0;
     int64_t earliest_ = 0, noted_ = 0, used_earliest_ = 0;
 };

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/shared_bytes.hpp"
 #include "dns/view.hpp"
 #include "dnssec/sha1.hpp"
 #include "policy/geo_choice.hpp"
@@ -210,9 +211,10 @@ struct VNode {
     bool empty() const noexcept { return rrsets.empty() && service < 0; }
 };
 
-// DNSSEC: the RRSIG rdatas over one RRset as served, one per key that signs it.
+// DNSSEC: the RRSIG rdatas over one RRset as served, one per key that signs it, each
+// shared with the SignatureCache (one copy of every RRSIG in the process).
 struct SigSet {
-    std::vector<std::string> rrsigs;
+    std::vector<core::SharedBytes> rrsigs;
 };
 // Which signatures cover an RRset: keyed by (what, where, type). Static RRsets are
 // (the RRset, null); a service's address or CNAME set is (the policy::Variant, the
@@ -265,18 +267,28 @@ private:
 enum NsecShape : uint8_t { kShapeNone = 0, kShapeA = 1, kShapeAAAA = 2, kShapeBoth = 3, kShapeCname = 4, kShapes = 5 };
 constexpr uint32_t kNoNode = UINT32_MAX;
 struct NsecData {
-    uint32_t node = 0;  // ZoneData::nodes index of the owner (NSEC3: of the hashed name; kNoNode: none)
-    std::string owner;  // NSEC3: <base32hex(hash)>.<origin>, canonical wire; NSEC: empty (the node's name)
-    std::string rdata[kShapes];  // NSEC: next owner name and type bit maps; NSEC3: RFC 5155 3.2.
-                                 // Only [0] for owners without a service
-    SigSet sigs[kShapes];
+    uint32_t node = 0;   // ZoneData::nodes index of the owner (NSEC3: of the hashed name; kNoNode: none)
+    uint32_t first = 0;  // its records: Denial::records[first + shape], shape < count
+    uint8_t count = 0;   // 1 for an owner without a service, else kShapeCname or kShapes; 0: none
+};
+// One NSEC (NSEC3) record of one shape: NSEC: next owner name and type bit maps;
+// NSEC3: RFC 5155 3.2. With its signatures.
+struct NsecRecord {
+    std::string rdata;
+    SigSet sigs;
 };
 
 // A signed zone's authenticated denial: its NSEC records in canonical order of their
-// owners, or with `nsec3` its NSEC3 records in the order of their hashes.
+// owners, or with `nsec3` its NSEC3 records in the order of their hashes. The records of
+// every owner's shapes are in one array (an owner without a service has one, so a
+// static name costs one record, not kShapes).
 struct Denial {
     bool nsec3 = false;
     std::vector<NsecData> nsecs;
+    std::vector<NsecRecord> records;
+    // NSEC3 only: nsecs[k]'s owner, <base32hex(hash)>.<origin>, canonical wire (an NSEC's
+    // is its node's name).
+    std::vector<std::string> nsec3_owners;
     // The NSEC at owner `nodes[i]` (index into nsecs), -1: none (empty non-terminal, occluded).
     // NSEC3: the NSEC3 of `nodes[i]`'s hash (empty non-terminals have one), -1: occluded.
     std::vector<int32_t> nsec_of;

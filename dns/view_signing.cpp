@@ -31,7 +31,7 @@ std::string address_rdata(const core::IpAddress& a) {
 }
 
 // The expiration of RRSIG rdata (RFC 4034 3.1.5, serial arithmetic) in Unix seconds near `now`.
-int64_t rrsig_expiration(const std::string& rrsig, int64_t now) {
+int64_t rrsig_expiration(std::string_view rrsig, int64_t now) {
     if (rrsig.size() < 12) return now;
     uint32_t e = core::get32(reinterpret_cast<const uint8_t*>(rrsig.data()) + 8);
     return now + int64_t(int32_t(e - uint32_t(now)));
@@ -181,8 +181,7 @@ private:
         else chain(sz.denial, owners);
         sz.expiration = 0;
         for (auto& ss : sz.static_sigs) fold(sz.expiration, min_expiration(ss));
-        for (auto& d : sz.denial.nsecs)
-            for (auto& ss : d.sigs) fold(sz.expiration, min_expiration(ss));
+        for (auto& r : sz.denial.records) fold(sz.expiration, min_expiration(r.sigs));
         for (auto& [node, list] : sz.presigned)
             for (auto& p : list) fold(sz.expiration, min_expiration(p.sigs));
         cache_.note_expiration(sz.expiration);
@@ -192,7 +191,7 @@ private:
     }
     int64_t min_expiration(const SigSet& ss) const {
         int64_t m = 0;
-        for (auto& r : ss.rrsigs) fold(m, rrsig_expiration(r, now_));
+        for (auto& r : ss.rrsigs) fold(m, rrsig_expiration(r.view(), now_));
         return m;
     }
 
@@ -336,10 +335,12 @@ private:
         });
         dn.nsec_of.assign(z_.nodes.size(), -1);
         dn.nsecs.resize(owners.size());
+        dn.records.reserve(owners.size());
         for (std::size_t k = 0; k < owners.size(); ++k) {
             const VNode& n = z_.nodes[owners[k]];
             NsecData& d = dn.nsecs[k];
             d.node = owners[k];
+            d.first = uint32_t(dn.records.size());
             dn.nsec_of[owners[k]] = int32_t(k);
             const std::string_view next = z_.nodes[owners[(k + 1) % owners.size()]].name;
             const bool cut = node_reach(z_, n) == NodeReach::Delegation;
@@ -352,9 +353,11 @@ private:
                 // itself is signed, so RRSIG stays (RFC 4035 2.3).
                 types.push_back(rt::NSEC);
                 types.push_back(rt::RRSIG);
-                d.rdata[s] = std::string(next) + dnssec::type_bitmap(types);
-                d.sigs[s] = sigs_of(*owner, rt::NSEC, z_.negative_ttl, {&d.rdata[s], 1}, false);
+                NsecRecord& r = dn.records.emplace_back();
+                r.rdata = std::string(next) + dnssec::type_bitmap(types);
+                r.sigs = sigs_of(*owner, rt::NSEC, z_.negative_ttl, {&r.rdata, 1}, false);
             }
+            d.count = uint8_t(shapes);
         }
     }
 
@@ -400,10 +403,11 @@ private:
         dn.nsec3 = true;
         dn.nsec3_salt = settings_.nsec3_salt;
         dn.nsecs.assign(records.size(), NsecData{});
+        dn.nsec3_owners.resize(records.size());
         dn.nsec3_hashes.resize(records.size());
         for (std::size_t k = 0; k < records.size(); ++k) {
             dn.nsecs[k].node = kNoNode;
-            dn.nsecs[k].owner = records[k].owner.wire();
+            dn.nsec3_owners[k] = records[k].owner.wire();
             std::copy_n(hashes[k].begin(), dn.nsec3_hashes[k].size(), dn.nsec3_hashes[k].begin());
         }
         dn.nsec_of.assign(z_.nodes.size(), -1);
@@ -427,11 +431,14 @@ private:
                 cut = node_reach(z_, z_.nodes[d.node]) == NodeReach::Delegation;
                 shapes = shape_count(z_.nodes[d.node], cut);
             }
+            d.first = uint32_t(dn.records.size());
             for (int s = 0; s < shapes; ++s) {
-                d.rdata[s] = d.node == kNoNode ? records[k].rdata
-                                               : chain.rdata_with(k, shape_types(z_.nodes[d.node], cut, s), cut);
-                d.sigs[s] = sigs_of(records[k].owner, rt::NSEC3, z_.negative_ttl, {&d.rdata[s], 1}, false);
+                NsecRecord& r = dn.records.emplace_back();
+                r.rdata = d.node == kNoNode ? records[k].rdata
+                                            : chain.rdata_with(k, shape_types(z_.nodes[d.node], cut, s), cut);
+                r.sigs = sigs_of(records[k].owner, rt::NSEC3, z_.negative_ttl, {&r.rdata, 1}, false);
             }
+            d.count = uint8_t(shapes);
         }
     }
 

@@ -1,7 +1,8 @@
 // SHA-1 (RFC 3174, FIPS 180-4) without allocation, for the NSEC3 hash of a query's
 // next closer name (RFC 5155 7.2.1) on the query path: OpenSSL 3's one-shot SHA1()
 // goes through EVP_Q_digest, which fetches the algorithm and allocates a context.
-// Not for anything but NSEC3 owner hashing (SHA-1 is broken for signatures). Pure.
+// Also the signature cache's key (dns/signing.cpp): a digest of the data to sign, to
+// find an RRSIG made before. Not for signatures (SHA-1 is broken for them). Pure.
 #pragma once
 
 #include <array>
