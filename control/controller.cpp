@@ -731,11 +731,13 @@ void Controller::build_snapshot(const std::vector<core::EndpointHealth>& health,
         const auto started = std::chrono::steady_clock::now();
         view_ = dns::build_view(catalog_, evaluations_, ++view_generation_, vo);
         view_build_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        const auto made = dns::prerender_counts(*view_);
-        say(step, core::LogLevel::Debug, "dns",
-            "View {} built in {:.1f} ms: {} owner name(s) pre-rendered, {} copied from the View before, {} left to "
-            "the general renderer",
-            view_generation_, view_build_seconds_ * 1000, made.rendered, made.copied, made.deferred);
+        if (core::log_level() <= core::LogLevel::Debug) {
+            const auto made = dns::prerender_counts(*view_);
+            say(step, core::LogLevel::Debug, "dns",
+                "View {} built in {:.1f} ms: {} owner name(s) pre-rendered, {} copied from the View before, {} left "
+                "to the general renderer",
+                view_generation_, view_build_seconds_ * 1000, made.rendered, made.copied, made.deferred);
+        }
         pending_done_ = signed_ahead_ = 0;
         render_deferred_ = false;
     }

@@ -2,8 +2,12 @@
 // catalog, the probes' health, peers' verdicts (through ClusterView), operator
 // commands, reload results and the time, and returns what to do: log lines,
 // numbered hook events, the next Snapshot to publish, NOTIFYs to send.
-// Pure: no libuv, no sockets, no clocks, no files; the daemon feeds it and
-// carries its outputs out. One thread (the daemon's control loop) calls it.
+// Pure: no libuv, no sockets, no files; the daemon feeds it and carries its outputs
+// out, and the time its rules read comes in `Now`. Two clocks are read here all the
+// same: the wall clock for DNSSEC (signature validity and key timing must be the real
+// time validators check against) and steady_clock for the durations it reports of
+// its own work (evaluating services, building a View). One thread (the daemon's
+// control loop) calls it.
 #pragma once
 
 #include <cstdint>

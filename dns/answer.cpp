@@ -563,7 +563,7 @@ bool write_sigs(Context& c, Section sec, const uint8_t* owner, std::size_t owner
                 uint32_t ttl) noexcept {
     if (!c.dnssec || sec == Section::Additional || !sigs) return true;
     uint16_t n = 0;
-    for (auto& rd : sigs->rrsigs) {
+    for (auto& rd : *sigs) {
         if (!write_rr(c, owner, owner_len, rt::RRSIG, ttl, reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
             c.overflow = true;
             return false;

@@ -119,7 +119,7 @@ private:
         return same_sigs(view_.sig_index_.find(a, nullptr, a->type), before_->sig_index_.find(b, nullptr, b->type));
     }
     static bool same_sigs(const SigSet* a, const SigSet* b) {
-        return a == b || (a && b && a->rrsigs == b->rrsigs);
+        return a == b || (a && b && *a == *b);
     }
     bool same_service(const ZoneData& z, const VNode& n, const VNode& b) {
         const std::size_t s = std::size_t(n.service);

@@ -3,6 +3,7 @@
 #include "dns/view.hpp"
 
 #include <algorithm>
+#include <array>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -46,6 +47,14 @@ const dnssec::ZoneKeys* zone_keys(const ViewOptions& o, const zones::Zone& zone)
     if (!zone.dnssec.sign || !o.signing) return nullptr;
     auto it = o.signing->find(zone.origin.wire());
     return it == o.signing->end() || it->second.keys.empty() ? nullptr : &it->second;
+}
+
+// The key sets a signed zone publishes at its apex, by type: DNSKEY, CDS, CDNSKEY (empty
+// rdatas: none of that type). ZoneBuilder makes them; clone_zones compares them.
+std::array<std::pair<uint16_t, std::vector<std::string>>, 3> apex_key_sets(const dnssec::ZoneKeys& keys) {
+    return {{{zones::rrtype::DNSKEY, keys.dnskey_rdatas()},
+             {zones::rrtype::CDS, keys.cds_rdatas()},
+             {zones::rrtype::CDNSKEY, keys.cdnskey_rdatas()}}};
 }
 
 // A service's state TXT: its label and the reason, under its TTL.
@@ -122,9 +131,7 @@ public:
                                                                       t == zones::rrtype::NSEC3PARAM);
                                        }),
                         sets_.end());
-            for (auto [type, rdatas] : {std::pair{zones::rrtype::DNSKEY, keys->dnskey_rdatas()},
-                                        std::pair{zones::rrtype::CDS, keys->cds_rdatas()},
-                                        std::pair{zones::rrtype::CDNSKEY, keys->cdnskey_rdatas()}}) {
+            for (auto& [type, rdatas] : apex_key_sets(*keys)) {
                 if (rdatas.empty()) continue;
                 zones::RRset s;
                 s.type = type;
@@ -254,9 +261,7 @@ bool clone_zones(View& view, const View& before) {
         if (bool(keys) != z.signed_zone) return false;
         if (!keys) continue;
         const detail::VNode& apex = z.nodes[0];
-        for (auto [type, rdatas] : {std::pair{zones::rrtype::DNSKEY, keys->dnskey_rdatas()},
-                                    std::pair{zones::rrtype::CDS, keys->cds_rdatas()},
-                                    std::pair{zones::rrtype::CDNSKEY, keys->cdnskey_rdatas()}}) {
+        for (auto& [type, rdatas] : apex_key_sets(*keys)) {
             const zones::RRset* had = apex.find(type);
             if (rdatas.empty() ? had != nullptr : !had || had->rdatas != rdatas) return false;
         }

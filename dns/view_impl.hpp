@@ -2,6 +2,7 @@
 // type, services with their evaluations. Internal to dns/; built once, then read-only.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -213,8 +214,42 @@ struct VNode {
 
 // DNSSEC: the RRSIG rdatas over one RRset as served, one per key that signs it, each
 // shared with the SignatureCache (one copy of every RRSIG in the process).
-struct SigSet {
-    std::vector<core::SharedBytes> rrsigs;
+// The usual set has one (a CSK, or one ZSK): it is kept in place, without a heap block;
+// a set of several is kept on the heap, all together. Iterates as a contiguous range.
+class SigSet {
+public:
+    SigSet() = default;
+    SigSet(SigSet&&) noexcept = default;
+    SigSet& operator=(SigSet&&) noexcept = default;
+    SigSet(const SigSet& o) : one_(o.one_), more_(o.more_ ? std::make_unique<Many>(*o.more_) : nullptr) {}
+    SigSet& operator=(const SigSet& o) {
+        if (this != &o) *this = SigSet(o);
+        return *this;
+    }
+    void push_back(core::SharedBytes rrsig) {
+        if (!more_ && one_.empty()) {
+            one_ = std::move(rrsig);
+            return;
+        }
+        if (!more_) {
+            more_ = std::make_unique<Many>();
+            more_->push_back(std::move(one_));
+        }
+        more_->push_back(std::move(rrsig));
+    }
+    const core::SharedBytes* begin() const noexcept { return more_ ? more_->data() : &one_; }
+    const core::SharedBytes* end() const noexcept {
+        return more_ ? more_->data() + more_->size() : &one_ + (one_.empty() ? 0 : 1);
+    }
+    std::size_t size() const noexcept { return std::size_t(end() - begin()); }
+    friend bool operator==(const SigSet& a, const SigSet& b) noexcept {
+        return std::equal(a.begin(), a.end(), b.begin(), b.end());
+    }
+
+private:
+    using Many = std::vector<core::SharedBytes>;
+    core::SharedBytes one_;
+    std::unique_ptr<Many> more_;
 };
 // Which signatures cover an RRset: keyed by (what, where, type). Static RRsets are
 // (the RRset, null); a service's address or CNAME set is (the policy::Variant, the

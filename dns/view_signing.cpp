@@ -191,7 +191,7 @@ private:
     }
     int64_t min_expiration(const SigSet& ss) const {
         int64_t m = 0;
-        for (auto& r : ss.rrsigs) fold(m, rrsig_expiration(r.view(), now_));
+        for (auto& r : ss) fold(m, rrsig_expiration(r.view(), now_));
         return m;
     }
 
@@ -199,7 +199,7 @@ private:
                    bool key_set) {
         SigSet ss;
         for (const dnssec::Signer* s : key_set ? ksk_ : zsk_)
-            ss.rrsigs.push_back(cache_.rrsig(*s, settings_, owner, type, ttl, rdatas, now_));
+            ss.push_back(cache_.rrsig(*s, settings_, owner, type, ttl, rdatas, now_));
         return ss;
     }
     // A SigSet this View keeps (its own RRsets, answers no SignedZone presigned).

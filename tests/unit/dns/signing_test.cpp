@@ -798,3 +798,31 @@ TEST_CASE("signing: after a reload nothing signed for the catalog before is reus
     CHECK(ns1.answer.size() == 2);
     ldns_rr_list_deep_free(keys);
 }
+
+TEST_CASE("signing: a SigSet keeps one RRSIG in place and several together, and copies compare equal") {
+    using signpost::core::SharedBytes;
+    dns::detail::SigSet none;
+    CHECK(none.size() == 0);
+    CHECK(none.begin() == none.end());
+    dns::detail::SigSet one;
+    one.push_back(SharedBytes(std::string("first")));
+    REQUIRE(one.size() == 1);
+    CHECK(one.begin()->view() == "first");
+    CHECK_FALSE(one == none);
+    dns::detail::SigSet two = one;
+    two.push_back(SharedBytes(std::string("second")));
+    REQUIRE(two.size() == 2);
+    std::vector<std::string> seen;
+    for (const SharedBytes& s : two) seen.emplace_back(s.view());
+    CHECK(seen == std::vector<std::string>{"first", "second"});
+    CHECK(one.size() == 1);  // the copy did not change the original
+    dns::detail::SigSet copy = two;
+    CHECK(copy == two);
+    CHECK(copy.begin()->data() == two.begin()->data());  // the bytes are shared
+    copy.push_back(SharedBytes(std::string("third")));
+    CHECK_FALSE(copy == two);
+    dns::detail::SigSet moved = std::move(copy);
+    CHECK(moved.size() == 3);
+    one = two;
+    CHECK(one == two);
+}
