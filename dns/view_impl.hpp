@@ -269,18 +269,18 @@ public:
     const SigSet* find(const void* what, const void* where, uint16_t type) const noexcept {
         if (!slots_.empty()) {
             for (std::size_t i = hash(what, where, type) & mask_;; i = (i + 1) & mask_) {
-                const Item& it = slots_[i];
-                if (!it.sigs) break;
+                const uint32_t k = slots_[i];
+                if (k == 0) break;
+                const Item& it = items_[k - 1];
                 if (it.what == what && it.where == where && it.type == type) return it.sigs;
             }
         }
         return base_ ? base_->find(what, where, type) : nullptr;
     }
-    std::size_t size() const noexcept { return size_; }
+    std::size_t size() const noexcept { return items_.size(); }
     template <class F>
     void for_each(F f) const {
-        for (auto& it : slots_)
-            if (it.sigs) f(it);
+        for (auto& it : items_) f(it);
     }
 
 private:
@@ -291,8 +291,11 @@ private:
         h *= 0xff51afd7ed558ccdull;
         return h ^ (h >> 32);
     }
-    std::vector<Item> slots_;
-    std::size_t mask_ = 0, size_ = 0;
+    // Open addressing over 4-byte slots (items_ index + 1; 0: empty) rather than over the
+    // 32-byte items themselves: 100,000 static RRsets take 4.2 MB instead of 8.4.
+    std::vector<Item> items_;
+    std::vector<uint32_t> slots_;
+    std::size_t mask_ = 0;
     const SigIndex* base_ = nullptr;
     std::shared_ptr<const void> base_owner_;
 };

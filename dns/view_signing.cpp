@@ -505,15 +505,18 @@ const std::vector<Presigned>* SignedZone::presigned_at(uint32_t node) const noex
 void SigIndex::build(std::vector<Item> items, const SigIndex* base, std::shared_ptr<const void> owner) {
     base_ = base;
     base_owner_ = std::move(owner);
-    size_ = items.size();
+    items_ = std::move(items);
+    std::erase_if(items_, [](const Item& it) { return !it.sigs; });
+    items_.shrink_to_fit();
     std::size_t cap = 8;
-    while (cap < items.size() * 2 + 2) cap *= 2;
-    slots_.assign(cap, Item{});
+    while (cap < items_.size() * 2 + 2) cap *= 2;
+    slots_.assign(cap, 0);
     mask_ = cap - 1;
-    for (auto& it : items) {
+    for (std::size_t k = 0; k < items_.size(); ++k) {
+        const Item& it = items_[k];
         std::size_t i = hash(it.what, it.where, it.type) & mask_;
-        while (slots_[i].sigs) i = (i + 1) & mask_;
-        slots_[i] = it;
+        while (slots_[i] != 0) i = (i + 1) & mask_;
+        slots_[i] = uint32_t(k + 1);
     }
 }
 
