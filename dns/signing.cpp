@@ -3,10 +3,17 @@
 
 #include <cstring>
 
+#include "core/wire.hpp"
 #include "dnssec/sha1.hpp"
 #include "dnssec/sign.hpp"
 
 namespace signpost::dns {
+
+int64_t rrsig_expiration(std::string_view rrsig, int64_t now) noexcept {
+    if (rrsig.size() < 12) return now;
+    uint32_t e = core::get32(reinterpret_cast<const uint8_t*>(rrsig.data()) + 8);
+    return now + int64_t(int32_t(e - uint32_t(now)));
+}
 
 const core::SharedBytes& SignatureCache::rrsig(const dnssec::Signer& signer, const zones::DnssecSettings& settings,
                                          const core::Name& owner, uint16_t type, uint32_t ttl,
@@ -22,18 +29,18 @@ const core::SharedBytes& SignatureCache::rrsig(const dnssec::Signer& signer, con
     Key key;
     std::memcpy(&key.a, d.data(), 8);
     std::memcpy(&key.b, d.data() + 8, 8);
-    std::memcpy(&key.c, d.data() + 16, 4);
     auto [it, fresh] = entries_.try_emplace(key);
     Entry& e = it->second;
     const int64_t refresh = settings.refresh.count() / 1000;
-    if (fresh || e.expiration - now_unix < refresh) {
+    int64_t expiration = fresh ? 0 : rrsig_expiration(e.rrsig.view(), now_unix);
+    if (fresh || expiration - now_unix < refresh) {
         dnssec::Validity v = dnssec::validity_at(now_unix, settings);
         e.rrsig = core::SharedBytes(signer.sign(owner, type, ttl, rdatas, v));
-        e.expiration = now_unix + settings.lifetime.count() / 1000;
+        expiration = rrsig_expiration(e.rrsig.view(), now_unix);
         ++made_;
     }
     e.used = uint32_t(build_);
-    if (used_earliest_ == 0 || e.expiration < used_earliest_) used_earliest_ = e.expiration;
+    if (used_earliest_ == 0 || expiration < used_earliest_) used_earliest_ = expiration;
     return e.rrsig;
 }
 

@@ -17,6 +17,10 @@
 
 namespace signpost::dns {
 
+// The expiration of RRSIG rdata (RFC 4034 3.1.5, serial arithmetic) in Unix seconds near
+// `now`; `now` for rdata too short to hold one.
+int64_t rrsig_expiration(std::string_view rrsig, int64_t now) noexcept;
+
 // The keys of each signed zone (zones::Zone::dnssec.sign), by origin (canonical
 // wire). A signed zone whose keys are missing here is not served signed: the caller
 // (the daemon) refuses to start or reload without them.
@@ -59,18 +63,16 @@ public:
     static constexpr uint64_t kKeepBuilds = 256;
 
 private:
-    struct Key {
+    struct Key {  // the first 128 bits of the digest
         uint64_t a = 0, b = 0;
-        uint32_t c = 0;
         bool operator==(const Key&) const noexcept = default;
     };
     struct KeyHash {
         std::size_t operator()(const Key& k) const noexcept { return std::size_t(k.a); }  // already a digest
     };
-    struct Entry {
+    struct Entry {  // its expiration is the RRSIG's own (rrsig_expiration)
         core::SharedBytes rrsig;
-        uint32_t used = 0;       // the last build that used it (modulo 2^32)
-        int64_t expiration = 0;  // Unix seconds
+        uint32_t used = 0;  // the last build that used it (modulo 2^32)
     };
     std::unordered_map<Key, Entry, KeyHash> entries_;
     uint64_t build_ = 0, made_ = 0;

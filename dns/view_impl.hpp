@@ -312,7 +312,7 @@ struct NsecData {
 // One NSEC (NSEC3) record of one shape: NSEC: next owner name and type bit maps;
 // NSEC3: RFC 5155 3.2. With its signatures.
 struct NsecRecord {
-    std::string rdata;
+    core::SharedBytes rdata;  // 8 bytes in place of a std::string's 32
     SigSet sigs;
 };
 

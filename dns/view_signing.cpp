@@ -30,13 +30,6 @@ std::string address_rdata(const core::IpAddress& a) {
     return std::string(reinterpret_cast<const char*>(a.bytes.data()), a.size());
 }
 
-// The expiration of RRSIG rdata (RFC 4034 3.1.5, serial arithmetic) in Unix seconds near `now`.
-int64_t rrsig_expiration(std::string_view rrsig, int64_t now) {
-    if (rrsig.size() < 12) return now;
-    uint32_t e = core::get32(reinterpret_cast<const uint8_t*>(rrsig.data()) + 8);
-    return now + int64_t(int32_t(e - uint32_t(now)));
-}
-
 // Signs one zone of a View. What no health change alters (static RRsets, the denial
 // chain, each owner's presigned address sets) goes into a SignedZone, taken from the
 // previous View when its inputs are the same; the View's own RRsets (SOA, keys, state
@@ -354,8 +347,9 @@ private:
                 types.push_back(rt::NSEC);
                 types.push_back(rt::RRSIG);
                 NsecRecord& r = dn.records.emplace_back();
-                r.rdata = std::string(next) + dnssec::type_bitmap(types);
-                r.sigs = sigs_of(*owner, rt::NSEC, z_.negative_ttl, {&r.rdata, 1}, false);
+                const std::string rdata = std::string(next) + dnssec::type_bitmap(types);
+                r.rdata = core::SharedBytes(rdata);
+                r.sigs = sigs_of(*owner, rt::NSEC, z_.negative_ttl, {&rdata, 1}, false);
             }
             d.count = uint8_t(shapes);
         }
@@ -434,9 +428,11 @@ private:
             d.first = uint32_t(dn.records.size());
             for (int s = 0; s < shapes; ++s) {
                 NsecRecord& r = dn.records.emplace_back();
-                r.rdata = d.node == kNoNode ? records[k].rdata
-                                            : chain.rdata_with(k, shape_types(z_.nodes[d.node], cut, s), cut);
-                r.sigs = sigs_of(records[k].owner, rt::NSEC3, z_.negative_ttl, {&r.rdata, 1}, false);
+                const std::string rdata = d.node == kNoNode
+                                              ? records[k].rdata
+                                              : chain.rdata_with(k, shape_types(z_.nodes[d.node], cut, s), cut);
+                r.rdata = core::SharedBytes(rdata);
+                r.sigs = sigs_of(records[k].owner, rt::NSEC3, z_.negative_ttl, {&rdata, 1}, false);
             }
             d.count = uint8_t(shapes);
         }
