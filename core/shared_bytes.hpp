@@ -1,5 +1,5 @@
 // Immutable bytes shared by reference count, in one allocation (a count, a size and the
-// bytes): for data kept by several owners at once, such as an RRSIG rdata that the
+// bytes; empty: no allocation): for data kept by several owners at once, such as an RRSIG rdata that the
 // signature cache, a zone's signing and each View's signature sets all hold (one copy
 // instead of a std::string each). Copies share; nothing changes the bytes after
 // construction. The count is atomic, so owners on different threads may drop their
@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <stdexcept>
 #include <string_view>
 
 namespace signpost::core {
@@ -17,8 +18,10 @@ namespace signpost::core {
 class SharedBytes {
 public:
     SharedBytes() noexcept = default;
+    // Throws std::length_error past 4 GiB (the size is 32 bits), std::bad_alloc.
     explicit SharedBytes(std::string_view bytes) {
         if (bytes.empty()) return;
+        if (bytes.size() > UINT32_MAX) throw std::length_error("SharedBytes: over 4 GiB");
         void* mem = ::operator new(sizeof(Head) + bytes.size());
         head_ = new (mem) Head{{1}, uint32_t(bytes.size())};
         std::memcpy(reinterpret_cast<char*>(head_ + 1), bytes.data(), bytes.size());

@@ -27,8 +27,8 @@ int64_t rrsig_expiration(std::string_view rrsig, int64_t now) noexcept;
 using SigningKeys = std::map<std::string, dnssec::ZoneKeys, std::less<>>;
 
 // RRSIG rdata by what they sign: owner, type, original TTL, key and the RRset in
-// canonical form, found by a SHA-1 digest of that signed data (20 bytes per entry
-// instead of the data itself; a digest, not a signature: see dnssec/sha1.hpp). Each
+// canonical form, found by a SHA-1 digest of that signed data (its first 16 bytes per
+// entry instead of the data itself; a digest, not a signature: see dnssec/sha1.hpp). Each
 // RRSIG is kept once, shared with the SignedZones and Views that serve it
 // (core::SharedBytes). A signature is made again when less than the zone's `refresh`
 // remains. Entries no View used for kKeepBuilds builds are dropped (looked for every
@@ -39,8 +39,8 @@ public:
     // for at least `settings.refresh`. May sign (OpenSSL); throws std::runtime_error
     // when OpenSSL fails.
     const core::SharedBytes& rrsig(const dnssec::Signer& signer, const zones::DnssecSettings& settings,
-                             const core::Name& owner, uint16_t type, uint32_t ttl,
-                             std::span<const std::string> rdatas, int64_t now_unix);
+                                   const core::Name& owner, uint16_t type, uint32_t ttl,
+                                   std::span<const std::string> rdatas, int64_t now_unix);
 
     // Around one View's build: entries unused for kKeepBuilds builds go at the end.
     void begin_build() noexcept {
