@@ -243,7 +243,7 @@ int main(int argc, char** argv) {
             const zones::Zone& zone = loaded.catalog->zones[0];
             const dnssec::ZoneKeys& zk = signing->begin()->second;
             xfr::RrsigFn rrsig = [&](const dnssec::Signer& signer, const core::Name& owner, uint16_t type, uint32_t ttl,
-                                     std::span<const std::string> rdatas) {
+                                     const zones::RdataList& rdatas) {
                 return std::string(cache->rrsig(signer, zone.dnssec, owner, type, ttl, rdatas, std::time(nullptr)).view());
             };
             const uint32_t nsec_ttl = dnssec::negative_ttl(zone.soa.minimum, zone.soa.ttl);

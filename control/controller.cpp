@@ -810,7 +810,7 @@ void Controller::xfr_versions(int64_t now_unix, Step& step) {
             if (auto k = signing_now_->find(z.origin.wire()); k != signing_now_->end() && !k->second.keys.empty())
                 keys = &k->second;
         xfr::RrsigFn rrsig = [&](const dnssec::Signer& signer, const core::Name& owner, uint16_t type, uint32_t ttl,
-                                 std::span<const std::string> rdatas) {
+                                 const zones::RdataList& rdatas) {
             return std::string(signatures_->rrsig(signer, z.dnssec, owner, type, ttl, rdatas, now_unix).view());
         };
         std::optional<dnssec::Nsec3Params> nsec3;

@@ -211,7 +211,7 @@ std::vector<std::string> RuntimeRecords::retain(const zones::Catalog& catalog) {
 std::shared_ptr<const zones::Catalog> RuntimeRecords::apply(std::shared_ptr<const zones::Catalog> base) const {
     if (names_.empty() || !base) return base;
     auto cat = std::make_shared<zones::Catalog>(*base);  // zones share their node tables until changed
-    static const auto source = std::make_shared<const std::string>("(runtime: signpost txt set)");
+    static const std::string* const source = zones::intern_file_name("(runtime: signpost txt set)");
     for (auto& [name, values] : names_) {
         const zones::Zone* z = cat->find_zone(name);
         if (!z || values.empty()) continue;

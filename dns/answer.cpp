@@ -579,7 +579,7 @@ bool write_rrset(Context& c, Section sec, const uint8_t* owner, std::size_t owne
                  uint32_t ttl) noexcept {
     std::size_t start = c.w.size();
     uint16_t n = 0;
-    for (auto& rd : s.rdatas) {
+    for (auto rd : s.rdatas) {
         if (!write_rr(c, owner, owner_len, s.type, ttl, reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
             c.w.truncate(start);
             if (sec != Section::Additional || c.referral) c.overflow = true;  // referral glue must fit
@@ -697,7 +697,7 @@ void nodata(Context& c, const detail::VNode& node, const WireName& owner, uint32
 
 // Records the targets of NS/MX/SRV rdata for the additional section.
 void collect_targets(Context& c, const zones::RRset& s) noexcept {
-    for (auto& rd : s.rdatas) {
+    for (auto rd : s.rdatas) {
         auto* p = reinterpret_cast<const uint8_t*>(rd.data());
         std::size_t skip = s.type == rt::NS ? 0 : s.type == rt::MX ? 2 : s.type == rt::SRV ? 6 : SIZE_MAX;
         if (skip == SIZE_MAX || rd.size() <= skip) continue;
@@ -824,7 +824,7 @@ bool answer_node(Context& c, const detail::VNode& node, const WireName& owner, u
     auto* cname = node.find(rt::CNAME);
     if (cname && qtype != rt::CNAME && qtype != rt::ANY) {
         write_rrset(c, Section::Answer, o, ol, *cname);
-        auto& rd = cname->rdatas.front();
+        auto rd = cname->rdatas.front();
         return next.set(reinterpret_cast<const uint8_t*>(rd.data()), rd.size());
     }
     if (qtype == rt::ANY) {

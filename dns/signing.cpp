@@ -17,7 +17,7 @@ int64_t rrsig_expiration(std::string_view rrsig, int64_t now) noexcept {
 
 const core::SharedBytes& SignatureCache::rrsig(const dnssec::Signer& signer, const zones::DnssecSettings& settings,
                                                const core::Name& owner, uint16_t type, uint32_t ttl,
-                                               std::span<const std::string> rdatas, int64_t now_unix) {
+                                               const zones::RdataList& rdatas, int64_t now_unix) {
     // The signed data without validity is the entry's identity: owner, type, TTL,
     // algorithm, key tag, signer and the canonical RRset.
     dnssec::RrsigHeader h{type, uint8_t(signer.key().algorithm()), dnssec::rrsig_labels(owner), ttl, {},

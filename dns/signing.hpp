@@ -40,7 +40,7 @@ public:
     // when OpenSSL fails.
     const core::SharedBytes& rrsig(const dnssec::Signer& signer, const zones::DnssecSettings& settings,
                                    const core::Name& owner, uint16_t type, uint32_t ttl,
-                                   std::span<const std::string> rdatas, int64_t now_unix);
+                                   const zones::RdataList& rdatas, int64_t now_unix);
 
     // Around one View's build: entries unused for kKeepBuilds builds go at the end.
     void begin_build() noexcept {

@@ -51,10 +51,10 @@ const dnssec::ZoneKeys* zone_keys(const ViewOptions& o, const zones::Zone& zone)
 
 // The key sets a signed zone publishes at its apex, by type: DNSKEY, CDS, CDNSKEY (empty
 // rdatas: none of that type). ZoneBuilder makes them; clone_zones compares them.
-std::array<std::pair<uint16_t, std::vector<std::string>>, 3> apex_key_sets(const dnssec::ZoneKeys& keys) {
-    return {{{zones::rrtype::DNSKEY, keys.dnskey_rdatas()},
-             {zones::rrtype::CDS, keys.cds_rdatas()},
-             {zones::rrtype::CDNSKEY, keys.cdnskey_rdatas()}}};
+std::array<std::pair<uint16_t, zones::RdataList>, 3> apex_key_sets(const dnssec::ZoneKeys& keys) {
+    return {{{zones::rrtype::DNSKEY, zones::RdataList::of(keys.dnskey_rdatas())},
+             {zones::rrtype::CDS, zones::RdataList::of(keys.cds_rdatas())},
+             {zones::rrtype::CDNSKEY, zones::RdataList::of(keys.cdnskey_rdatas())}}};
 }
 
 // A service's state TXT: its label and the reason, under its TTL.
@@ -67,7 +67,7 @@ void set_state_txt(zones::RRset& txt, const policy::Decision& d) {
         rd.push_back(char(n));
         rd.append(*str, 0, n);
     }
-    txt.rdatas.assign(1, std::move(rd));
+    txt.rdatas = zones::RdataList{rd};
 }
 
 // Builds one zone's nodes. RRsets are gathered as (node, RRset) pairs and laid
@@ -220,7 +220,7 @@ private:
         put32(rd, soa.minimum);
         if (auto* apex = zone.find_node(zone.origin)) {
             auto* s = apex->find(zones::rrtype::SOA);
-            if (s && s->ttl == soa.ttl && s->rdatas.size() == 1 && s->rdatas[0] == rd) return s;
+            if (s && s->ttl == soa.ttl && s->rdatas == zones::RdataList{rd}) return s;
         }
         zones::RRset s;
         s.type = zones::rrtype::SOA;

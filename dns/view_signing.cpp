@@ -106,7 +106,7 @@ public:
             // Over budget: serve the previous text under its signatures; sign the new one later.
             auto owner = core::Name::from_wire(n.name);
             if (owner && !st.txt->rdatas.empty())
-                view_.pending_.push_back({st.zone, *owner, st.txt->ttl, st.txt->rdatas.front()});
+                view_.pending_.push_back({st.zone, *owner, st.txt->ttl, std::string(st.txt->rdatas.front())});
             st.txt->ttl = was->txt->ttl;
             st.txt->rdatas = was->txt->rdatas;
             st.sigs = was->sigs;
@@ -188,7 +188,7 @@ private:
         return m;
     }
 
-    SigSet sigs_of(const core::Name& owner, uint16_t type, uint32_t ttl, std::span<const std::string> rdatas,
+    SigSet sigs_of(const core::Name& owner, uint16_t type, uint32_t ttl, const zones::RdataList& rdatas,
                    bool key_set) {
         SigSet ss;
         for (const dnssec::Signer* s : key_set ? ksk_ : zsk_)
@@ -196,7 +196,7 @@ private:
         return ss;
     }
     // A SigSet this View keeps (its own RRsets, answers no SignedZone presigned).
-    const SigSet* sign_set(const core::Name& owner, uint16_t type, uint32_t ttl, std::span<const std::string> rdatas,
+    const SigSet* sign_set(const core::Name& owner, uint16_t type, uint32_t ttl, const zones::RdataList& rdatas,
                            bool key_set) {
         auto ss = std::make_shared<SigSet>(sigs_of(owner, type, ttl, rdatas, key_set));
         cache_.note_expiration(min_expiration(*ss));
@@ -222,7 +222,7 @@ private:
         const zones::Service* svc = service_of(n.service);
         auto signed_ttl = [&](uint32_t ttl) { return std::max(ttl, svc ? svc->ttl : 0u); };
         std::optional<core::Name> owner;
-        auto sign_new = [&](uint16_t type, uint32_t ttl, std::span<const std::string> rdatas) -> const SigSet* {
+        auto sign_new = [&](uint16_t type, uint32_t ttl, const zones::RdataList& rdatas) -> const SigSet* {
             if (!owner && !(owner = core::Name::from_wire(n.name))) return nullptr;
             return sign_set(*owner, type, ttl, rdatas, false);
         };
@@ -232,7 +232,7 @@ private:
             for (const policy::Variant& v : d.decision->variants) {
                 if (v.cname && n.cname_ok) {
                     std::string target = v.cname->wire();
-                    if (auto* ss = sign_new(rt::CNAME, ttl, {&target, 1})) items.push_back({&v, &n, rt::CNAME, ss});
+                    if (auto* ss = sign_new(rt::CNAME, ttl, zones::RdataList{target})) items.push_back({&v, &n, rt::CNAME, ss});
                     continue;
                 }
                 for (bool six : {false, true}) {
@@ -349,7 +349,7 @@ private:
                 NsecRecord& r = dn.records.emplace_back();
                 const std::string rdata = std::string(next) + dnssec::type_bitmap(types);
                 r.rdata = core::SharedBytes(rdata);
-                r.sigs = sigs_of(*owner, rt::NSEC, z_.negative_ttl, {&rdata, 1}, false);
+                r.sigs = sigs_of(*owner, rt::NSEC, z_.negative_ttl, zones::RdataList{rdata}, false);
             }
             d.count = uint8_t(shapes);
         }
@@ -432,7 +432,7 @@ private:
                                               ? records[k].rdata
                                               : chain.rdata_with(k, shape_types(z_.nodes[d.node], cut, s), cut);
                 r.rdata = core::SharedBytes(rdata);
-                r.sigs = sigs_of(records[k].owner, rt::NSEC3, z_.negative_ttl, {&rdata, 1}, false);
+                r.sigs = sigs_of(records[k].owner, rt::NSEC3, z_.negative_ttl, zones::RdataList{rdata}, false);
             }
             d.count = uint8_t(shapes);
         }
@@ -532,7 +532,7 @@ std::size_t sign_pending(const View& view, SignatureCache& cache, std::size_t fr
         auto it = view.options_.signing->find(z.origin);
         if (it == view.options_.signing->end() || !z.zone) continue;
         for (const dnssec::Signer* s : it->second.signers(false))
-            cache.rrsig(*s, z.zone->dnssec, p.owner, zones::rrtype::TXT, p.ttl, {&p.rdata, 1}, now);
+            cache.rrsig(*s, z.zone->dnssec, p.owner, zones::rrtype::TXT, p.ttl, zones::RdataList{p.rdata}, now);
     }
     return i;
 }

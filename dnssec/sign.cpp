@@ -148,10 +148,10 @@ std::string rrsig_header_rdata(const RrsigHeader& h) {
     return out;
 }
 
-std::string signed_data(const RrsigHeader& h, const core::Name& owner, std::span<const std::string> rdatas) {
+std::string signed_data(const RrsigHeader& h, const core::Name& owner, const zones::RdataList& rdatas) {
     std::vector<std::string> canon;
     canon.reserve(rdatas.size());
-    for (auto& r : rdatas) canon.push_back(canonical_rdata(h.type_covered, r));
+    for (auto r : rdatas) canon.push_back(canonical_rdata(h.type_covered, r));
     // Canonical order: rdata as left-justified unsigned octet sequences (std::string's
     // char_traits compare bytes as unsigned char).
     std::sort(canon.begin(), canon.end());
@@ -285,7 +285,7 @@ Signer::Signer(core::Name zone, uint16_t flags, SigningKey key)
     : zone_(std::move(zone)), flags_(flags), key_(std::move(key)),
       dnskey_(dnskey_rdata(flags_, uint8_t(key_.algorithm()), key_.public_key())), tag_(dnssec::key_tag(dnskey_)) {}
 
-std::string Signer::sign(const core::Name& owner, uint16_t type, uint32_t ttl, std::span<const std::string> rdatas,
+std::string Signer::sign(const core::Name& owner, uint16_t type, uint32_t ttl, const zones::RdataList& rdatas,
                          Validity validity) const {
     RrsigHeader h{type, uint8_t(key_.algorithm()), rrsig_labels(owner), ttl, validity, tag_, zone_};
     std::string out = rrsig_header_rdata(h);

@@ -67,7 +67,7 @@ struct RrsigHeader {
 std::string rrsig_header_rdata(const RrsigHeader& h);
 // RFC 4034 3.1.8.1: RRSIG rdata without signature, then every RR of the set in canonical
 // form and order (owner lowercased, class IN, original TTL, duplicates once).
-std::string signed_data(const RrsigHeader& h, const core::Name& owner, std::span<const std::string> rdatas);
+std::string signed_data(const RrsigHeader& h, const core::Name& owner, const zones::RdataList& rdatas);
 
 // A private key of one algorithm, held by OpenSSL. Its secret bytes leave it only through
 // private_bytes() (for the key file); nothing prints them.
@@ -111,7 +111,7 @@ public:
     const SigningKey& key() const noexcept { return key_; }
 
     // The RRSIG rdata over the RRset (rdatas in any order; canonicalised here).
-    std::string sign(const core::Name& owner, uint16_t type, uint32_t ttl, std::span<const std::string> rdatas,
+    std::string sign(const core::Name& owner, uint16_t type, uint32_t ttl, const zones::RdataList& rdatas,
                      Validity validity) const;
 
 private:

@@ -21,7 +21,7 @@ std::vector<const dnssec::Signer*> signers_for(const dnssec::ZoneKeys& keys, boo
     return keys.signers(key_set);
 }
 
-void add_signatures(std::vector<Record>& out, const Record& first, std::span<const std::string> rdatas,
+void add_signatures(std::vector<Record>& out, const Record& first, const zones::RdataList& rdatas,
                     const dnssec::ZoneKeys& keys, const RrsigFn& rrsig) {
     auto owner = core::Name::from_wire(first.owner);
     if (!owner) return;
@@ -90,7 +90,7 @@ void sign_content(ZoneContent& content, const dnssec::ZoneKeys& keys, uint32_t n
     auto add_chain = [&](const std::vector<dnssec::DenialRecord>& chain, uint16_t type) {
         for (auto& d : chain) {
             Record r{d.owner.wire(), type, nsec_ttl, d.rdata};
-            add_signatures(sigs, r, {&r.rdata, 1}, keys, rrsig);
+            add_signatures(sigs, r, zones::RdataList{r.rdata}, keys, rrsig);
             recs.push_back(std::move(r));
         }
     };
@@ -103,7 +103,7 @@ void sign_content(ZoneContent& content, const dnssec::ZoneKeys& keys, uint32_t n
 
 std::vector<Record> soa_signatures(const Record& soa, const dnssec::ZoneKeys& keys, const RrsigFn& rrsig) {
     std::vector<Record> out;
-    add_signatures(out, soa, {&soa.rdata, 1}, keys, rrsig);
+    add_signatures(out, soa, zones::RdataList{soa.rdata}, keys, rrsig);
     std::sort(out.begin(), out.end());
     return out;
 }

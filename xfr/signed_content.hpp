@@ -20,7 +20,7 @@ namespace signpost::xfr {
 
 // The RRSIG rdata of `signer` over (owner, type, original TTL, rdatas).
 using RrsigFn = std::function<std::string(const dnssec::Signer& signer, const core::Name& owner, uint16_t type,
-                                          uint32_t ttl, std::span<const std::string> rdatas)>;
+                                          uint32_t ttl, const zones::RdataList& rdatas)>;
 
 // Signs `content` in place (every record but the SOA, whose signature depends on the
 // serial: soa_signatures). DNSKEY/CDS/CDNSKEY at the apex become the keys' (any in the

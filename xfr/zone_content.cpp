@@ -68,7 +68,7 @@ ZoneContent render_zone(const zones::Zone& zone, std::span<const policy::Evaluat
                 service_owners.count(name.wire()))
                 continue;
             if (rrset.type == zones::rrtype::TXT && state_owners.count(name.wire())) continue;
-            for (auto& rd : rrset.rdatas) out.records.push_back({name.wire(), rrset.type, rrset.ttl, rd});
+            for (auto rd : rrset.rdatas) out.records.push_back({name.wire(), rrset.type, rrset.ttl, std::string(rd)});
         }
     }
     for (auto& svc : zone.services) {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <set>
 
 #include "core/memory.hpp"
 
@@ -51,6 +53,15 @@ const std::string& RecordSource::file() const noexcept {
 }
 
 core::SourceLocation RecordSource::location() const { return {file(), line, column}; }
+
+const std::string* intern_file_name(std::string_view path) {
+    static std::mutex mutex;
+    static std::set<std::string, std::less<>> paths;  // nodes never move
+    std::lock_guard lock(mutex);
+    auto it = paths.find(path);
+    if (it == paths.end()) it = paths.emplace(path).first;
+    return &*it;
+}
 
 const std::vector<NodeTable::value_type>& NodeTable::entries() const noexcept {
     static const std::vector<value_type> none;
@@ -126,21 +137,11 @@ void NodeTable::compact(const std::vector<NodeTable*>& tables) {
         for (auto& [name, node] : *t->entries_) {
             bytes += name.wire_length() + 8;
             for (auto& set : node.rrsets) {
-                bytes += 24;
-                for (auto& rd : set.rdatas) bytes += rd.size() + 4;
+                bytes += 32 + set.rdatas.packed().size();
             }
         }
     }
     if (mine.empty()) return;
-    // The files records name: a few shared strings, kept alive by this list meanwhile.
-    std::vector<std::shared_ptr<const std::string>> files;
-    auto file_index = [&](const std::shared_ptr<const std::string>& f) -> uint32_t {
-        if (!f) return UINT32_MAX;
-        for (std::size_t i = files.size(); i-- > 0;)
-            if (files[i] == f) return uint32_t(i);
-        files.push_back(f);
-        return uint32_t(files.size() - 1);
-    };
     Flat flat;
     flat.reserve(bytes);
     for (auto* t : mine) {
@@ -151,11 +152,10 @@ void NodeTable::compact(const std::vector<NodeTable*>& tables) {
             for (auto& set : node.rrsets) {
                 flat.put(set.type);
                 flat.put(set.ttl);
-                flat.put(file_index(set.where.file_name));
+                flat.put(set.where.file_name);  // interned: lives as long as the process
                 flat.put(set.where.line);
                 flat.put(set.where.column);
-                flat.put(uint32_t(set.rdatas.size()));
-                for (auto& rd : set.rdatas) flat.put_bytes(rd);
+                flat.put_bytes(set.rdatas.packed());
             }
         }
         t->entries_.reset();  // frees every block of the old table
@@ -172,12 +172,10 @@ void NodeTable::compact(const std::vector<NodeTable*>& tables) {
             for (auto& set : node.rrsets) {
                 set.type = flat.get<uint16_t>();
                 set.ttl = flat.get<uint32_t>();
-                auto f = flat.get<uint32_t>();
-                if (f != UINT32_MAX) set.where.file_name = files[f];
+                set.where.file_name = flat.get<const std::string*>();
                 set.where.line = flat.get<uint32_t>();
                 set.where.column = flat.get<uint32_t>();
-                set.rdatas.resize(flat.get<uint32_t>());
-                for (auto& rd : set.rdatas) rd = flat.get_bytes();
+                set.rdatas = RdataList::from_packed(flat.get_bytes());
             }
             entries->emplace_back(std::move(*name), std::move(node));
         }
@@ -194,14 +192,15 @@ void set_serial(Zone& zone, uint32_t serial) {
     if (!current || current->rdatas.empty() || current->rdatas.front().size() < 20) return;
     char wire[4];
     for (int i = 0; i < 4; ++i) wire[i] = char((serial >> (24 - 8 * i)) & 0xff);
-    auto& rd = current->rdatas.front();
+    auto rd = current->rdatas.front();
     if (std::equal(wire, wire + 4, rd.end() - 20)) return;
     for (auto& set : zone.nodes.find_mutable(zone.origin)->rrsets) {
         if (set.type != rrtype::SOA || set.rdatas.empty()) continue;
-        auto& r = set.rdatas.front();
+        std::string r(set.rdatas.front());
         if (r.size() < 20) continue;
         // SERIAL is the first of the five 32-bit fields that end the rdata.
         std::copy(wire, wire + 4, r.end() - 20);
+        set.rdatas = RdataList{r};
     }
 }
 
@@ -220,7 +219,8 @@ std::string static_digest(const Zone& zone) {
         for (auto* s : sets) {
             mix(&s->type, sizeof s->type);
             mix(&s->ttl, sizeof s->ttl);
-            for (auto rd : s->rdatas) {
+            for (auto view : s->rdatas) {
+                std::string rd(view);
                 if (s->type == rrtype::SOA && rd.size() >= 20) std::fill(rd.end() - 20, rd.end() - 16, '\0');
                 uint32_t len = uint32_t(rd.size());
                 mix(&len, sizeof len);

@@ -18,6 +18,7 @@
 #include "core/duration.hpp"
 #include "core/health.hpp"
 #include "core/name.hpp"
+#include "zones/rdata_list.hpp"
 
 namespace signpost::zones {
 
@@ -30,15 +31,19 @@ inline constexpr uint16_t A = 1, NS = 2, CNAME = 5, SOA = 6, PTR = 12, MX = 15, 
 }
 
 // Where a record was defined, for diagnostics. Every record of one file shares
-// one copy of the file's path (100,000 records must not hold 100,000 paths).
+// one copy of the file's path (100,000 records must not hold 100,000 paths): the
+// process keeps each path it has seen once, for good (intern_file_name).
 struct RecordSource {
-    std::shared_ptr<const std::string> file_name;  // null: unknown
+    const std::string* file_name = nullptr;  // from intern_file_name; null: unknown
     uint32_t line = 0;  // 1-based; 0 = unknown
     uint32_t column = 0;
 
     const std::string& file() const noexcept;
     core::SourceLocation location() const;
 };
+// The process's one copy of `path`, for RecordSource::file_name. Kept until the process
+// ends (paths are few: the zone files a process has loaded). Any thread.
+const std::string* intern_file_name(std::string_view path);
 
 // All records of one owner and type. Rdata is uncompressed wire format, exactly
 // as it goes on the wire except that names may be compressed when rendering
@@ -46,9 +51,11 @@ struct RecordSource {
 struct RRset {
     uint16_t type = 0;
     uint32_t ttl = 0;
-    std::vector<std::string> rdatas;  // one entry per record, no duplicates
+    RdataList rdatas;  // one entry per record, no duplicates
     RecordSource where;
 };
+// 56 bytes: one 64-byte malloc block in a Node's vector (a 4-byte rdata in place).
+static_assert(sizeof(RRset) <= 56);
 
 // The RRsets of one owner name; the name is its key in the zone's NodeTable.
 struct Node {

@@ -122,8 +122,7 @@ private:
     std::size_t services_by_lower_count_ = 0;
     std::map<core::Name, std::string> service_owner_;
     std::map<core::Name, core::SourceLocation> service_owner_where_;
-    std::map<std::string, std::shared_ptr<const std::string>> file_names_;  // see source()
-    std::shared_ptr<const std::string> last_file_name_;
+    const std::string* last_file_name_ = nullptr;  // see source()
 };
 
 }  // namespace signpost::zones::detail

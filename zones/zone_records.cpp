@@ -197,7 +197,7 @@ void ZoneParser::settle_sets() {
             PendingSet& old = sets_[kept - 1];
             std::string ctx = zctx_ + " record '" + owner_text(cur) + "' " + type_to_name(cur.set.type);
             if (cur.from_include && old.from_include) {  // one RRset spread over several lines of a master file
-                for (auto& r : cur.set.rdatas)
+                for (auto r : cur.set.rdatas)
                     if (std::find(old.set.rdatas.begin(), old.set.rdatas.end(), r) == old.set.rdatas.end())
                         old.set.rdatas.push_back(r);
                 if (cur.set.ttl != old.set.ttl) {
@@ -425,7 +425,7 @@ void ZoneParser::check_static_data() {
         auto ns = of_type(rrtype::NS);
         if (!ns) continue;
         if (owner == origin_) apex_ns = true;
-        for (auto& rd : ns->set.rdatas) {
+        for (auto rd : ns->set.rdatas) {
             std::size_t pos = 0;
             auto target = read_wire_name(rd, pos);
             if (!target || !target->is_subdomain_of(origin_)) continue;
@@ -492,11 +492,7 @@ void ZoneParser::build_nodes() {
 
 // The record's location with the file's path shared by every record of the file.
 RecordSource ZoneParser::source(const SourceLocation& where) {
-    if (!last_file_name_ || *last_file_name_ != where.file) {
-        auto& shared = file_names_[where.file];
-        if (!shared) shared = std::make_shared<const std::string>(where.file);
-        last_file_name_ = shared;
-    }
+    if (!last_file_name_ || *last_file_name_ != where.file) last_file_name_ = intern_file_name(where.file);
     return {last_file_name_, where.line, where.column};
 }
 

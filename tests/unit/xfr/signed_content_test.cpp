@@ -116,7 +116,7 @@ Signed sign(const zones::Zone& zone, const policy::Evaluation& ev, const dnssec:
     s.content = xfr::render_zone(zone, evs);
     const int64_t now = std::time(nullptr);
     xfr::RrsigFn rrsig = [&](const dnssec::Signer& signer, const core::Name& owner, uint16_t type, uint32_t ttl,
-                             std::span<const std::string> rdatas) {
+                             const zones::RdataList& rdatas) {
         dnssec::RrsigHeader h{type, uint8_t(signer.key().algorithm()), dnssec::rrsig_labels(owner), ttl, {},
                               signer.key_tag(), signer.zone()};
         std::string id = dnssec::signed_data(h, owner, rdatas);
@@ -364,7 +364,7 @@ TEST_CASE("xfr signing: a failover re-signs only what moved, IXFR carries the SO
     // carry the whole zone.
     std::map<std::string, std::string> kept;
     auto rrsig = [&](const dnssec::Signer& signer, const core::Name& owner, uint16_t type, uint32_t ttl,
-                     std::span<const std::string> rdatas) {
+                     const zones::RdataList& rdatas) {
         dnssec::RrsigHeader hd{type, uint8_t(signer.key().algorithm()), dnssec::rrsig_labels(owner), ttl, {},
                                signer.key_tag(), signer.zone()};
         auto [it, fresh] = kept.try_emplace(dnssec::signed_data(hd, owner, rdatas));

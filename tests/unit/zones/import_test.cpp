@@ -79,7 +79,7 @@ TEST_CASE("import: a master file round-trips through TOML to the same RRsets") {
         CHECK(toml->find("TXT = ['v=spf1 -all', ['first string', 'second string'], "
                          "\"quote \\\" and backslash \\\\\\\\ and 'apostrophe'\"]") != std::string::npos);
         auto n = core::Name::from_text("long", z.origin);
-        auto& rd = z.find_node(*n)->find(zones::rrtype::TXT)->rdatas.at(0);
+        auto rd = z.find_node(*n)->find(zones::rrtype::TXT)->rdatas.at(0);
         CHECK(rd.size() == 402);
     }
     SUBCASE("TXT bytes TOML cannot hold, and unknown types, use presentation format") {
