@@ -13,9 +13,12 @@
 # Case 3 (--signed): case 1's zone signed by both, an ECDSA P-256 CSK made at start
 #   and NSEC (signpost: [dnssec] sign = true; Knot: dnssec-signing with a CSK policy,
 #   bench/configs/knot/knot.conf plus that policy). Its load time includes signing.
-# For each server: load time (start until the last name answers), VmRSS and VmHWM 3 s
-# after the load, then a reload of the same data (signpost: SIGHUP; Knot: knotc -b
+# For each server: load time (start until the last name answers), VmRSS, RssAnon and
+# VmHWM 3 s after the load, then a reload of the same data (signpost: SIGHUP; Knot: knotc -b
 # zone-reload), the peak during that reload and VmRSS once VmHWM has been still for 3 s.
+# RssAnon is the part no other process shares: VmRSS also counts the pages of the binary
+# and of the shared libraries it maps (their page-cache pages, shared with every process
+# that maps them).
 # Before the reload the kernel's peak (VmHWM) is reset (echo 5 > /proc/PID/clear_refs),
 # so "peak during the reload" is the reload's own peak, not the load's. Reload time:
 # from the signal/command until signpost logs "reloaded N zone(s)" (polled every 50 ms)
@@ -93,6 +96,7 @@ free_port() {  # tests/support/signpost_test.py's: free for UDP and TCP, outside
 
 hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+anon_kb() { awk '/^RssAnon/ {print $2}' "/proc/$1/status"; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.2f", b - a}'; }
 
@@ -144,7 +148,7 @@ measure() {
   fi
   R[$c.$s.load_s]=$(since "$start")
   sleep 3
-  R[$c.$s.rss]=$(rss_kb "$pid"); R[$c.$s.hwm]=$(hwm_kb "$pid")
+  R[$c.$s.rss]=$(rss_kb "$pid"); R[$c.$s.hwm]=$(hwm_kb "$pid"); R[$c.$s.anon]=$(anon_kb "$pid")
   log "$c $s: loaded in ${R[$c.$s.load_s]} s, VmRSS ${R[$c.$s.rss]} kB, VmHWM ${R[$c.$s.hwm]} kB; reloading"
   reset_hwm "$pid"
   t=$(now)
@@ -153,7 +157,7 @@ measure() {
   wait_answer "$port" "$name" "$expect" 30 "$pid" || { log "$s does not answer $name after the reload"; return 1; }
   sleep 3  # signpost trims the heap (malloc_trim) 2 s after a reload
   settle "$pid"
-  R[$c.$s.reload_hwm]=$(hwm_kb "$pid"); R[$c.$s.reload_rss]=$(rss_kb "$pid")
+  R[$c.$s.reload_hwm]=$(hwm_kb "$pid"); R[$c.$s.reload_rss]=$(rss_kb "$pid"); R[$c.$s.reload_anon]=$(anon_kb "$pid")
   log "$c $s: reloaded in ${R[$c.$s.reload_s]} s, VmHWM ${R[$c.$s.reload_hwm]} kB, VmRSS ${R[$c.$s.reload_rss]} kB"
 }
 
@@ -220,8 +224,9 @@ table() {  # table CASE TITLE
   printf '| %-36s | %-10s | %-10s | %-15s |\n' "$2" signpost "Knot DNS" "signpost / Knot"
   printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 38))" "$(printf -- '-%.0s' $(seq 12))" \
     "$(printf -- '-%.0s' $(seq 12))" "$(printf -- '-%.0s' $(seq 17))"
-  for row in "rss|RSS after load (VmRSS)|mb" "hwm|peak during load (VmHWM)|mb" \
+  for row in "rss|RSS after load (VmRSS)|mb" "anon|of it private (RssAnon)|mb" "hwm|peak during load (VmHWM)|mb" \
              "reload_hwm|peak during the reload (VmHWM)|mb" "reload_rss|RSS after the reload (VmRSS)|mb" \
+             "reload_anon|of it private (RssAnon)|mb" \
              "load_s|load time (start to last name)|secs" "reload_s|reload time|secs"; do
     IFS='|' read -r key label fmt <<<"$row"
     printf '| %-36s | %-10s | %-10s | %-15s |\n' "$label" "$($fmt "${R[$c.signpost.$key]:-}")" \

@@ -784,14 +784,14 @@ void referral(Context& c, const detail::VNode& cut) noexcept {
     c.aa = false;
     c.referral = true;
     auto* ns = cut.find(rt::NS);
-    auto* owner = reinterpret_cast<const uint8_t*>(cut.name.data());
+    auto* owner = reinterpret_cast<const uint8_t*>(cut.name().data());
     bool dnssec = c.dnssec;
     c.dnssec = false;  // NS at a cut is the child's: never signed here
-    write_rrset(c, Section::Authority, owner, cut.name.size(), *ns);
+    write_rrset(c, Section::Authority, owner, cut.name().size(), *ns);
     c.dnssec = dnssec;
     if (dnssec) {
         // A signed delegation shows its DS; an unsigned one proves there is none (RFC 4035 3.1.4).
-        if (auto* ds = cut.find(rt::DS)) write_rrset(c, Section::Authority, owner, cut.name.size(), *ds);
+        if (auto* ds = cut.find(rt::DS)) write_rrset(c, Section::Authority, owner, cut.name().size(), *ds);
         else write_nsec(c, c.zone->denial().nsec_of[std::size_t(&cut - c.zone->nodes.data())]);
     }
     collect_targets(c, *ns);
@@ -917,7 +917,7 @@ int32_t covering_nsec(const detail::ZoneData& z, const WireName& name) noexcept 
     std::size_t lo = 0, hi = nsecs.size();  // first owner >= name
     while (lo < hi) {
         std::size_t mid = (lo + hi) / 2;
-        if (dnssec::canonical_compare(z.nodes[nsecs[mid].node].name, n) < 0) lo = mid + 1;
+        if (dnssec::canonical_compare(z.nodes[nsecs[mid].node].name(), n) < 0) lo = mid + 1;
         else hi = mid;
     }
     if (nsecs.empty()) return -1;
@@ -951,7 +951,7 @@ void write_nsec(Context& c, int32_t k) noexcept {
     const bool has_node = d.node != detail::kNoNode;
     uint8_t shape = has_node ? node_shape(c, c.zone->nodes[d.node]) : uint8_t(detail::kShapeNone);
     if (shape >= d.count) shape = detail::kShapeNone;
-    const std::string_view owner = dn.nsec3 ? std::string_view(dn.nsec3_owners[std::size_t(k)]) : c.zone->nodes[d.node].name;
+    const std::string_view owner = dn.nsec3 ? std::string_view(dn.nsec3_owners[std::size_t(k)]) : c.zone->nodes[d.node].name();
     auto* o = reinterpret_cast<const uint8_t*>(owner.data());
     const detail::NsecRecord& r = dn.records[d.first + shape];
     const uint32_t ttl = std::min(c.zone->negative_ttl, c.deny_ttl_cap);
@@ -1193,7 +1193,7 @@ int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const ZoneData& z
 
 NodeReach node_reach(const ZoneData& z, const VNode& n) noexcept {
     WireName name;
-    if (!name.set(reinterpret_cast<const uint8_t*>(n.name.data()), n.name.size())) return NodeReach::Other;
+    if (!name.set(reinterpret_cast<const uint8_t*>(n.name().data()), n.name().size())) return NodeReach::Other;
     Lookup l = lookup(z, name, rt::A);
     if (l.node != &n) return NodeReach::Other;  // occluded (below a cut)
     if (l.kind == Lookup::Delegation) return NodeReach::Delegation;
@@ -1287,7 +1287,7 @@ bool fast_lookup(const View& view, const detail::ZoneData& z, const Query& q, co
         if (e->cut) {
             hit.blob = &view.blobs_[e->fast_first];
             hit.rcode = hit.blob->rcode;
-            hit.shift = unsigned(q.qname.len - e->name.size());
+            hit.shift = unsigned(q.qname.len - e->name().size());
             return true;
         }
         hit.blob = &view.blobs_[std::size_t(z.negative_blob)];
@@ -1323,7 +1323,7 @@ void classify_general(AnswerMeta& m, const Context& c, const detail::ZoneData& z
     else if (c.rcode != NoError) set_class(m, ResponseClass::error, origin, z.origin.size());
     else if ((c.referral || c.first_kind == Lookup::Wildcard) && c.first_node)  // the cut, or the wildcard owner
         set_class(m, c.referral ? ResponseClass::referral : k,
-                  reinterpret_cast<const uint8_t*>(c.first_node->name.data()), c.first_node->name.size());
+                  reinterpret_cast<const uint8_t*>(c.first_node->name().data()), c.first_node->name().size());
     else set_class(m, k, qname, qlen);
 }
 

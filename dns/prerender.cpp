@@ -49,13 +49,13 @@ void render_dependent(View& view, std::vector<uint8_t>& scratch, const ZoneData&
             auto& vs = d.decision->variants;
             if (!ok) return;
             if (vs.empty()) {
-                ok = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, n.service, &d, nullptr,
+                ok = render_blob(view, scratch, z, n.name(), type, RenderMode::Resolve, n.service, &d, nullptr,
                                  dnssec, &notes) >= 0;
                 return;
             }
             for (auto& v : vs)
                 if (ok)
-                    ok = render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, n.service, &d, &v,
+                    ok = render_blob(view, scratch, z, n.name(), type, RenderMode::Resolve, n.service, &d, &v,
                                      dnssec, &notes) >= 0;
         });
     }
@@ -103,7 +103,7 @@ public:
 
     bool same_node(const ZoneData& z, const VNode& n, const VNode& b) {
         if (b.fast_flags & (kOtherServices | kDeferred)) return false;
-        if (n.name != b.name || n.service != b.service || n.rrsets.size() != b.rrsets.size()) return false;
+        if (n.name() != b.name() || n.service != b.service || n.rrsets.size() != b.rrsets.size()) return false;
         for (std::size_t i = 0; i < n.rrsets.size(); ++i)
             if (!same_rrset(z, n.rrsets[i], b.rrsets[i])) return false;
         return n.service < 0 || same_service(z, n, b);
@@ -245,8 +245,8 @@ void prerender(View& view, const View* before) {
         z.negative_blob = render_blob(view, scratch, z, z.origin, rt::SOA, RenderMode::Negative);
         // *.<parent>: misses below the parent need the wildcard rules.
         for (auto& n : z.nodes) {
-            if (n.name.size() > 2 && n.name[0] == 1 && n.name[1] == '*') {
-                auto* parent = z.find(reinterpret_cast<const uint8_t*>(n.name.data()) + 2, n.name.size() - 2);
+            if (n.name().size() > 2 && n.name()[0] == 1 && n.name()[1] == '*') {
+                auto* parent = z.find(reinterpret_cast<const uint8_t*>(n.name().data()) + 2, n.name().size() - 2);
                 if (parent) const_cast<VNode*>(parent)->fast_flags |= kWildChild;
             }
         }
@@ -274,7 +274,7 @@ void prerender(View& view, const View* before) {
             RenderNotes notes;
             notes.own_service = n.service;
             if (reach == NodeReach::Delegation) {
-                int32_t b = render_blob(view, scratch, z, n.name, rt::A, RenderMode::Resolve, -1, nullptr, nullptr,
+                int32_t b = render_blob(view, scratch, z, n.name(), rt::A, RenderMode::Resolve, -1, nullptr, nullptr,
                                         false, &notes);
                 if (notes.other_services) n.fast_flags |= kOtherServices;
                 if (b < 0) continue;
@@ -302,7 +302,7 @@ void prerender(View& view, const View* before) {
                         for (bool dnssec : {false, true}) {
                             if (dnssec && !z.signed_zone) break;
                             for (std::size_t k = 0; k < ft.count; ++k) {
-                                if (render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, n.service,
+                                if (render_blob(view, scratch, z, n.name(), type, RenderMode::Resolve, n.service,
                                                 &sd.fallback, none ? nullptr : &vs[k], dnssec, &notes) < 0) {
                                     ft.count = 0;
                                     break;
@@ -316,7 +316,7 @@ void prerender(View& view, const View* before) {
                     ft.count = 1;
                     for (bool dnssec : {false, true}) {
                         if (dnssec && !z.signed_zone) break;
-                        if (render_blob(view, scratch, z, n.name, type, RenderMode::Resolve, -1, nullptr, nullptr,
+                        if (render_blob(view, scratch, z, n.name(), type, RenderMode::Resolve, -1, nullptr, nullptr,
                                         dnssec, &notes) < 0) {
                             ft.count = 0;
                             break;

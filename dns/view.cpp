@@ -91,7 +91,7 @@ public:
         uint32_t index = uint32_t(data_.nodes.size());
         where_.emplace(*stable_name, index);
         detail::VNode n;
-        n.name = *stable_name;
+        n.set_name(*stable_name);
         data_.nodes.push_back(n);
         return index;
     }
@@ -197,7 +197,7 @@ public:
             data_.nodes[n].rrsets = {all.data() + first, all.size() - first};
         }
         for (auto& n : data_.nodes) {
-            n.apex = n.name == data_.origin;
+            n.apex = n.name() == data_.origin;
             n.cut = !n.apex && n.find(zones::rrtype::NS) != nullptr;
         }
         data_.nodes.shrink_to_fit();
@@ -333,7 +333,7 @@ void build_zones(View& view) {
     std::vector<std::string_view> keys;
     for (auto& zd : view.zones_) {
         keys.clear();
-        for (auto& n : zd.nodes) keys.emplace_back(n.name);
+        for (auto& n : zd.nodes) keys.emplace_back(n.name());
         zd.index.build(keys);
     }
 }

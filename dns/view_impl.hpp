@@ -157,13 +157,14 @@ struct ServiceData {
 // length) when the blob is reused for a longer qname (NXDOMAIN, below a cut).
 struct Blob {
     uint32_t off = 0;     // in View::arena_
+    uint32_t reloc = 0;   // first entry in View::relocs_
     uint16_t len = 0;
     uint16_t an = 0, ns = 0, ar = 0;
+    uint16_t nreloc = 0;
     uint8_t rcode = 0;
     bool aa = false;
-    uint32_t reloc = 0;   // first entry in View::relocs_
-    uint16_t nreloc = 0;
 };
+static_assert(sizeof(Blob) == 20);  // one or two per name: no padding
 // One query type at a node: `count` consecutive blobs from `blob`, one per variant
 // of `service` (picked per query by weight) or one when service < 0; count 0: the
 // general renderer answers this type (random data, or an answer too large). In a
@@ -192,7 +193,14 @@ enum FastFlags : uint8_t {
 // node's (or View::owned_names_ for names the catalog lacks), the RRset list a
 // slice of View::node_rrsets_.
 struct VNode {
-    std::string_view name;                      // canonical wire
+    // Canonical wire (at most 255 bytes): a pointer and one byte, where a string_view
+    // took 16 bytes (8 bytes a name: VNode is 40 bytes).
+    std::string_view name() const noexcept { return {name_data, name_len}; }
+    void set_name(std::string_view n) noexcept {
+        name_data = n.data();
+        name_len = uint8_t(n.size());
+    }
+    const char* name_data = nullptr;
     std::span<const zones::RRset* const> rrsets;  // ordered by type; SOA only at the apex
     int32_t service = -1;                       // index into View::services_
     bool cut = false;                           // NS at a non-apex owner
@@ -202,6 +210,7 @@ struct VNode {
     bool cname_ok = false;
     uint8_t fast_flags = 0;                     // FastFlags
     uint16_t fast_count = 0;                    // FastType entries from fast_first
+    uint8_t name_len = 0;
     uint32_t fast_first = 0;                    // in View::fast_types_; at a cut: the referral blob
 
     const zones::RRset* find(uint16_t type) const noexcept {
@@ -211,6 +220,7 @@ struct VNode {
     }
     bool empty() const noexcept { return rrsets.empty() && service < 0; }
 };
+static_assert(sizeof(VNode) == 40);
 
 // DNSSEC: the RRSIG rdatas over one RRset as served, one per key that signs it, each
 // shared with the SignatureCache (one copy of every RRSIG in the process).
@@ -389,7 +399,7 @@ struct ZoneData {
     }
 
     const VNode* find(const uint8_t* wire, std::size_t len) const noexcept {
-        int32_t i = index.find(wire, len, [this](int32_t k) noexcept { return nodes[std::size_t(k)].name; });
+        int32_t i = index.find(wire, len, [this](int32_t k) noexcept { return nodes[std::size_t(k)].name(); });
         return i < 0 ? nullptr : &nodes[std::size_t(i)];
     }
 };

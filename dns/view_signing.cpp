@@ -68,7 +68,7 @@ public:
             std::optional<core::Name> owner;
             for (const zones::RRset* s : n.rrsets) {
                 if (!own_.count(s)) continue;  // no state TXT at the apex
-                if (!owner && !(owner = core::Name::from_wire(n.name))) break;
+                if (!owner && !(owner = core::Name::from_wire(n.name()))) break;
                 bool key_set = s->type == rt::DNSKEY || s->type == rt::CDS || s->type == rt::CDNSKEY;
                 items.push_back({s, nullptr, s->type, sign_set(*owner, s->type, s->ttl, s->rdatas, key_set)});
             }
@@ -94,7 +94,7 @@ public:
             const auto& b = before->state_txts_[i];
             if (b.txt && b.sigs && b.zone < before->zones_.size()) {
                 const ZoneData& bz = before->zones_[b.zone];
-                if (bz.signing && b.node < bz.nodes.size() && bz.nodes[b.node].name == n.name && fresh(b.expiration) &&
+                if (bz.signing && b.node < bz.nodes.size() && bz.nodes[b.node].name() == n.name() && fresh(b.expiration) &&
                     bz.signing->keys == keys_)
                     was = &b;
             }
@@ -104,7 +104,7 @@ public:
             st.expiration = was->expiration;
         } else if (budget == 0 && was) {
             // Over budget: serve the previous text under its signatures; sign the new one later.
-            auto owner = core::Name::from_wire(n.name);
+            auto owner = core::Name::from_wire(n.name());
             if (owner && !st.txt->rdatas.empty())
                 view_.pending_.push_back({st.zone, *owner, st.txt->ttl, std::string(st.txt->rdatas.front())});
             st.txt->ttl = was->txt->ttl;
@@ -112,7 +112,7 @@ public:
             st.sigs = was->sigs;
             st.expiration = was->expiration;
         } else {
-            auto owner = core::Name::from_wire(n.name);
+            auto owner = core::Name::from_wire(n.name());
             if (!owner) return;
             if (budget > 0 && budget != SIZE_MAX) --budget;
             auto sigs = std::make_shared<SigSet>(sigs_of(*owner, rt::TXT, st.txt->ttl, st.txt->rdatas, false));
@@ -158,7 +158,7 @@ private:
             NodeReach reach = node_reach(z_, n);
             if (reach == NodeReach::Other || n.empty()) continue;
             owners.push_back(i);
-            auto owner = core::Name::from_wire(n.name);
+            auto owner = core::Name::from_wire(n.name());
             if (!owner) continue;
             for (const zones::RRset* s : n.rrsets) {
                 if (own_.count(s) || states.count(s)) continue;  // this View's own: signed per View
@@ -223,7 +223,7 @@ private:
         auto signed_ttl = [&](uint32_t ttl) { return std::max(ttl, svc ? svc->ttl : 0u); };
         std::optional<core::Name> owner;
         auto sign_new = [&](uint16_t type, uint32_t ttl, const zones::RdataList& rdatas) -> const SigSet* {
-            if (!owner && !(owner = core::Name::from_wire(n.name))) return nullptr;
+            if (!owner && !(owner = core::Name::from_wire(n.name()))) return nullptr;
             return sign_set(*owner, type, ttl, rdatas, false);
         };
         auto decision = [&](const DecisionData& d) {
@@ -324,7 +324,7 @@ private:
     // One NSEC per owner in canonical order, the last pointing back to the apex (RFC 4034 4.1.1).
     void chain(Denial& dn, std::vector<uint32_t>& owners) {
         std::sort(owners.begin(), owners.end(), [&](uint32_t a, uint32_t b) {
-            return dnssec::canonical_compare(z_.nodes[a].name, z_.nodes[b].name) < 0;
+            return dnssec::canonical_compare(z_.nodes[a].name(), z_.nodes[b].name()) < 0;
         });
         dn.nsec_of.assign(z_.nodes.size(), -1);
         dn.nsecs.resize(owners.size());
@@ -335,10 +335,10 @@ private:
             d.node = owners[k];
             d.first = uint32_t(dn.records.size());
             dn.nsec_of[owners[k]] = int32_t(k);
-            const std::string_view next = z_.nodes[owners[(k + 1) % owners.size()]].name;
+            const std::string_view next = z_.nodes[owners[(k + 1) % owners.size()]].name();
             const bool cut = node_reach(z_, n) == NodeReach::Delegation;
             const int shapes = shape_count(n, cut);
-            auto owner = core::Name::from_wire(n.name);
+            auto owner = core::Name::from_wire(n.name());
             if (!owner) continue;
             for (int s = 0; s < shapes; ++s) {
                 std::vector<uint16_t> types = shape_types(n, cut, s);
@@ -386,7 +386,7 @@ private:
         list.reserve(owners.size());
         for (uint32_t i : owners) {
             const VNode& n = z_.nodes[i];
-            auto owner = core::Name::from_wire(n.name);
+            auto owner = core::Name::from_wire(n.name());
             if (!owner) continue;
             const bool cut = node_reach(z_, n) == NodeReach::Delegation;
             list.push_back({*owner, shape_types(n, cut, kShapeNone), cut});
@@ -409,7 +409,7 @@ private:
         for (uint32_t i = 0; i < z_.nodes.size(); ++i) {
             const VNode& n = z_.nodes[i];
             if (node_reach(z_, n) == NodeReach::Other) continue;
-            auto name = core::Name::from_wire(n.name);
+            auto name = core::Name::from_wire(n.name());
             if (!name) continue;
             if (auto k = chain.find(*name)) {
                 dn.nsec_of[i] = int32_t(*k);

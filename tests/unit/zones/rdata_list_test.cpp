@@ -51,7 +51,7 @@ TEST_CASE("RdataList: records in the order added, with their bytes exactly") {
     CHECK(l.empty());
 }
 
-TEST_CASE("RdataList: equality is by records and order; lists come from strings and from packed bytes") {
+TEST_CASE("RdataList: equality is by records and order, lists come from strings and from packed bytes") {
     const std::vector<std::string> v{"one", std::string(300, 'x'), "three"};
     RdataList from_vector = v;  // implicit: signing and comparing take lists
     RdataList from_init{"one", std::string(300, 'x'), "three"};
@@ -65,7 +65,7 @@ TEST_CASE("RdataList: equality is by records and order; lists come from strings 
     CHECK(RdataList::of(std::vector<std::string_view>{"a", "b"}) == RdataList{"a", "b"});
 }
 
-TEST_CASE("RdataList: one A record needs no heap block; rdata over 65,535 bytes is refused") {
+TEST_CASE("RdataList: one A record needs no heap block, rdata over 65,535 bytes is refused") {
     RdataList a{std::string("\xc0\x00\x02\x01", 4)};
     CHECK(in_place(a));
     CHECK(in_place(RdataList::from_packed(a.packed())));
