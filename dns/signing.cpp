@@ -1,6 +1,7 @@
 // The signature cache (see signing.hpp).
 #include "dns/signing.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/wire.hpp"
@@ -15,7 +16,40 @@ int64_t rrsig_expiration(std::string_view rrsig, int64_t now) noexcept {
     return now + int64_t(int32_t(e - uint32_t(now)));
 }
 
-const core::SharedBytes& SignatureCache::rrsig(const dnssec::Signer& signer, const zones::DnssecSettings& settings,
+SignatureCache::Entry& SignatureCache::find_or_add(const Key& key, bool& fresh) {
+    if (!slots_.empty()) {
+        for (std::size_t i = std::size_t(key.a) & mask_;; i = (i + 1) & mask_) {
+            const uint32_t k = slots_[i];
+            if (k == 0) break;
+            if (entries_[k - 1].key == key) {
+                fresh = false;
+                return entries_[k - 1];
+            }
+        }
+    }
+    fresh = true;
+    entries_.push_back(Entry{key, {}, 0});
+    if (entries_.size() * 2 > slots_.size()) {
+        index_all(std::max<std::size_t>(64, slots_.size() * 2));
+    } else {
+        std::size_t i = std::size_t(key.a) & mask_;
+        while (slots_[i] != 0) i = (i + 1) & mask_;
+        slots_[i] = uint32_t(entries_.size());
+    }
+    return entries_.back();
+}
+
+void SignatureCache::index_all(std::size_t slots) {
+    slots_.assign(slots, 0);
+    mask_ = slots - 1;
+    for (std::size_t k = 0; k < entries_.size(); ++k) {
+        std::size_t i = std::size_t(entries_[k].key.a) & mask_;
+        while (slots_[i] != 0) i = (i + 1) & mask_;
+        slots_[i] = uint32_t(k + 1);
+    }
+}
+
+core::SharedBytes SignatureCache::rrsig(const dnssec::Signer& signer, const zones::DnssecSettings& settings,
                                                const core::Name& owner, uint16_t type, uint32_t ttl,
                                                const zones::RdataList& rdatas, int64_t now_unix) {
     // The signed data without validity is the entry's identity: owner, type, TTL,
@@ -29,8 +63,8 @@ const core::SharedBytes& SignatureCache::rrsig(const dnssec::Signer& signer, con
     Key key;
     std::memcpy(&key.a, d.data(), 8);
     std::memcpy(&key.b, d.data() + 8, 8);
-    auto [it, fresh] = entries_.try_emplace(key);
-    Entry& e = it->second;
+    bool fresh = false;
+    Entry& e = find_or_add(key, fresh);
     const int64_t refresh = settings.refresh.count() / 1000;
     int64_t expiration = fresh ? 0 : rrsig_expiration(e.rrsig.view(), now_unix);
     if (fresh || expiration - now_unix < refresh) {
@@ -48,9 +82,13 @@ void SignatureCache::end_build() {
     // The walk over every entry runs once per kKeepBuilds / 8 builds: a flip of 10,000
     // services touches a few of 100,000 entries, and walking them all cost more than it.
     if (build_ % (kKeepBuilds / 8) == 0 && entries_.size() > 4096) {
-        for (auto it = entries_.begin(); it != entries_.end();) {
-            if (uint32_t(build_) - it->second.used >= kKeepBuilds) it = entries_.erase(it);
-            else ++it;
+        const auto before = entries_.size();
+        std::erase_if(entries_, [&](const Entry& e) { return uint32_t(build_) - e.used >= kKeepBuilds; });
+        if (entries_.size() != before) {
+            std::size_t slots = 64;
+            while (slots < entries_.size() * 2 + 2) slots *= 2;
+            entries_.shrink_to_fit();
+            index_all(slots);
         }
     }
     int64_t earliest = used_earliest_;
