@@ -56,10 +56,12 @@ core::SourceLocation RecordSource::location() const { return {file(), line, colu
 
 const std::string* intern_file_name(std::string_view path) {
     static std::mutex mutex;
-    static std::set<std::string, std::less<>> paths;  // nodes never move
+    // Nodes never move; never destroyed, so that no static destructor at exit leaves
+    // a record's path dangling.
+    static auto* const paths = new std::set<std::string, std::less<>>;
     std::lock_guard lock(mutex);
-    auto it = paths.find(path);
-    if (it == paths.end()) it = paths.emplace(path).first;
+    auto it = paths->find(path);
+    if (it == paths->end()) it = paths->emplace(path).first;
     return &*it;
 }
 

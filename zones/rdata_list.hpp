@@ -83,7 +83,7 @@ public:
     }
     // The first record; the list must not be empty.
     std::string_view front() const noexcept { return *begin(); }
-    // Record i, by a walk from the first (use iteration to visit them all).
+    // Record i < size(), by a walk from the first (use iteration to visit them all).
     std::string_view operator[](std::size_t i) const noexcept {
         auto it = begin();
         while (i-- > 0) ++it;

@@ -25,7 +25,7 @@ zones::RdataList a_record(int i) {
 
 }  // namespace
 
-TEST_CASE("SignatureCache: each signature made once and shared; unused entries dropped, the rest still found") {
+TEST_CASE("SignatureCache: each signature made once and shared, unused entries dropped, the rest still found") {
     const dnssec::Signer signer(*core::Name::from_text("example.com.", core::Name()), dnssec::kZoneKeyFlags,
                                 dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256));
     const zones::DnssecSettings settings;  // 14 days valid, made again with 7 left
