@@ -493,6 +493,14 @@ struct Context {
         Picks() noexcept {}
     } picks{};
     bool picks_overflow = false;  // a service met after kMax others: picked, not recorded
+    // Pre-rendering a DO=1 blob: where each RRSIG's rdata was written (render_blob
+    // leaves them out of the arena: detail::Splice). Null otherwise.
+    struct SigSpots {
+        static constexpr int kMax = 8;  // more: the rest stay in the arena
+        int n = 0;
+        std::size_t pos[kMax];
+        const core::SharedBytes* rrsig[kMax];
+    }* sig_spots = nullptr;
 
     void want_additional(const uint8_t* name, std::size_t len, bool glue) noexcept {
         if (nextra < kMaxAdditional) {
@@ -567,6 +575,10 @@ bool write_sigs(Context& c, Section sec, const uint8_t* owner, std::size_t owner
         if (!write_rr(c, owner, owner_len, rt::RRSIG, ttl, reinterpret_cast<const uint8_t*>(rd.data()), rd.size())) {
             c.overflow = true;
             return false;
+        }
+        if (auto* spots = c.sig_spots; spots && spots->n < spots->kMax) {
+            spots->pos[spots->n] = c.w.size() - rd.size();  // RRSIG rdata is written as is
+            spots->rrsig[spots->n++] = &rd;
         }
         ++n;
     }
@@ -1161,6 +1173,8 @@ int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const ZoneData& z
     c.force_service = force_service;
     c.force_decision = force_decision;
     c.force_variant = force_variant;
+    Context::SigSpots spots;
+    if (dnssec && view.any_signed_) c.sig_spots = &spots;
     if (mode == RenderMode::Negative) {
         c.zone = &z;
         write_soa_authority(c);
@@ -1185,7 +1199,20 @@ int32_t render_blob(View& view, std::vector<uint8_t>& scratch, const ZoneData& z
     b.aa = c.aa;
     b.reloc = uint32_t(view.relocs_.size());
     b.nreloc = uint16_t(w.pointers());
-    view.arena_.insert(view.arena_.end(), scratch.begin() + long(after_question), scratch.begin() + long(w.size()));
+    // The RRSIG rdata stays out of the arena (detail::Splice) where the output still holds
+    // exactly those bytes, in order (a part written and then cut is not spliced).
+    if (view.any_signed_) view.blob_splices_.push_back(uint32_t(view.splices_.size()));
+    std::size_t from = after_question;
+    for (int i = 0; i < spots.n; ++i) {
+        const std::size_t pos = spots.pos[i], n = spots.rrsig[i]->size();
+        if (pos < from || pos + n > w.size() || std::memcmp(scratch.data() + pos, spots.rrsig[i]->data(), n) != 0)
+            continue;
+        view.arena_.insert(view.arena_.end(), scratch.begin() + long(from), scratch.begin() + long(pos));
+        view.splices_.push_back({uint32_t(view.arena_.size() - b.off), *spots.rrsig[i]});
+        from = pos + n;
+    }
+    view.arena_.insert(view.arena_.end(), scratch.begin() + long(from), scratch.begin() + long(w.size()));
+    b.len = uint16_t(view.arena_.size() - b.off);
     for (int i = 0; i < w.pointers(); ++i) view.relocs_.push_back(uint16_t(ptrs[i] - after_question));
     view.blobs_.push_back(b);
     return int32_t(view.blobs_.size() - 1);
@@ -1520,11 +1547,28 @@ std::size_t answer_query(const View& view, std::span<const uint8_t> query, const
     // the scope is the client's decision's, 0 for answers that depend on no client).
     if (q.qtype != rt::ANY && q.qtype != rt::DS) {
         FastHit hit;
-        if (fast_lookup(view, *zone, q, client.address, q.do_bit && zone->signed_zone, hit) &&
-            w.size() + hit.blob->len <= w.cap()) {
+        const bool dnssec = q.do_bit && zone->signed_zone;
+        std::span<const detail::Splice> splices;
+        std::size_t out_len = 0;
+        const bool found = fast_lookup(view, *zone, q, client.address, dnssec, hit);
+        if (found) {
+            out_len = hit.blob->len;
+            if (dnssec) {  // DO=1: the RRSIGs the blob left out of the arena
+                splices = view.splices_of(hit.blob);
+                for (auto& sp : splices) out_len += sp.rrsig.size();
+            }
+        }
+        if (found && w.size() + out_len <= w.cap()) {
             const detail::Blob* blob = hit.blob;
             std::size_t at = w.size();
-            w.bytes(view.arena_.data() + blob->off, blob->len);
+            const uint8_t* src = view.arena_.data() + blob->off;
+            std::size_t copied = 0;  // arena bytes written
+            for (auto& sp : splices) {
+                w.bytes(src + copied, sp.at - copied);
+                w.bytes(sp.rrsig.data(), sp.rrsig.size());
+                copied = sp.at;
+            }
+            w.bytes(src + copied, blob->len - copied);
             if (hit.shift) {
                 uint8_t* b = w.data() + at;
                 const uint16_t* rl = view.relocs_.data() + blob->reloc;

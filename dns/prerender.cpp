@@ -5,6 +5,7 @@
 // cannot have changed and renders the rest, within ViewOptions::prerender_budget.
 // Control loop only; the query path only picks and copies.
 #include <algorithm>
+#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -42,6 +43,7 @@ void render_dependent(View& view, std::vector<uint8_t>& scratch, const ZoneData&
     });
     if (total >= 0xffff) return;
     std::size_t first = view.blobs_.size(), arena = view.arena_.size(), relocs = view.relocs_.size();
+    std::size_t splices = view.splices_.size(), blob_splices = view.blob_splices_.size();
     bool ok = true;
     for (bool dnssec : {false, true}) {
         if (dnssec && !z.signed_zone) break;
@@ -63,6 +65,8 @@ void render_dependent(View& view, std::vector<uint8_t>& scratch, const ZoneData&
         view.blobs_.resize(first);
         view.arena_.resize(arena);
         view.relocs_.resize(relocs);
+        view.splices_.resize(splices);
+        view.blob_splices_.resize(blob_splices);
         return;
     }
     ft.service = n.service;
@@ -184,6 +188,10 @@ public:
             Blob x = b[i];
             x.off = x.off - arena_from + arena_at;
             x.reloc = x.reloc - relocs_from + relocs_at;
+            if (view_.any_signed_) {  // the RRSIGs a DO=1 blob leaves out (Splice): handles, not bytes
+                view_.blob_splices_.push_back(uint32_t(view_.splices_.size()));
+                for (auto& sp : from_.splices_of(&b[i])) view_.splices_.push_back(sp);
+            }
             view_.blobs_.push_back(x);
         }
         begin_ = end_ = 0;
@@ -351,6 +359,9 @@ void prerender(View& view, const View* before) {
     fit(view.blobs_);
     fit(view.arena_);
     fit(view.relocs_);
+    fit(view.splices_);
+    fit(view.blob_splices_);
+    assert(!view.any_signed_ || view.blob_splices_.size() == view.blobs_.size());
 }
 
 }  // namespace signpost::dns::detail

@@ -165,6 +165,14 @@ struct Blob {
     bool aa = false;
 };
 static_assert(sizeof(Blob) == 20);  // one or two per name: no padding
+// DNSSEC: an RRSIG's rdata that a DO=1 blob leaves out of the arena. The fast path
+// writes the blob's arena bytes up to `at` (an offset into them), then the RRSIG
+// rdata, then the rest: the signature is kept once (core::SharedBytes, the cache's
+// and the SigSets'), not a second time in every pre-rendered answer.
+struct Splice {
+    uint32_t at = 0;
+    core::SharedBytes rrsig;
+};
 // One query type at a node: `count` consecutive blobs from `blob`, one per variant
 // of `service` (picked per query by weight) or one when service < 0; count 0: the
 // general renderer answers this type (random data, or an answer too large). In a
@@ -471,6 +479,17 @@ public:
     std::vector<detail::Blob> blobs_;
     std::vector<uint8_t> arena_;
     std::vector<uint16_t> relocs_;
+    // Signed Views (any_signed_) only: each blob's first entry in splices_, one per blob
+    // (a blob's splices run to the next blob's first); empty in an unsigned View.
+    std::vector<detail::Splice> splices_;
+    std::vector<uint32_t> blob_splices_;
+    std::span<const detail::Splice> splices_of(const detail::Blob* b) const noexcept {
+        if (blob_splices_.empty()) return {};
+        const std::size_t i = std::size_t(b - blobs_.data());
+        const uint32_t first = blob_splices_[i];
+        const uint32_t last = i + 1 < blob_splices_.size() ? blob_splices_[i + 1] : uint32_t(splices_.size());
+        return {splices_.data() + first, last - first};
+    }
     // Nodes over ViewOptions::prerender_budget (detail::kDeferred), and how many nodes this
     // View rendered and how many it copied from the View before (view_bench, tests).
     std::size_t deferred_ = 0, rendered_nodes_ = 0, copied_nodes_ = 0;

@@ -711,6 +711,15 @@ TEST_CASE("signing: DO=1 answers from the fast path are the general renderer's")
                 REQUIRE(a->blob + 2u * a->count <= fast->blobs_.size());
                 CHECK(fast->blobs_[a->blob + a->count].an == 2);
                 CHECK(fast->blobs_[a->blob].an == 1);
+                // The RRSIG is not in the arena: the DO=1 blob splices in the one copy of
+                // the signature (detail::Splice); the DO=0 blob has nothing to splice.
+                auto splices = fast->splices_of(&fast->blobs_[a->blob + a->count]);
+                REQUIRE(splices.size() == 1);
+                CHECK(splices[0].rrsig.size() > 64);  // ECDSA P-256: an 18-byte head, the signer, 64 bytes
+                CHECK(splices[0].at <= fast->blobs_[a->blob + a->count].len);  // last: at == len
+                CHECK(fast->splices_of(&fast->blobs_[a->blob]).empty());
+                CHECK(fast->blob_splices_.size() == fast->blobs_.size());
+                CHECK(slow->splices_.empty());
             }
             for (const Q& q : kQueries) {
                 for (bool tcp : {false, true}) {
