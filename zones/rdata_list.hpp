@@ -103,6 +103,10 @@ public:
     // std::length_error past kMaxRdata bytes.
     void push_back(std::string_view rd) {
         if (rd.size() > kMaxRdata) throw std::length_error("rdata over 65535 bytes");
+        if (!rd.empty() && rd.data() >= bytes_.data() && rd.data() < bytes_.data() + bytes_.size()) {
+            push_back(std::string(rd));  // a record of this list: copied before the bytes may move
+            return;
+        }
         const auto n = uint16_t(rd.size());
         const std::size_t at = bytes_.size();
         bytes_.resize(at + 2 + rd.size());

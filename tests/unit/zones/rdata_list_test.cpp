@@ -46,6 +46,9 @@ TEST_CASE("RdataList: records in the order added, with their bytes exactly") {
     CHECK(l.at(2) == zeros);
     CHECK_THROWS_AS(l.at(3), std::out_of_range);
     CHECK(l.contains(zeros));
+    for (int i = 0; i < 20; ++i) l.push_back(l.front());  // its own records, as std::vector allows
+    CHECK(l.size() == 23);
+    CHECK(l[22] == a);
     CHECK_FALSE(l.contains(std::string("\xc0\x00\x02\x02", 4)));
     l.clear();
     CHECK(l.empty());
