@@ -52,9 +52,9 @@ const dnssec::ZoneKeys* zone_keys(const ViewOptions& o, const zones::Zone& zone)
 // The key sets a signed zone publishes at its apex, by type: DNSKEY, CDS, CDNSKEY (empty
 // rdatas: none of that type). ZoneBuilder makes them; clone_zones compares them.
 std::array<std::pair<uint16_t, zones::RdataList>, 3> apex_key_sets(const dnssec::ZoneKeys& keys) {
-    return {{{zones::rrtype::DNSKEY, zones::RdataList::of(keys.dnskey_rdatas())},
-             {zones::rrtype::CDS, zones::RdataList::of(keys.cds_rdatas())},
-             {zones::rrtype::CDNSKEY, zones::RdataList::of(keys.cdnskey_rdatas())}}};
+    return {{{zones::rrtype::DNSKEY, keys.dnskey_rdatas()},
+             {zones::rrtype::CDS, keys.cds_rdatas()},
+             {zones::rrtype::CDNSKEY, keys.cdnskey_rdatas()}}};
 }
 
 // A service's state TXT: its label and the reason, under its TTL.

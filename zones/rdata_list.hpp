@@ -60,12 +60,6 @@ public:
     RdataList(std::initializer_list<std::string_view> rdatas) {
         for (auto rd : rdatas) push_back(rd);
     }
-    template <class Range>
-    static RdataList of(const Range& rdatas) {
-        RdataList l;
-        for (const auto& rd : rdatas) l.push_back(rd);
-        return l;
-    }
     // Implicit: signing and comparing take a list, and rdata built at load time (key
     // sets, a service's address sets, transfers) comes as strings.
     RdataList(const std::vector<std::string>& rdatas) {  // NOLINT(google-explicit-constructor)
@@ -122,11 +116,6 @@ public:
         RdataList l;
         l.bytes_ = std::string(bytes);
         return l;
-    }
-    std::vector<std::string> to_strings() const {
-        std::vector<std::string> out;
-        for (auto rd : *this) out.emplace_back(rd);
-        return out;
     }
 
     friend bool operator==(const RdataList& a, const RdataList& b) noexcept { return a.bytes_ == b.bytes_; }

@@ -157,7 +157,7 @@ void ZoneParser::parse_rrset(const core::Name& owner, const std::string& owner_t
     set.ttl = ttl;
     set.where = source(value.where());
     for (auto& r : rdatas) {
-        if (std::find(set.rdatas.begin(), set.rdatas.end(), r) != set.rdatas.end()) {
+        if (set.rdatas.contains(r)) {
             warning(set.where.location(), ctx, "duplicate record ignored");
             continue;
         }
@@ -198,8 +198,7 @@ void ZoneParser::settle_sets() {
             std::string ctx = zctx_ + " record '" + owner_text(cur) + "' " + type_to_name(cur.set.type);
             if (cur.from_include && old.from_include) {  // one RRset spread over several lines of a master file
                 for (auto r : cur.set.rdatas)
-                    if (std::find(old.set.rdatas.begin(), old.set.rdatas.end(), r) == old.set.rdatas.end())
-                        old.set.rdatas.push_back(r);
+                    if (!old.set.rdatas.contains(r)) old.set.rdatas.push_back(r);
                 if (cur.set.ttl != old.set.ttl) {
                     d_.warning(cur.set.where.location(), ctx + ": records of one RRset have different TTLs (" +
                                                              std::to_string(old.set.ttl) + " and " +
