@@ -58,10 +58,10 @@ std::optional<Name> Name::from_text(std::string_view text, const Name& origin, s
     if (absolute) {
         wire.push_back('\0');
     } else {
-        wire += origin.wire_;
+        wire += origin.wire();
     }
     if (wire.size() > 255) return fail("name longer than 255 octets");
-    return Name(std::move(wire));
+    return Name(std::string_view(wire));
 }
 
 std::optional<Name> Name::from_wire(std::string_view wire) {
@@ -78,38 +78,46 @@ std::optional<Name> Name::from_wire(std::string_view wire) {
         i += 1 + len;
     }
     if (i + 1 != wire.size() || out.size() > 255) return std::nullopt;
-    return Name(std::move(out));
+    return Name(std::string_view(out));
 }
 
 int Name::label_count() const noexcept {
     int n = 0;
-    for (std::size_t i = 0; wire_[i] != 0; i += 1 + (unsigned char)wire_[i]) ++n;
+    const char* w = data();
+    for (std::size_t i = 0; w[i] != 0; i += 1 + (unsigned char)w[i]) ++n;
     return n;
 }
 
 bool Name::is_subdomain_of(const Name& a) const noexcept {
-    if (a.wire_.size() > wire_.size()) return false;
-    std::size_t off = wire_.size() - a.wire_.size();
+    std::string_view w = wire(), aw = a.wire();
+    if (aw.size() > w.size()) return false;
+    std::size_t off = w.size() - aw.size();
     // The suffix must start on a label boundary.
     std::size_t i = 0;
-    while (i < off) i += 1 + (unsigned char)wire_[i];
-    return i == off && wire_.compare(off, std::string::npos, a.wire_) == 0;
+    while (i < off) i += 1 + (unsigned char)w[i];
+    return i == off && w.substr(off) == aw;
 }
 
 Name Name::parent() const {
     if (is_root()) return *this;
-    return Name(wire_.substr(1 + (unsigned char)wire_[0]));
+    std::string_view w = wire();
+    return Name(w.substr(1 + (unsigned char)w[0]));
 }
 
-Name Name::wildcard_child() const { return Name(std::string("\1*", 2) + wire_); }
+Name Name::wildcard_child() const {
+    std::string w("\1*", 2);
+    w += wire();
+    return Name(std::string_view(w));
+}
 
 std::string Name::to_text() const {
     if (is_root()) return ".";
     std::string out;
-    for (std::size_t i = 0; wire_[i] != 0;) {
-        unsigned len = (unsigned char)wire_[i];
+    const char* w = data();
+    for (std::size_t i = 0; w[i] != 0;) {
+        unsigned len = (unsigned char)w[i];
         for (unsigned k = 1; k <= len; ++k) {
-            unsigned char c = wire_[i + k];
+            unsigned char c = w[i + k];
             if (c == '.' || c == '\\' || c == '"' || c == ';' || c == '(' || c == ')' || c == '@' || c == '$') {
                 out.push_back('\\');
                 out.push_back(char(c));

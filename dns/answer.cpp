@@ -819,7 +819,7 @@ bool answer_node(Context& c, const detail::VNode& node, const WireName& owner, u
     // every type (the decision's TTL), followed in the zone like a static CNAME.
     if (node.cname_ok) {
         if (Pick p = service_cname(c, node); p.variant) {
-            auto& target = p.variant->cname->wire();
+            std::string_view target = p.variant->cname->wire();
             auto* t = reinterpret_cast<const uint8_t*>(target.data());
             if (!write_rr(c, o, ol, rt::CNAME, p.decision->ttl, t, target.size())) {
                 c.overflow = true;

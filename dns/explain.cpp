@@ -255,7 +255,7 @@ Explanation explain(const zones::Catalog& catalog, std::span<const policy::Evalu
     const zones::Zone* zone = catalog.find_zone(q.name);
     const detail::ZoneData* served = nullptr;
     if (zone) {
-        const std::string& origin = zone->origin.wire();
+        std::string_view origin = zone->origin.wire();
         int32_t k = view.find_zone(reinterpret_cast<const uint8_t*>(origin.data()), origin.size());
         if (k >= 0) served = &view.zones_[std::size_t(k)];
     }
@@ -308,8 +308,9 @@ std::optional<ExplainName> parse_explain_name(const core::Name& qname) {
         "_aaaa.www.example.com.explain.signpost";
     ExplainName out;
     // The labels in front of the suffix, as a name of their own.
-    const std::string& wire = qname.wire();
-    std::string prefix = wire.substr(0, wire.size() - suffix.wire().size()) + '\0';
+    std::string_view wire = qname.wire();
+    std::string prefix(wire.substr(0, wire.size() - suffix.wire().size()));
+    prefix.push_back('\0');
     if (prefix.size() > 1 && prefix[1] == '_') {
         std::size_t len = std::size_t(uint8_t(prefix[0]));
         std::string label = prefix.substr(2, len - 1);

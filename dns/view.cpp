@@ -83,15 +83,15 @@ public:
     // The node at `name`, created with its ancestors up to the apex (empty
     // non-terminals) unless `ancestors` is false. `stable_name` is a string that
     // lives as long as the View (the catalog's), or null: the View keeps a copy.
-    uint32_t node(const core::Name& name, const std::string* stable_name = nullptr, bool ancestors = true) {
+    uint32_t node(const core::Name& name, std::string_view stable_name = {}, bool ancestors = true) {
         auto it = where_.find(name.wire());
         if (it != where_.end()) return it->second;
         if (ancestors && name.wire() != data_.origin && !name.is_root()) node(name.parent());
-        if (!stable_name) stable_name = &view_.owned_names_->emplace_back(name.wire());
+        if (stable_name.empty()) stable_name = view_.owned_names_->emplace_back(name.wire());
         uint32_t index = uint32_t(data_.nodes.size());
-        where_.emplace(*stable_name, index);
+        where_.emplace(stable_name, index);
         detail::VNode n;
-        n.set_name(*stable_name);
+        n.set_name(stable_name);
         data_.nodes.push_back(n);
         return index;
     }
@@ -101,11 +101,11 @@ public:
         data_.nodes.reserve(zone.nodes.size() + zone.services.size() + 1);
         where_.reserve(zone.nodes.size() + zone.services.size() + 1);
         uint32_t apex = zone.nodes.find(zone.origin) != zone.nodes.end()
-                            ? node(zone.origin, &zone.nodes.find(zone.origin)->first.wire())
+                            ? node(zone.origin, zone.nodes.find(zone.origin)->first.wire())
                             : node(zone.origin);
         // The catalog's names first, so that only empty non-terminals need a copy.
         for (auto& [name, n] : zone.nodes)
-            if (name.is_subdomain_of(zone.origin)) node(name, &name.wire(), false);
+            if (name.is_subdomain_of(zone.origin)) node(name, name.wire(), false);
         for (auto& [name, n] : zone.nodes) {
             if (!name.is_subdomain_of(zone.origin)) continue;
             if (name != zone.origin) node(name.parent());  // empty non-terminals above it
@@ -212,7 +212,8 @@ private:
     // same (the usual case: no copy), otherwise one the View keeps.
     const zones::RRset* soa_rrset(const zones::Zone& zone) {
         auto& soa = zone.soa;
-        std::string rd = soa.mname.wire() + soa.rname.wire();
+        std::string rd(soa.mname.wire());
+        rd += soa.rname.wire();
         put32(rd, soa.serial);
         put32(rd, soa.refresh);
         put32(rd, soa.retry);

@@ -231,7 +231,7 @@ private:
             const uint32_t ttl = signed_ttl(d.decision->ttl);
             for (const policy::Variant& v : d.decision->variants) {
                 if (v.cname && n.cname_ok) {
-                    std::string target = v.cname->wire();
+                    std::string target(v.cname->wire());
                     if (auto* ss = sign_new(rt::CNAME, ttl, zones::RdataList{target})) items.push_back({&v, &n, rt::CNAME, ss});
                     continue;
                 }

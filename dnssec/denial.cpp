@@ -106,7 +106,7 @@ NsecChain::NsecChain(const core::Name& apex, std::vector<OwnerTypes> owners) : a
         auto types = all[i].types;
         types.push_back(zones::rrtype::NSEC);
         types.push_back(zones::rrtype::RRSIG);
-        std::string rdata = names_[(i + 1) % names_.size()].wire();
+        std::string rdata(names_[(i + 1) % names_.size()].wire());
         rdata += type_bitmap(types);
         records_.push_back({names_[i], std::move(rdata)});
     }
@@ -165,7 +165,8 @@ Proof NsecChain::wildcard_nodata(const core::Name& qname, const core::Name& wild
 std::string nsec3_hash(const core::Name& name, std::string_view salt, uint16_t iterations) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    std::string buf = name.wire() + std::string(salt);
+    std::string buf(name.wire());
+    buf += salt;
     for (uint32_t k = 0; k <= iterations; ++k) {
         if (EVP_Digest(buf.data(), buf.size(), md, &len, EVP_sha1(), nullptr) != 1)
             throw std::runtime_error("OpenSSL: SHA-1 failed");

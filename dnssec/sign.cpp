@@ -116,7 +116,7 @@ uint16_t key_tag(std::string_view k) noexcept {
 }
 
 std::string ds_rdata(const core::Name& owner, std::string_view dnskey) {
-    std::string data = owner.wire();
+    std::string data(owner.wire());
     data.append(dnskey);
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;

@@ -33,7 +33,7 @@ void add_signatures(std::vector<Record>& out, const Record& first, const zones::
 
 void sign_content(ZoneContent& content, const dnssec::ZoneKeys& keys, uint32_t nsec_ttl, const RrsigFn& rrsig,
                   const std::optional<dnssec::Nsec3Params>& nsec3) {
-    const std::string apex = content.origin.wire();
+    const std::string apex(content.origin.wire());
     auto& recs = content.records;
     // The keys' DNSKEY, CDS and CDNSKEY replace any at the apex; no RRSIG or NSEC comes in.
     std::erase_if(recs, [&](const Record& r) {
@@ -89,7 +89,7 @@ void sign_content(ZoneContent& content, const dnssec::ZoneKeys& keys, uint32_t n
     for (auto& [n, o] : owners) list.push_back(std::move(o));
     auto add_chain = [&](const std::vector<dnssec::DenialRecord>& chain, uint16_t type) {
         for (auto& d : chain) {
-            Record r{d.owner.wire(), type, nsec_ttl, d.rdata};
+            Record r{std::string(d.owner.wire()), type, nsec_ttl, d.rdata};
             add_signatures(sigs, r, zones::RdataList{r.rdata}, keys, rrsig);
             recs.push_back(std::move(r));
         }

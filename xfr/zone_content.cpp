@@ -47,18 +47,19 @@ ZoneContent render_zone(const zones::Zone& zone, std::span<const policy::Evaluat
     ZoneContent out;
     out.origin = zone.origin;
     auto& soa = zone.soa;
-    out.soa.owner = zone.origin.wire();
+    out.soa.owner = std::string(zone.origin.wire());
     out.soa.type = zones::rrtype::SOA;
     out.soa.ttl = soa.ttl;
-    out.soa.rdata = soa.mname.wire() + soa.rname.wire();
+    out.soa.rdata = std::string(soa.mname.wire());
+    out.soa.rdata += soa.rname.wire();
     for (uint32_t v : {soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum}) put32(out.soa.rdata, v);
 
     // Owners whose A/AAAA come from a service, and state TXT owners.
-    std::set<std::string> service_owners, state_owners;
+    std::set<std::string, std::less<>> service_owners, state_owners;
     for (auto& svc : zone.services) {
         for (auto& o : svc.owners)
-            if (o.is_subdomain_of(zone.origin)) service_owners.insert(o.wire());
-        if (auto n = core::Name::from_text(svc.name + "._signpost", zone.origin)) state_owners.insert(n->wire());
+            if (o.is_subdomain_of(zone.origin)) service_owners.emplace(o.wire());
+        if (auto n = core::Name::from_text(svc.name + "._signpost", zone.origin)) state_owners.emplace(n->wire());
     }
     for (auto& [name, node] : zone.nodes) {
         if (!name.is_subdomain_of(zone.origin)) continue;
@@ -68,7 +69,7 @@ ZoneContent render_zone(const zones::Zone& zone, std::span<const policy::Evaluat
                 service_owners.count(name.wire()))
                 continue;
             if (rrset.type == zones::rrtype::TXT && state_owners.count(name.wire())) continue;
-            for (auto rd : rrset.rdatas) out.records.push_back({name.wire(), rrset.type, rrset.ttl, std::string(rd)});
+            for (auto rd : rrset.rdatas) out.records.push_back({std::string(name.wire()), rrset.type, rrset.ttl, std::string(rd)});
         }
     }
     for (auto& svc : zone.services) {
@@ -89,11 +90,11 @@ ZoneContent render_zone(const zones::Zone& zone, std::span<const policy::Evaluat
         for (auto& o : svc.owners) {
             if (!o.is_subdomain_of(zone.origin)) continue;
             if (cname && o != zone.origin && !svc.flatten) {
-                out.records.push_back({o.wire(), zones::rrtype::CNAME, d.ttl, cname->cname->wire()});
+                out.records.push_back({std::string(o.wire()), zones::rrtype::CNAME, d.ttl, std::string(cname->cname->wire())});
                 continue;
             }
-            for (auto& a : v4) out.records.push_back({o.wire(), zones::rrtype::A, address_ttl, a});
-            for (auto& a : v6) out.records.push_back({o.wire(), zones::rrtype::AAAA, address_ttl, a});
+            for (auto& a : v4) out.records.push_back({std::string(o.wire()), zones::rrtype::A, address_ttl, a});
+            for (auto& a : v6) out.records.push_back({std::string(o.wire()), zones::rrtype::AAAA, address_ttl, a});
         }
         auto state = core::Name::from_text(svc.name + "._signpost", zone.origin);
         if (!state) continue;
@@ -103,7 +104,7 @@ ZoneContent render_zone(const zones::Zone& zone, std::span<const policy::Evaluat
             rd.push_back(char(n));
             rd.append(*s, 0, n);
         }
-        out.records.push_back({state->wire(), zones::rrtype::TXT, d.ttl, rd});
+        out.records.push_back({std::string(state->wire()), zones::rrtype::TXT, d.ttl, rd});
     }
     std::sort(out.records.begin(), out.records.end());
     out.records.erase(std::unique(out.records.begin(), out.records.end()), out.records.end());

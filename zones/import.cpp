@@ -80,8 +80,8 @@ std::string toml_key(std::string_view k) {
 // Labels from the root down, for DNSSEC canonical order (RFC 4034 6.1).
 std::vector<std::string> labels_from_root(const core::Name& n) {
     std::vector<std::string> out;
-    const std::string& w = n.wire();
-    for (std::size_t i = 0; w[i] != 0; i += 1 + (unsigned char)w[i]) out.push_back(w.substr(i + 1, (unsigned char)w[i]));
+    std::string_view w = n.wire();
+    for (std::size_t i = 0; w[i] != 0; i += 1 + (unsigned char)w[i]) out.emplace_back(w.substr(i + 1, (unsigned char)w[i]));
     std::reverse(out.begin(), out.end());
     return out;
 }

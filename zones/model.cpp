@@ -236,7 +236,7 @@ std::string static_digest(const Zone& zone) {
 }
 
 bool runtime_txt_allowed(const Zone& zone, const core::Name& name) {
-    const std::string& w = name.wire();
+    std::string_view w = name.wire();
     for (auto& p : zone.runtime_txt) {
         if (p.labels.empty() || w.size() <= p.labels.size() || w.compare(0, p.labels.size(), p.labels) != 0) continue;
         // The prefix is whole labels from the start, so what follows is a name.

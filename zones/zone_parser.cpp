@@ -135,7 +135,7 @@ void ZoneParser::parse_runtime_txt(TomlNode n) {
             bad(why);
             continue;
         }
-        std::string labels = name->wire().substr(0, name->wire().size() - 1);
+        std::string labels(name->wire().substr(0, name->wire().size() - 1));
         bool reserved = false, wildcard = false;
         for (std::size_t i = 0; i < labels.size(); i += 1 + (unsigned char)labels[i]) {
             std::string_view label(labels.data() + i + 1, (unsigned char)labels[i]);
@@ -186,7 +186,7 @@ std::optional<core::Name> ZoneParser::owner_name(const std::string& text, const 
         return std::nullopt;
     }
     // '*' is a wildcard only as the leftmost label.
-    const std::string& w = name->wire();
+    std::string_view w = name->wire();
     for (std::size_t i = 0; w[i] != 0; i += 1 + (unsigned char)w[i]) {
         if (i > 0 && w[i] == 1 && w[i + 1] == '*') {
             error(where, ctx, "bad name " + dq(text) + ": '*' is allowed only as the first label (a wildcard)");

@@ -458,7 +458,8 @@ uint32_t ZoneParser::automatic_serial() const {
 void ZoneParser::build_nodes() {
     Soa& soa = zone_.soa;
     if (soa.auto_serial) soa.serial = automatic_serial();
-    std::string rd = soa.mname.wire() + soa.rname.wire();
+    std::string rd(soa.mname.wire());
+    rd += soa.rname.wire();
     for (uint32_t v : {soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum})
         for (int shift = 24; shift >= 0; shift -= 8) rd.push_back(char((v >> shift) & 0xff));
     RRset soa_set;

@@ -700,7 +700,7 @@ TEST_CASE("signing: DO=1 answers from the fast path are the general renderer's")
             // The fast View holds www's A with DO: the blob after the unsigned ones, A and RRSIG.
             {
                 const auto& z = fast->zones_.at(0);
-                const std::string www = name("www.example.com.").wire();
+                const std::string www(name("www.example.com.").wire());
                 const auto* n = z.find(reinterpret_cast<const uint8_t*>(www.data()), www.size());
                 REQUIRE(n);
                 const dns::detail::FastType* a = nullptr;

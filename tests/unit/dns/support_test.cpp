@@ -15,7 +15,7 @@ core::Name name(const std::string& text) {
     if (!n) throw std::runtime_error("bad name in test: " + text);
     return *n;
 }
-std::string wire_name(const std::string& text) { return name(text).wire(); }
+std::string wire_name(const std::string& text) { return std::string(name(text).wire()); }
 std::string a_rdata(const std::string& v4) {
     auto a = core::IpAddress::parse(v4);
     return std::string(reinterpret_cast<const char*>(a->bytes.data()), 4);

@@ -37,7 +37,7 @@ std::vector<OwnerTypes> rfc5155_owners() {
 
 std::string label_of(const core::Name& owner) {
     auto w = owner.wire();
-    return w.substr(1, uint8_t(w[0]));
+    return std::string(w.substr(1, uint8_t(w[0])));
 }
 
 // The next hashed owner in an NSEC3 rdata (flags etc. before it).

@@ -11,7 +11,7 @@ namespace signpost::dnssec::test {
 
 // One resource record from its parts (class IN), parsed by ldns from wire form.
 inline core::LdnsRr as_ldns(const core::Name& owner, uint16_t type, uint32_t ttl, const std::string& rdata) {
-    std::string w = owner.wire();
+    std::string w(owner.wire());
     auto put16 = [&](uint16_t v) { w.push_back(char(v >> 8)); w.push_back(char(v & 0xff)); };
     put16(type);
     put16(1);

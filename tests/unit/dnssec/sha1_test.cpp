@@ -51,7 +51,7 @@ TEST_CASE("sha1: nsec3_hash0 is RFC 5155's hash with 0 iterations, as OpenSSL co
         for (const char* n : {"example.", "a.example.", "*.w.example.", "x.y.w.example.", "."}) {
             CAPTURE(n);
             auto nm = name(n);
-            std::string w = nm.wire(), s(salt);
+            std::string w(nm.wire()), s(salt);
             auto d = nsec3_hash0(reinterpret_cast<const uint8_t*>(w.data()), w.size(),
                                  reinterpret_cast<const uint8_t*>(s.data()), s.size());
             CHECK(std::string(reinterpret_cast<const char*>(d.data()), d.size()) == nsec3_hash(nm, s, 0));

@@ -68,7 +68,7 @@ std::vector<policy::Evaluation> by_service(const zones::Zone& z, const policy::E
     return evs;
 }
 
-std::string owner(const std::string& text) { return core::Name::from_text(text, core::Name())->wire(); }
+std::string owner(const std::string& text) { return std::string(core::Name::from_text(text, core::Name())->wire()); }
 
 // The records at `name` as "TYPE TTL", in order.
 std::vector<std::string> at(const xfr::ZoneContent& c, const std::string& name) {

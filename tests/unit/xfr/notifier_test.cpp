@@ -93,8 +93,8 @@ xfr::Record soa(uint32_t serial) {
     r.owner = core::Name::from_text("example.com.", core::Name())->wire();
     r.type = 6;
     r.ttl = 300;
-    auto mname = core::Name::from_text("ns1.example.com.", core::Name())->wire();
-    auto rname = core::Name::from_text("admin.example.com.", core::Name())->wire();
+    std::string mname(core::Name::from_text("ns1.example.com.", core::Name())->wire());
+    std::string rname(core::Name::from_text("admin.example.com.", core::Name())->wire());
     r.rdata.assign(mname.begin(), mname.end());
     r.rdata.insert(r.rdata.end(), rname.begin(), rname.end());
     for (uint32_t v : {serial, 3600u, 600u, 86400u, 60u})

@@ -203,7 +203,7 @@ TEST_CASE("xfr signing: every authoritative RRset verifies, nothing else is sign
         CAPTURE(split);
         auto s = sign(zone, at("192.0.2.10", "primary"), keys(split));
         auto good = verify_all(s.content);
-        auto wire = [](const char* t) { return core::Name::from_text(t, core::Name())->wire(); };
+        auto wire = [](const char* t) { return std::string(core::Name::from_text(t, core::Name())->wire()); };
         const std::string apex = wire("example.com."), sub = wire("unsigned.example.com."),
                           glue = wire("ns.unsigned.example.com."), secure = wire("secure.example.com.");
         std::set<std::pair<std::string, uint16_t>> rrsets;
@@ -277,7 +277,7 @@ TEST_CASE("xfr signing: every authoritative RRset verifies, nothing else is sign
 TEST_CASE("xfr signing: with NSEC3 the zone carries NSEC3PARAM and a whole NSEC3 chain, every record signed") {
     auto cat = catalog();
     auto& zone = cat->zones[0];
-    auto wire = [](const char* t) { return core::Name::from_text(t, core::Name())->wire(); };
+    auto wire = [](const char* t) { return std::string(core::Name::from_text(t, core::Name())->wire()); };
     for (std::string salt : {std::string(), std::string("\xaa\xbb\xcc\xdd")}) {
         CAPTURE(salt.size());
         auto s = sign(zone, at("192.0.2.10", "primary"), keys(false), nullptr, dnssec::Nsec3Params{salt, 0});
@@ -308,7 +308,7 @@ TEST_CASE("xfr signing: with NSEC3 the zone carries NSEC3PARAM and a whole NSEC3
             ldns_rdf_deep_free(d);
             ldns_rdf_deep_free(h);
             ldns_rdf_deep_free(z);
-            return core::Name::from_wire(w)->wire();  // lowercased, as the chain's owners
+            return std::string(core::Name::from_wire(w)->wire());  // lowercased, as the chain's owners
         };
         std::set<std::string> expected;
         for (const char* n : {"example.com.", "ns1.example.com.", "mail.example.com.", "deep.below.example.com.",

@@ -30,7 +30,7 @@ void put32(std::vector<uint8_t>& w, uint32_t v) {
 }
 void put_name(std::vector<uint8_t>& w, const std::string& wire) { w.insert(w.end(), wire.begin(), wire.end()); }
 
-std::string wire(const char* text) { return core::Name::from_text(text, core::Name())->wire(); }
+std::string wire(const char* text) { return std::string(core::Name::from_text(text, core::Name())->wire()); }
 
 // A query with one question; `an`, `ns`, `ar` are the header's counts (the
 // caller appends the records).

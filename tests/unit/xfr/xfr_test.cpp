@@ -67,7 +67,7 @@ policy::Evaluation answer(std::vector<std::vector<std::string>> variants, const 
     return ev;
 }
 
-std::string owner(const std::string& text) { return core::Name::from_text(text, core::Name())->wire(); }
+std::string owner(const std::string& text) { return std::string(core::Name::from_text(text, core::Name())->wire()); }
 
 std::size_t count(const std::vector<xfr::Record>& rs, const std::string& name, uint16_t type) {
     std::size_t n = 0;

@@ -55,7 +55,7 @@ const zones::RRset* rrset(const zones::Zone& z, const char* owner, uint16_t type
     return node ? node->find(type) : nullptr;
 }
 
-std::string wire_name(const char* text) { return core::Name::from_text(text, core::Name())->wire(); }
+std::string wire_name(const char* text) { return std::string(core::Name::from_text(text, core::Name())->wire()); }
 
 }  // namespace
 
