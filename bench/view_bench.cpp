@@ -244,7 +244,7 @@ int main(int argc, char** argv) {
             const dnssec::ZoneKeys& zk = signing->begin()->second;
             xfr::RrsigFn rrsig = [&](const dnssec::Signer& signer, const core::Name& owner, uint16_t type, uint32_t ttl,
                                      const zones::RdataList& rdatas) {
-                return std::string(cache->rrsig(signer, zone.dnssec, owner, type, ttl, rdatas, std::time(nullptr)).view());
+                return std::string(cache->rrsig(signer, zone.dnssec(), owner, type, ttl, rdatas, std::time(nullptr)).view());
             };
             const uint32_t nsec_ttl = dnssec::negative_ttl(zone.soa.minimum, zone.soa.ttl);
             double xfr_ms[3];

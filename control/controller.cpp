@@ -806,15 +806,15 @@ void Controller::xfr_versions(int64_t now_unix, Step& step) {
         auto content = xfr::render_zone(z, evaluations_);
         // A signed zone goes out signed: the secondaries serve what they receive.
         const dnssec::ZoneKeys* keys = nullptr;
-        if (z.dnssec.sign && signing_now_)
+        if (z.dnssec().sign && signing_now_)
             if (auto k = signing_now_->find(z.origin.wire()); k != signing_now_->end() && !k->second.keys.empty())
                 keys = &k->second;
         xfr::RrsigFn rrsig = [&](const dnssec::Signer& signer, const core::Name& owner, uint16_t type, uint32_t ttl,
                                  const zones::RdataList& rdatas) {
-            return std::string(signatures_->rrsig(signer, z.dnssec, owner, type, ttl, rdatas, now_unix).view());
+            return std::string(signatures_->rrsig(signer, z.dnssec(), owner, type, ttl, rdatas, now_unix).view());
         };
         std::optional<dnssec::Nsec3Params> nsec3;
-        if (z.dnssec.denial == zones::DenialKind::Nsec3) nsec3 = dnssec::Nsec3Params{z.dnssec.nsec3_salt, z.dnssec.nsec3_iterations};
+        if (z.dnssec().denial == zones::DenialKind::Nsec3) nsec3 = dnssec::Nsec3Params{z.dnssec().nsec3_salt, z.dnssec().nsec3_iterations};
         if (keys) xfr::sign_content(content, *keys, dnssec::negative_ttl(z.soa.minimum, z.soa.ttl), rrsig, nsec3);
         std::string digest = xfr::content_digest(content);
         std::string answers_key = origin + " answers";

@@ -52,10 +52,10 @@ std::optional<std::pair<int, std::string>> runtime_txt_refusal(const zones::Cata
     const std::string origin = zone->origin.to_key();
     if (zone->runtime_txt.empty())
         return std::pair{403, "zone " + origin + " allows no runtime TXT records: add runtime_txt = [\"_acme-challenge\"] to " +
-                                  zone->file};
+                                  zone->file()};
     if (!zones::runtime_txt_allowed(*zone, name))
         return std::pair{403, "zone " + origin + " allows runtime TXT records only at " + prefixes_text(*zone) +
-                                  " (runtime_txt in " + zone->file + "), not at " + shown};
+                                  " (runtime_txt in " + zone->file() + "), not at " + shown};
     if (auto reserved = core::Name::from_text("_signpost", zone->origin); reserved && name.is_subdomain_of(*reserved))
         return std::pair{409, shown + " is under " + reserved->to_key() + ", where services' state records live"};
     // Nothing between the name and the apex may delegate or redirect it away.

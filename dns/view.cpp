@@ -44,7 +44,7 @@ detail::DecisionData make_decision(const policy::Decision& d) {
 
 // The keys of a signed zone, or null (unsigned, or no keys given: see ViewOptions::signing).
 const dnssec::ZoneKeys* zone_keys(const ViewOptions& o, const zones::Zone& zone) {
-    if (!zone.dnssec.sign || !o.signing) return nullptr;
+    if (!zone.dnssec().sign || !o.signing) return nullptr;
     auto it = o.signing->find(zone.origin.wire());
     return it == o.signing->end() || it->second.keys.empty() ? nullptr : &it->second;
 }
@@ -141,11 +141,11 @@ public:
                 sets_.push_back({apex, &view_.owned_.back(), int32_t(view_.owned_.size() - 1)});
             }
             // NSEC3 (RFC 5155 4): the chain's parameters at the apex, with the NSEC3s' TTL.
-            if (zone.dnssec.denial == zones::DenialKind::Nsec3) {
+            if (zone.dnssec().denial == zones::DenialKind::Nsec3) {
                 zones::RRset s;
                 s.type = zones::rrtype::NSEC3PARAM;
                 s.ttl = data_.negative_ttl;
-                s.rdatas.push_back(dnssec::nsec3param_rdata({zone.dnssec.nsec3_salt, zone.dnssec.nsec3_iterations}));
+                s.rdatas.push_back(dnssec::nsec3param_rdata({zone.dnssec().nsec3_salt, zone.dnssec().nsec3_iterations}));
                 view_.owned_.push_back(std::move(s));
                 sets_.push_back({apex, &view_.owned_.back(), int32_t(view_.owned_.size() - 1)});
             }

@@ -38,7 +38,7 @@ class ZoneSigner {
 public:
     ZoneSigner(View& view, ZoneData& z, const dnssec::ZoneKeys& keys, SignatureCache& cache, int64_t now,
                const std::unordered_set<const zones::RRset*>& own)
-        : view_(view), z_(z), settings_(z.zone->dnssec), cache_(cache), now_(now), own_(own) {
+        : view_(view), z_(z), settings_(z.zone->dnssec()), cache_(cache), now_(now), own_(own) {
         // Only keys whose state (ZoneKeys::at) says signing: a pre-published ZSK or a KSK
         // waiting for its DS is in the DNSKEY set and signs nothing yet.
         zsk_ = keys.signers(false);
@@ -464,7 +464,7 @@ void sign_view(View& view, const View* before) {
     std::vector<std::unique_ptr<ZoneSigner>> signers(view.zones_.size());
     for (std::size_t zi = 0; zi < view.zones_.size(); ++zi) {
         auto& z = view.zones_[zi];
-        if (!z.zone || !z.zone->dnssec.sign) continue;
+        if (!z.zone || !z.zone->dnssec().sign) continue;
         auto it = view.options_.signing->find(z.origin);
         if (it == view.options_.signing->end() || it->second.keys.empty()) continue;
         const ZoneData* was = nullptr;
@@ -532,7 +532,7 @@ std::size_t sign_pending(const View& view, SignatureCache& cache, std::size_t fr
         auto it = view.options_.signing->find(z.origin);
         if (it == view.options_.signing->end() || !z.zone) continue;
         for (const dnssec::Signer* s : it->second.signers(false))
-            cache.rrsig(*s, z.zone->dnssec, p.owner, zones::rrtype::TXT, p.ttl, zones::RdataList{p.rdata}, now);
+            cache.rrsig(*s, z.zone->dnssec(), p.owner, zones::rrtype::TXT, p.ttl, zones::RdataList{p.rdata}, now);
     }
     return i;
 }

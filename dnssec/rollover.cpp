@@ -97,8 +97,8 @@ RolloverTimes rollover_times(const zones::Zone& zone) {
     constexpr uint32_t kRuntimeTxtMaxTtl = 86400;
     if (!zone.runtime_txt.empty()) max_ttl = std::max(max_ttl, kRuntimeTxtMaxTtl);
     r.max_ttl = max_ttl;
-    r.propagation = zone.dnssec.propagation.count() / 1000;
-    r.ds_ttl = zone.dnssec.ds_ttl.count() / 1000;
+    r.propagation = zone.dnssec().propagation.count() / 1000;
+    r.ds_ttl = zone.dnssec().ds_ttl.count() / 1000;
     return r;
 }
 

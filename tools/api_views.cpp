@@ -196,8 +196,8 @@ json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms, const dns::
         for (auto& [n, node] : z.nodes)
             for (auto& s : node.rrsets) records += s.rdatas.size();
         json dnssec = {{"signed", false}};
-        auto it = keys && z.dnssec.sign ? keys->find(z.origin.wire()) : dns::SigningKeys::const_iterator{};
-        if (keys && z.dnssec.sign && it != keys->end()) {
+        auto it = keys && z.dnssec().sign ? keys->find(z.origin.wire()) : dns::SigningKeys::const_iterator{};
+        if (keys && z.dnssec().sign && it != keys->end()) {
             json list = json::array();
             const int64_t now = std::time(nullptr);
             // Each key's state now (dnssec/rollover.hpp) and its timing: nothing secret.
@@ -229,11 +229,11 @@ json zones_json(const zones::Catalog& catalog, int64_t reload_at_ms, const dns::
             dnssec = {{"signed", true},
                       {"keys", std::move(list)},
                       {"next_key_event", next ? json(iso_time(*next * 1000)) : json(nullptr)},
-                      {"denial", z.dnssec.denial == zones::DenialKind::Nsec ? "nsec" : "nsec3"},
+                      {"denial", z.dnssec().denial == zones::DenialKind::Nsec ? "nsec" : "nsec3"},
                       {"signatures_expire", signatures_expire ? json(iso_time(signatures_expire * 1000)) : json(nullptr)}};
         }
         out.push_back({{"origin", origin_text(z.origin)},
-                       {"file", z.file},
+                       {"file", z.file()},
                        {"serial", z.soa.serial},
                        {"records", records},
                        {"services", z.services.size()},

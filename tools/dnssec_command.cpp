@@ -93,8 +93,8 @@ bool load_zone_keys(const DsState& s, const char* cmd, bool create, int64_t now,
         if (z.origin == *zone_name) out.zone = &z;
     const zones::Zone* zone = out.zone;
     if (!zone) return fail("no zone " + zone_name->to_key() + " in " + cfg.zones_dir);
-    if (!zone->dnssec.sign)
-        return fail("zone " + zone->origin.to_key() + " is not signed ([dnssec] sign = true is not set in " + zone->file +
+    if (!zone->dnssec().sign)
+        return fail("zone " + zone->origin.to_key() + " is not signed ([dnssec] sign = true is not set in " + zone->file() +
                     "): a DS record at the parent of an unsigned zone makes it fail validation");
     out.dir = dnssec_key_dir(cfg);
     if (out.dir.empty()) return fail("no key directory: give --key-dir DIR, or --config FILE with dnssec_key_dir or state_file");
@@ -103,21 +103,21 @@ bool load_zone_keys(const DsState& s, const char* cmd, bool create, int64_t now,
         return fail("zone " + zone->origin.to_key() + " has no keys: the key directory " + out.dir + " does not exist" +
                     (std::string(cmd) == "ds" ? "; add --create to generate them" : "; start the server (or run signpost dnssec ds --create) first"));
     dnssec::KeyStore store(out.dir);
-    out.keys = store.load(zone->origin, zone->dnssec, create, now, why);
+    out.keys = store.load(zone->origin, zone->dnssec(), create, now, why);
     if (!out.keys) return fail(why);
     for (auto& g : out.keys->generated)
         for (auto& k : out.keys->keys)
             if (k.path == g)
                 std::cerr << "signpost dnssec " << cmd << ": generated " << dnssec::to_string(k.role) << " "
-                          << k.signer.key_tag() << " (" << algorithm_mnemonic(uint8_t(zone->dnssec.algorithm)) << ") for "
+                          << k.signer.key_tag() << " (" << algorithm_mnemonic(uint8_t(zone->dnssec().algorithm)) << ") for "
                           << zone->origin.to_key() << ": " << g << ".key and .private\n";
     for (auto& r : out.keys->removed)
         std::cerr << "signpost dnssec " << cmd << ": " << r << " is past its Delete time: left out (its files stay)\n";
     if (!out.keys->complete)
         return fail("zone " + zone->origin.to_key() + " has no " +
-                    (zone->dnssec.keys == zones::KeyScheme::Csk ? std::string("CSK") : std::string("KSK and ZSK")) + " in " +
+                    (zone->dnssec().keys == zones::KeyScheme::Csk ? std::string("CSK") : std::string("KSK and ZSK")) + " in " +
                     out.dir + ": add --create to generate " +
-                    (zone->dnssec.keys == zones::KeyScheme::Csk ? "it" : "them") +
+                    (zone->dnssec().keys == zones::KeyScheme::Csk ? "it" : "them") +
                     (std::string(cmd) == "ds" ? "" : " (signpost dnssec ds --create), or start the server"));
     return true;
 }
@@ -193,7 +193,7 @@ int run_rollover(const DsState& s) {
     const zones::Zone& zone = *l.zone;
     const auto kind = s.zsk ? dnssec::RollKind::Zsk : s.ksk ? dnssec::RollKind::Ksk : dnssec::RollKind::Csk;
     const auto times = dnssec::rollover_times(zone);
-    auto plan = dnssec::plan_rollover(*l.keys, zone.dnssec.keys, kind, now, times);
+    auto plan = dnssec::plan_rollover(*l.keys, zone.dnssec().keys, kind, now, times);
     if (!plan.error.empty()) {
         std::cerr << "signpost dnssec rollover: " << plan.error << '\n';
         return 1;
@@ -208,7 +208,7 @@ int run_rollover(const DsState& s) {
             std::cerr << "signpost dnssec rollover: " << l.keys->keys[c.key].path << ": " << why << '\n';
             return 1;
         }
-    auto made = store.create_key(zone.origin, zone.dnssec, *plan.new_flags, plan.new_timing, taken, why);
+    auto made = store.create_key(zone.origin, zone.dnssec(), *plan.new_flags, plan.new_timing, taken, why);
     if (!made) {
         std::cerr << "signpost dnssec rollover: " << why << '\n';
         for (auto& c : plan.changes)  // put the old timing back
@@ -256,7 +256,7 @@ int run_ds_seen(const DsState& s) {
     if (!load_zone_keys(s, "ds-seen", false, now, l)) return 1;
     const zones::Zone& zone = *l.zone;
     const auto times = dnssec::rollover_times(zone);
-    auto plan = dnssec::plan_ds_seen(*l.keys, zone.dnssec.keys, s.tag, now, times);
+    auto plan = dnssec::plan_ds_seen(*l.keys, zone.dnssec().keys, s.tag, now, times);
     if (!plan.error.empty()) {
         std::cerr << "signpost dnssec ds-seen: " << plan.error << '\n';
         return 1;
@@ -309,9 +309,9 @@ DnssecKeys dnssec_load_keys(const zones::Catalog& catalog, const ServerConfig& c
     const std::string dir = dnssec_key_dir(cfg);
     bool dir_checked = false;
     for (auto& z : catalog.zones) {
-        if (!z.dnssec.sign) continue;
+        if (!z.dnssec().sign) continue;
         auto at = [&](const std::string& what) {
-            return core::Diagnostic{core::Severity::Error, z.dnssec.where, "zone '" + z.origin.to_key() + "' [dnssec]: " + what}
+            return core::Diagnostic{core::Severity::Error, z.dnssec().where, "zone '" + z.origin.to_key() + "' [dnssec]: " + what}
                 .to_string();
         };
         if (dir.empty()) {
@@ -327,7 +327,7 @@ DnssecKeys dnssec_load_keys(const zones::Catalog& catalog, const ServerConfig& c
             }
         }
         std::string why;
-        auto loaded = store.load(z.origin, z.dnssec, create, now_unix, why);
+        auto loaded = store.load(z.origin, z.dnssec(), create, now_unix, why);
         if (!loaded) {
             out.errors.push_back(why);
             continue;

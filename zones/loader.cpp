@@ -71,7 +71,7 @@ LoadResult finish(std::vector<ParsedZone> parsed, core::Diagnostics diags, const
         auto [it, fresh] = seen.emplace(pz.zone.origin, &pz);
         if (!fresh)
             diags.error(pz.origin_where, "zone '" + origin_label(pz.zone.origin) + "' is already defined in " +
-                                             it->second->zone.file + "; each origin may appear in one file only");
+                                             it->second->zone.file() + "; each origin may appear in one file only");
     }
     r.diagnostics = std::move(diags);
     if (r.diagnostics.has_errors()) return r;

@@ -47,10 +47,15 @@ const char* to_string(Failback f) noexcept {
     return "auto";
 }
 
-const std::string& RecordSource::file() const noexcept {
+namespace {
+const std::string& file_or_empty(const std::string* file_name) noexcept {
     static const std::string unknown;
     return file_name ? *file_name : unknown;
 }
+}  // namespace
+
+const std::string& RecordSource::file() const noexcept { return file_or_empty(file_name); }
+const std::string& Zone::file() const noexcept { return file_or_empty(file_name); }
 
 core::SourceLocation RecordSource::location() const { return {file(), line, column}; }
 
@@ -63,6 +68,12 @@ const std::string* intern_file_name(std::string_view path) {
     auto it = paths->find(path);
     if (it == paths->end()) it = paths->emplace(path).first;
     return &*it;
+}
+
+const std::shared_ptr<const DnssecSettings>& default_dnssec_settings() {
+    // Never destroyed: a Zone in a static destroyed after it would drop its last count.
+    static const auto* const settings = new std::shared_ptr<const DnssecSettings>(std::make_shared<DnssecSettings>());
+    return *settings;
 }
 
 const std::vector<NodeTable::value_type>& NodeTable::entries() const noexcept {

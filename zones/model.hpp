@@ -259,14 +259,17 @@ struct DnssecSettings {
     // server of the zone, plus a margin; and the parent's DS TTL.
     core::Millis propagation{3600LL * 1000};
     core::Millis ds_ttl{86400LL * 1000};
-    core::SourceLocation where;     // the [dnssec] table; file:1:1 when absent
+    core::SourceLocation where;     // the [dnssec] table; empty when absent
 };
+// The settings of a zone without a [dnssec] table (unsigned; `where` empty). One object
+// for the process, never destroyed.
+const std::shared_ptr<const DnssecSettings>& default_dnssec_settings();
 // How far back a signature's inception is set, for validators whose clock is behind.
 inline constexpr core::Millis kInceptionBackdate{3600LL * 1000};
 
 struct Zone {
     core::Name origin;
-    std::string file;                 // the TOML file it came from
+    const std::string* file_name = nullptr;  // the TOML file it came from (intern_file_name)
     uint32_t default_ttl = 3600;
     Soa soa;
     // Every owner name with static data (apex included), keyed by canonical name.
@@ -275,7 +278,12 @@ struct Zone {
     std::vector<Pool> pools;
     std::vector<Service> services;
     std::vector<RuntimeTxtPrefix> runtime_txt;  // empty: no runtime TXT records
-    DnssecSettings dnssec;                      // [dnssec]; dnssec.sign false: unsigned
+    // [dnssec]; sign false: unsigned. Zones without the table share one default (an
+    // unsigned zone holds a pointer, not 128 bytes); copies of a zone share theirs.
+    std::shared_ptr<const DnssecSettings> dnssec_settings = default_dnssec_settings();
+    const DnssecSettings& dnssec() const noexcept { return *dnssec_settings; }
+
+    const std::string& file() const noexcept;  // "" when not from a file
 
     const Node* find_node(const core::Name& n) const noexcept {
         auto it = nodes.find(n);

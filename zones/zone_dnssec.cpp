@@ -60,11 +60,12 @@ std::string seconds_text(core::Millis d) {
 }  // namespace
 
 void ZoneParser::parse_dnssec(TomlNode node) {
-    DnssecSettings& s = zone_.dnssec;
-    s.where = {file_, 1, 1};
-    if (!node) return;
+    if (!node) return;  // zone_.dnssec_settings stays the shared default
     auto t = r_.table(node, zctx_, "dnssec");
     if (!t) return;
+    auto settings = std::make_shared<DnssecSettings>();
+    zone_.dnssec_settings = settings;  // filled in below, before anyone else sees it
+    DnssecSettings& s = *settings;
     s.where = node.where();
     const std::string ctx = zctx_ + " [dnssec]";
     r_.check_keys(t, ctx, kDnssecKeys);

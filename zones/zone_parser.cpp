@@ -38,7 +38,7 @@ std::optional<ParsedZone> ZoneParser::parse(std::string_view text) {
     if (!doc.ok()) return std::nullopt;
     TomlNode root = doc.root();
     ParsedZone out;
-    zone_.file = file_;
+    zone_.file_name = intern_file_name(file_);
     parse_origin(root, out.origin_where);
     r_.check_keys(root, zctx_, kTopKeys);
     if (auto n = root.get("ttl"))

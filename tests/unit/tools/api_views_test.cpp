@@ -42,7 +42,7 @@ World two_regions() {
 zones::Catalog catalog_of(const World& w) {
     zones::Catalog cat;
     zones::Zone z = w.zone;
-    z.file = "/etc/signpost/zones/example.com.toml";
+    z.file_name = zones::intern_file_name("/etc/signpost/zones/example.com.toml");
     z.soa.serial = 2024010107;
     zones::Service api;
     api.name = "api";
@@ -249,8 +249,10 @@ TEST_CASE("api_views: zones_json shows each key's state, timing and the next key
     World w = two_regions();
     auto cat = catalog_of(w);
     auto& z = cat.zones[0];
-    z.dnssec.sign = true;
-    z.dnssec.keys = zones::KeyScheme::KskZsk;
+    zones::DnssecSettings settings;
+    settings.sign = true;
+    settings.keys = zones::KeyScheme::KskZsk;
+    z.dnssec_settings = std::make_shared<const zones::DnssecSettings>(settings);
     const int64_t now = std::time(nullptr);
     dnssec::ZoneKeys zk;
     zk.zone = z.origin;

@@ -128,7 +128,7 @@ TEST_CASE("dnssec config: a signed zone never starts unsigned") {
                                   "true\ndenial = \"nsec3\"\n",
                                   "zones/example.com.toml");
         REQUIRE(z.catalog);
-        REQUIRE(z.catalog->zones[0].dnssec.denial == zones::DenialKind::Nsec3);
+        REQUIRE(z.catalog->zones[0].dnssec().denial == zones::DenialKind::Nsec3);
         auto r = dnssec_load_keys(*z.catalog, cfg, now);
         CHECK(r.errors.empty());
         REQUIRE(r.keys);

@@ -123,7 +123,7 @@ Signed sign(const zones::Zone& zone, const policy::Evaluation& ev, const dnssec:
         if (cache)
             if (auto it = cache->find(id); it != cache->end()) return it->second;
         ++s.signatures_made;
-        std::string sig = signer.sign(owner, type, ttl, rdatas, dnssec::validity_at(now, zone.dnssec));
+        std::string sig = signer.sign(owner, type, ttl, rdatas, dnssec::validity_at(now, zone.dnssec()));
         if (cache) (*cache)[id] = sig;
         return sig;
     };
@@ -369,7 +369,7 @@ TEST_CASE("xfr signing: a failover re-signs only what moved, IXFR carries the SO
                                signer.key_tag(), signer.zone()};
         auto [it, fresh] = kept.try_emplace(dnssec::signed_data(hd, owner, rdatas));
         if (fresh)
-            it->second = signer.sign(owner, type, ttl, rdatas, dnssec::validity_at(std::time(nullptr), zone.dnssec));
+            it->second = signer.sign(owner, type, ttl, rdatas, dnssec::validity_at(std::time(nullptr), zone.dnssec()));
         return it->second;
     };
     auto version = [&](const policy::Evaluation& ev) {

@@ -26,7 +26,7 @@ constexpr core::Millis kDay{86400LL * 1000};
 TEST_CASE("dnssec settings: a zone without [dnssec] is unsigned with the documented defaults") {
     auto r = load("");
     REQUIRE(r.catalog);
-    auto& s = r.catalog->zones[0].dnssec;
+    auto& s = r.catalog->zones[0].dnssec();
     CHECK_FALSE(s.sign);
     CHECK(s.algorithm == zones::DnssecAlgorithm::EcdsaP256Sha256);
     CHECK(s.lifetime == 14 * kDay);
@@ -43,8 +43,8 @@ TEST_CASE("dnssec settings: a zone without [dnssec] is unsigned with the documen
 TEST_CASE("dnssec settings: the rollover margins propagation and ds_ttl") {
     auto r = load("[dnssec]\nsign = true\npropagation = \"2s\"\nds_ttl = \"2d\"\n");
     REQUIRE(r.catalog);
-    CHECK(r.catalog->zones[0].dnssec.propagation == core::Millis(2000));
-    CHECK(r.catalog->zones[0].dnssec.ds_ttl == 2 * kDay);
+    CHECK(r.catalog->zones[0].dnssec().propagation == core::Millis(2000));
+    CHECK(r.catalog->zones[0].dnssec().ds_ttl == 2 * kDay);
     auto bad = load("[dnssec]\nsign = true\npropagation = \"8d\"\nds_ttl = \"0s\"\n");
     CHECK_FALSE(bad.catalog);
     for (auto& d : bad.diagnostics.items()) MESSAGE(d.to_string());
@@ -62,7 +62,7 @@ TEST_CASE("dnssec settings: every key is read") {
     auto r = load("[dnssec]\nsign = true\nalgorithm = \"ed25519\"\nlifetime = \"30d\"\nrefresh = \"10d\"\n"
                   "denial = \"nsec3\"\nnsec3_salt = \"-\"\nnsec3_iterations = 0\nkeys = \"ksk+zsk\"\n");
     REQUIRE(r.catalog);
-    auto& s = r.catalog->zones[0].dnssec;
+    auto& s = r.catalog->zones[0].dnssec();
     CHECK(s.sign);
     CHECK(s.algorithm == zones::DnssecAlgorithm::Ed25519);
     CHECK(s.lifetime == 30 * kDay);
@@ -75,14 +75,14 @@ TEST_CASE("dnssec settings: every key is read") {
     SUBCASE("a hex salt is kept as bytes, with RFC 9276's advice as a warning") {
         auto w = load("[dnssec]\ndenial = \"nsec3\"\nnsec3_salt = \"AABBCCDD\"\n");
         REQUIRE(w.catalog);
-        CHECK(w.catalog->zones[0].dnssec.nsec3_salt == std::string("\xaa\xbb\xcc\xdd"));
+        CHECK(w.catalog->zones[0].dnssec().nsec3_salt == std::string("\xaa\xbb\xcc\xdd"));
         CHECK(has(w, "zones/t.toml:6:14: warning: zone 'example.com' [dnssec]: nsec3_salt: RFC 9276 recommends no "
                      "salt (\"-\"): a salt does not slow down zone walking and costs every resolver work"));
     }
     SUBCASE("a short lifetime without refresh gets half of it") {
         auto h = load("[dnssec]\nlifetime = \"2d\"\n");
         REQUIRE(h.catalog);
-        CHECK(h.catalog->zones[0].dnssec.refresh == kDay);
+        CHECK(h.catalog->zones[0].dnssec().refresh == kDay);
     }
 }
 
