@@ -55,6 +55,7 @@ inline uint64_t hash_bytes(const uint8_t* p, std::size_t n) noexcept {
 class NameIndex {
 public:
     void build(const std::vector<std::string_view>& keys);
+    std::size_t slots() const noexcept { return slots_.size(); }
     // -1 when absent.
     template <class KeyOf>
     int32_t find(const uint8_t* wire, std::size_t len, KeyOf key_of) const noexcept {
