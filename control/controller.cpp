@@ -111,8 +111,15 @@ std::vector<LogLine> Controller::restore(const PersistedState& st, const Now& no
         commands_.restore(records, 0);
     }
     persisted_services_ = st.services;
-    serials_ = st.serials;
-    digests_ = st.zone_digests;
+    marks_.clear();
+    for (auto& [origin, serial] : st.serials) marks_[origin].serial = serial;
+    constexpr std::string_view kAnswers = " answers";
+    for (auto& [key, digest] : st.zone_digests) {
+        std::string_view k = key;
+        if (k.size() > kAnswers.size() && k.substr(k.size() - kAnswers.size()) == kAnswers)
+            marks_[std::string(k.substr(0, k.size() - kAnswers.size()))].answers_digest = digest;
+        else marks_[key].static_digest = digest;
+    }
     seq_ = st.event_seq;
     runtime_.restore(st.runtime_txt);
     log.push_back({core::LogLevel::Info, "daemon",
@@ -134,10 +141,10 @@ std::shared_ptr<const zones::Catalog> Controller::with_serials(std::shared_ptr<c
     for (auto& z : cat->zones) {
         std::string origin = origin_of(z.origin);
         std::string digest = zones::static_digest(z);
-        auto prev = serials_.find(origin);
-        if (prev != serials_.end()) {
-            uint32_t last = prev->second;
-            bool same = digests_[origin] == digest;
+        ZoneMarks& marks = marks_[origin];
+        if (marks.serial) {
+            uint32_t last = *marks.serial;
+            bool same = marks.static_digest == digest;
             if (z.soa.auto_serial) {
                 zones::set_serial(z, same ? last : std::max(z.soa.serial, last + 1));
             } else if (int32_t(z.soa.serial - last) < 0) {
@@ -146,8 +153,8 @@ std::shared_ptr<const zones::Catalog> Controller::with_serials(std::shared_ptr<c
                     z.soa.serial, last);
             }
         }
-        serials_[origin] = z.soa.serial;
-        digests_[origin] = digest;
+        marks.serial = z.soa.serial;
+        marks.static_digest = std::move(digest);
     }
     return cat;
 }
@@ -817,14 +824,13 @@ void Controller::xfr_versions(int64_t now_unix, Step& step) {
         if (z.dnssec().denial == zones::DenialKind::Nsec3) nsec3 = dnssec::Nsec3Params{z.dnssec().nsec3_salt, z.dnssec().nsec3_iterations};
         if (keys) xfr::sign_content(content, *keys, dnssec::negative_ttl(z.soa.minimum, z.soa.ttl), rrsig, nsec3);
         std::string digest = xfr::content_digest(content);
-        std::string answers_key = origin + " answers";
         auto it = histories_.find(origin);
         xfr::ZoneHistory h = it != histories_.end() ? it->second : xfr::ZoneHistory(options_.xfr_history);
         if (h.empty()) {
             // After a restart that serves other answers, secondaries still hold the
             // old version under the old serial: move on.
-            auto d = digests_.find(answers_key);
-            if (d != digests_.end() && d->second != digest)
+            auto m = marks_.find(origin);
+            if (m != marks_.end() && !m->second.answers_digest.empty() && m->second.answers_digest != digest)
                 content.soa = xfr::with_serial(content.soa, z.soa.serial + 1);
         }
         bool added = h.update(content);
@@ -845,8 +851,9 @@ void Controller::xfr_versions(int64_t now_unix, Step& step) {
             // zone carries over (dns::detail::SignedZone); only the SOA is signed anew.
             patched->zones[zi].soa.serial = serial;
         }
-        serials_[origin] = serial;
-        digests_[answers_key] = digest;
+        ZoneMarks& marks = marks_[origin];
+        marks.serial = serial;
+        marks.answers_digest = digest;
         served.emplace_back(z.origin, h);
         next.emplace(origin, std::move(h));
     }
@@ -1347,8 +1354,11 @@ PersistedState Controller::persisted(Probes probes, const Now& now) const {
     }
     for (auto& [k, o] : overrides_) s.overrides[k] = {o.state, o.reason, o.set_ms, o.expires_ms};
     for (auto& [k, d] : drains_) s.drains[k] = d.since_ms;
-    s.serials = serials_;
-    s.zone_digests = digests_;
+    for (auto& [origin, m] : marks_) {
+        if (m.serial) s.serials[origin] = *m.serial;
+        if (!m.static_digest.empty()) s.zone_digests[origin] = m.static_digest;
+        if (!m.answers_digest.empty()) s.zone_digests[origin + " answers"] = m.answers_digest;
+    }
     s.runtime_txt = runtime_.persisted();
     s.commands = commands_.all();
     s.command_clock_ms = commands_.clock_ms();

@@ -417,8 +417,15 @@ private:
     std::vector<policy::Resolved> resolved_;  // indexed like catalog_->endpoints; empty without hostnames
     core::TimePoint address_deadline_{};      // first results of new address targets due by then
 
-    std::map<std::string, uint32_t> serials_;
-    std::map<std::string, std::string> digests_;
+    // Per zone origin (as persisted: PersistedState::serials and ::zone_digests, whose
+    // "<origin> answers" keys are answers_digest here): the serial served last, the
+    // digest of the zone's static data at it and of the answers transfers carried.
+    // One entry a zone, kept for zones no longer loaded (their serials never go back).
+    struct ZoneMarks {
+        std::optional<uint32_t> serial;
+        std::string static_digest, answers_digest;  // empty: none known
+    };
+    std::map<std::string, ZoneMarks, std::less<>> marks_;
     std::map<std::string, xfr::ZoneHistory> histories_;
     std::unordered_map<std::string, uint64_t> transitions_, service_changes_;
     std::vector<std::string> zone_names_;

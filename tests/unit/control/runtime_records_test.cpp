@@ -384,5 +384,44 @@ TEST_CASE("control: runtime TXT records expire on the tick, survive a restart, a
     CHECK(ask_txt(*d.core.view(), "_dnsauth.mail.example.com.") == std::pair{0, 0});
 }
 
+// The controller keeps one record per zone origin (serial, static digest, answers
+// digest) and writes it as the state file's two maps; a restart reads them back.
+TEST_CASE("control: serials and digests go through the state file as they were, one zone's and a removed zone's") {
+    Core c;
+    c.start();
+    auto state = c.core.persisted(c.health, c.now);
+    REQUIRE(state.serials.count("example.com"));
+    REQUIRE(state.zone_digests.count("example.com"));
+    REQUIRE(state.zone_digests.count("example.com answers"));
+    const uint32_t serial = c.serial();
+    CHECK(state.serials["example.com"] == serial);
+    // A zone no longer loaded keeps its serial and digests (its serial never goes back).
+    state.serials["gone.example"] = 41;
+    state.zone_digests["gone.example"] = "00000000000000aa";
+    state.zone_digests["gone.example answers"] = "00000000000000bb";
+
+    Core d;
+    d.now = c.now;
+    d.core.restore(state, d.now);
+    d.start();
+    CHECK(d.serial() == serial);  // same data: same serial
+    auto again = d.core.persisted(d.health, d.now);
+    CHECK(again.serials == state.serials);
+    CHECK(again.zone_digests == state.zone_digests);
+
+    // Other static data after a restart: a serial above the one served before.
+    Core e;
+    e.now = c.now;
+    e.core.restore(state, e.now);
+    std::string text = kZone;
+    text.replace(text.find("192.0.2.1\""), std::string("192.0.2.1\"").size(), "192.0.2.99\"");
+    e.start(text);
+    CHECK(int32_t(e.serial() - serial) > 0);
+    auto changed = e.core.persisted(e.health, e.now);
+    CHECK(changed.serials["example.com"] == e.serial());
+    CHECK(changed.zone_digests["example.com"] != state.zone_digests["example.com"]);
+    CHECK(changed.serials["gone.example"] == 41);
+}
+
 }  // namespace
 }  // namespace signpost::control
