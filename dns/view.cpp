@@ -320,7 +320,8 @@ void build_zones(View& view) {
     std::size_t max_rrsets = 0;
     for (auto& z : cat.zones) {
         for (auto& [name, n] : z.nodes) max_rrsets += n.rrsets.size();
-        max_rrsets += 1 + z.services.size() + 4;  // SOA, state TXTs, DNSKEY/CDS/CDNSKEY, NSEC3PARAM
+        max_rrsets += 1 + z.services.size();             // SOA, state TXTs
+        if (z.dnssec().sign) max_rrsets += 4;            // DNSKEY/CDS/CDNSKEY, NSEC3PARAM (signing_keys)
     }
     view.node_rrsets_.reserve(max_rrsets);
     view.zones_.reserve(cat.zones.size());
