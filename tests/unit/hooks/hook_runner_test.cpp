@@ -43,11 +43,22 @@ hooks::HookEvent event() {
     return e;
 }
 
+// A path in this test process's own directory, removed when the process ends. PIDs come
+// round again (pid_max is often 32,768), so a path may still hold what an earlier run
+// left, a directory with files among them: remove_all, not remove (which threw, and
+// failed a test at random).
 std::string temp_path(const char* name) {
-    auto dir = std::filesystem::temp_directory_path() / ("signpost-hooks-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(dir);
-    auto p = dir / name;
-    std::filesystem::remove(p);
+    static const struct Dir {
+        std::filesystem::path path =
+            std::filesystem::temp_directory_path() / ("signpost-hooks-" + std::to_string(::getpid()));
+        ~Dir() {
+            std::error_code ec;
+            std::filesystem::remove_all(path, ec);
+        }
+    } dir;
+    std::filesystem::create_directories(dir.path);
+    auto p = dir.path / name;
+    std::filesystem::remove_all(p);
     return p.string();
 }
 
