@@ -3,6 +3,7 @@
 #include "control/controller.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <set>
@@ -114,7 +115,12 @@ std::vector<LogLine> Controller::restore(const PersistedState& st, const Now& no
     marks_.clear();
     for (auto& [origin, serial] : st.serials) marks_[origin].serial = serial;
     constexpr std::string_view kAnswers = " answers";
-    for (auto& [key, digest] : st.zone_digests) {
+    for (auto& [key, text] : st.zone_digests) {
+        // A digest that is not hex (a hand-edited file) counts as none: the zone's data
+        // then counts as changed, so its serial moves on (never back).
+        uint64_t digest = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), digest, 16);
+        if (ec != std::errc() || end != text.data() + text.size() || text.empty()) continue;
         std::string_view k = key;
         if (k.size() > kAnswers.size() && k.substr(k.size() - kAnswers.size()) == kAnswers)
             marks_[std::string(k.substr(0, k.size() - kAnswers.size()))].answers_digest = digest;
@@ -140,7 +146,7 @@ std::shared_ptr<const zones::Catalog> Controller::with_serials(std::shared_ptr<c
     loaded.reset();
     for (auto& z : cat->zones) {
         std::string origin = origin_of(z.origin);
-        std::string digest = zones::static_digest(z);
+        const uint64_t digest = zones::static_digest(z);
         ZoneMarks& marks = marks_[origin];
         if (marks.serial) {
             uint32_t last = *marks.serial;
@@ -154,7 +160,7 @@ std::shared_ptr<const zones::Catalog> Controller::with_serials(std::shared_ptr<c
             }
         }
         marks.serial = z.soa.serial;
-        marks.static_digest = std::move(digest);
+        marks.static_digest = digest;
     }
     return cat;
 }
@@ -823,14 +829,14 @@ void Controller::xfr_versions(int64_t now_unix, Step& step) {
         std::optional<dnssec::Nsec3Params> nsec3;
         if (z.dnssec().denial == zones::DenialKind::Nsec3) nsec3 = dnssec::Nsec3Params{z.dnssec().nsec3_salt, z.dnssec().nsec3_iterations};
         if (keys) xfr::sign_content(content, *keys, dnssec::negative_ttl(z.soa.minimum, z.soa.ttl), rrsig, nsec3);
-        std::string digest = xfr::content_digest(content);
+        const uint64_t digest = xfr::content_digest(content);
         auto it = histories_.find(origin);
         xfr::ZoneHistory h = it != histories_.end() ? it->second : xfr::ZoneHistory(options_.xfr_history);
         if (h.empty()) {
             // After a restart that serves other answers, secondaries still hold the
             // old version under the old serial: move on.
             auto m = marks_.find(origin);
-            if (m != marks_.end() && !m->second.answers_digest.empty() && m->second.answers_digest != digest)
+            if (m != marks_.end() && m->second.answers_digest && *m->second.answers_digest != digest)
                 content.soa = xfr::with_serial(content.soa, z.soa.serial + 1);
         }
         bool added = h.update(content);
@@ -1356,8 +1362,8 @@ PersistedState Controller::persisted(Probes probes, const Now& now) const {
     for (auto& [k, d] : drains_) s.drains[k] = d.since_ms;
     for (auto& [origin, m] : marks_) {
         if (m.serial) s.serials[origin] = *m.serial;
-        if (!m.static_digest.empty()) s.zone_digests[origin] = m.static_digest;
-        if (!m.answers_digest.empty()) s.zone_digests[origin + " answers"] = m.answers_digest;
+        if (m.static_digest) s.zone_digests[origin] = fmt::format("{:016x}", *m.static_digest);
+        if (m.answers_digest) s.zone_digests[origin + " answers"] = fmt::format("{:016x}", *m.answers_digest);
     }
     s.runtime_txt = runtime_.persisted();
     s.commands = commands_.all();

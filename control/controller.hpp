@@ -423,7 +423,7 @@ private:
     // One entry a zone, kept for zones no longer loaded (their serials never go back).
     struct ZoneMarks {
         std::optional<uint32_t> serial;
-        std::string static_digest, answers_digest;  // empty: none known
+        std::optional<uint64_t> static_digest, answers_digest;  // the state file: 16 hex digits
     };
     std::map<std::string, ZoneMarks, std::less<>> marks_;
     std::map<std::string, xfr::ZoneHistory> histories_;

@@ -117,7 +117,7 @@ std::vector<Record> minus(const std::vector<Record>& a, const std::vector<Record
     return out;
 }
 
-std::string content_digest(const ZoneContent& c) {
+uint64_t content_digest(const ZoneContent& c) {
     uint64_t h = 1469598103934665603ull;
     auto mix = [&](const std::string& s) {
         for (unsigned char ch : s) {
@@ -134,7 +134,7 @@ std::string content_digest(const ZoneContent& c) {
     };
     rec(with_serial(c.soa, 0));
     for (auto& r : c.records) rec(r);
-    return fmt::format("{:016x}", h);
+    return h;
 }
 
 }  // namespace signpost::xfr

@@ -52,6 +52,6 @@ uint32_t serial_of(const Record& soa);
 std::vector<Record> minus(const std::vector<Record>& a, const std::vector<Record>& b);
 
 // A short stable digest (hex) of the content but the SOA serial: equal digests, equal zones.
-std::string content_digest(const ZoneContent& c);
+uint64_t content_digest(const ZoneContent& c);
 
 }  // namespace signpost::xfr

@@ -217,7 +217,7 @@ void set_serial(Zone& zone, uint32_t serial) {
     }
 }
 
-std::string static_digest(const Zone& zone) {
+uint64_t static_digest(const Zone& zone) {
     // FNV-1a over a canonical walk (owners sorted, types sorted, serial zeroed).
     uint64_t h = 1469598103934665603ull;
     auto mix = [&](const void* p, std::size_t n) {
@@ -241,9 +241,7 @@ std::string static_digest(const Zone& zone) {
             }
         }
     }
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", (unsigned long long)h);
-    return buf;
+    return h;
 }
 
 bool runtime_txt_allowed(const Zone& zone, const core::Name& name) {

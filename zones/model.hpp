@@ -295,7 +295,7 @@ struct Zone {
 void set_serial(Zone& zone, uint32_t serial);
 // A digest of the zone's static data (records, SOA fields but the serial): two
 // loads with the same digest serve the same static answers.
-std::string static_digest(const Zone& zone);
+uint64_t static_digest(const Zone& zone);
 
 // True when a `runtime_txt` prefix of the zone allows runtime TXT records at `name`:
 // `name` is <prefix>.<a name at or below the origin>.
