@@ -84,8 +84,9 @@ public:
     }
 
     // The node at `name`, created with its ancestors up to the apex (empty
-    // non-terminals) unless `ancestors` is false. `stable_name` is a string that
-    // lives as long as the View (the catalog's), or null: the View keeps a copy.
+    // non-terminals) unless `ancestors` is false. `stable_name` is the name's bytes where
+    // they live as long as the View (inside the catalog's own Name), or empty: the View
+    // keeps a copy.
     uint32_t node(const core::Name& name, std::string_view stable_name = {}, bool ancestors = true) {
         auto it = where_.find(name.wire());
         if (it != where_.end()) return it->second;

@@ -21,6 +21,16 @@ std::string key(std::size_t i) {
     return wire;
 }
 
+// Names h0 .. h<n-1> in `keys`, indexed.
+NameIndex index_of(std::size_t n, std::vector<std::string>& keys) {
+    keys.clear();
+    for (std::size_t i = 0; i < n; ++i) keys.push_back(key(i));
+    std::vector<std::string_view> views(keys.begin(), keys.end());
+    NameIndex index;
+    index.build(views);
+    return index;
+}
+
 int32_t find(const NameIndex& index, const std::vector<std::string>& keys, std::string_view name) {
     return index.find(reinterpret_cast<const uint8_t*>(name.data()), name.size(),
                       [&](int32_t k) { return std::string_view(keys[std::size_t(k)]); });
@@ -32,10 +42,7 @@ TEST_CASE("name index: every name found at its index and no other, tables of 0 t
     for (std::size_t n = 0; n <= 300; ++n) {
         CAPTURE(n);
         std::vector<std::string> keys;
-        for (std::size_t i = 0; i < n; ++i) keys.push_back(key(i));
-        std::vector<std::string_view> views(keys.begin(), keys.end());
-        NameIndex index;
-        index.build(views);
+        NameIndex index = index_of(n, keys);
         for (std::size_t i = 0; i < n; ++i) REQUIRE(find(index, keys, keys[i]) == int32_t(i));
         for (std::size_t i = n; i < n + 50; ++i) REQUIRE(find(index, keys, key(i)) == -1);
         // Always a free slot, so a miss ends; small tables up to 3/4 full, larger at most 1/2.
@@ -57,10 +64,6 @@ TEST_CASE("name index: a zone of 10 names takes 16 slots, one of 12 takes 32") {
                            {15, 32}, {16, 64}, {100, 256}}) {
         CAPTURE(n);
         std::vector<std::string> keys;
-        for (std::size_t i = 0; i < n; ++i) keys.push_back(key(i));
-        std::vector<std::string_view> views(keys.begin(), keys.end());
-        NameIndex index;
-        index.build(views);
-        CHECK(index.slots() == want);
+        CHECK(index_of(n, keys).slots() == want);
     }
 }
