@@ -25,6 +25,9 @@ namespace signpost::control {
 namespace {
 
 std::string origin_of(const core::Name& n) { return n.to_key(); }
+// PersistedState::zone_digests: "<origin>" holds a zone's static digest,
+// "<origin> answers" the digest of the answers its transfers carried.
+constexpr std::string_view kAnswersSuffix = " answers";
 
 std::string pool_key(const zones::Catalog& c, const zones::EndpointRef& ref) {
     auto& z = c.zones[ref.zone];
@@ -114,7 +117,6 @@ std::vector<LogLine> Controller::restore(const PersistedState& st, const Now& no
     persisted_services_ = st.services;
     marks_.clear();
     for (auto& [origin, serial] : st.serials) marks_[origin].serial = serial;
-    constexpr std::string_view kAnswers = " answers";
     for (auto& [key, text] : st.zone_digests) {
         // A digest that is not hex (a hand-edited file) counts as none: the zone's data
         // then counts as changed, so its serial moves on (never back).
@@ -122,8 +124,8 @@ std::vector<LogLine> Controller::restore(const PersistedState& st, const Now& no
         auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), digest, 16);
         if (ec != std::errc() || end != text.data() + text.size() || text.empty()) continue;
         std::string_view k = key;
-        if (k.size() > kAnswers.size() && k.substr(k.size() - kAnswers.size()) == kAnswers)
-            marks_[std::string(k.substr(0, k.size() - kAnswers.size()))].answers_digest = digest;
+        if (k.size() > kAnswersSuffix.size() && k.ends_with(kAnswersSuffix))
+            marks_[std::string(k.substr(0, k.size() - kAnswersSuffix.size()))].answers_digest = digest;
         else marks_[key].static_digest = digest;
     }
     seq_ = st.event_seq;
@@ -1363,7 +1365,7 @@ PersistedState Controller::persisted(Probes probes, const Now& now) const {
     for (auto& [origin, m] : marks_) {
         if (m.serial) s.serials[origin] = *m.serial;
         if (m.static_digest) s.zone_digests[origin] = fmt::format("{:016x}", *m.static_digest);
-        if (m.answers_digest) s.zone_digests[origin + " answers"] = fmt::format("{:016x}", *m.answers_digest);
+        if (m.answers_digest) s.zone_digests[origin + std::string(kAnswersSuffix)] = fmt::format("{:016x}", *m.answers_digest);
     }
     s.runtime_txt = runtime_.persisted();
     s.commands = commands_.all();

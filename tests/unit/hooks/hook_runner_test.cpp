@@ -85,8 +85,19 @@ double run_until(uv_loop_t* loop, const std::function<bool()>& done, std::chrono
     return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// Runs the loop until nothing is left in it, for at most 20 s. A handle still active
+// then fails the test and is closed, so that a lost event ends the test (it hung the
+// TSan stage once: a command's exit never came back, its shell left a zombie).
 void close_loop(uv_loop_t* loop) {
-    uv_run(loop, UV_RUN_DEFAULT);
+    run_until(loop, [&] { return !uv_loop_alive(loop); }, std::chrono::seconds(20));
+    if (uv_loop_alive(loop)) {
+        uv_walk(loop, [](uv_handle_t* h, void*) {
+            if (!uv_is_active(h) || uv_is_closing(h)) return;
+            FAIL_CHECK("a handle is still active: " << uv_handle_type_name(uv_handle_get_type(h)));
+            uv_close(h, nullptr);
+        }, nullptr);
+        uv_run(loop, UV_RUN_NOWAIT);
+    }
     CHECK(uv_loop_close(loop) == 0);
 }
 
