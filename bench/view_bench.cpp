@@ -232,19 +232,21 @@ int main(int argc, char** argv) {
         if (sign) {
             // What a publication adds for a zone that secondaries transfer (the controller's
             // xfr_versions, before it builds the View): the zone rendered in the new state and
-            // signed through the cache the Views share, which holds the first View's signatures.
+            // signed as the controller signs it, taking what the first View serves.
             auto cache = std::make_shared<dns::SignatureCache>();
+            std::shared_ptr<const dns::View> served;
             {
                 dns::ViewOptions o;
                 o.signing = signing;
                 o.signatures = cache;
-                dns::build_view(loaded.catalog, up, 1, o);
+                served = dns::build_view(loaded.catalog, up, 1, o);
             }
             const zones::Zone& zone = loaded.catalog->zones[0];
             const dnssec::ZoneKeys& zk = signing->begin()->second;
             xfr::RrsigFn rrsig = [&](const dnssec::Signer& signer, const core::Name& owner, uint16_t type, uint32_t ttl,
                                      const zones::RdataList& rdatas) {
-                return std::string(cache->rrsig(signer, zone.dnssec(), owner, type, ttl, rdatas, std::time(nullptr)).view());
+                return dns::transfer_signature(served.get(), *cache, zone.dnssec(), signer, owner, type, ttl, rdatas,
+                                               std::time(nullptr));
             };
             const uint32_t nsec_ttl = dnssec::negative_ttl(zone.soa.minimum, zone.soa.ttl);
             double xfr_ms[3];

@@ -826,7 +826,8 @@ void Controller::xfr_versions(int64_t now_unix, Step& step) {
                 keys = &k->second;
         xfr::RrsigFn rrsig = [&](const dnssec::Signer& signer, const core::Name& owner, uint16_t type, uint32_t ttl,
                                  const zones::RdataList& rdatas) {
-            return std::string(signatures_->rrsig(signer, z.dnssec(), owner, type, ttl, rdatas, now_unix).view());
+            return dns::transfer_signature(view_.get(), *signatures_, z.dnssec(), signer, owner, type, ttl, rdatas,
+                                           now_unix);
         };
         std::optional<dnssec::Nsec3Params> nsec3;
         if (z.dnssec().denial == zones::DenialKind::Nsec3) nsec3 = dnssec::Nsec3Params{z.dnssec().nsec3_salt, z.dnssec().nsec3_iterations};

@@ -16,16 +16,19 @@ int64_t rrsig_expiration(std::string_view rrsig, int64_t now) noexcept {
     return now + int64_t(int32_t(e - uint32_t(now)));
 }
 
+SignatureCache::Entry* SignatureCache::find(const Key& key) noexcept {
+    if (slots_.empty()) return nullptr;
+    for (std::size_t i = std::size_t(key.a) & mask_;; i = (i + 1) & mask_) {
+        const uint32_t k = slots_[i];
+        if (k == 0) return nullptr;
+        if (entries_[k - 1].key == key) return &entries_[k - 1];
+    }
+}
+
 SignatureCache::Entry& SignatureCache::find_or_add(const Key& key, bool& fresh) {
-    if (!slots_.empty()) {
-        for (std::size_t i = std::size_t(key.a) & mask_;; i = (i + 1) & mask_) {
-            const uint32_t k = slots_[i];
-            if (k == 0) break;
-            if (entries_[k - 1].key == key) {
-                fresh = false;
-                return entries_[k - 1];
-            }
-        }
+    if (Entry* e = find(key)) {
+        fresh = false;
+        return *e;
     }
     fresh = true;
     entries_.push_back(Entry{key, {}, 0});
@@ -51,7 +54,14 @@ void SignatureCache::index_all(std::size_t slots) {
 
 core::SharedBytes SignatureCache::rrsig(const dnssec::Signer& signer, const zones::DnssecSettings& settings,
                                                const core::Name& owner, uint16_t type, uint32_t ttl,
-                                               const zones::RdataList& rdatas, int64_t now_unix) {
+                                               const zones::RdataList& rdatas, int64_t now_unix, Keep keep) {
+    const int64_t refresh = settings.refresh.count() / 1000;
+    auto make = [&] {
+        ++made_;
+        return core::SharedBytes(signer.sign(owner, type, ttl, rdatas, dnssec::validity_at(now_unix, settings)));
+    };
+    // Nothing to find in an empty cache: a SignedZone's first signing skips the digest.
+    if (keep == Keep::No && entries_.empty()) return make();
     // The signed data without validity is the entry's identity: owner, type, TTL,
     // algorithm, key tag, signer and the canonical RRset.
     dnssec::RrsigHeader h{type, uint8_t(signer.key().algorithm()), dnssec::rrsig_labels(owner), ttl, {},
@@ -63,19 +73,19 @@ core::SharedBytes SignatureCache::rrsig(const dnssec::Signer& signer, const zone
     Key key;
     std::memcpy(&key.a, d.data(), 8);
     std::memcpy(&key.b, d.data() + 8, 8);
+    Entry* e = nullptr;
     bool fresh = false;
-    Entry& e = find_or_add(key, fresh);
-    const int64_t refresh = settings.refresh.count() / 1000;
-    int64_t expiration = fresh ? 0 : rrsig_expiration(e.rrsig.view(), now_unix);
+    if (keep == Keep::Yes) e = &find_or_add(key, fresh);
+    else if (!(e = find(key))) return make();
+    int64_t expiration = fresh ? 0 : rrsig_expiration(e->rrsig.view(), now_unix);
     if (fresh || expiration - now_unix < refresh) {
-        dnssec::Validity v = dnssec::validity_at(now_unix, settings);
-        e.rrsig = core::SharedBytes(signer.sign(owner, type, ttl, rdatas, v));
-        expiration = rrsig_expiration(e.rrsig.view(), now_unix);
-        ++made_;
+        if (keep == Keep::No) return make();  // the stale entry ages out unused
+        e->rrsig = make();
+        expiration = rrsig_expiration(e->rrsig.view(), now_unix);
     }
-    e.used = uint32_t(build_);
+    e->used = uint32_t(build_);
     if (used_earliest_ == 0 || expiration < used_earliest_) used_earliest_ = expiration;
-    return e.rrsig;
+    return e->rrsig;
 }
 
 void SignatureCache::end_build() {

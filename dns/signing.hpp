@@ -33,14 +33,21 @@ using SigningKeys = std::map<std::string, dnssec::ZoneKeys, std::less<>>;
 // (core::SharedBytes). A signature is made again when less than the zone's `refresh`
 // remains. Entries no View used for kKeepBuilds builds are dropped (looked for every
 // kKeepBuilds / 8 builds), unless the cache is small.
+// What a zone's SignedZone holds (its static RRsets, its denial chain, its presigned
+// address sets: nearly every signature of a large zone) is not kept here (Keep::No): the
+// View after a reload finds it in the View before by name (dns/view_signing.cpp), so the
+// cache keeps only what changes with health (state TXT, answers no SignedZone presigned),
+// the apex's own sets and what only a transfer signs.
 class SignatureCache {
 public:
+    enum class Keep : bool { No, Yes };
     // The RRSIG rdata of `signer` over (owner, type, ttl, rdatas), valid at `now_unix`
     // for at least `settings.refresh`. May sign (OpenSSL); throws std::runtime_error
-    // when OpenSSL fails.
+    // when OpenSSL fails. Keep::No: an entry already here is used, a signature made anew
+    // is returned without an entry (signatures_made() counts it all the same).
     core::SharedBytes rrsig(const dnssec::Signer& signer, const zones::DnssecSettings& settings,
                             const core::Name& owner, uint16_t type, uint32_t ttl, const zones::RdataList& rdatas,
-                            int64_t now_unix);
+                            int64_t now_unix, Keep keep = Keep::Yes);
 
     // Around one View's build: entries unused for kKeepBuilds builds go at the end.
     void begin_build() noexcept {
@@ -75,6 +82,7 @@ private:
     // Open addressing over 4-byte slots (entries_ index + 1; 0: empty), at most half
     // full, into a dense entry list: ~40 bytes an entry where a node-based map took ~108.
     // The key is already a digest: its first word picks the slot.
+    Entry* find(const Key& key) noexcept;
     Entry& find_or_add(const Key& key, bool& fresh);
     void index_all(std::size_t slots);
     std::vector<Entry> entries_;

@@ -163,6 +163,21 @@ std::size_t pending_signatures(const View& view) noexcept;
 // after that finds their signatures. Control loop only; may sign (OpenSSL).
 std::size_t sign_pending(const View& view, SignatureCache& cache, std::size_t from, std::size_t budget);
 
+// DNSSEC: the RRSIG `signer` made over (owner, type, original TTL `ttl`, rdatas) that the
+// View serves in a signed zone's static RRsets, presigned address sets or NSEC/NSEC3
+// chain, and that is more than `refresh` seconds from expiring at `now`; empty: none. A
+// transfer of the zone (xfr::sign_content) takes it instead of signing again. Control
+// loop only; no signing.
+core::SharedBytes served_signature(const View& view, const dnssec::Signer& signer, const core::Name& owner,
+                                   uint16_t type, uint32_t ttl, const zones::RdataList& rdatas, int64_t now,
+                                   int64_t refresh);
+
+// The RRSIG a transfer of a signed zone carries (xfr::RrsigFn): the one `view` serves
+// (served_signature; null: none), else `cache`'s, which keeps it for the next transfer.
+std::string transfer_signature(const View* view, SignatureCache& cache, const zones::DnssecSettings& settings,
+                               const dnssec::Signer& signer, const core::Name& owner, uint16_t type, uint32_t ttl,
+                               const zones::RdataList& rdatas, int64_t now);
+
 // Answers per geo rule (metrics): `rule` is "1".."N" (zones::Service::geo_rules
 // order), "nearest:<pool>" or "default"; counted since the service's counters
 // began (carried across Views through ViewOptions::previous). Any thread.

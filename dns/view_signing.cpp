@@ -1,13 +1,16 @@
 // Signs a View's signed zones (issue 15) when it is built: every RRset the zone can
 // serve (static data, the SOA, the state TXT, DNSKEY/CDS/CDNSKEY at the apex, every
 // variant of every decision of every service at each of its owners) and an NSEC or
-// NSEC3 chain with one record per answer shape at service owners. Signatures come from the
-// SignatureCache, so a View built after a health change signs only what no earlier
-// View signed. What no health change alters (a SignedZone) is taken over from the View
-// before while its inputs are the same, so that a flip neither looks up nor sorts it
-// again; a state TXT whose text is unchanged keeps the View before's signatures, and
-// over ViewOptions::state_signature_budget a changed one keeps its previous text until
-// sign_pending() has signed the new one. Control loop only; the query path reads
+// NSEC3 chain with one record per answer shape at service owners. What no health change
+// alters (a SignedZone) is taken over from the View before while its inputs are the
+// same, so that a flip neither looks up nor sorts it again; when they differ (a reload,
+// a key rollover) each of its signatures whose signed data is unchanged is found in the
+// View before by name (SignedLookup), so a reload signs only what changed. The rest (a
+// service's answers no SignedZone presigned, the apex's own sets, the state TXT) comes
+// from the SignatureCache, so a View built after a health change signs only what no
+// earlier View signed. A state TXT whose text is unchanged keeps the View before's
+// signatures, and over ViewOptions::state_signature_budget a changed one keeps its
+// previous text until sign_pending() has signed the new one. Control loop only; the query path reads
 // View::sig_index_ and ZoneData::denial().
 #include <algorithm>
 #include <ctime>
@@ -22,13 +25,93 @@
 
 namespace signpost::dns::detail {
 
-namespace {
-
 namespace rt = zones::rrtype;
+
+namespace {
 
 std::string address_rdata(const core::IpAddress& a) {
     return std::string(reinterpret_cast<const char*>(a.bytes.data()), a.size());
 }
+
+}  // namespace
+
+// The signatures a signed zone of a View serves, found by what they sign (owner name,
+// type, original TTL, rdata) rather than by the RRset objects that hold them: a View
+// built after a reload (a new catalog), with other keys or other shapes takes those whose
+// signed data is unchanged, and a transfer of the zone finds them, instead of signing
+// again or keeping a second index of every signature (SignatureCache::Keep::No).
+class SignedLookup {
+public:
+    explicit SignedLookup(const ZoneData* z) : z_(z && z->signing ? z : nullptr) {}
+
+    // A static RRset's (the catalog's: not the View's own).
+    const SigSet* rrset(std::string_view owner, uint16_t type, uint32_t ttl, const zones::RdataList& rdatas) const {
+        const VNode* n = node(owner);
+        const zones::RRset* s = n ? n->find(type) : nullptr;
+        if (!s || s->ttl != ttl || !(s->rdatas == rdatas)) return nullptr;
+        return z_->signing->static_index.find(s, nullptr, type);
+    }
+    // A presigned address set's (`rdatas` sorted, distinct).
+    const SigSet* presigned(std::string_view owner, uint16_t type, uint32_t ttl,
+                            const std::vector<std::string>& rdatas) const {
+        const VNode* n = node(owner);
+        const std::vector<Presigned>* list = n ? z_->signing->presigned_at(index(*n)) : nullptr;
+        if (list)
+            for (const Presigned& p : *list)
+                if (p.type == type && p.ttl == ttl && p.rdatas == rdatas) return &p.sigs;
+        return nullptr;
+    }
+    // An NSEC's at `owner`, or an NSEC3's (`owner` its hashed name), of any shape.
+    const SigSet* denial(std::string_view owner, uint16_t type, std::string_view rdata) const {
+        if (!z_) return nullptr;
+        const Denial& dn = z_->signing->denial;
+        int64_t k = -1;
+        if (type == rt::NSEC && !dn.nsec3) {
+            if (const VNode* n = node(owner); n && index(*n) < dn.nsec_of.size()) k = dn.nsec_of[index(*n)];
+        } else if (type == rt::NSEC3 && dn.nsec3) {
+            // The owners are in hash order, and so in byte order: every first label is a
+            // hash of the same length (base32hex keeps the order) over the same origin.
+            auto it = std::lower_bound(dn.nsec3_owners.begin(), dn.nsec3_owners.end(), owner,
+                                       [](const std::string& a, std::string_view b) { return a < b; });
+            if (it != dn.nsec3_owners.end() && *it == owner) k = it - dn.nsec3_owners.begin();
+        }
+        if (k < 0 || std::size_t(k) >= dn.nsecs.size()) return nullptr;
+        const NsecData& d = dn.nsecs[std::size_t(k)];
+        for (uint32_t r = d.first; r < d.first + d.count && r < dn.records.size(); ++r)
+            if (dn.records[r].rdata.view() == rdata) return &dn.records[r].sigs;
+        return nullptr;
+    }
+    // The RRSIG in `sigs` that `signer` made over `type` with original TTL `ttl` and that
+    // may still be served at `now` (more than `refresh` seconds from expiring); empty:
+    // none. A key is known by its DNSKEY among the zone's signers, not by its tag alone
+    // (two keys may share a tag).
+    core::SharedBytes usable(const SigSet* sigs, const dnssec::Signer& signer, uint16_t type, uint32_t ttl,
+                             int64_t now, int64_t refresh) const {
+        if (!sigs || std::find(z_->signing->keys.begin(), z_->signing->keys.end(), signer.dnskey()) ==
+                         z_->signing->keys.end())
+            return {};
+        const auto alg = uint8_t(signer.key().algorithm());
+        for (const core::SharedBytes& r : *sigs) {
+            const std::string_view v = r.view();
+            if (v.size() < 18) continue;
+            const auto* p = reinterpret_cast<const uint8_t*>(v.data());
+            if (core::get16(p) == type && p[2] == alg && core::get32(p + 4) == ttl &&
+                core::get16(p + 16) == signer.key_tag() && v.substr(18).starts_with(signer.zone().wire()) &&
+                rrsig_expiration(v, now) - now >= refresh)
+                return r;
+        }
+        return {};
+    }
+
+private:
+    const VNode* node(std::string_view owner) const noexcept {
+        return z_ ? z_->find(reinterpret_cast<const uint8_t*>(owner.data()), owner.size()) : nullptr;
+    }
+    uint32_t index(const VNode& n) const noexcept { return uint32_t(&n - z_->nodes.data()); }
+    const ZoneData* z_;
+};
+
+namespace {
 
 // Signs one zone of a View. What no health change alters (static RRsets, the denial
 // chain, each owner's presigned address sets) goes into a SignedZone, taken from the
@@ -57,6 +140,7 @@ public:
             z_.signing = before->signing;
             cache_.note_expiration(z_.signing->expiration);
         } else {
+            carry_ = SignedLookup(before);
             make(*made);
             z_.signing = std::move(made);
         }
@@ -164,7 +248,8 @@ private:
                 if (own_.count(s) || states.count(s)) continue;  // this View's own: signed per View
                 // At a cut only the DS is the parent's (and signed); NS and glue are not.
                 if (reach == NodeReach::Delegation && s->type != rt::DS) continue;
-                SigSet& ss = sz.static_sigs.emplace_back(sigs_of(*owner, s->type, s->ttl, s->rdatas, false));
+                const SigSet* was = carry_.rrset(n.name(), s->type, s->ttl, s->rdatas);
+                SigSet& ss = sz.static_sigs.emplace_back(sigs_of(*owner, s->type, s->ttl, s->rdatas, false, was, true));
                 statics.push_back({s, nullptr, s->type, &ss});
             }
             if (n.service >= 0 && reach == NodeReach::Exact) presign_pools(sz, i, *owner);  // in node order
@@ -188,11 +273,21 @@ private:
         return m;
     }
 
+    // Per signing key: its signature in `was` (the same data's in the View before, see
+    // SignedLookup) while fresh, else the cache's or a new one. `in_signed_zone`: the
+    // signatures go into a SignedZone, where the View after finds them; the cache does
+    // not keep them (SignatureCache::Keep::No).
     SigSet sigs_of(const core::Name& owner, uint16_t type, uint32_t ttl, const zones::RdataList& rdatas,
-                   bool key_set) {
+                   bool key_set, const SigSet* was = nullptr, bool in_signed_zone = false) {
         SigSet ss;
-        for (const dnssec::Signer* s : key_set ? ksk_ : zsk_)
-            ss.push_back(cache_.rrsig(*s, settings_, owner, type, ttl, rdatas, now_));
+        const int64_t refresh = settings_.refresh.count() / 1000;
+        for (const dnssec::Signer* s : key_set ? ksk_ : zsk_) {
+            core::SharedBytes r = carry_.usable(was, *s, type, ttl, now_, refresh);
+            if (r.empty())
+                r = cache_.rrsig(*s, settings_, owner, type, ttl, rdatas, now_,
+                                 in_signed_zone ? SignatureCache::Keep::No : SignatureCache::Keep::Yes);
+            ss.push_back(std::move(r));
+        }
         return ss;
     }
     // A SigSet this View keeps (its own RRsets, answers no SignedZone presigned).
@@ -303,7 +398,8 @@ private:
             Presigned p;
             p.type = six ? rt::AAAA : rt::A;
             p.ttl = svc->ttl;
-            p.sigs = sigs_of(owner, p.type, p.ttl, rdatas, false);
+            p.sigs = sigs_of(owner, p.type, p.ttl, rdatas, false, carry_.presigned(owner.wire(), p.type, p.ttl, rdatas),
+                             true);
             p.rdatas = std::move(rdatas);
             list.push_back(std::move(p));
         };
@@ -349,7 +445,8 @@ private:
                 NsecRecord& r = dn.records.emplace_back();
                 const std::string rdata = std::string(next) + dnssec::type_bitmap(types);
                 r.rdata = core::SharedBytes(rdata);
-                r.sigs = sigs_of(*owner, rt::NSEC, z_.negative_ttl, zones::RdataList{rdata}, false);
+                r.sigs = sigs_of(*owner, rt::NSEC, z_.negative_ttl, zones::RdataList{rdata}, false,
+                                 carry_.denial(n.name(), rt::NSEC, rdata), true);
             }
             d.count = uint8_t(shapes);
         }
@@ -432,7 +529,8 @@ private:
                                               ? records[k].rdata
                                               : chain.rdata_with(k, shape_types(z_.nodes[d.node], cut, s), cut);
                 r.rdata = core::SharedBytes(rdata);
-                r.sigs = sigs_of(records[k].owner, rt::NSEC3, z_.negative_ttl, zones::RdataList{rdata}, false);
+                r.sigs = sigs_of(records[k].owner, rt::NSEC3, z_.negative_ttl, zones::RdataList{rdata}, false,
+                                 carry_.denial(records[k].owner.wire(), rt::NSEC3, rdata), true);
             }
             d.count = uint8_t(shapes);
         }
@@ -446,6 +544,7 @@ private:
     const std::unordered_set<const zones::RRset*>& own_;  // the View's own RRsets but state TXT
     std::vector<const dnssec::Signer*> zsk_, ksk_;
     std::vector<std::string> keys_;  // SignedZone::keys of these signers
+    SignedLookup carry_{nullptr};    // the zone in the View before, while make() runs
 };
 
 }  // namespace
@@ -521,6 +620,36 @@ void SigIndex::build(std::vector<Item> items, const SigIndex* base, std::shared_
 namespace signpost::dns {
 
 std::size_t pending_signatures(const View& view) noexcept { return view.pending_.size(); }
+
+core::SharedBytes served_signature(const View& view, const dnssec::Signer& signer, const core::Name& owner,
+                                   uint16_t type, uint32_t ttl, const zones::RdataList& rdatas, int64_t now,
+                                   int64_t refresh) {
+    const std::string_view origin = signer.zone().wire();
+    const int32_t zi = view.find_zone(reinterpret_cast<const uint8_t*>(origin.data()), origin.size());
+    if (zi < 0) return {};
+    const detail::SignedLookup lookup(&view.zones_[std::size_t(zi)]);
+    const std::string_view name = owner.wire();
+    const detail::SigSet* sigs = nullptr;
+    if (type == zones::rrtype::NSEC || type == zones::rrtype::NSEC3) {
+        if (rdatas.size() == 1) sigs = lookup.denial(name, type, rdatas.front());
+    } else if (!(sigs = lookup.rrset(name, type, ttl, rdatas)) &&
+               (type == zones::rrtype::A || type == zones::rrtype::AAAA)) {
+        std::vector<std::string> sorted(rdatas.begin(), rdatas.end());
+        std::sort(sorted.begin(), sorted.end());
+        sigs = lookup.presigned(name, type, ttl, sorted);
+    }
+    return lookup.usable(sigs, signer, type, ttl, now, refresh);
+}
+
+std::string transfer_signature(const View* view, SignatureCache& cache, const zones::DnssecSettings& settings,
+                               const dnssec::Signer& signer, const core::Name& owner, uint16_t type, uint32_t ttl,
+                               const zones::RdataList& rdatas, int64_t now) {
+    if (view)
+        if (auto served = served_signature(*view, signer, owner, type, ttl, rdatas, now, settings.refresh.count() / 1000);
+            !served.empty())
+            return std::string(served.view());
+    return std::string(cache.rrsig(signer, settings, owner, type, ttl, rdatas, now).view());
+}
 
 std::size_t sign_pending(const View& view, SignatureCache& cache, std::size_t from, std::size_t budget) {
     const int64_t now = view.options_.now_unix ? view.options_.now_unix : int64_t(std::time(nullptr));

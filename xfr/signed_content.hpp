@@ -2,8 +2,9 @@
 // in AXFR and IXFR. The secondary serves the records as they are, so they carry
 // everything a validator needs: DNSKEY, CDS and CDNSKEY at the apex, an NSEC (or
 // NSEC3) chain over the authoritative names, and an RRSIG per key over every authoritative RRset.
-// Pure: signatures come from the caller (the control core's SignatureCache), so a
-// health change signs only the RRsets that changed.
+// Pure: signatures come from the caller (the control core: dns::transfer_signature, the
+// View's own or the SignatureCache's), so a health change signs only the RRsets that
+// changed.
 #pragma once
 
 #include <functional>

@@ -69,3 +69,40 @@ TEST_CASE("SignatureCache: each signature made once and shared, unused entries d
     CHECK(sign(0, later).data() == again.data());
     CHECK(cache.signatures_made() == kNames + 3);
 }
+
+// Keep::No (what a zone's SignedZone holds): an entry already here is used, a signature
+// made anew is not kept; counted all the same.
+TEST_CASE("SignatureCache: Keep::No uses an entry, keeps none of its own") {
+    const dnssec::Signer signer(*core::Name::from_text("example.com.", core::Name()), dnssec::kZoneKeyFlags,
+                                dnssec::SigningKey::generate(zones::DnssecAlgorithm::EcdsaP256Sha256));
+    const zones::DnssecSettings settings;
+    dns::SignatureCache cache;
+    using Keep = dns::SignatureCache::Keep;
+    auto sign = [&](int i, Keep keep, int64_t at = now) {
+        return cache.rrsig(signer, settings, owner(i), zones::rrtype::A, 300, a_record(i), at, keep);
+    };
+    // An empty cache: signed, not kept.
+    auto a = sign(1, Keep::No);
+    CHECK(!a.empty());
+    CHECK(cache.size() == 0);
+    CHECK(cache.signatures_made() == 1);
+    CHECK(sign(1, Keep::No).view() != a.view());  // nothing to find: signed again
+    CHECK(cache.signatures_made() == 2);
+    // A kept entry is found by Keep::No; other data beside it is signed and not kept.
+    auto kept = sign(2, Keep::Yes);
+    CHECK(cache.size() == 1);
+    CHECK(sign(2, Keep::No).data() == kept.data());
+    CHECK(cache.signatures_made() == 3);
+    CHECK(sign(3, Keep::No).view() != kept.view());
+    CHECK(cache.size() == 1);
+    CHECK(cache.signatures_made() == 4);
+    // A stale entry is not served by Keep::No, nor replaced: Keep::Yes then makes it again.
+    const int64_t later = now + 8 * 86400;
+    auto fresh = sign(2, Keep::No, later);
+    CHECK(fresh.view() != kept.view());
+    CHECK(dns::rrsig_expiration(fresh.view(), later) >= later + 14 * 86400 - 10);
+    CHECK(cache.signatures_made() == 5);
+    CHECK(sign(2, Keep::Yes, later).view() != fresh.view());
+    CHECK(cache.signatures_made() == 6);
+    CHECK(cache.size() == 1);
+}

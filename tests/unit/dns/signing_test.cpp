@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <sstream>
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
 #endif
@@ -13,6 +14,7 @@
 #include "dns/explain.hpp"
 #include "dns/signing.hpp"
 #include "dns/view_impl.hpp"
+#include "dnssec/encoding.hpp"
 #include "dnssec/sign.hpp"
 #include "support.hpp"
 #include "zones/loader.hpp"
@@ -121,6 +123,29 @@ struct Pkt {
     ~Pkt() { ldns_pkt_free(p); }
 };
 
+// The reply's wire with each RRSIG's signature field zeroed: two Views that signed the
+// same data apart (an ECDSA signature differs each time one is made) compare equal in
+// everything else, the RRSIGs' other fields and the sizes included.
+std::vector<uint8_t> signatures_zeroed(const Reply& r) {
+    std::vector<uint8_t> w = r.wire;
+    for (auto* section : {&r.answer, &r.authority, &r.additional})
+        for (const std::string& rr : *section) {
+            std::istringstream in(rr);
+            std::string owner, ttl, cls, type, field, last;
+            in >> owner >> ttl >> cls >> type;
+            if (type != "RRSIG") continue;
+            while (in >> field) last = field;
+            auto sig = dnssec::base64_decode(last);
+            REQUIRE(sig);
+            REQUIRE(sig->size() >= 32);
+            auto at = std::search(w.begin(), w.end(), sig->begin(), sig->end(),
+                                  [](uint8_t a, char b) { return a == uint8_t(b); });
+            REQUIRE(at != w.end());
+            std::fill_n(at, sig->size(), uint8_t(0));
+        }
+    return w;
+}
+
 // Every RRSIG in `list` verifies over the RRset it covers with `keys`.
 void verify_sigs(ldns_rr_list* list, ldns_rr_list* keys, const std::string& what) {
     for (size_t i = 0; i < ldns_rr_list_rr_count(list); ++i) {
@@ -143,6 +168,38 @@ void verify_sigs(ldns_rr_list* list, ldns_rr_list* keys, const std::string& what
 }
 
 }  // namespace
+
+// Views built one after another from one catalog, as the daemon builds them: each
+// with the one before as ViewOptions::previous and one signature cache. A `fresh` View
+// has no View before and a cache of its own: it signs everything itself.
+struct Chain {
+    std::shared_ptr<const zones::Catalog> catalog;
+    std::shared_ptr<dns::SignatureCache> cache = std::make_shared<dns::SignatureCache>();
+    std::shared_ptr<dns::SignatureCache> fresh_cache = std::make_shared<dns::SignatureCache>();
+    std::shared_ptr<const dns::View> last;
+    int64_t now = int64_t(std::time(nullptr));
+    std::size_t budget = SIZE_MAX;
+
+    explicit Chain(const std::string& extra = "") : catalog(load(true, extra)) {}
+    std::shared_ptr<const dns::View> next(const std::vector<policy::Evaluation>& evs, bool fresh = false) {
+        dns::ViewOptions o;
+        o.signing = csk();
+        o.signatures = fresh ? fresh_cache : cache;
+        o.now_unix = now;
+        o.state_signature_budget = budget;
+        if (!fresh) o.previous = last;
+        auto v = dns::build_view(catalog, evs, 1, o);
+        if (!fresh) last = v;
+        return v;
+    }
+};
+
+QueryOptions with_do() {
+    QueryOptions o;
+    o.edns = true;
+    o.do_bit = true;
+    return o;
+}
 
 TEST_CASE("signing: without DO a signed zone answers byte for byte as unsigned (DNSKEY, CDS aside)") {
     auto plain = view(false, primary()), sig = view(true, primary());
@@ -212,24 +269,46 @@ TEST_CASE("signing: with DO every RRSIG verifies and every denial is proven, in 
 }
 
 TEST_CASE("signing: a failover and a failback sign nothing, signatures are made again at refresh") {
-    auto cache = std::make_shared<dns::SignatureCache>();
-    const int64_t t0 = int64_t(std::time(nullptr));
-    view(true, primary(), cache, t0);
-    const uint64_t first = cache->signatures_made();
+    Chain chain;
+    const int64_t t0 = chain.now;
+    chain.next(primary());
+    const uint64_t first = chain.cache->signatures_made();
     CHECK(first > 20);
-    view(true, secondary(), cache, t0 + 1);  // failover: each pool's set was signed ahead
+    // The static RRsets, the NSEC chain and the presigned sets are the SignedZone's, not
+    // the cache's: it keeps the apex's own sets and the state TXT.
+    CHECK(chain.cache->size() < 10);
+    chain.now = t0 + 1;
+    chain.next(secondary());  // failover: each pool's set was signed ahead
     std::vector<policy::Evaluation> down{
         evaluation({variant({"192.0.2.10", "2001:db8::10", "198.51.100.10"})}, "all-down", "every pool down", 5)};
-    view(true, down, cache, t0 + 2);  // all down: every pool's addresses together, signed ahead too
-    view(true, primary(), cache, t0 + 3);
+    chain.now = t0 + 2;
+    chain.next(down);  // all down: every pool's addresses together, signed ahead too
+    chain.now = t0 + 3;
+    chain.next(primary());
     // Only the state TXT is new in each state: its text says why (failover:secondary,
     // all-down) and is signed when it first appears; back on the primary it is cached.
-    CHECK(cache->signatures_made() == first + 2);
+    CHECK(chain.cache->signatures_made() == first + 2);
     // 14 days' lifetime, 7 days' refresh (the defaults): 7 days on, every signature used is made again.
     const int64_t later = t0 + 7 * 86400 + 10;
-    view(true, primary(), cache, later);
-    CHECK(cache->signatures_made() >= 2 * first);
-    CHECK(cache->earliest_expiration() >= later + 14 * 86400 - 10);
+    chain.now = later;
+    auto refreshed = chain.next(primary());
+    CHECK(chain.cache->signatures_made() >= 2 * first);
+    CHECK(chain.cache->earliest_expiration() >= later + 14 * 86400 - 10);
+    // Every signature served was made again: each expires a whole lifetime after `later`.
+    std::size_t seen = 0;
+    for (const Q& q : kQueries) {
+        CAPTURE(q.name);
+        CAPTURE(q.type);
+        Pkt p(ask(*refreshed, make_query(q.name, q.type, with_do())).wire);
+        for (ldns_rr_list* list : {ldns_pkt_answer(p.p), ldns_pkt_authority(p.p)})
+            for (size_t i = 0; i < ldns_rr_list_rr_count(list); ++i) {
+                ldns_rr* rr = ldns_rr_list_rr(list, i);
+                if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_RRSIG) continue;
+                ++seen;
+                CHECK(int64_t(ldns_rdf2native_int32(ldns_rr_rrsig_expiration(rr))) == later + 14 * 86400);
+            }
+    }
+    CHECK(seen > 20);
 }
 
 TEST_CASE("signing: an NSEC at a service owner shows the types it answers now, also when it only covers a name") {
@@ -457,13 +536,15 @@ TEST_CASE("signing NSEC3: the NSEC3 of a service owner shows the types it answer
 }
 
 TEST_CASE("signing NSEC3: a failover signs nothing new but the state TXT") {
-    auto cache = std::make_shared<dns::SignatureCache>();
-    const int64_t t0 = int64_t(std::time(nullptr));
-    view(true, primary(), cache, t0, kNsec3);
-    const uint64_t first = cache->signatures_made();
-    view(true, secondary(), cache, t0 + 1, kNsec3);
-    view(true, primary(), cache, t0 + 2, kNsec3);
-    CHECK(cache->signatures_made() == first + 1);
+    Chain chain(kNsec3);
+    const int64_t t0 = chain.now;
+    chain.next(primary());
+    const uint64_t first = chain.cache->signatures_made();
+    chain.now = t0 + 1;
+    chain.next(secondary());
+    chain.now = t0 + 2;
+    chain.next(primary());
+    CHECK(chain.cache->signatures_made() == first + 1);
 }
 
 // Key timing (dnssec/rollover.hpp) in the View: a pre-published ZSK is in the DNSKEY set
@@ -537,35 +618,6 @@ TEST_CASE("signing: the View signs with the keys the timing says, and publishes 
 
 namespace {
 
-// Views built one after another from one catalog, as the daemon builds them: each
-// with the one before as ViewOptions::previous and one signature cache.
-struct Chain {
-    std::shared_ptr<const zones::Catalog> catalog;
-    std::shared_ptr<dns::SignatureCache> cache = std::make_shared<dns::SignatureCache>();
-    std::shared_ptr<const dns::View> last;
-    int64_t now = int64_t(std::time(nullptr));
-    std::size_t budget = SIZE_MAX;
-
-    explicit Chain(const std::string& extra = "") : catalog(load(true, extra)) {}
-    std::shared_ptr<const dns::View> next(const std::vector<policy::Evaluation>& evs, bool fresh = false) {
-        dns::ViewOptions o;
-        o.signing = csk();
-        o.signatures = cache;
-        o.now_unix = now;
-        o.state_signature_budget = budget;
-        if (!fresh) o.previous = last;
-        auto v = dns::build_view(catalog, evs, 1, o);
-        if (!fresh) last = v;
-        return v;
-    }
-};
-
-QueryOptions with_do() {
-    QueryOptions o;
-    o.edns = true;
-    o.do_bit = true;
-    return o;
-}
 
 std::string state_txt(const dns::View& v) {
     auto r = ask(v, make_query("site._signpost.example.com", 16, with_do()));
@@ -578,7 +630,8 @@ std::string state_txt(const dns::View& v) {
 
 // A View built after another of the same zone and keys takes over what that one
 // signed (the static RRsets' signatures, the NSEC chain, the presigned address sets):
-// its answers are byte for byte those of a View built afresh from the same cache.
+// its answers are byte for byte those of a View built afresh, but for the signatures'
+// own bytes (made again there: ECDSA differs each time).
 TEST_CASE("signing: a View built after another reuses its signing and answers as one built afresh") {
     for (const std::string& extra : {std::string(), kNsec3}) {
         CAPTURE(extra);
@@ -595,9 +648,10 @@ TEST_CASE("signing: a View built after another reuses its signing and answers as
             for (const Q& q : kQueries) {
                 CAPTURE(q.name);
                 CAPTURE(q.type);
-                auto b = ask(*fresh, make_query(q.name, q.type, with_do()));
-                CHECK(ask(*reused, make_query(q.name, q.type, with_do())).wire == b.wire);
-                CHECK(ask(*again, make_query(q.name, q.type, with_do())).wire == b.wire);
+                auto b = signatures_zeroed(ask(*fresh, make_query(q.name, q.type, with_do())));
+                auto r = ask(*reused, make_query(q.name, q.type, with_do()));
+                CHECK(signatures_zeroed(r) == b);
+                CHECK(ask(*again, make_query(q.name, q.type, with_do())).wire == r.wire);
             }
         }
         // Only the secondary's state TXT was new.
@@ -632,8 +686,8 @@ TEST_CASE("signing: a View after another with other keys publishes and signs wit
         for (const Q& q : kQueries) {
             CAPTURE(q.name);
             CAPTURE(q.type);
-            CHECK(ask(*v, make_query(q.name, q.type, with_do())).wire ==
-                  ask(*fresh, make_query(q.name, q.type, with_do())).wire);
+            CHECK(signatures_zeroed(ask(*v, make_query(q.name, q.type, with_do()))) ==
+                  signatures_zeroed(ask(*fresh, make_query(q.name, q.type, with_do()))));
         }
     }
     // The DNSKEY published is the key that signs.
@@ -696,6 +750,7 @@ TEST_CASE("signing: DO=1 answers from the fast path are the general renderer's")
             o.now_unix = int64_t(std::time(nullptr));
             auto fast = dns::build_view(catalog, evs, 1, o);
             o.prerender = false;
+            o.previous = fast;  // its signatures: the same bytes
             auto slow = dns::build_view(catalog, evs, 1, o);
             // The fast View holds www's A with DO: the blob after the unsigned ones, A and RRSIG.
             {
@@ -806,6 +861,140 @@ TEST_CASE("signing: after a reload nothing signed for the catalog before is reus
     auto ns1 = ask(*after, make_query("ns1.example.com", 1, with_do()));
     CHECK(ns1.answer.size() == 2);
     ldns_rr_list_deep_free(keys);
+}
+
+// Every RRSIG a View serves for kQueries verifies with its DNSKEY set (ldns); returns
+// how many it saw.
+std::size_t verify_all(const dns::View& v) {
+    Pkt keys_pkt(ask(v, make_query("example.com", 48, with_do())).wire);
+    ldns_rr_list* keys = ldns_pkt_rr_list_by_type(keys_pkt.p, LDNS_RR_TYPE_DNSKEY, LDNS_SECTION_ANSWER);
+    REQUIRE(keys);
+    std::size_t seen = 0;
+    for (const Q& q : kQueries) {
+        Pkt p(ask(v, make_query(q.name, q.type, with_do())).wire);
+        for (ldns_rr_list* list : {ldns_pkt_answer(p.p), ldns_pkt_authority(p.p)}) {
+            verify_sigs(list, keys, q.name);
+            for (size_t i = 0; i < ldns_rr_list_rr_count(list); ++i)
+                seen += ldns_rr_get_type(ldns_rr_list_rr(list, i)) == LDNS_RR_TYPE_RRSIG;
+        }
+    }
+    ldns_rr_list_deep_free(keys);
+    return seen;
+}
+
+// A reload (a new catalog: no SignedZone is taken over) finds each signature whose signed
+// data is unchanged in the View before, by name (owner, type, TTL, rdata): the same text
+// loaded again signs nothing, one record changed signs its RRset alone. The cache keeps
+// none of them (SignatureCache::Keep::No): the SignedZones do.
+TEST_CASE("signing: a reload signs only what changed, found in the View before by name") {
+    for (const std::string& extra : {std::string(), kNsec3}) {
+        CAPTURE(extra);
+        Chain chain(extra);
+        auto first_view = chain.next(primary());
+        const uint64_t first = chain.cache->signatures_made();
+        const std::size_t kept = chain.cache->size();
+        CHECK(kept < 10);  // the apex's own sets (SOA, DNSKEY, CDS, CDNSKEY, NSEC3PARAM), the state TXT
+        chain.catalog = load(true, extra);
+        auto same = chain.next(primary());
+        CHECK(chain.cache->signatures_made() == first);
+        for (const Q& q : kQueries) {
+            CAPTURE(q.name);
+            CAPTURE(q.type);
+            CHECK(ask(*same, make_query(q.name, q.type, with_do())).wire ==
+                  ask(*first_view, make_query(q.name, q.type, with_do())).wire);
+        }
+        // mail's TXT changed: its RRset alone is signed (mail's NSEC still shows A and TXT).
+        std::string text = kZone;
+        text.replace(text.find("v=spf1 -all"), 11, "v=spf1 mx -all");
+        auto r = zones::load_text(text + "[dnssec]\nsign = true\n" + extra, "example.com.toml");
+        REQUIRE(r.catalog);
+        chain.catalog = r.catalog;
+        auto edited = chain.next(primary());
+        CHECK(chain.cache->signatures_made() == first + 1);
+        CHECK(chain.cache->size() == kept);
+        auto txt = ask(*edited, make_query("mail.example.com", 16, with_do()));
+        REQUIRE(txt.answer.size() == 2);
+        CHECK(txt.answer[0].find("v=spf1 mx -all") != std::string::npos);
+        CHECK(verify_all(*edited) > 20);
+        // Back to the first text: its signature for the old TXT is gone with the View
+        // that served it, so it is signed again (the cache did not keep it).
+        chain.catalog = load(true, extra);
+        auto back = chain.next(primary());
+        CHECK(chain.cache->signatures_made() == first + 2);
+        CHECK(verify_all(*back) > 20);
+    }
+}
+
+// What the View serves signed, a transfer takes (dns::transfer_signature): the signature
+// is the one the View answers with, for the same signer, data and TTL only, and only
+// while it is fresh; otherwise the cache makes (and keeps) one.
+TEST_CASE("signing: a transfer takes the View's signatures by what they sign") {
+    for (const std::string& extra : {std::string(), kNsec3}) {
+        CAPTURE(extra);
+        Chain chain(extra);
+        auto v = chain.next(primary());
+        const dnssec::ZoneKeys& zk = csk()->begin()->second;
+        const dnssec::Signer& signer = zk.keys.at(0).signer;
+        const zones::DnssecSettings& settings = chain.catalog->zones.at(0).dnssec();
+        const int64_t refresh = settings.refresh.count() / 1000;
+        auto served = [&](const char* owner, uint16_t type, uint32_t ttl, const zones::RdataList& rdatas,
+                          int64_t now) {
+            return dns::served_signature(*v, signer, name(owner), type, ttl, rdatas, now, refresh);
+        };
+        // mail's TXT as the View answers it: the RRSIG's rdata is the one served.
+        auto reply = ask(*v, make_query("mail.example.com", 16, with_do()));
+        REQUIRE(reply.answer.size() == 2);
+        const zones::RdataList spf{std::string("\x0bv=spf1 -all")};
+        auto sig = served("mail.example.com.", 16, 300, spf, chain.now);
+        REQUIRE(!sig.empty());
+        CHECK(std::search(reply.wire.begin(), reply.wire.end(), sig.view().begin(), sig.view().end(),
+                          [](uint8_t a, char b) { return a == uint8_t(b); }) != reply.wire.end());
+        // Other data, another TTL, another owner, another key: none.
+        CHECK(served("mail.example.com.", 16, 300, zones::RdataList{std::string("\x02no")}, chain.now).empty());
+        CHECK(served("mail.example.com.", 16, 301, spf, chain.now).empty());
+        CHECK(served("ns1.example.com.", 16, 300, spf, chain.now).empty());
+        auto other = new_csk("other");
+        CHECK(dns::served_signature(*v, other->begin()->second.keys.at(0).signer, name("mail.example.com."), 16, 300,
+                                    spf, chain.now, refresh)
+                  .empty());
+        // Past the refresh point: none (the transfer signs anew).
+        CHECK(served("mail.example.com.", 16, 300, spf, chain.now + 7 * 86400 + 1).empty());
+        // A presigned address set (the secondary pool's, in any order) and the apex's denial.
+        CHECK(!served("www.example.com.", 1, 30, zones::RdataList{std::string("\xc6\x33\x64\x0a")}, chain.now).empty());
+        // Through transfer_signature: the View's signature, nothing made; without a View the
+        // cache signs and keeps it.
+        const uint64_t made = chain.cache->signatures_made();
+        CHECK(dns::transfer_signature(v.get(), *chain.cache, settings, signer, name("mail.example.com."), 16, 300, spf,
+                                      chain.now) == std::string(sig.view()));
+        CHECK(chain.cache->signatures_made() == made);
+        const std::size_t size = chain.cache->size();
+        CHECK(dns::transfer_signature(nullptr, *chain.cache, settings, signer, name("mail.example.com."), 16, 300,
+                                      spf, chain.now) != std::string(sig.view()));
+        CHECK(chain.cache->signatures_made() == made + 1);
+        CHECK(chain.cache->size() == size + 1);
+        // The denial records: every NSEC (NSEC3) the View serves in a negative answer (a
+        // name that does not exist, a type that does not) is found.
+        std::size_t found = 0;
+        for (auto [qname, qtype] : {std::pair{"nx.mail.example.com", 1}, std::pair{"mail.example.com", 28}}) {
+            CAPTURE(qname);
+            Pkt p(ask(*v, make_query(qname, uint16_t(qtype), with_do())).wire);
+            ldns_rr_list* auth = ldns_pkt_authority(p.p);
+            for (size_t i = 0; i < ldns_rr_list_rr_count(auth); ++i) {
+                ldns_rr* rr = ldns_rr_list_rr(auth, i);
+                const auto t = uint16_t(ldns_rr_get_type(rr));
+                if (t != 47 && t != 50) continue;
+                ldns_buffer* b = ldns_buffer_new(512);
+                REQUIRE(ldns_rr_rdata2buffer_wire(b, rr) == LDNS_STATUS_OK);
+                const std::string rdata(reinterpret_cast<const char*>(ldns_buffer_begin(b)), ldns_buffer_position(b));
+                ldns_buffer_free(b);
+                char* owner = ldns_rdf2str(ldns_rr_owner(rr));
+                CHECK_MESSAGE(!served(owner, t, ldns_rr_ttl(rr), zones::RdataList{rdata}, chain.now).empty(), owner);
+                std::free(owner);
+                ++found;
+            }
+        }
+        CHECK(found >= 2);
+    }
 }
 
 TEST_CASE("signing: a SigSet keeps one RRSIG in place and several together, and copies compare equal") {
