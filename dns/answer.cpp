@@ -968,7 +968,8 @@ void write_nsec(Context& c, int32_t k) noexcept {
     const detail::NsecRecord& r = dn.records[d.first + shape];
     const uint32_t ttl = std::min(c.zone->negative_ttl, c.deny_ttl_cap);
     const uint16_t type = dn.nsec3 ? rt::NSEC3 : rt::NSEC;
-    if (!write_rr(c, o, owner.size(), type, ttl, reinterpret_cast<const uint8_t*>(r.rdata.data()), r.rdata.size())) {
+    const std::string_view rdata = dn.rdata(r);
+    if (!write_rr(c, o, owner.size(), type, ttl, reinterpret_cast<const uint8_t*>(rdata.data()), rdata.size())) {
         c.overflow = true;
         return;
     }

@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -270,11 +271,12 @@ private:
     core::SharedBytes one_;
     std::unique_ptr<Many> more_;
 };
+class StaticSigs;
 // Which signatures cover an RRset: keyed by (what, where, type). Static RRsets are
 // (the RRset, null); a service's address or CNAME set is (the policy::Variant, the
 // VNode it is served at). Open addressing, built once; query path: no allocation.
 // A View's index may fall back to a base (the largest signed zone's static RRsets,
-// built once with its SignedZone), so that a flip does not index them again.
+// built once with its SignedZone: StaticSigs), so that a flip does not index them again.
 class SigIndex {
 public:
     struct Item {
@@ -284,7 +286,7 @@ public:
         const SigSet* sigs = nullptr;
     };
     // `base`: looked in when this index has no entry; kept alive by `owner`.
-    void build(std::vector<Item> items, const SigIndex* base = nullptr, std::shared_ptr<const void> owner = nullptr);
+    void build(std::vector<Item> items, const StaticSigs* base = nullptr, std::shared_ptr<const void> owner = nullptr);
     const SigSet* find(const void* what, const void* where, uint16_t type) const noexcept {
         if (!slots_.empty()) {
             for (std::size_t i = hash(what, where, type) & mask_;; i = (i + 1) & mask_) {
@@ -294,7 +296,7 @@ public:
                 if (it.what == what && it.where == where && it.type == type) return it.sigs;
             }
         }
-        return base_ ? base_->find(what, where, type) : nullptr;
+        return base_ && !where ? find_static(what) : nullptr;
     }
     std::size_t size() const noexcept { return items_.size(); }
     template <class F>
@@ -315,9 +317,47 @@ private:
     std::vector<Item> items_;
     std::vector<uint32_t> slots_;
     std::size_t mask_ = 0;
-    const SigIndex* base_ = nullptr;
+    const SigSet* find_static(const void* what) const noexcept;
+    const StaticSigs* base_ = nullptr;
     std::shared_ptr<const void> base_owner_;
 };
+// The signatures of a signed zone's static RRsets (the catalog's own), by the RRset:
+// open addressing over 4-byte slots (at most half full) into two lists, the RRsets and
+// their SigSets: 24 bytes an RRset and its slots, where a SigIndex item (32 bytes) and a
+// SigSet in a deque (16) took 48 and the slots. Filled (add), then build(); read-only
+// after. Query path: find, no allocation.
+class StaticSigs {
+public:
+    void add(const zones::RRset* s, SigSet sigs) {
+        rrsets_.push_back(s);
+        sigs_.push_back(std::move(sigs));
+    }
+    void build();
+    const SigSet* find(const void* rrset) const noexcept {
+        if (slots_.empty()) return nullptr;
+        for (std::size_t i = hash(rrset) & mask_;; i = (i + 1) & mask_) {
+            const uint32_t k = slots_[i];
+            if (k == 0) return nullptr;
+            if (rrsets_[k - 1] == rrset) return &sigs_[k - 1];
+        }
+    }
+    std::size_t size() const noexcept { return rrsets_.size(); }
+    template <class F>
+    void for_each(F f) const {  // f(const zones::RRset*, const SigSet&)
+        for (std::size_t k = 0; k < rrsets_.size(); ++k) f(rrsets_[k], sigs_[k]);
+    }
+
+private:
+    static uint64_t hash(const void* p) noexcept {
+        uint64_t h = uint64_t(reinterpret_cast<uintptr_t>(p)) * 0x9e3779b97f4a7c15ull;
+        return h ^ (h >> 29);
+    }
+    std::vector<const zones::RRset*> rrsets_;
+    std::vector<SigSet> sigs_;
+    std::vector<uint32_t> slots_;
+    std::size_t mask_ = 0;
+};
+
 // The NSEC (or NSEC3) at one owner name of a signed zone. A service owner's types depend
 // on the answer (addresses of one family, both, none, a CNAME), so it has one record per
 // shape, each signed when the View is built: the answer picks the one its variant needs.
@@ -329,9 +369,10 @@ struct NsecData {
     uint8_t count = 0;   // 1 for an owner without a service, else kShapeCname or kShapes; 0: none
 };
 // One NSEC (NSEC3) record of one shape: NSEC: next owner name and type bit maps;
-// NSEC3: RFC 5155 3.2. With its signatures.
+// NSEC3: RFC 5155 3.2 (its rdata: Denial::rdata). With its signatures.
 struct NsecRecord {
-    core::SharedBytes rdata;  // 8 bytes in place of a std::string's 32
+    uint32_t off = 0;  // in Denial::rdata_bytes
+    uint16_t len = 0;
     SigSet sigs;
 };
 
@@ -343,6 +384,20 @@ struct Denial {
     bool nsec3 = false;
     std::vector<NsecData> nsecs;
     std::vector<NsecRecord> records;
+    // Every record's rdata, one after another: one block for the chain where a block per
+    // record took ~48 bytes for ~30 of rdata.
+    std::string rdata_bytes;
+    std::string_view rdata(const NsecRecord& r) const noexcept { return {rdata_bytes.data() + r.off, r.len}; }
+    // Appends a record with `rdata` (at most 65,535 bytes: an rdata's limit).
+    NsecRecord& add(std::string_view rdata) {
+        if (rdata.size() > 0xffff || rdata_bytes.size() + rdata.size() > UINT32_MAX)
+            throw std::length_error("NSEC chain over its limits");
+        NsecRecord& r = records.emplace_back();
+        r.off = uint32_t(rdata_bytes.size());
+        r.len = uint16_t(rdata.size());
+        rdata_bytes.append(rdata);
+        return r;
+    }
     // NSEC3 only: nsecs[k]'s owner, <base32hex(hash)>.<origin>, canonical wire (an NSEC's
     // is its node's name).
     std::vector<std::string> nsec3_owners;
@@ -380,8 +435,7 @@ struct SignedZone {
     std::vector<bool> shapes;
     int64_t expiration = 0;        // the earliest of its signatures' (Unix seconds)
     Denial denial;
-    std::deque<SigSet> static_sigs;
-    SigIndex static_index;  // (catalog RRset, null, type) -> static_sigs
+    StaticSigs statics;  // the catalog's RRsets' signatures
     // Per service owner that answers its own name (ZoneData::nodes index, NodeReach::Exact):
     // its presigned address sets.
     std::vector<std::pair<uint32_t, std::vector<Presigned>>> presigned;  // sorted by node

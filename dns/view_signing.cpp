@@ -49,7 +49,7 @@ public:
         const VNode* n = node(owner);
         const zones::RRset* s = n ? n->find(type) : nullptr;
         if (!s || s->ttl != ttl || !(s->rdatas == rdatas)) return nullptr;
-        return z_->signing->static_index.find(s, nullptr, type);
+        return z_->signing->statics.find(s);
     }
     // A presigned address set's (`rdatas` sorted, distinct).
     const SigSet* presigned(std::string_view owner, uint16_t type, uint32_t ttl,
@@ -78,7 +78,7 @@ public:
         if (k < 0 || std::size_t(k) >= dn.nsecs.size()) return nullptr;
         const NsecData& d = dn.nsecs[std::size_t(k)];
         for (uint32_t r = d.first; r < d.first + d.count && r < dn.records.size(); ++r)
-            if (dn.records[r].rdata.view() == rdata) return &dn.records[r].sigs;
+            if (dn.rdata(dn.records[r]) == rdata) return &dn.records[r].sigs;
         return nullptr;
     }
     // The RRSIG in `sigs` that `signer` made over `type` with original TTL `ttl` and that
@@ -144,7 +144,7 @@ public:
             make(*made);
             z_.signing = std::move(made);
         }
-        const SignedZone& sz = *z_.signing;  // its static_index: sign_view adds it
+        const SignedZone& sz = *z_.signing;  // its statics: sign_view adds them
         // This View's own RRsets at the apex: the SOA when the catalog's differs, the key
         // sets, NSEC3PARAM. (The state TXT records are signed by sign_state().)
         for (const VNode& n : z_.nodes) {
@@ -236,7 +236,6 @@ private:
         for (auto& st : view_.state_txts_)
             if (st.txt) states.insert(st.txt);
         std::vector<uint32_t> owners;
-        std::vector<SigIndex::Item> statics;
         for (uint32_t i = 0; i < z_.nodes.size(); ++i) {
             const VNode& n = z_.nodes[i];
             NodeReach reach = node_reach(z_, n);
@@ -249,16 +248,17 @@ private:
                 // At a cut only the DS is the parent's (and signed); NS and glue are not.
                 if (reach == NodeReach::Delegation && s->type != rt::DS) continue;
                 const SigSet* was = carry_.rrset(n.name(), s->type, s->ttl, s->rdatas);
-                SigSet& ss = sz.static_sigs.emplace_back(sigs_of(*owner, s->type, s->ttl, s->rdatas, false, was, true));
-                statics.push_back({s, nullptr, s->type, &ss});
+                sz.statics.add(s, sigs_of(*owner, s->type, s->ttl, s->rdatas, false, was, true));
             }
             if (n.service >= 0 && reach == NodeReach::Exact) presign_pools(sz, i, *owner);  // in node order
         }
-        sz.static_index.build(std::move(statics));
+        sz.statics.build();
         if (settings_.denial == zones::DenialKind::Nsec3) chain3(sz.denial, owners);
         else chain(sz.denial, owners);
+        sz.denial.records.shrink_to_fit();
+        sz.denial.rdata_bytes.shrink_to_fit();
         sz.expiration = 0;
-        for (auto& ss : sz.static_sigs) fold(sz.expiration, min_expiration(ss));
+        sz.statics.for_each([&](const zones::RRset*, const SigSet& ss) { fold(sz.expiration, min_expiration(ss)); });
         for (auto& r : sz.denial.records) fold(sz.expiration, min_expiration(r.sigs));
         for (auto& [node, list] : sz.presigned)
             for (auto& p : list) fold(sz.expiration, min_expiration(p.sigs));
@@ -442,9 +442,8 @@ private:
                 // itself is signed, so RRSIG stays (RFC 4035 2.3).
                 types.push_back(rt::NSEC);
                 types.push_back(rt::RRSIG);
-                NsecRecord& r = dn.records.emplace_back();
                 const std::string rdata = std::string(next) + dnssec::type_bitmap(types);
-                r.rdata = core::SharedBytes(rdata);
+                NsecRecord& r = dn.add(rdata);
                 r.sigs = sigs_of(*owner, rt::NSEC, z_.negative_ttl, zones::RdataList{rdata}, false,
                                  carry_.denial(n.name(), rt::NSEC, rdata), true);
             }
@@ -524,11 +523,10 @@ private:
             }
             d.first = uint32_t(dn.records.size());
             for (int s = 0; s < shapes; ++s) {
-                NsecRecord& r = dn.records.emplace_back();
                 const std::string rdata = d.node == kNoNode
                                               ? records[k].rdata
                                               : chain.rdata_with(k, shape_types(z_.nodes[d.node], cut, s), cut);
-                r.rdata = core::SharedBytes(rdata);
+                NsecRecord& r = dn.add(rdata);
                 r.sigs = sigs_of(records[k].owner, rt::NSEC3, z_.negative_ttl, zones::RdataList{rdata}, false,
                                  carry_.denial(records[k].owner.wire(), rt::NSEC3, rdata), true);
             }
@@ -583,10 +581,12 @@ void sign_view(View& view, const View* before) {
     // falls back to it); the other zones' are added to the View's.
     const ZoneData* base = nullptr;
     for (auto& z : view.zones_)
-        if (z.signing && (!base || z.signing->static_index.size() > base->signing->static_index.size())) base = &z;
+        if (z.signing && (!base || z.signing->statics.size() > base->signing->statics.size())) base = &z;
     for (auto& z : view.zones_)
-        if (z.signing && &z != base) z.signing->static_index.for_each([&](const SigIndex::Item& it) { items.push_back(it); });
-    if (base) view.sig_index_.build(std::move(items), &base->signing->static_index, base->signing);
+        if (z.signing && &z != base)
+            z.signing->statics.for_each(
+                [&](const zones::RRset* s, const SigSet& ss) { items.push_back({s, nullptr, s->type, &ss}); });
+    if (base) view.sig_index_.build(std::move(items), &base->signing->statics, base->signing);
     else view.sig_index_.build(std::move(items));
     cache.end_build();
 }
@@ -597,7 +597,23 @@ const std::vector<Presigned>* SignedZone::presigned_at(uint32_t node) const noex
     return it != presigned.end() && it->first == node ? &it->second : nullptr;
 }
 
-void SigIndex::build(std::vector<Item> items, const SigIndex* base, std::shared_ptr<const void> owner) {
+const SigSet* SigIndex::find_static(const void* what) const noexcept { return base_->find(what); }
+
+void StaticSigs::build() {
+    rrsets_.shrink_to_fit();
+    sigs_.shrink_to_fit();
+    std::size_t cap = 8;
+    while (cap < rrsets_.size() * 2 + 2) cap *= 2;
+    slots_.assign(cap, 0);
+    mask_ = cap - 1;
+    for (std::size_t k = 0; k < rrsets_.size(); ++k) {
+        std::size_t i = hash(rrsets_[k]) & mask_;
+        while (slots_[i] != 0) i = (i + 1) & mask_;
+        slots_[i] = uint32_t(k + 1);
+    }
+}
+
+void SigIndex::build(std::vector<Item> items, const StaticSigs* base, std::shared_ptr<const void> owner) {
     base_ = base;
     base_owner_ = std::move(owner);
     items_ = std::move(items);
