@@ -8,6 +8,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <new>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -234,32 +235,57 @@ static_assert(sizeof(VNode) == 40);
 
 // DNSSEC: the RRSIG rdatas over one RRset as served, one per key that signs it, each
 // shared with the SignatureCache (one copy of every RRSIG in the process).
-// The usual set has one (a CSK, or one ZSK): it is kept in place, without a heap block;
-// a set of several is kept on the heap, all together. Iterates as a contiguous range.
+// One word: the usual set has one (a CSK, or one ZSK), kept in place as its SharedBytes;
+// a set of several (a rollover) is a heap vector, its pointer tagged with the low bit
+// (a SharedBytes' block is at least 8-aligned: its low bit is 0). Iterates as a
+// contiguous range. 8 bytes in every static RRset's and NSEC record's entry, where a
+// SharedBytes beside a unique_ptr took 16.
 class SigSet {
 public:
-    SigSet() = default;
-    SigSet(SigSet&&) noexcept = default;
-    SigSet& operator=(SigSet&&) noexcept = default;
-    SigSet(const SigSet& o) : one_(o.one_), more_(o.more_ ? std::make_unique<Many>(*o.more_) : nullptr) {}
+    SigSet() noexcept { new (&one_) core::SharedBytes(); }
+    SigSet(SigSet&& o) noexcept {
+        if (o.many()) {
+            more_ = o.more_;
+            new (&o.one_) core::SharedBytes();
+        } else {
+            new (&one_) core::SharedBytes(std::move(o.one_));
+        }
+    }
+    SigSet& operator=(SigSet&& o) noexcept {
+        if (this != &o) {
+            this->~SigSet();
+            new (this) SigSet(std::move(o));
+        }
+        return *this;
+    }
+    SigSet(const SigSet& o) {
+        if (o.many()) more_ = tag(new Many(*o.list()));
+        else new (&one_) core::SharedBytes(o.one_);
+    }
     SigSet& operator=(const SigSet& o) {
         if (this != &o) *this = SigSet(o);
         return *this;
     }
+    ~SigSet() {
+        if (many()) delete list();
+        else one_.~SharedBytes();
+    }
     void push_back(core::SharedBytes rrsig) {
-        if (!more_ && one_.empty()) {
+        if (!many() && one_.empty()) {
             one_ = std::move(rrsig);
             return;
         }
-        if (!more_) {
-            more_ = std::make_unique<Many>();
-            more_->push_back(std::move(one_));
+        if (!many()) {
+            auto* m = new Many();
+            m->push_back(std::move(one_));
+            one_.~SharedBytes();
+            more_ = tag(m);
         }
-        more_->push_back(std::move(rrsig));
+        list()->push_back(std::move(rrsig));
     }
-    const core::SharedBytes* begin() const noexcept { return more_ ? more_->data() : &one_; }
+    const core::SharedBytes* begin() const noexcept { return many() ? list()->data() : &one_; }
     const core::SharedBytes* end() const noexcept {
-        return more_ ? more_->data() + more_->size() : &one_ + (one_.empty() ? 0 : 1);
+        return many() ? list()->data() + list()->size() : &one_ + (one_.empty() ? 0 : 1);
     }
     std::size_t size() const noexcept { return std::size_t(end() - begin()); }
     friend bool operator==(const SigSet& a, const SigSet& b) noexcept {
@@ -268,9 +294,21 @@ public:
 
 private:
     using Many = std::vector<core::SharedBytes>;
-    core::SharedBytes one_;
-    std::unique_ptr<Many> more_;
+    static uintptr_t tag(Many* m) noexcept { return reinterpret_cast<uintptr_t>(m) | 1u; }
+    // The word as stored, whichever member holds it (read as bytes).
+    bool many() const noexcept {
+        uintptr_t w;
+        std::memcpy(&w, static_cast<const void*>(this), sizeof w);
+        return (w & 1u) != 0;
+    }
+    Many* list() const noexcept { return reinterpret_cast<Many*>(more_ & ~uintptr_t(1)); }
+    union {
+        core::SharedBytes one_;
+        uintptr_t more_;
+    };
 };
+static_assert(sizeof(SigSet) == 8);
+static_assert(__STDCPP_DEFAULT_NEW_ALIGNMENT__ >= 2, "SigSet tags a heap pointer's low bit");
 class StaticSigs;
 // Which signatures cover an RRset: keyed by (what, where, type). Static RRsets are
 // (the RRset, null); a service's address or CNAME set is (the policy::Variant, the
