@@ -513,8 +513,10 @@ struct Context {
 };
 
 // Writes one RR; rolls back and returns false when it does not fit.
+// `rd2` (rd2len bytes): more rdata after `rd`, written as it is (an NSEC's bit maps after
+// its next name).
 bool write_rr(Context& c, const uint8_t* owner, std::size_t owner_len, uint16_t type, uint32_t ttl,
-              const uint8_t* rd, std::size_t rdlen) noexcept {
+              const uint8_t* rd, std::size_t rdlen, const uint8_t* rd2 = nullptr, std::size_t rd2len = 0) noexcept {
     Writer& w = c.w;
     std::size_t start = w.size();
     auto fail = [&] {
@@ -557,6 +559,7 @@ bool write_rr(Context& c, const uint8_t* owner, std::size_t owner_len, uint16_t 
         default: break;
     }
     if (!done && !w.bytes(rd, rdlen)) return fail();
+    if (rd2len != 0 && !w.bytes(rd2, rd2len)) return fail();
     std::size_t n = w.size() - rdstart;
     if (n > 0xffff) return fail();
     w.patch16(rdstart - 2, uint16_t(n));
@@ -968,8 +971,11 @@ void write_nsec(Context& c, int32_t k) noexcept {
     const detail::NsecRecord& r = dn.records[d.first + shape];
     const uint32_t ttl = std::min(c.zone->negative_ttl, c.deny_ttl_cap);
     const uint16_t type = dn.nsec3 ? rt::NSEC3 : rt::NSEC;
-    const std::string_view rdata = dn.rdata(r);
-    if (!write_rr(c, o, owner.size(), type, ttl, reinterpret_cast<const uint8_t*>(rdata.data()), rdata.size())) {
+    // NSEC: the next owner's name, then the bit maps; NSEC3: the record's own rdata.
+    const std::string_view next = dn.nsec3 ? std::string_view() : dn.next_name(std::size_t(k), c.zone->nodes);
+    const std::string_view bytes = dn.bytes(r);
+    if (!write_rr(c, o, owner.size(), type, ttl, reinterpret_cast<const uint8_t*>(next.data()), next.size(),
+                  reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())) {
         c.overflow = true;
         return;
     }

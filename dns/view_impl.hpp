@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/shared_bytes.hpp"
@@ -407,9 +408,9 @@ struct NsecData {
     uint8_t count = 0;   // 1 for an owner without a service, else kShapeCname or kShapes; 0: none
 };
 // One NSEC (NSEC3) record of one shape: NSEC: next owner name and type bit maps;
-// NSEC3: RFC 5155 3.2 (its rdata: Denial::rdata). With its signatures.
+// NSEC3: RFC 5155 3.2. Its bytes (Denial::bytes) and its signatures.
 struct NsecRecord {
-    uint32_t off = 0;  // in Denial::rdata_bytes
+    uint32_t off = 0;  // in Denial::bytes_
     uint16_t len = 0;
     SigSet sigs;
 };
@@ -422,19 +423,37 @@ struct Denial {
     bool nsec3 = false;
     std::vector<NsecData> nsecs;
     std::vector<NsecRecord> records;
-    // Every record's rdata, one after another: one block for the chain where a block per
-    // record took ~48 bytes for ~30 of rdata.
-    std::string rdata_bytes;
-    std::string_view rdata(const NsecRecord& r) const noexcept { return {rdata_bytes.data() + r.off, r.len}; }
-    // Appends a record with `rdata` (at most 65,535 bytes: an rdata's limit).
-    NsecRecord& add(std::string_view rdata) {
-        if (rdata.size() > 0xffff || rdata_bytes.size() + rdata.size() > UINT32_MAX)
+    // A record's bytes, in one block for the chain (where a block per record took ~48
+    // bytes for ~30 of rdata). NSEC3: its whole rdata. NSEC: its type bit maps, each
+    // distinct one kept once (most owners share theirs); the rdata is the next owner's
+    // name (next_name) and then these bytes.
+    std::string_view bytes(const NsecRecord& r) const noexcept { return {bytes_.data() + r.off, r.len}; }
+    // NSEC only: the next owner name in the chain after nsecs[k] (the apex after the last).
+    std::string_view next_name(std::size_t k, std::span<const VNode> nodes) const noexcept {
+        return nodes[nsecs[(k + 1) % nsecs.size()].node].name();
+    }
+    // Appends a record whose bytes are `b` (at most 65,535: an rdata's limit); NSEC: a
+    // bit map already in the chain is shared, not kept again.
+    NsecRecord& add(std::string_view b) {
+        if (b.size() > 0xffff || bytes_.size() + b.size() > UINT32_MAX)
             throw std::length_error("NSEC chain over its limits");
         NsecRecord& r = records.emplace_back();
-        r.off = uint32_t(rdata_bytes.size());
-        r.len = uint16_t(rdata.size());
-        rdata_bytes.append(rdata);
+        r.len = uint16_t(b.size());
+        if (!nsec3)
+            if (auto it = shared_.find(std::string(b)); it != shared_.end()) {
+                r.off = it->second;
+                return r;
+            }
+        r.off = uint32_t(bytes_.size());
+        bytes_.append(b);
+        if (!nsec3) shared_.emplace(std::string(b), r.off);
         return r;
+    }
+    // After the last add(): the lists at their size, the bit maps' index gone.
+    void seal() {
+        records.shrink_to_fit();
+        bytes_.shrink_to_fit();
+        shared_ = {};
     }
     // NSEC3 only: nsecs[k]'s owner, <base32hex(hash)>.<origin>, canonical wire (an NSEC's
     // is its node's name).
@@ -447,6 +466,10 @@ struct Denial {
     std::vector<dnssec::Sha1Digest> nsec3_hashes;
     std::string nsec3_salt;
     std::vector<int32_t> wild_cover;
+
+private:
+    std::string bytes_;
+    std::unordered_map<std::string, uint32_t> shared_;  // while the chain is made (NSEC)
 };
 
 // One address set a service owner may answer, signed ahead (each pool's set, all

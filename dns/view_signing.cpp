@@ -77,8 +77,12 @@ public:
         }
         if (k < 0 || std::size_t(k) >= dn.nsecs.size()) return nullptr;
         const NsecData& d = dn.nsecs[std::size_t(k)];
+        // NSEC: the next owner's name, then the record's bit maps.
+        const std::string_view next = dn.nsec3 ? std::string_view() : dn.next_name(std::size_t(k), z_->nodes);
+        if (!rdata.starts_with(next)) return nullptr;
+        rdata.remove_prefix(next.size());
         for (uint32_t r = d.first; r < d.first + d.count && r < dn.records.size(); ++r)
-            if (dn.rdata(dn.records[r]) == rdata) return &dn.records[r].sigs;
+            if (dn.bytes(dn.records[r]) == rdata) return &dn.records[r].sigs;
         return nullptr;
     }
     // The RRSIG in `sigs` that `signer` made over `type` with original TTL `ttl` and that
@@ -255,8 +259,7 @@ private:
         sz.statics.build();
         if (settings_.denial == zones::DenialKind::Nsec3) chain3(sz.denial, owners);
         else chain(sz.denial, owners);
-        sz.denial.records.shrink_to_fit();
-        sz.denial.rdata_bytes.shrink_to_fit();
+        sz.denial.seal();
         sz.expiration = 0;
         sz.statics.for_each([&](const zones::RRset*, const SigSet& ss) { fold(sz.expiration, min_expiration(ss)); });
         for (auto& r : sz.denial.records) fold(sz.expiration, min_expiration(r.sigs));
@@ -442,8 +445,9 @@ private:
                 // itself is signed, so RRSIG stays (RFC 4035 2.3).
                 types.push_back(rt::NSEC);
                 types.push_back(rt::RRSIG);
-                const std::string rdata = std::string(next) + dnssec::type_bitmap(types);
-                NsecRecord& r = dn.add(rdata);
+                const std::string bitmap = dnssec::type_bitmap(types);
+                const std::string rdata = std::string(next) + bitmap;
+                NsecRecord& r = dn.add(bitmap);
                 r.sigs = sigs_of(*owner, rt::NSEC, z_.negative_ttl, zones::RdataList{rdata}, false,
                                  carry_.denial(n.name(), rt::NSEC, rdata), true);
             }
