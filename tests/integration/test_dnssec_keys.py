@@ -241,6 +241,41 @@ class Serve(unittest.TestCase):
             self.assertEqual(r.rdatas("answer", "A"), ["192.0.2.10"])
             self.assertIn(f" {tag} example.com. ", r.rdatas("answer", "RRSIG")[0])
 
+    def test_a_reload_keeps_the_signatures_of_what_did_not_change(self):
+        # ECDSA signatures differ each time one is made, so an RRSIG that is the same
+        # bytes after the reload was not made again: the View after the reload found it
+        # in the View before by what it signs (owner, type, TTL, rdata).
+        keys = self.tmp / "keys"
+        keys.mkdir(mode=0o700)
+        self.zones.write("example.com.toml", signed('denial = "nsec3"\n'))
+        with st.Signpost(self.zones.path, extra_args=["--no-api", "--state", str(keys / "state.json")],
+                         label="signpost, signed, reloaded") as s:
+            def sigs(name, rtype="A"):
+                return s.dig(name, rtype, do=True).rdatas("answer", "RRSIG")
+            ns1, www, nodata = sigs("ns1.example.com"), sigs("www.example.com"), s.dig("ns1.example.com", "AAAA", do=True)
+            self.assertEqual((len(ns1), len(www)), (1, 1))
+            denial = sorted(nodata.rdatas("authority", "RRSIG"))
+            self.assertGreaterEqual(len(denial), 2)  # the SOA's and the NSEC3's
+            # The same text again, then one record changed.
+            s.send_signal(signal.SIGHUP)
+            st.wait_until(lambda: "reloaded 1 zone(s)" in s.stderr(), timeout=15, what="the first reload")
+            self.assertEqual(sigs("ns1.example.com"), ns1)
+            self.assertEqual(sigs("www.example.com"), www)
+            self.zones.write("example.com.toml", signed('denial = "nsec3"\n').replace("192.0.2.10", "192.0.2.11"))
+            s.send_signal(signal.SIGHUP)
+            st.wait_until(lambda: s.dig("www.example.com", do=True).rdatas("answer", "A") == ["192.0.2.11"],
+                          timeout=15, what="the changed record served after the second reload")
+            self.assertEqual(sigs("ns1.example.com"), ns1)  # unchanged: the same signature
+            changed = sigs("www.example.com")
+            self.assertEqual(len(changed), 1)
+            self.assertNotEqual(changed, www)  # changed data: signed anew
+            # ns1's NSEC3 (its types did not change) keeps its signature too.
+            after = s.dig("ns1.example.com", "AAAA", do=True)
+            nsec3_sigs = [r for r in after.rdatas("authority", "RRSIG") if r.startswith("NSEC3 ")]
+            self.assertTrue(nsec3_sigs)
+            for r in nsec3_sigs:
+                self.assertIn(r, denial)
+
 
 if __name__ == "__main__":
     st.main()
