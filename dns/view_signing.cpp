@@ -10,8 +10,8 @@
 // from the SignatureCache, so a View built after a health change signs only what no
 // earlier View signed. A state TXT whose text is unchanged keeps the View before's
 // signatures, and over ViewOptions::state_signature_budget a changed one keeps its
-// previous text until sign_pending() has signed the new one. Control loop only; the query path reads
-// View::sig_index_ and ZoneData::denial().
+// previous text until sign_pending() has signed the new one. Control loop only; the
+// query path reads View::sig_index_ and ZoneData::denial().
 #include <algorithm>
 #include <ctime>
 #include <optional>
@@ -44,11 +44,12 @@ class SignedLookup {
 public:
     explicit SignedLookup(const ZoneData* z) : z_(z && z->signing ? z : nullptr) {}
 
-    // A static RRset's (the catalog's: not the View's own).
+    // A static RRset's (the catalog's: not the View's own), its records in any order
+    // (a transfer's are sorted; a signature covers the canonical order either way).
     const SigSet* rrset(std::string_view owner, uint16_t type, uint32_t ttl, const zones::RdataList& rdatas) const {
         const VNode* n = node(owner);
         const zones::RRset* s = n ? n->find(type) : nullptr;
-        if (!s || s->ttl != ttl || !(s->rdatas == rdatas)) return nullptr;
+        if (!s || s->ttl != ttl || !same_records(s->rdatas, rdatas)) return nullptr;
         return z_->signing->statics.find(s);
     }
     // A presigned address set's (`rdatas` sorted, distinct).
@@ -108,6 +109,17 @@ public:
     }
 
 private:
+    // The same set of records (an RRset holds no duplicates).
+    static bool same_records(const zones::RdataList& a, const zones::RdataList& b) noexcept {
+        if (a == b) return true;
+        if (a.packed().size() != b.packed().size()) return false;
+        std::size_t n = 0;
+        for (std::string_view rd : b) {
+            if (!a.contains(rd)) return false;
+            ++n;
+        }
+        return n == a.size();
+    }
     const VNode* node(std::string_view owner) const noexcept {
         return z_ ? z_->find(reinterpret_cast<const uint8_t*>(owner.data()), owner.size()) : nullptr;
     }

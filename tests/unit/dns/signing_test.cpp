@@ -961,6 +961,10 @@ TEST_CASE("signing: a transfer takes the View's signatures by what they sign") {
         CHECK(served("mail.example.com.", 16, 300, spf, chain.now + 7 * 86400 + 1).empty());
         // A presigned address set (the secondary pool's, in any order) and the apex's denial.
         CHECK(!served("www.example.com.", 1, 30, zones::RdataList{std::string("\xc6\x33\x64\x0a")}, chain.now).empty());
+        // Every pool's addresses together (the all-down answer), in another order than signed.
+        CHECK(!served("www.example.com.", 1, 30,
+                      zones::RdataList{std::string("\xc6\x33\x64\x0a"), std::string("\xc0\x00\x02\x0a", 4)}, chain.now)
+                   .empty());
         // Through transfer_signature: the View's signature, nothing made; without a View the
         // cache signs and keeps it.
         const uint64_t made = chain.cache->signatures_made();
