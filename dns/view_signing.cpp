@@ -615,18 +615,30 @@ const std::vector<Presigned>* SignedZone::presigned_at(uint32_t node) const noex
 
 const SigSet* SigIndex::find_static(const void* what) const noexcept { return base_->find(what); }
 
+namespace {
+
+// Open addressing over 4-byte slots (entry index + 1; 0: empty) for `n` entries, at most
+// half full (the smallest power of two, at least 8, over 2n + 2); `hash_of(k)` places
+// entry k. SigIndex and StaticSigs share it.
+template <class HashOf>
+void index_slots(std::vector<uint32_t>& slots, std::size_t& mask, std::size_t n, HashOf hash_of) {
+    std::size_t cap = 8;
+    while (cap < n * 2 + 2) cap *= 2;
+    slots.assign(cap, 0);
+    mask = cap - 1;
+    for (std::size_t k = 0; k < n; ++k) {
+        std::size_t i = hash_of(k) & mask;
+        while (slots[i] != 0) i = (i + 1) & mask;
+        slots[i] = uint32_t(k + 1);
+    }
+}
+
+}  // namespace
+
 void StaticSigs::build() {
     rrsets_.shrink_to_fit();
     sigs_.shrink_to_fit();
-    std::size_t cap = 8;
-    while (cap < rrsets_.size() * 2 + 2) cap *= 2;
-    slots_.assign(cap, 0);
-    mask_ = cap - 1;
-    for (std::size_t k = 0; k < rrsets_.size(); ++k) {
-        std::size_t i = hash(rrsets_[k]) & mask_;
-        while (slots_[i] != 0) i = (i + 1) & mask_;
-        slots_[i] = uint32_t(k + 1);
-    }
+    index_slots(slots_, mask_, rrsets_.size(), [this](std::size_t k) { return hash(rrsets_[k]); });
 }
 
 void SigIndex::build(std::vector<Item> items, const StaticSigs* base, std::shared_ptr<const void> owner) {
@@ -635,16 +647,10 @@ void SigIndex::build(std::vector<Item> items, const StaticSigs* base, std::share
     items_ = std::move(items);
     std::erase_if(items_, [](const Item& it) { return !it.sigs; });
     items_.shrink_to_fit();
-    std::size_t cap = 8;
-    while (cap < items_.size() * 2 + 2) cap *= 2;
-    slots_.assign(cap, 0);
-    mask_ = cap - 1;
-    for (std::size_t k = 0; k < items_.size(); ++k) {
+    index_slots(slots_, mask_, items_.size(), [this](std::size_t k) {
         const Item& it = items_[k];
-        std::size_t i = hash(it.what, it.where, it.type) & mask_;
-        while (slots_[i] != 0) i = (i + 1) & mask_;
-        slots_[i] = uint32_t(k + 1);
-    }
+        return hash(it.what, it.where, it.type);
+    });
 }
 
 }  // namespace signpost::dns::detail
