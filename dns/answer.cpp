@@ -972,10 +972,11 @@ void write_nsec(Context& c, int32_t k) noexcept {
     const uint32_t ttl = std::min(c.zone->negative_ttl, c.deny_ttl_cap);
     const uint16_t type = dn.nsec3 ? rt::NSEC3 : rt::NSEC;
     // NSEC: the next owner's name, then the bit maps; NSEC3: the record's own rdata.
-    const std::string_view next = dn.nsec3 ? std::string_view() : dn.next_name(std::size_t(k), c.zone->nodes);
     const std::string_view bytes = dn.bytes(r);
-    if (!write_rr(c, o, owner.size(), type, ttl, reinterpret_cast<const uint8_t*>(next.data()), next.size(),
-                  reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size())) {
+    const std::string_view rd = dn.nsec3 ? bytes : dn.next_name(std::size_t(k), c.zone->nodes);
+    const std::string_view rd2 = dn.nsec3 ? std::string_view() : bytes;
+    if (!write_rr(c, o, owner.size(), type, ttl, reinterpret_cast<const uint8_t*>(rd.data()), rd.size(),
+                  reinterpret_cast<const uint8_t*>(rd2.data()), rd2.size())) {
         c.overflow = true;
         return;
     }
