@@ -16,6 +16,13 @@ int64_t rrsig_expiration(std::string_view rrsig, int64_t now) noexcept {
     return now + int64_t(int32_t(e - uint32_t(now)));
 }
 
+bool rrsig_made_by(std::string_view rrsig, const dnssec::Signer& signer, uint16_t type, uint32_t ttl) noexcept {
+    if (rrsig.size() < 18) return false;
+    const auto* p = reinterpret_cast<const uint8_t*>(rrsig.data());
+    return core::get16(p) == type && p[2] == uint8_t(signer.key().algorithm()) && core::get32(p + 4) == ttl &&
+           core::get16(p + 16) == signer.key_tag() && rrsig.substr(18).starts_with(signer.zone().wire());
+}
+
 SignatureCache::Entry* SignatureCache::find(const Key& key) noexcept {
     if (slots_.empty()) return nullptr;
     for (std::size_t i = std::size_t(key.a) & mask_;; i = (i + 1) & mask_) {

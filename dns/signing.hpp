@@ -20,6 +20,9 @@ namespace signpost::dns {
 // The expiration of RRSIG rdata (RFC 4034 3.1.5, serial arithmetic) in Unix seconds near
 // `now`; `now` for rdata too short to hold one.
 int64_t rrsig_expiration(std::string_view rrsig, int64_t now) noexcept;
+// Whether RRSIG rdata covers `type` with original TTL `ttl` and names `signer`'s key
+// (its algorithm, key tag and signer name; RFC 4034 3.1).
+bool rrsig_made_by(std::string_view rrsig, const dnssec::Signer& signer, uint16_t type, uint32_t ttl) noexcept;
 
 // The keys of each signed zone (zones::Zone::dnssec.sign), by origin (canonical
 // wire). A signed zone whose keys are missing here is not served signed: the caller

@@ -38,14 +38,18 @@ struct ViewOptions {
     // geoip_databases); null: every geo client gets its service's default answer.
     std::shared_ptr<const geo::Databases> geo;
     // The View this one replaces: geo services keep its answer counters (by service
-    // key, while their rules keep their shape). Used by build_view only, not kept.
+    // key, while their rules keep their shape), signed zones its signing (whole while
+    // nothing it was made from changed, else each unchanged signature, found by name).
+    // Used by build_view only, not kept.
     std::shared_ptr<const View> previous;
     // Signed zones (zones::Zone::dnssec.sign): their keys by origin. A signed zone
     // without keys here is served unsigned, so the caller must refuse that before
     // (the daemon does). Null: nothing is signed.
     std::shared_ptr<const SigningKeys> signing;
-    // Signatures kept across Views (a health change signs nothing it signed before);
-    // the caller keeps it and builds one View at a time with it. Null: a private one.
+    // Signatures kept across Views for what changes with health (a health change signs
+    // nothing it signed before); the caller keeps it and builds one View at a time with
+    // it. A zone's static RRsets, NSEC chain and presigned sets are not kept here but
+    // come from `previous`: a View built without it signs them anew. Null: a private one.
     std::shared_ptr<SignatureCache> signatures;
     // Unix seconds signatures are made at (their inception is an hour before); 0: now.
     int64_t now_unix = 0;

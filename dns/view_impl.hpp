@@ -171,8 +171,8 @@ struct Blob {
 static_assert(sizeof(Blob) == 20);  // one or two per name: no padding
 // DNSSEC: an RRSIG's rdata that a DO=1 blob leaves out of the arena. The fast path
 // writes the blob's arena bytes up to `at` (an offset into them), then the RRSIG
-// rdata, then the rest: the signature is kept once (core::SharedBytes, the cache's
-// and the SigSets'), not a second time in every pre-rendered answer.
+// rdata, then the rest: the signature is kept once (core::SharedBytes, the SigSets'),
+// not a second time in every pre-rendered answer.
 struct Splice {
     uint32_t at = 0;
     core::SharedBytes rrsig;
@@ -235,7 +235,8 @@ struct VNode {
 static_assert(sizeof(VNode) == 40);
 
 // DNSSEC: the RRSIG rdatas over one RRset as served, one per key that signs it, each
-// shared with the SignatureCache (one copy of every RRSIG in the process).
+// one copy shared by the SignedZones and Views that serve it (and by the SignatureCache
+// for what it keeps).
 // One word: the usual set has one (a CSK, or one ZSK), kept in place as its SharedBytes;
 // a set of several (a rollover) is a heap vector, its pointer tagged with the low bit
 // (a SharedBytes' block is at least 8-aligned: its low bit is 0). Iterates as a
@@ -432,28 +433,29 @@ struct Denial {
     std::string_view next_name(std::size_t k, std::span<const VNode> nodes) const noexcept {
         return nodes[nsecs[(k + 1) % nsecs.size()].node].name();
     }
-    // Appends a record whose bytes are `b` (at most 65,535: an rdata's limit); NSEC: a
-    // bit map already in the chain is shared, not kept again.
-    NsecRecord& add(std::string_view b) {
+    // Appends a record whose bytes are `b` (at most 65,535: an rdata's limit). `seen`
+    // (NSEC's bit maps, while the chain is made): bytes already in the chain, by their
+    // offset; shared, not kept again.
+    NsecRecord& add(std::string_view b, std::unordered_map<std::string, uint32_t>* seen = nullptr) {
         if (b.size() > 0xffff || bytes_.size() + b.size() > UINT32_MAX)
             throw std::length_error("NSEC chain over its limits");
         NsecRecord& r = records.emplace_back();
         r.len = uint16_t(b.size());
-        if (!nsec3)
-            if (auto it = shared_.find(std::string(b)); it != shared_.end()) {
+        r.off = uint32_t(bytes_.size());
+        if (seen) {
+            auto [it, fresh] = seen->try_emplace(std::string(b), r.off);
+            if (!fresh) {
                 r.off = it->second;
                 return r;
             }
-        r.off = uint32_t(bytes_.size());
+        }
         bytes_.append(b);
-        if (!nsec3) shared_.emplace(std::string(b), r.off);
         return r;
     }
-    // After the last add(): the lists at their size, the bit maps' index gone.
+    // After the last add(): the lists at their size.
     void seal() {
         records.shrink_to_fit();
         bytes_.shrink_to_fit();
-        shared_ = {};
     }
     // NSEC3 only: nsecs[k]'s owner, <base32hex(hash)>.<origin>, canonical wire (an NSEC's
     // is its node's name).
@@ -469,7 +471,6 @@ struct Denial {
 
 private:
     std::string bytes_;
-    std::unordered_map<std::string, uint32_t> shared_;  // while the chain is made (NSEC)
 };
 
 // One address set a service owner may answer, signed ahead (each pool's set, all

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <ctime>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "dns/signing.hpp"
@@ -32,8 +33,6 @@ namespace {
 std::string address_rdata(const core::IpAddress& a) {
     return std::string(reinterpret_cast<const char*>(a.bytes.data()), a.size());
 }
-
-}  // namespace
 
 // The signatures a signed zone of a View serves, found by what they sign (owner name,
 // type, original TTL, rdata) rather than by the RRset objects that hold them: a View
@@ -95,16 +94,9 @@ public:
         if (!sigs || std::find(z_->signing->keys.begin(), z_->signing->keys.end(), signer.dnskey()) ==
                          z_->signing->keys.end())
             return {};
-        const auto alg = uint8_t(signer.key().algorithm());
-        for (const core::SharedBytes& r : *sigs) {
-            const std::string_view v = r.view();
-            if (v.size() < 18) continue;
-            const auto* p = reinterpret_cast<const uint8_t*>(v.data());
-            if (core::get16(p) == type && p[2] == alg && core::get32(p + 4) == ttl &&
-                core::get16(p + 16) == signer.key_tag() && v.substr(18).starts_with(signer.zone().wire()) &&
-                rrsig_expiration(v, now) - now >= refresh)
+        for (const core::SharedBytes& r : *sigs)
+            if (rrsig_made_by(r.view(), signer, type, ttl) && rrsig_expiration(r.view(), now) - now >= refresh)
                 return r;
-        }
         return {};
     }
 
@@ -126,8 +118,6 @@ private:
     uint32_t index(const VNode& n) const noexcept { return uint32_t(&n - z_->nodes.data()); }
     const ZoneData* z_;
 };
-
-namespace {
 
 // Signs one zone of a View. What no health change alters (static RRsets, the denial
 // chain, each owner's presigned address sets) goes into a SignedZone, taken from the
@@ -440,6 +430,7 @@ private:
         dn.nsec_of.assign(z_.nodes.size(), -1);
         dn.nsecs.resize(owners.size());
         dn.records.reserve(owners.size());
+        std::unordered_map<std::string, uint32_t> bitmaps;  // most owners share theirs
         for (std::size_t k = 0; k < owners.size(); ++k) {
             const VNode& n = z_.nodes[owners[k]];
             NsecData& d = dn.nsecs[k];
@@ -459,7 +450,7 @@ private:
                 types.push_back(rt::RRSIG);
                 const std::string bitmap = dnssec::type_bitmap(types);
                 const std::string rdata = std::string(next) + bitmap;
-                NsecRecord& r = dn.add(bitmap);
+                NsecRecord& r = dn.add(bitmap, &bitmaps);
                 r.sigs = sigs_of(*owner, rt::NSEC, z_.negative_ttl, zones::RdataList{rdata}, false,
                                  carry_.denial(n.name(), rt::NSEC, rdata), true);
             }
